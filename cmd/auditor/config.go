@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/auditor-dev/auditor/crawl"
+)
+
+// Config is config.toml. Every key is documented in the repository's
+// config.toml; unknown keys are an error.
+type Config struct {
+	DB         string                    `toml:"db"`
+	Jobs       int                       `toml:"jobs"`
+	Platforms  []string                  `toml:"platforms"`
+	Targets    []string                  `toml:"targets"`
+	Limits     LimitsConfig              `toml:"limits"`
+	Registries map[string]RegistryConfig `toml:"registries"`
+}
+
+// LimitsConfig bounds what one layer may cost.
+type LimitsConfig struct {
+	MaxEntriesPerLayer int64 `toml:"max_entries_per_layer"`
+	MaxLayerBytes      int64 `toml:"max_layer_bytes"`
+}
+
+// RegistryConfig holds one registry's settings. Secrets are never in the
+// file: it names the environment variables that hold them.
+type RegistryConfig struct {
+	Insecure     bool     `toml:"insecure"`
+	CAFile       string   `toml:"ca_file"`
+	UsernameEnv  string   `toml:"username_env"`
+	PasswordEnv  string   `toml:"password_env"`
+	TokenEnv     string   `toml:"token_env"`
+	Jobs         int      `toml:"jobs"`
+	Repositories []string `toml:"repositories"`
+	Include      []string `toml:"include"`
+	Exclude      []string `toml:"exclude"`
+	Platforms    []string `toml:"platforms"`
+}
+
+// DefaultConfig is the configuration without a file.
+func DefaultConfig() Config {
+	return Config{
+		DB: "auditor.db",
+		Limits: LimitsConfig{
+			MaxEntriesPerLayer: crawl.DefaultMaxEntries,
+			MaxLayerBytes:      crawl.DefaultMaxUncompressedSize,
+		},
+	}
+}
+
+// LoadConfig decodes path over DefaultConfig. A missing file is an error only
+// when required (the user named it).
+func LoadConfig(path string, required bool) (Config, error) {
+	cfg := DefaultConfig()
+	md, err := toml.DecodeFile(path, &cfg)
+	if err != nil {
+		if !required && errors.Is(err, fs.ErrNotExist) {
+			return DefaultConfig(), nil
+		}
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return cfg, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	if cfg.Jobs < 0 {
+		return cfg, fmt.Errorf("config %s: jobs must be 0 (one per core) or more, got %d", path, cfg.Jobs)
+	}
+	return cfg, nil
+}
+
+// CrawlOptions turns the configuration into crawler options, reading
+// credentials from the environment variables it names.
+func (c Config) CrawlOptions() (crawl.Options, error) {
+	opts := crawl.Options{
+		Jobs:       c.Jobs,
+		Platforms:  c.Platforms,
+		Registries: map[string]crawl.Registry{},
+		Limits:     crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes},
+	}
+	for host, r := range c.Registries {
+		cr := crawl.Registry{
+			Insecure: r.Insecure, CAFile: r.CAFile, Repositories: r.Repositories,
+			Include: r.Include, Exclude: r.Exclude, Platforms: r.Platforms, Jobs: r.Jobs,
+		}
+		auth, err := r.auth(host)
+		if err != nil {
+			return opts, err
+		}
+		cr.Auth = auth
+		opts.Registries[host] = cr
+	}
+	return opts, nil
+}
+
+func (r RegistryConfig) auth(host string) (authn.Authenticator, error) {
+	env := func(key, name string) (string, error) {
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" {
+			return "", fmt.Errorf("registry %s: %s names environment variable %s, which is not set", host, key, name)
+		}
+		return v, nil
+	}
+	switch {
+	case r.TokenEnv != "":
+		tok, err := env("token_env", r.TokenEnv)
+		if err != nil {
+			return nil, err
+		}
+		return &authn.Bearer{Token: tok}, nil
+	case r.UsernameEnv != "" || r.PasswordEnv != "":
+		if r.UsernameEnv == "" || r.PasswordEnv == "" {
+			return nil, fmt.Errorf("registry %s: username_env and password_env go together", host)
+		}
+		u, err := env("username_env", r.UsernameEnv)
+		if err != nil {
+			return nil, err
+		}
+		p, err := env("password_env", r.PasswordEnv)
+		if err != nil {
+			return nil, err
+		}
+		return &authn.Basic{Username: u, Password: p}, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadConfig("../../config.toml", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB != "auditor.db" || len(cfg.Targets) != 1 || len(cfg.Registries) != 1 {
+		t.Errorf("example config decoded as %+v", cfg)
+	}
+	if _, err := cfg.CrawlOptions(); err != nil {
+		t.Errorf("example config: %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := map[string]struct{ body, want string }{
+		"unknown key":        {"db = \"x.db\"\nthreads = 3\n", "unknown key threads"},
+		"unknown nested key": {"[registries.\"r.example.com\"]\npasword_env = \"P\"\n", `registries."r.example.com".pasword_env`},
+		"negative jobs":      {"jobs = -1\n", "jobs must be"},
+		"bad toml":           {"db = \n", "config"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".toml")
+			if err := os.WriteFile(p, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(p, true)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("LoadConfig: %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "absent.toml"), false); err != nil {
+		t.Errorf("absent optional config: %v", err)
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "absent.toml"), true); err == nil {
+		t.Error("absent named config: no error")
+	}
+}
+
+func TestCredentialsFromEnvironment(t *testing.T) {
+	t.Setenv("AUD_TEST_USER", "alice")
+	t.Setenv("AUD_TEST_PASS", "s3cret-value")
+	cfg := DefaultConfig()
+	cfg.Registries = map[string]RegistryConfig{"r.example.com": {UsernameEnv: "AUD_TEST_USER", PasswordEnv: "AUD_TEST_PASS"}}
+	opts, err := cfg.CrawlOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := opts.Registries["r.example.com"].Auth.Authorization()
+	if err != nil || a.Username != "alice" || a.Password != "s3cret-value" {
+		t.Errorf("auth = %+v, %v", a, err)
+	}
+	cfg.Registries = map[string]RegistryConfig{"r.example.com": {UsernameEnv: "AUD_TEST_USER", PasswordEnv: "AUD_TEST_UNSET"}}
+	_, err = cfg.CrawlOptions()
+	if err == nil || !strings.Contains(err.Error(), "AUD_TEST_UNSET") || strings.Contains(err.Error(), "alice") {
+		t.Errorf("unset password variable: %v", err)
+	}
+}

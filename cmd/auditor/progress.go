@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"github.com/auditor-dev/auditor/crawl"
+)
+
+// progress shows a scan's progress: bars on a terminal, a log line every
+// few seconds otherwise, nothing when quiet.
+type progress struct {
+	ctx   context.Context
+	out   io.Writer
+	quiet bool
+	tty   bool
+
+	p      *mpb.Progress
+	done   chan struct{}
+	wg     sync.WaitGroup
+	repos  *mpb.Bar
+	tags   *mpb.Bar
+	layers *mpb.Bar
+	bytes  *mpb.Bar
+}
+
+func newProgress(ctx context.Context, out io.Writer, quiet bool) *progress {
+	return &progress{ctx: ctx, out: out, quiet: quiet, tty: isTerminal(out), done: make(chan struct{})}
+}
+
+// isTerminal reports whether w is a terminal (progress bars) rather than a
+// file or pipe (plain log lines).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// logger returns where the crawler logs: plain lines unless bars are shown,
+// in which case only errors, printed above the bars.
+func (p *progress) logger() *slog.Logger {
+	switch {
+	case p.quiet:
+		return slog.New(slog.DiscardHandler)
+	case p.tty:
+		p.p = mpb.NewWithContext(p.ctx, mpb.WithOutput(p.out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
+		return slog.New(slog.NewTextHandler(p.p, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	return slog.New(slog.NewTextHandler(p.out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func (p *progress) start(stats func() crawl.Stats) {
+	if p.quiet {
+		return
+	}
+	p.wg.Add(1)
+	if !p.tty {
+		go func() {
+			defer p.wg.Done()
+			t := time.NewTicker(10 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.done:
+					return
+				case <-t.C:
+					s := stats()
+					slog.New(slog.NewTextHandler(p.out, nil)).Info("progress",
+						"repositories", s.RepositoriesDone, "tags", s.TagsDone, "images", s.Images,
+						"layers_read", s.LayersRead, "bytes_read", s.BytesRead, "errors", s.Errors)
+				}
+			}
+		}()
+		return
+	}
+	count := func(label string) *mpb.Bar {
+		return p.p.AddBar(0,
+			mpb.PrependDecorators(decor.Name(label, decor.WC{W: 14, C: decor.DindentRight})),
+			mpb.AppendDecorators(decor.CountersNoUnit("%d / %d")))
+	}
+	p.repos = count("repositories")
+	p.tags = count("tags")
+	p.layers = count("layers read")
+	p.bytes = p.p.AddBar(0,
+		mpb.PrependDecorators(decor.Name("bytes read", decor.WC{W: 14, C: decor.DindentRight})),
+		mpb.AppendDecorators(decor.Current(decor.SizeB1024(0), "% .1f"), decor.Name("  "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")))
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(150 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p.update(stats(), false)
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (p *progress) update(s crawl.Stats, final bool) {
+	set := func(b *mpb.Bar, cur, total int64) {
+		b.SetTotal(max(total, cur), final)
+		b.SetCurrent(cur)
+	}
+	set(p.repos, s.RepositoriesDone, s.Repositories)
+	set(p.tags, s.TagsDone, s.Tags)
+	set(p.layers, s.LayersRead, s.LayersToRead)
+	set(p.bytes, s.BytesRead, s.BytesRead)
+}
+
+func (p *progress) stop(s crawl.Stats) {
+	if p.quiet {
+		return
+	}
+	close(p.done)
+	p.wg.Wait()
+	if p.tty {
+		p.update(s, true)
+		p.p.Wait()
+	}
+}

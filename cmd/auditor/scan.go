@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+)
+
+// commonFlags are the flags every command that opens the index takes.
+type commonFlags struct {
+	db, config string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.db, "db", "", `index database (default: "db" in config, else auditor.db)`)
+	fs.StringVar(&c.config, "config", "", "config file (default: config.toml if present)")
+}
+
+// load reads the config: the named file, or config.toml when present.
+func (c *commonFlags) load() (Config, error) {
+	path, required := c.config, true
+	if path == "" {
+		path, required = "config.toml", false
+	}
+	cfg, err := LoadConfig(path, required)
+	if err != nil {
+		return cfg, err
+	}
+	if c.db != "" {
+		cfg.DB = c.db
+	}
+	return cfg, nil
+}
+
+func init() {
+	register(command{name: "scan", run: runScan, summary: `index a registry (host[:port]), a repository (host/repo) or one
+            image (host/repo:tag, host/repo@sha256:...); with no TARGET, the
+            targets in config.toml`})
+}
+
+func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf commonFlags
+	cf.register(fs)
+	jobs := fs.Int("jobs", -1, "layers read at once (default: jobs in config, else one per core)")
+	var platforms stringList
+	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
+	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 0, err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return 0, err
+	}
+	if *jobs >= 0 {
+		cfg.Jobs = *jobs
+	}
+	if len(platforms) > 0 {
+		cfg.Platforms = platforms
+	}
+	targetArgs := fs.Args()
+	if len(targetArgs) == 0 {
+		targetArgs = cfg.Targets
+		if len(targetArgs) == 0 {
+			for host := range cfg.Registries {
+				targetArgs = append(targetArgs, host)
+			}
+		}
+		if len(targetArgs) == 0 {
+			return 0, fmt.Errorf("%w: name a TARGET, or targets in config.toml", errUsage)
+		}
+	}
+	var targets []crawl.Target
+	for _, a := range targetArgs {
+		t, err := crawl.ParseTarget(a)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		targets = append(targets, t)
+	}
+	opts, err := cfg.CrawlOptions()
+	if err != nil {
+		return 0, err
+	}
+
+	db, err := index.Open(ctx, cfg.DB)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	started := time.Now()
+	scanID, err := db.BeginScan(ctx, strings.Join(targetArgs, " "), version)
+	if err != nil {
+		return 0, err
+	}
+
+	// Scan errors are recorded as they happen, so a killed scan keeps them.
+	var errMu sync.Mutex
+	var errs []index.ScanError
+	opts.OnError = func(e index.ScanError) {
+		errMu.Lock()
+		errs = append(errs, e)
+		errMu.Unlock()
+		if err := db.AddScanError(context.WithoutCancel(ctx), scanID, e); err != nil {
+			fmt.Fprintf(stderr, "auditor scan: %v\n", err)
+		}
+	}
+	prog := newProgress(ctx, stderr, *quiet)
+	opts.Log = prog.logger()
+	cr, err := crawl.New(db, opts)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	prog.start(cr.Stats)
+	scanErr := cr.Scan(ctx, targets)
+	prog.stop(cr.Stats())
+
+	st := cr.Stats()
+	status := index.ScanOK
+	switch {
+	case scanErr != nil && ctx.Err() != nil:
+		status = index.ScanInterrupted
+	case scanErr != nil:
+		status = index.ScanFailed
+	case st.Errors > 0:
+		status = index.ScanErrors
+	}
+	stats := index.ScanStats{
+		Repositories: st.Repositories, Tags: st.Tags, Images: st.Images, LayersRead: st.LayersRead,
+		LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead, Errors: st.Errors,
+	}
+	if err := db.FinishScan(context.WithoutCancel(ctx), scanID, status, stats); err != nil {
+		return 0, err
+	}
+	printSummary(stdout, scanID, status, st, time.Since(started))
+	for i, e := range errs {
+		if i == 20 {
+			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)
+			break
+		}
+		fmt.Fprintf(stderr, "error: %s\n", describeError(e))
+	}
+	switch status {
+	case index.ScanInterrupted:
+		return exitInterrupted, nil
+	case index.ScanFailed:
+		return 0, scanErr
+	case index.ScanErrors:
+		return exitScanErrors, nil
+	}
+	return exitOK, nil
+}
+
+func describeError(e index.ScanError) string {
+	where := e.Registry
+	if e.Repository != "" {
+		where += "/" + e.Repository
+	}
+	if e.Reference != "" {
+		if strings.HasPrefix(e.Reference, "sha256:") {
+			where += "@" + e.Reference
+		} else {
+			where += ":" + e.Reference
+		}
+	}
+	return where + ": " + e.Message
+}
+
+func printSummary(w io.Writer, id int64, status string, s crawl.Stats, d time.Duration) {
+	fmt.Fprintf(w, "scan %d: %s\n", id, status)
+	row := func(k string, v any) { fmt.Fprintf(w, "  %-15s %v\n", k, v) }
+	row("repositories", s.Repositories)
+	row("tags", s.Tags)
+	row("images", s.Images)
+	row("layers read", s.LayersRead)
+	row("layers skipped", s.LayersSkipped)
+	row("files", s.Files)
+	row("bytes read", humanBytes(s.BytesRead))
+	row("errors", s.Errors)
+	row("time", d.Round(time.Millisecond))
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,240 @@
+package crawl
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/semaphore"
+)
+
+// registryClient is the one puller (and the settings) used for a registry
+// host by every worker of a crawl.
+type registryClient struct {
+	host      string
+	puller    *remote.Puller
+	nameOpts  []name.Option
+	platforms []v1.Platform
+	cfg       Registry
+	layerSem  *semaphore.Weighted
+	secrets   []string // never shown in messages
+}
+
+// client returns the shared client for host, making it on first use.
+func (c *Crawler) client(host string) (*registryClient, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc, ok := c.pullers[host]; ok {
+		return rc, nil
+	}
+	cfg := c.opts.Registries[host]
+	rc := &registryClient{host: host, cfg: cfg}
+	if cfg.Insecure {
+		rc.nameOpts = append(rc.nameOpts, name.Insecure)
+	}
+	specs := cfg.Platforms
+	if len(specs) == 0 {
+		specs = c.opts.Platforms
+	}
+	for _, s := range specs {
+		p, err := v1.ParsePlatform(s)
+		if err != nil {
+			return nil, err
+		}
+		rc.platforms = append(rc.platforms, *p)
+	}
+	jobs := cfg.Jobs
+	if jobs == 0 {
+		jobs = c.opts.Jobs
+	}
+	rc.layerSem = semaphore.NewWeighted(int64(jobs))
+
+	base := c.opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	if cfg.CAFile != "" {
+		t, err := withCA(base, cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("registry %s: %w", host, err)
+		}
+		base = t
+	}
+	opts := []remote.Option{
+		remote.WithTransport(&schemeGuard{next: base, insecure: cfg.Insecure}),
+		remote.WithUserAgent("auditor"),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	if cfg.Auth != nil {
+		opts = append(opts, remote.WithAuth(cfg.Auth))
+		if a, err := cfg.Auth.Authorization(); err == nil && a != nil {
+			for _, s := range []string{a.Password, a.RegistryToken, a.IdentityToken, a.Auth} {
+				if s != "" {
+					rc.secrets = append(rc.secrets, s)
+				}
+			}
+		}
+	} else {
+		kc := c.opts.Keychain
+		if kc == nil {
+			kc = authn.DefaultKeychain
+		}
+		opts = append(opts, remote.WithAuthFromKeychain(kc))
+	}
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", host, err)
+	}
+	rc.puller = p
+	c.pullers[host] = rc
+	return rc, nil
+}
+
+// redact renders err without any secret this client knows.
+func (rc *registryClient) redact(err error) string {
+	msg := err.Error()
+	for _, s := range rc.secrets {
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+	}
+	return msg
+}
+
+func (rc *registryClient) repository(repo string) (name.Repository, error) {
+	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)
+}
+
+// repositories lists the repositories to scan: the configured list, or the
+// catalog (paged), filtered by the include and exclude globs.
+func (rc *registryClient) repositories(ctx context.Context) ([]string, error) {
+	all := rc.cfg.Repositories
+	if len(all) == 0 {
+		reg, err := name.NewRegistry(rc.host, rc.nameOpts...)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := rc.puller.Catalogger(ctx, reg)
+		if err != nil {
+			return nil, fmt.Errorf("listing repositories (catalog API; list them in config.toml if the registry has none): %s", rc.redact(err))
+		}
+		for cat.HasNext() {
+			page, err := cat.Next(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("listing repositories: %s", rc.redact(err))
+			}
+			all = append(all, page.Repos...)
+		}
+	}
+	var out []string
+	for _, r := range all {
+		if matchAny(rc.cfg.Exclude, r) {
+			continue
+		}
+		if len(rc.cfg.Include) > 0 && !matchAny(rc.cfg.Include, r) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func checkGlob(g string) error {
+	for _, part := range strings.Split(g, "/") {
+		if part == "**" {
+			continue
+		}
+		if _, err := path.Match(part, ""); err != nil {
+			return fmt.Errorf("glob %q: %w", g, err)
+		}
+	}
+	return nil
+}
+
+func matchAny(globs []string, s string) bool {
+	for _, g := range globs {
+		if matchGlob(strings.Split(g, "/"), strings.Split(s, "/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchGlob matches path segments; "**" matches any number of segments.
+func matchGlob(g, s []string) bool {
+	for len(g) > 0 {
+		if g[0] == "**" {
+			for i := 0; i <= len(s); i++ {
+				if matchGlob(g[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(s) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(g[0], s[0]); !ok {
+			return false
+		}
+		g, s = g[1:], s[1:]
+	}
+	return len(s) == 0
+}
+
+func withCA(base http.RoundTripper, file string) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", file)
+	}
+	t, ok := base.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("ca_file needs an *http.Transport, have %T", base)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.RootCAs = pool
+	return t, nil
+}
+
+// schemeGuard refuses plain HTTP except to loopback hosts or registries
+// marked insecure, so credentials and content never cross a network in the
+// clear by accident (go-containerregistry would otherwise fall back to HTTP
+// for private-range addresses).
+type schemeGuard struct {
+	next     http.RoundTripper
+	insecure bool
+}
+
+func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !g.insecure && !isLoopback(r.URL.Hostname()) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: set insecure = true for this registry in config.toml if that is intended", r.URL.Host)
+	}
+	return g.next.RoundTrip(r)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

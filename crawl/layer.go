@@ -1,0 +1,304 @@
+package crawl
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// Limits bound what one layer may cost. Zero fields take the defaults.
+type Limits struct {
+	MaxEntries          int64 // tar entries per layer
+	MaxUncompressedSize int64 // bytes of tar per layer
+}
+
+// Default limits: far above any real layer, low enough that a tar or gzip
+// bomb ends with an error instead of exhausting the machine.
+const (
+	DefaultMaxEntries          = 5_000_000
+	DefaultMaxUncompressedSize = 64 << 30
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxUncompressedSize <= 0 {
+		l.MaxUncompressedSize = DefaultMaxUncompressedSize
+	}
+	return l
+}
+
+// ErrLimit is wrapped by errors for a layer that exceeds Limits.
+var ErrLimit = errors.New("layer exceeds limit")
+
+// ErrDigestMismatch is wrapped by errors for content whose digest is not the
+// one expected.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+const (
+	zstdMaxWindow = 128 << 20 // largest zstd window accepted (zstd --long=27)
+	copyBufSize   = 256 << 10
+	sniffSize     = 4
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// LayerInput is a layer blob to read.
+type LayerInput struct {
+	Digest    string // expected digest of the blob, "sha256:<hex>"
+	MediaType string
+	DiffID    string // expected diff_id from the image config; "" if unknown
+	// Verify makes ReadLayer hash the blob and check it against Digest. Set it
+	// when the source does not already verify what it serves.
+	Verify bool
+}
+
+// ReadLayer streams a layer blob (gzip, zstd or plain tar, detected from its
+// first bytes, whatever the media type says) and returns every tar entry
+// with its content hash. It writes nothing anywhere: the blob is data, read
+// once. After it returns nil, the diff_id was computed over every
+// uncompressed byte and, when in.DiffID or in.Verify ask, checked.
+func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*index.Layer, error) {
+	lim = lim.withDefaults()
+	cr := &countReader{r: r, ctx: ctx}
+	var blobHash hash.Hash
+	var src io.Reader = cr
+	if in.Verify {
+		blobHash = sha256.New()
+		src = io.TeeReader(cr, blobHash)
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	magic, _ := br.Peek(4)
+	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
+
+	var tarStream io.Reader
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		layer.Compression = "gzip"
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		tarStream = zr
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		layer.Compression = "zstd"
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		tarStream = zr
+	default:
+		layer.Compression = "none"
+		tarStream = br
+	}
+
+	diffHash := sha256.New()
+	ur := &limitReader{r: tarStream, max: lim.MaxUncompressedSize}
+	tr := tar.NewReader(io.TeeReader(ur, diffHash))
+	if err := readEntries(ctx, tr, layer, lim); err != nil {
+		return nil, err
+	}
+	// Read what follows the tar end (padding) so the diff_id covers every
+	// byte, and the blob to its end so its digest can be checked.
+	if _, err := io.Copy(io.Discard, io.TeeReader(ur, diffHash)); err != nil {
+		return nil, decompressErr(layer.Compression, err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return nil, err
+	}
+	layer.Size = cr.n
+	layer.UncompressedSize = ur.n
+	layer.DiffID = "sha256:" + hex.EncodeToString(diffHash.Sum(nil))
+	if blobHash != nil {
+		if got := "sha256:" + hex.EncodeToString(blobHash.Sum(nil)); got != in.Digest {
+			return nil, fmt.Errorf("%w: blob hashes to %s", ErrDigestMismatch, got)
+		}
+	}
+	if in.DiffID != "" && in.DiffID != layer.DiffID {
+		return nil, fmt.Errorf("%w: uncompressed content hashes to %s, the image config says diff_id %s", ErrDigestMismatch, layer.DiffID, in.DiffID)
+	}
+	return layer, nil
+}
+
+func decompressErr(compression string, err error) error {
+	if compression == "none" || errors.Is(err, ErrLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", compression, err)
+}
+
+func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits) error {
+	bufp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bufp)
+	buf := *bufp
+	fileHashes := map[string]string{} // path -> sha256 of regular files, for hardlinks
+	h := sha256.New()
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading tar after %d entries: %w", len(layer.Entries), decompressErr(layer.Compression, err))
+		}
+		if int64(len(layer.Entries)) >= lim.MaxEntries {
+			return fmt.Errorf("%w: more than %d tar entries", ErrLimit, lim.MaxEntries)
+		}
+		e := entryFromHeader(hdr)
+		switch e.Type {
+		case index.TypeFile:
+			h.Reset()
+			sum, kind, err := hashContent(tr, h, buf, hdr.Size)
+			if err != nil {
+				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
+			}
+			e.SHA256, e.Kind = sum, kind
+			fileHashes[e.Path] = sum
+		case index.TypeHardlink:
+			e.SHA256 = fileHashes[cleanPath(hdr.Linkname)]
+		}
+		layer.Entries = append(layer.Entries, e)
+		if len(layer.Entries)%4096 == 0 && ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// hashContent hashes one file's content and classifies its first bytes.
+func hashContent(r io.Reader, h hash.Hash, buf []byte, size int64) (string, index.ContentKind, error) {
+	kind := index.KindEmpty
+	if size > 0 {
+		n, err := io.ReadAtLeast(r, buf, int(min(size, sniffSize)))
+		if err != nil {
+			return "", 0, err
+		}
+		kind = sniff(buf[:n])
+		h.Write(buf[:n])
+		if _, err := io.CopyBuffer(h, r, buf); err != nil {
+			return "", 0, err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), kind, nil
+}
+
+func sniff(b []byte) index.ContentKind {
+	switch {
+	case bytes.HasPrefix(b, []byte("\x7fELF")):
+		return index.KindELF
+	case bytes.HasPrefix(b, []byte("#!")):
+		return index.KindScript
+	case len(b) == 0:
+		return index.KindEmpty
+	}
+	return index.KindOther
+}
+
+// cleanPath makes a tar name absolute and clean: "./usr/bin/" and
+// "../../usr/bin" both become "/usr/bin". The raw name is kept elsewhere.
+func cleanPath(name string) string {
+	return path.Clean("/" + name)
+}
+
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."
+	opaqueMarker   = ".wh..wh..opq"
+)
+
+func entryFromHeader(hdr *tar.Header) index.Entry {
+	p := cleanPath(hdr.Name)
+	e := index.Entry{
+		Path:    p,
+		Mode:    hdr.Mode & 07777,
+		UID:     int64(hdr.Uid),
+		GID:     int64(hdr.Gid),
+		Uname:   hdr.Uname,
+		Gname:   hdr.Gname,
+		ModTime: hdr.ModTime,
+		Kind:    index.KindNone,
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+		e.Type, e.Size = index.TypeFile, hdr.Size
+	case tar.TypeLink:
+		e.Type, e.Linkname = index.TypeHardlink, hdr.Linkname
+	case tar.TypeSymlink:
+		e.Type, e.Linkname = index.TypeSymlink, hdr.Linkname
+	case tar.TypeChar:
+		e.Type, e.Linkname = index.TypeChar, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
+	case tar.TypeBlock:
+		e.Type, e.Linkname = index.TypeBlock, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
+	case tar.TypeDir:
+		e.Type = index.TypeDir
+	case tar.TypeFifo:
+		e.Type = index.TypeFIFO
+	default:
+		e.Type, e.Size = index.TypeOther, hdr.Size
+	}
+	base, dir := path.Base(p), path.Dir(p)
+	switch {
+	case base == opaqueMarker:
+		e.Type, e.Path, e.Size = index.TypeOpaque, dir, 0
+	case strings.HasPrefix(base, whiteoutMeta):
+		// Another AUFS meta file: not a whiteout; kept as the entry it is.
+	case strings.HasPrefix(base, whiteoutPrefix) && len(base) > len(whiteoutPrefix):
+		e.Type, e.Path, e.Size = index.TypeWhiteout, path.Join(dir, base[len(whiteoutPrefix):]), 0
+	}
+	if hdr.Name != strings.TrimPrefix(e.Path, "/") && hdr.Name != strings.TrimPrefix(e.Path, "/")+"/" {
+		e.RawName = hdr.Name
+	}
+	if caps, ok := hdr.PAXRecords["SCHILY.xattr.security.capability"]; ok {
+		e.Capabilities = decodeCapabilities([]byte(caps))
+	}
+	return e
+}
+
+// countReader counts bytes and stops when ctx is done.
+type countReader struct {
+	r   io.Reader
+	n   int64
+	ctx context.Context
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// limitReader fails with ErrLimit once more than max bytes were read.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, fmt.Errorf("%w: more than %d uncompressed bytes", ErrLimit, l.max)
+	}
+	return n, err
+}

@@ -1,0 +1,27 @@
+package crawl
+
+import "testing"
+
+func TestParseTarget(t *testing.T) {
+	good := map[string]Target{
+		"127.0.0.1:5000":                        {Registry: "127.0.0.1:5000"},
+		"127.0.0.1:5000/":                       {Registry: "127.0.0.1:5000"},
+		"localhost/apps/nginx":                  {Registry: "localhost", Repository: "apps/nginx"},
+		"127.0.0.1:5000/apps/nginx:1.22":        {Registry: "127.0.0.1:5000", Repository: "apps/nginx", Tag: "1.22"},
+		"registry.example.com/library/debian":   {Registry: "registry.example.com", Repository: "library/debian"},
+		"r.example.com/a@sha256:" + sixtyFour0s: {Registry: "r.example.com", Repository: "a", Digest: "sha256:" + sixtyFour0s},
+	}
+	for in, want := range good {
+		got, err := ParseTarget(in)
+		if err != nil || got != want {
+			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "nginx", "nginx:1.22", "127.0.0.1:5000/Bad/Upper", "r.example.com/a@sha256:short", "r.example.com/a:bad tag"} {
+		if got, err := ParseTarget(in); err == nil {
+			t.Errorf("ParseTarget(%q) = %+v, want an error", in, got)
+		}
+	}
+}
+
+const sixtyFour0s = "0000000000000000000000000000000000000000000000000000000000000000"

@@ -1,0 +1,269 @@
+// Package index stores what a scan finds in a SQLite database: every entry of
+// every layer, every image's configuration and history, which entries each
+// image hides, tag history and scan records. Its public views (tags, images,
+// layers, image_layers, history, files, image_files, scans, scan_errors) are
+// the contract that users, rules and queries read; the tables behind them are
+// private to this package.
+package index
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ReaderVersion is the version of the layer reader whose rows a layer holds.
+// Raising it makes the next scan read every layer again.
+const ReaderVersion = 1
+
+// ErrNewerSchema is returned by Open for a database written by a newer
+// auditor, whose schema this binary does not know.
+var ErrNewerSchema = errors.New("database schema is newer than this auditor")
+
+// ErrNotIndex is returned by Open for a file that is not an auditor database.
+var ErrNotIndex = errors.New("not an auditor database")
+
+// DB is an open index. Writes go through a single connection (SQLite allows
+// one writer); reads use a pool of read-only connections, so queries run
+// while a scan writes (WAL mode).
+type DB struct {
+	w    *sql.DB // one connection, for writes
+	r    *sql.DB // read-only pool
+	path string
+
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+
+	mu    sync.Mutex       // guards paths and contents, the writer's caches
+	paths map[string]int64 // path -> paths.id, for rows already committed
+	conts map[string]int64 // sha256 hex -> contents.id, committed
+}
+
+// dsn builds a modernc.org/sqlite DSN whose pragmas apply to every pooled
+// connection.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// Wait for the writer instead of failing with SQLITE_BUSY: scans write
+	// while analysts read, and a second scan waits its turn.
+	q.Add("_pragma", "busy_timeout(30000)")
+	// Readers never block the writer, nor the writer readers.
+	q.Add("_pragma", "journal_mode(WAL)")
+	// Durable at checkpoints; a crash loses at most the last transactions,
+	// never consistency, which is all a re-runnable scan needs.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// 64 MiB page cache: the path and content indexes are hot.
+	q.Add("_pragma", "cache_size(-65536)")
+	if readOnly {
+		// Belt and braces: the connection refuses writes whatever SQL says.
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// Take the write lock at BEGIN, so two writers queue instead of
+		// deadlocking when both try to upgrade a read lock.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + url.PathEscape(path) + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the index at path and brings its schema up
+// to date. It refuses a database from a newer auditor with ErrNewerSchema.
+// ctx governs only the opening and migration.
+func Open(ctx context.Context, path string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{w: w, path: path, Now: time.Now, paths: map[string]int64{}, conts: map[string]int64{}}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	db.r = r
+	return db, nil
+}
+
+// OpenReadOnly opens an existing index for reading only. It fails if the
+// file does not exist or is not an auditor database of a known schema.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	r, err := sql.Open("sqlite", dsn(path, true)+"&mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{r: r, path: path, Now: time.Now}
+	if err := db.checkSchema(ctx); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the file the index lives in.
+func (db *DB) Path() string { return db.path }
+
+// Reader returns the read-only connection pool, for queries over the public
+// views. Statements that write fail on it.
+func (db *DB) Reader() *sql.DB { return db.r }
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrate applies, each in its own transaction, the embedded migrations not
+// yet recorded in the migrations table.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+		return notIndex(err)
+	}
+	applied, err := appliedMigrations(ctx, db.w)
+	if err != nil {
+		return err
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	if err := checkKnown(applied, names); err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		if applied[base] {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := db.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied) VALUES (?, ?)`, base, db.now())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSchema verifies, without writing, that the database is an index whose
+// migrations this binary knows, all applied.
+func (db *DB) checkSchema(ctx context.Context) error {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'`).Scan(&n); err != nil {
+		return notIndex(err)
+	}
+	if n == 0 {
+		return ErrNotIndex
+	}
+	applied, err := appliedMigrations(ctx, db.r)
+	if err != nil {
+		return err
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return err
+	}
+	if err := checkKnown(applied, names); err != nil {
+		return err
+	}
+	if len(applied) < len(names) {
+		return fmt.Errorf("schema is older than this auditor: run `auditor scan` once to migrate it")
+	}
+	return nil
+}
+
+func appliedMigrations(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM migrations`)
+	if err != nil {
+		return nil, notIndex(err)
+	}
+	defer rows.Close()
+	applied := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		applied[n] = true
+	}
+	return applied, rows.Err()
+}
+
+func checkKnown(applied map[string]bool, names []string) error {
+	known := map[string]bool{}
+	for _, n := range names {
+		known[strings.TrimPrefix(n, "migrations/")] = true
+	}
+	for n := range applied {
+		if !known[n] {
+			return fmt.Errorf("%w (it has migration %s); upgrade auditor", ErrNewerSchema, n)
+		}
+	}
+	return nil
+}
+
+// notIndex maps SQLite's "file is not a database" to ErrNotIndex.
+func notIndex(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
+		return fmt.Errorf("%w: %v", ErrNotIndex, err)
+	}
+	return err
+}
+
+// inTx runs fn in a write transaction, committing if it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (db *DB) now() string { return db.Now().UTC().Format(time.RFC3339Nano) }

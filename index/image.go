@@ -1,0 +1,302 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ManifestState reports what the index knows of a manifest digest.
+type ManifestState struct {
+	Indexed  bool         // an image manifest fully indexed, or an index whose children were stored
+	IsIndex  bool         // it is an image index / manifest list
+	Children []IndexChild // for an index: the manifests it lists
+}
+
+// Manifest returns what the index holds for a manifest digest; the zero
+// ManifestState when it holds nothing.
+func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error) {
+	var st ManifestState
+	var id int64
+	var indexedAt sql.NullString
+	err := db.r.QueryRowContext(ctx, `SELECT id, is_index, indexed_at FROM manifests WHERE digest = ?`, digest).Scan(&id, &st.IsIndex, &indexedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ManifestState{}, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("manifest %s: %w", digest, err)
+	}
+	st.Indexed = indexedAt.Valid
+	if !st.IsIndex {
+		return st, nil
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT child_digest, COALESCE(media_type, ''), COALESCE(os, ''),
+		COALESCE(architecture, ''), COALESCE(variant, '') FROM index_children WHERE index_id = ? ORDER BY position`, id)
+	if err != nil {
+		return st, fmt.Errorf("manifest %s: %w", digest, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c IndexChild
+		if err := rows.Scan(&c.Digest, &c.MediaType, &c.Platform.OS, &c.Platform.Architecture, &c.Platform.Variant); err != nil {
+			return st, err
+		}
+		st.Children = append(st.Children, c)
+	}
+	return st, rows.Err()
+}
+
+// PutIndex stores an image index and the manifests it lists. It does not
+// index the children: each is stored with PutImage.
+func (db *DB) PutIndex(ctx context.Context, idx *ImageIndex) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO manifests (digest, media_type, is_index, size, indexed_at)
+			VALUES (?, ?, 1, ?, ?)
+			ON CONFLICT (digest) DO UPDATE SET indexed_at = excluded.indexed_at RETURNING id`,
+			idx.Digest, idx.MediaType, idx.Size, db.now()).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM index_children WHERE index_id = ?`, id); err != nil {
+			return err
+		}
+		for i, c := range idx.Children {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO index_children
+				(index_id, position, child_digest, media_type, os, architecture, variant) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				id, i, c.Digest, nullStr(c.MediaType), nullStr(c.Platform.OS), nullStr(c.Platform.Architecture),
+				nullStr(c.Platform.Variant)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index %s: store: %w", idx.Digest, err)
+	}
+	return nil
+}
+
+// PutImage stores an image manifest with its config and history, maps it to
+// its layers (which must all be indexed already), computes which layer
+// entries its final filesystem hides, and marks it indexed, all in one
+// transaction. It also records that repo holds the image (through
+// indexDigest, when a tag reached it through an index). An image already
+// indexed is only linked to repo.
+func (db *DB) PutImage(ctx context.Context, repo Repo, indexDigest string, img *Image) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var indexedAt sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT id, indexed_at FROM manifests WHERE digest = ?`, img.Digest).Scan(&id, &indexedAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if id, err = insertManifest(ctx, tx, img); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if !indexedAt.Valid {
+			if err := db.buildImage(ctx, tx, id, img); err != nil {
+				return err
+			}
+		}
+		return db.link(ctx, tx, repo, id, indexDigest)
+	})
+	if err != nil {
+		return fmt.Errorf("image %s: store: %w", img.Digest, err)
+	}
+	return nil
+}
+
+// LinkImage records that repo holds an already indexed image, and reports
+// whether the image was indexed (if not, nothing is written).
+func (db *DB) LinkImage(ctx context.Context, repo Repo, indexDigest, digest string) (bool, error) {
+	linked := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM manifests WHERE digest = ? AND indexed_at IS NOT NULL AND is_index = 0`, digest).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		linked = true
+		return db.link(ctx, tx, repo, id, indexDigest)
+	})
+	if err != nil {
+		return false, fmt.Errorf("image %s: link to %s: %w", digest, repo, err)
+	}
+	return linked, nil
+}
+
+func (db *DB) link(ctx context.Context, tx *sql.Tx, repo Repo, manifestID int64, indexDigest string) error {
+	rid, err := repoID(ctx, tx, repo)
+	if err != nil {
+		return err
+	}
+	now := db.now()
+	_, err = tx.ExecContext(ctx, `INSERT INTO repo_manifests (repository_id, manifest_id, index_digest, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (repository_id, manifest_id) DO UPDATE SET last_seen = excluded.last_seen,
+			index_digest = COALESCE(excluded.index_digest, index_digest)`,
+		rid, manifestID, nullStr(indexDigest), now, now)
+	return err
+}
+
+func repoID(ctx context.Context, tx *sql.Tx, repo Repo) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO repositories (registry, name) VALUES (?, ?)
+		ON CONFLICT (registry, name) DO UPDATE SET name = excluded.name RETURNING id`, repo.Registry, repo.Name).Scan(&id)
+	return id, err
+}
+
+func jsonOrNull(v any, empty bool) (any, error) {
+	if empty {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) {
+	entrypoint, err := jsonOrNull(img.Entrypoint, img.Entrypoint == nil)
+	if err != nil {
+		return 0, err
+	}
+	cmd, _ := jsonOrNull(img.Cmd, img.Cmd == nil)
+	env, _ := jsonOrNull(img.Env, img.Env == nil)
+	labels, _ := jsonOrNull(img.Labels, img.Labels == nil)
+	ports := append([]string(nil), img.ExposedPorts...)
+	sort.Strings(ports)
+	exposed, _ := jsonOrNull(ports, len(ports) == 0)
+	vols := append([]string(nil), img.Volumes...)
+	sort.Strings(vols)
+	volumes, _ := jsonOrNull(vols, len(vols) == 0)
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO manifests
+		(digest, media_type, is_index, size, config_digest, created, os, architecture, variant, os_version,
+		 user, workdir, entrypoint, cmd, env, labels, exposed_ports, volumes, stop_signal, reader_version)
+		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		img.Digest, img.MediaType, img.Size, img.ConfigDigest, timeOrNull(img.Created),
+		nullStr(img.Platform.OS), nullStr(img.Platform.Architecture), nullStr(img.Platform.Variant), nullStr(img.Platform.OSVersion),
+		nullStr(img.User), nullStr(img.WorkingDir), entrypoint, cmd, env, labels, exposed, volumes, nullStr(img.StopSignal),
+		ReaderVersion).Scan(&id)
+	return id, err
+}
+
+// buildImage writes an image's layer map, history and hidden entries, and
+// marks it indexed.
+func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) error {
+	for _, q := range []string{`DELETE FROM manifest_layers WHERE manifest_id = ?`, `DELETE FROM manifest_history WHERE manifest_id = ?`, `DELETE FROM hidden WHERE manifest_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	type span struct{ id, first, last int64 }
+	spans := make([]span, len(img.Layers))
+	for pos, d := range img.Layers {
+		s := &spans[pos]
+		err := tx.QueryRowContext(ctx, `SELECT id, first_entry, last_entry FROM layers WHERE digest = ?`, d).Scan(&s.id, &s.first, &s.last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("layer %s is not indexed", d)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_layers (manifest_id, position, layer_id) VALUES (?, ?, ?)`, id, pos, s.id); err != nil {
+			return err
+		}
+	}
+	layerPos := 0
+	for pos, h := range img.History {
+		var lp any
+		if !h.EmptyLayer && layerPos < len(img.Layers) {
+			lp = layerPos
+			layerPos++
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_history
+			(manifest_id, position, created, created_by, comment, author, empty_layer, layer_position)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, pos, timeOrNull(h.Created), nullStr(h.CreatedBy), nullStr(h.Comment), nullStr(h.Author), h.EmptyLayer, lp); err != nil {
+			return err
+		}
+	}
+
+	layers := make([][]OverlayEntry, len(spans))
+	for pos, s := range spans {
+		l, err := overlayEntries(ctx, tx, s.first, s.last)
+		if err != nil {
+			return err
+		}
+		layers[pos] = l
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, h := range Overlay(layers) {
+		if _, err := stmt.ExecContext(ctx, id, h.ID, h.By, int(h.How)); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)
+	return err
+}
+
+func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type FROM entries e JOIN paths p ON p.id = e.path_id
+		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, first, last)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]OverlayEntry, 0, last-first+1)
+	for rows.Next() {
+		var e OverlayEntry
+		if err := rows.Scan(&e.ID, &e.Path, &e.Type); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PutTag records that repo's tag points at digest now: a new mapping gets
+// first_seen, a known one has last_seen refreshed, so a moved tag keeps its
+// old mapping with its old last_seen.
+func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rid, err := repoID(ctx, tx, repo)
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		_, err = tx.ExecContext(ctx, `INSERT INTO tag_history (repository_id, tag, digest, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (repository_id, tag, digest) DO UPDATE SET last_seen = excluded.last_seen`,
+			rid, tag, digest, now, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tag %s:%s: store: %w", repo, tag, err)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package index
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// layerSpec builds overlay input from "type path" lines; ids are assigned in
+// order across layers starting at 1, and named by "L<pos>:<path>".
+func overlayInput(spec [][]string) ([][]OverlayEntry, map[int64]string) {
+	var layers [][]OverlayEntry
+	names := map[int64]string{}
+	id := int64(0)
+	types := map[string]EntryType{"f": TypeFile, "d": TypeDir, "l": TypeSymlink, "h": TypeHardlink, "wh": TypeWhiteout, "opq": TypeOpaque}
+	for pos, lines := range spec {
+		var l []OverlayEntry
+		for _, line := range lines {
+			t, p, _ := strings.Cut(line, " ")
+			id++
+			l = append(l, OverlayEntry{ID: id, Path: p, Type: types[t]})
+			names[id] = fmt.Sprintf("L%d:%s %s", pos, t, p)
+		}
+		layers = append(layers, l)
+	}
+	return layers, names
+}
+
+func render(h []Hidden, names map[int64]string) []string {
+	how := map[HiddenHow]string{HiddenDeleted: "deleted", HiddenOpaque: "opaque", HiddenOverwritten: "overwritten", HiddenMarker: "marker"}
+	var out []string
+	for _, x := range h {
+		out = append(out, fmt.Sprintf("%s by %d %s", names[x.ID], x.By, how[x.How]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOverlay(t *testing.T) {
+	tests := []struct {
+		name   string
+		layers [][]string
+		want   []string
+	}{
+		{
+			name:   "nothing hidden",
+			layers: [][]string{{"d /etc", "f /etc/passwd"}, {"f /etc/motd"}},
+		},
+		{
+			name:   "whiteout deletes a lower file",
+			layers: [][]string{{"d /etc", "f /etc/motd"}, {"d /etc", "wh /etc/motd"}},
+			want:   []string{"L0:d /etc by 1 overwritten", "L0:f /etc/motd by 1 deleted", "L1:wh /etc/motd by 1 marker"},
+		},
+		{
+			name:   "whiteout of a directory deletes the subtree",
+			layers: [][]string{{"d /usr/share/doc/apt", "f /usr/share/doc/apt/copyright"}, {"wh /usr/share/doc/apt"}},
+			want:   []string{"L0:d /usr/share/doc/apt by 1 deleted", "L0:f /usr/share/doc/apt/copyright by 1 deleted", "L1:wh /usr/share/doc/apt by 1 marker"},
+		},
+		{
+			name:   "whiteout applies to lower layers only, not the same layer",
+			layers: [][]string{{"f /a"}, {"f /a", "wh /a"}},
+			want:   []string{"L0:f /a by 1 deleted", "L1:wh /a by 1 marker"},
+		},
+		{
+			name:   "opaque hides lower children but not the same layer's",
+			layers: [][]string{{"d /data", "f /data/a", "f /data/b"}, {"d /data", "opq /data", "f /data/fresh"}},
+			want:   []string{"L0:d /data by 1 overwritten", "L0:f /data/a by 1 opaque", "L0:f /data/b by 1 opaque", "L1:opq /data by 1 marker"},
+		},
+		{
+			name:   "file replaced by a directory",
+			layers: [][]string{{"f /opt/config"}, {"d /opt/config", "f /opt/config/app.yaml"}},
+			want:   []string{"L0:f /opt/config by 1 overwritten"},
+		},
+		{
+			name:   "file replaced by a directory with no entry of its own",
+			layers: [][]string{{"f /opt/config"}, {"f /opt/config/app.yaml"}},
+			want:   []string{"L0:f /opt/config by 1 overwritten"},
+		},
+		{
+			name:   "directory replaced by a file hides everything beneath",
+			layers: [][]string{{"d /opt/etc", "f /opt/etc/app.conf", "d /opt/etc/conf.d", "f /opt/etc/conf.d/x"}, {"f /opt/etc"}},
+			want:   []string{"L0:d /opt/etc by 1 overwritten", "L0:d /opt/etc/conf.d by 1 overwritten", "L0:f /opt/etc/app.conf by 1 overwritten", "L0:f /opt/etc/conf.d/x by 1 overwritten"},
+		},
+		{
+			name:   "duplicate entry in one layer: the last wins",
+			layers: [][]string{{"f /x", "f /x"}},
+			want:   []string{"L0:f /x by 0 overwritten"},
+		},
+		{
+			name:   "orphan whiteout hides only itself",
+			layers: [][]string{{"f /x"}, {"wh /nothing/here"}},
+			want:   []string{"L1:wh /nothing/here by 1 marker"},
+		},
+		{
+			name:   "symlinked parent is not replaced",
+			layers: [][]string{{"l /bin", "d /usr/bin"}, {"f /bin/tool"}},
+		},
+		{
+			name:   "whiteout then re-create in the same layer",
+			layers: [][]string{{"d /a", "f /a/old"}, {"wh /a", "d /a", "f /a/new"}},
+			want:   []string{"L0:d /a by 1 deleted", "L0:f /a/old by 1 deleted", "L1:wh /a by 1 marker"},
+		},
+		{
+			name:   "later layer hides what an earlier one overwrote once only",
+			layers: [][]string{{"f /x"}, {"f /x"}, {"wh /x"}},
+			want:   []string{"L0:f /x by 1 overwritten", "L1:f /x by 2 deleted", "L2:wh /x by 2 marker"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, names := overlayInput(tt.layers)
+			got := render(Overlay(in), names)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("hidden:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,55 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Scan statuses, as stored in scans.status.
+const (
+	ScanRunning     = "running"
+	ScanOK          = "ok"          // everything indexed
+	ScanErrors      = "errors"      // finished; some images or layers failed (see scan_errors)
+	ScanFailed      = "failed"      // stopped by an error before finishing
+	ScanInterrupted = "interrupted" // stopped by a signal or cancellation
+)
+
+// BeginScan records the start of a scan and returns its id. Scans left
+// "running" by a process that died are marked interrupted first.
+func (db *DB) BeginScan(ctx context.Context, targets, version string) (int64, error) {
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ? WHERE status = ?`, ScanInterrupted, ScanRunning); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO scans (started, status, targets, auditor_version) VALUES (?, ?, ?, ?) RETURNING id`,
+			db.now(), ScanRunning, targets, version).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("begin scan: %w", err)
+	}
+	return id, nil
+}
+
+// FinishScan records a scan's end, status and counts. It runs even when the
+// scan's own context was cancelled, so pass a live ctx.
+func (db *DB) FinishScan(ctx context.Context, id int64, status string, s ScanStats) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE scans SET finished = ?, status = ?, repositories = ?, tags = ?, images = ?,
+		layers_read = ?, layers_skipped = ?, files = ?, bytes_read = ?, errors = ? WHERE id = ?`,
+		db.now(), status, s.Repositories, s.Tags, s.Images, s.LayersRead, s.LayersSkipped, s.Files, s.BytesRead, s.Errors, id)
+	if err != nil {
+		return fmt.Errorf("finish scan %d: %w", id, err)
+	}
+	return nil
+}
+
+// AddScanError records a failure of scan id.
+func (db *DB) AddScanError(ctx context.Context, id int64, e ScanError) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO scan_errors (scan_id, registry, repository, reference, layer_digest, message)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, nullStr(e.Registry), nullStr(e.Repository), nullStr(e.Reference), nullStr(e.LayerDigest), e.Message)
+	if err != nil {
+		return fmt.Errorf("scan %d: record error: %w", id, err)
+	}
+	return nil
+}

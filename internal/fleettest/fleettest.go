@@ -1,0 +1,188 @@
+// Package fleettest gives tests the shared test fleet: the address of the
+// real registry started by ../shared/fleet/registry-up, what fleet.list and
+// MANIFEST.md say it holds, and an index of it built by a real scan.
+package fleettest
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+)
+
+// Registry returns the fleet registry's host:port. Without FLEET_REGISTRY the
+// test is skipped, or fails under CI (CI=true), where the registry must run.
+func Registry(tb testing.TB) string {
+	tb.Helper()
+	r := os.Getenv("FLEET_REGISTRY")
+	if r == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatal("FLEET_REGISTRY is not set: .ci/run must start the fleet registry")
+		}
+		tb.Skip("FLEET_REGISTRY not set; start it with: eval \"$(../shared/fleet/registry-up)\" && ../shared/fleet/push")
+	}
+	return r
+}
+
+// StorageDir returns the registry's blob storage directory ($FLEET_DIR/storage),
+// for tests that corrupt blobs on purpose.
+func StorageDir(tb testing.TB) string {
+	tb.Helper()
+	Registry(tb)
+	d := os.Getenv("FLEET_DIR")
+	if d == "" {
+		tb.Skip("FLEET_DIR not set")
+	}
+	return filepath.Join(d, "storage", "docker", "registry", "v2")
+}
+
+// Dir returns the shared fleet directory (../shared/fleet from the module
+// root, or $FLEET_SHARED).
+func Dir(tb testing.TB) string {
+	tb.Helper()
+	if d := os.Getenv("FLEET_SHARED"); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(filepath.Dir(d), "shared", "fleet")
+		}
+		if filepath.Dir(d) == d {
+			tb.Fatal("no go.mod above " + wd)
+		}
+	}
+}
+
+// Tag is one line of fleet.list.
+type Tag struct {
+	Repository, Tag, Digest string
+}
+
+// Tags parses images/fleet.list.
+func Tags(tb testing.TB) []Tag {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(Dir(tb), "images", "fleet.list"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var out []Tag
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 4 {
+			tb.Fatalf("fleet.list: bad line %q", line)
+		}
+		repo, tag, _ := strings.Cut(fields[1], ":")
+		out = append(out, Tag{Repository: repo, Tag: tag, Digest: fields[3]})
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+var layerRow = regexp.MustCompile("^\\| \\d+ \\| [^|]+ \\| [\\d,]+ \\| `([0-9a-f]{12})` \\|.*\\| entries (\\d+)")
+
+// LayerEntries parses MANIFEST.md: the tar entry count of every registry
+// layer, keyed by the first 12 hex digits of its digest.
+func LayerEntries(tb testing.TB) map[string]int {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(Dir(tb), "images", "MANIFEST.md"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := layerRow.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			out[m[1]] = n
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatal("MANIFEST.md: no layer rows found")
+	}
+	return out
+}
+
+var (
+	scanOnce sync.Once
+	scanDir  string
+	scanErr  error
+)
+
+// Index returns the path of an index built by one real scan of the whole
+// fleet registry, shared by the tests of a package (read it, do not write
+// it). The scan runs once per test binary.
+func Index(tb testing.TB) string {
+	tb.Helper()
+	reg := Registry(tb)
+	scanOnce.Do(func() {
+		scanDir, scanErr = os.MkdirTemp("", "auditor-fleet-index-")
+		if scanErr != nil {
+			return
+		}
+		scanErr = Scan(context.Background(), filepath.Join(scanDir, "fleet.db"), crawl.Options{}, reg)
+	})
+	if scanErr != nil {
+		tb.Fatalf("scanning the fleet: %v", scanErr)
+	}
+	return filepath.Join(scanDir, "fleet.db")
+}
+
+// Scan scans targets into the index at dbPath with opts and returns an
+// error if the crawl failed or any image or layer failed.
+func Scan(ctx context.Context, dbPath string, opts crawl.Options, targets ...string) error {
+	db, err := index.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	var errs []string
+	opts.OnError = func(e index.ScanError) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, e.Repository+" "+e.Reference+": "+e.Message)
+	}
+	cr, err := crawl.New(db, opts)
+	if err != nil {
+		return err
+	}
+	var ts []crawl.Target
+	for _, t := range targets {
+		pt, err := crawl.ParseTarget(t)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, pt)
+	}
+	if err := cr.Scan(ctx, ts); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return &ScanErrors{Messages: errs}
+	}
+	return nil
+}
+
+// ScanErrors lists the per-image errors of a scan.
+type ScanErrors struct{ Messages []string }
+
+func (e *ScanErrors) Error() string { return "scan errors:\n" + strings.Join(e.Messages, "\n") }
