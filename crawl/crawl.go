@@ -342,7 +342,7 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 				fail("", err)
 				return
 			}
-			c.indexDescriptor(ctx, j, rd, "", 0, fail)
+			c.indexDescriptor(ctx, j, rd, via{}, 0, fail)
 			return
 		}
 		digest = d.Digest.String()
@@ -351,7 +351,14 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 			return
 		}
 	}
-	c.indexDigest(ctx, j, digest, "", 0, fail)
+	c.indexDigest(ctx, j, digest, via{}, 0, fail)
+}
+
+// via says how a manifest was reached: through which index (Digest "" for
+// none) and the platform that index gives it.
+type via struct {
+	Digest   string
+	Platform index.Platform
 }
 
 // maxIndexDepth bounds nested indexes (an index listing an index...).
@@ -359,7 +366,7 @@ const maxIndexDepth = 4
 
 // indexDigest indexes the manifest digest in j's repository, reusing what
 // the index already holds: an indexed manifest is not fetched again.
-func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest, parent string, depth int, fail func(string, error)) {
+func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, parent via, depth int, fail func(string, error)) {
 	st, err := c.sink.Manifest(ctx, digest)
 	if err != nil {
 		fail("", err)
@@ -368,7 +375,7 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest, parent stri
 	repoRec := j.rec()
 	switch {
 	case st.Indexed && !st.IsIndex:
-		if _, err := c.sink.LinkImage(ctx, repoRec, parent, digest); err != nil {
+		if _, err := c.sink.LinkImage(ctx, repoRec, parent.Digest, digest); err != nil {
 			fail("", err)
 			return
 		}
@@ -408,7 +415,7 @@ func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest strin
 		childFail := func(layer string, err error) {
 			fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
 		}
-		c.indexDigest(ctx, j, ch.Digest, indexDigest, depth+1, childFail)
+		c.indexDigest(ctx, j, ch.Digest, via{indexDigest, ch.Platform}, depth+1, childFail)
 	}
 }
 
@@ -435,7 +442,7 @@ func platformOf(p *v1.Platform) index.Platform {
 // errUnsupported names manifests the crawler cannot index.
 var errUnsupported = errors.New("unsupported manifest")
 
-func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent string, depth int, fail func(string, error)) {
+func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via, depth int, fail func(string, error)) {
 	kind, err := manifestKind(rd.MediaType, rd.Manifest)
 	if err != nil {
 		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))

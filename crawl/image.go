@@ -26,7 +26,7 @@ func (e *layerError) Unwrap() error { return e.err }
 // indexImage reads the config and every layer not yet indexed of one image
 // manifest, then stores the image. A layer that fails leaves the image not
 // indexed (the next scan tries again); the other layers stay stored.
-func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descriptor, parent string) error {
+func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via) error {
 	img, err := rd.Image()
 	if err != nil {
 		return fmt.Errorf("image %s: %w", rd.Digest, err)
@@ -40,6 +40,18 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
 	}
 	rec := imageRecord(rd, m, cf)
+	// The config may leave out what the index says (often the variant).
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&rec.Platform.OS, parent.Platform.OS}, {&rec.Platform.Architecture, parent.Platform.Architecture},
+		{&rec.Platform.Variant, parent.Platform.Variant}, {&rec.Platform.OSVersion, parent.Platform.OSVersion},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
 	if len(cf.RootFS.DiffIDs) != 0 && len(cf.RootFS.DiffIDs) != len(m.Layers) {
 		return fmt.Errorf("image %s: config lists %d diff_ids for %d layers", rd.Digest, len(cf.RootFS.DiffIDs), len(m.Layers))
 	}
@@ -61,7 +73,7 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := c.sink.PutImage(ctx, j.rec(), parent, rec); err != nil {
+	if err := c.sink.PutImage(ctx, j.rec(), parent.Digest, rec); err != nil {
 		return err
 	}
 	c.stats.images.Add(1)

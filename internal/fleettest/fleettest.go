@@ -127,8 +127,25 @@ var (
 	scanErr  error
 )
 
-// Index returns the path of an index built by one real scan of the whole
-// fleet registry, shared by the tests of a package (read it, do not write
+// Options returns crawler options that limit a scan of the whole fleet
+// registry (through its catalog) to the repositories of fleet.list, so that
+// test images other tests push do not change what it finds.
+func Options(tb testing.TB) crawl.Options {
+	tb.Helper()
+	reg := Registry(tb)
+	var include []string
+	seen := map[string]bool{}
+	for _, t := range Tags(tb) {
+		if !seen[t.Repository] {
+			seen[t.Repository] = true
+			include = append(include, t.Repository)
+		}
+	}
+	return crawl.Options{Registries: map[string]crawl.Registry{reg: {Include: include}}}
+}
+
+// Index returns the path of an index built by one real scan of the fleet
+// registry (limited by Options), shared by the tests of a package (read it, do not write
 // it). The scan runs once per test binary.
 func Index(tb testing.TB) string {
 	tb.Helper()
@@ -138,12 +155,19 @@ func Index(tb testing.TB) string {
 		if scanErr != nil {
 			return
 		}
-		scanErr = Scan(context.Background(), filepath.Join(scanDir, "fleet.db"), crawl.Options{}, reg)
+		scanErr = Scan(context.Background(), filepath.Join(scanDir, "fleet.db"), Options(tb), reg)
 	})
 	if scanErr != nil {
 		tb.Fatalf("scanning the fleet: %v", scanErr)
 	}
 	return filepath.Join(scanDir, "fleet.db")
+}
+
+// Cleanup removes the index Index built; call it from TestMain after m.Run.
+func Cleanup() {
+	if scanDir != "" {
+		os.RemoveAll(scanDir)
+	}
 }
 
 // Scan scans targets into the index at dbPath with opts and returns an

@@ -1,0 +1,191 @@
+package crawl_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/fleettest"
+)
+
+// countingTransport counts registry requests by kind.
+type countingTransport struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := "other"
+	switch {
+	case strings.Contains(r.URL.Path, "/blobs/"):
+		kind = r.Method + " blob"
+	case strings.Contains(r.URL.Path, "/manifests/"):
+		kind = r.Method + " manifest"
+	case strings.HasSuffix(r.URL.Path, "/tags/list"):
+		kind = "tags"
+	case strings.HasSuffix(r.URL.Path, "/_catalog"):
+		kind = "catalog"
+	}
+	c.mu.Lock()
+	if c.counts == nil {
+		c.counts = map[string]int{}
+	}
+	c.counts[kind]++
+	c.mu.Unlock()
+	return remote.DefaultTransport.RoundTrip(r)
+}
+
+func TestRescanReadsNoBlob(t *testing.T) {
+	reg := fleettest.Registry(t)
+	dbPath := filepath.Join(t.TempDir(), "a.db")
+	ctx := context.Background()
+	var cold countingTransport
+	opts := fleettest.Options(t)
+	opts.Transport = &cold
+	if err := fleettest.Scan(ctx, dbPath, opts, reg); err != nil {
+		t.Fatal(err)
+	}
+	if cold.counts["GET blob"] == 0 {
+		t.Fatalf("cold scan read no blob: %v", cold.counts)
+	}
+	var warm countingTransport
+	opts.Transport = &warm
+	if err := fleettest.Scan(ctx, dbPath, opts, reg); err != nil {
+		t.Fatal(err)
+	}
+	tags := len(fleettest.Tags(t))
+	if warm.counts["GET blob"] != 0 || warm.counts["HEAD blob"] != 0 {
+		t.Errorf("warm re-scan fetched blobs: %v", warm.counts)
+	}
+	var tagCount int
+	db, err := index.OpenReadOnly(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM tags`).Scan(&tagCount); err != nil {
+		t.Fatal(err)
+	}
+	if tagCount != tags {
+		t.Errorf("%d tags indexed, fleet.list has %d", tagCount, tags)
+	}
+	if m := warm.counts["HEAD manifest"] + warm.counts["GET manifest"]; m > tagCount {
+		t.Errorf("warm re-scan made %d manifest requests for %d tags: %v", m, tagCount, warm.counts)
+	}
+}
+
+// pushTestImage pushes a random image with n layers to a new repository of
+// the fleet registry and returns its reference and image.
+func pushTestImage(t *testing.T, reg, prefix string, layers int64) (name.Reference, v1.Image) {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	ref, err := name.ParseReference(reg + "/test/" + prefix + "-" + hex.EncodeToString(b) + ":v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(2048, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return ref, img
+}
+
+// TestBrokenBlob corrupts one layer blob in the registry's storage: the scan
+// reports it, naming the image and layer, and indexes everything else,
+// including the broken image's intact layer.
+func TestBrokenBlob(t *testing.T) {
+	reg := fleettest.Registry(t)
+	storage := fleettest.StorageDir(t)
+	badRef, badImg := pushTestImage(t, reg, "broken", 2)
+	goodRef, _ := pushTestImage(t, reg, "intact", 1)
+	layers, err := badImg.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, _ := layers[1].Digest()
+	intact, _ := layers[0].Digest()
+	blob := filepath.Join(storage, "blobs", "sha256", broken.Hex[:2], broken.Hex, "data")
+	data, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(data) / 2; i < len(data)/2+64 && i < len(data); i++ {
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(blob, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "b.db")
+	db, err := index.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	var errs []index.ScanError
+	cr, err := crawl.New(db, crawl.Options{OnError: func(e index.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []crawl.Target
+	for _, s := range []string{badRef.String(), goodRef.String(), reg + "/library/debian", reg + "/corp/billing-worker"} {
+		tg, err := crawl.ParseTarget(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, tg)
+	}
+	if err := cr.Scan(ctx, targets); err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 {
+		t.Fatalf("scan errors: %+v", errs)
+	}
+	e := errs[0]
+	if e.Repository != badRef.Context().RepositoryStr() || e.Reference != "v1" || e.LayerDigest != broken.String() || !strings.Contains(e.Message, broken.String()) {
+		t.Errorf("scan error %+v does not name the image and layer %s", e, broken)
+	}
+	r := db.Reader()
+	count := func(q string, args ...any) int {
+		var n int
+		if err := r.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT count(*) FROM images WHERE repository = ?`, badRef.Context().RepositoryStr()); n != 0 {
+		t.Errorf("broken image indexed (%d rows)", n)
+	}
+	if n := count(`SELECT count(*) FROM layers WHERE digest = ?`, broken.String()); n != 0 {
+		t.Error("broken layer marked indexed")
+	}
+	if n := count(`SELECT count(*) FROM layers WHERE digest = ?`, intact.String()); n != 1 {
+		t.Error("the broken image's intact layer was not kept")
+	}
+	if n := count(`SELECT count(*) FROM images`); n != 1+1+3 {
+		t.Errorf("%d images indexed, want the intact test image, debian and 3 billing-worker images", n)
+	}
+	// The tag mapping is still recorded: the broken image is known to exist.
+	if n := count(`SELECT count(*) FROM tags WHERE repository = ?`, badRef.Context().RepositoryStr()); n != 1 {
+		t.Errorf("broken image's tag not recorded")
+	}
+}
