@@ -76,6 +76,9 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
 			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
 	}
+	if c.opts.PageSize > 0 {
+		opts = append(opts, remote.WithPageSize(c.opts.PageSize))
+	}
 	if cfg.Auth != nil {
 		opts = append(opts, remote.WithAuth(cfg.Auth))
 		if a, err := cfg.Auth.Authorization(); err == nil && a != nil {

@@ -89,6 +89,10 @@ type Options struct {
 	Transport http.RoundTripper
 	// Limits bound each layer.
 	Limits Limits
+	// PageSize is how many repositories or tags to ask for per page of the
+	// catalog and tag lists; 0 means go-containerregistry's default (1000).
+	// Registries may return fewer; pages are followed through Link headers.
+	PageSize int
 	// Log receives progress and error lines; nil discards them.
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl
@@ -133,6 +137,9 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 	}
 	if opts.Jobs == 0 {
 		opts.Jobs = DefaultJobs
+	}
+	if opts.PageSize < 0 {
+		return nil, fmt.Errorf("page size must be positive, got %d", opts.PageSize)
 	}
 	for _, p := range opts.Platforms {
 		if _, err := v1.ParsePlatform(p); err != nil {

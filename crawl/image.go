@@ -56,7 +56,9 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 		return fmt.Errorf("image %s: config lists %d diff_ids for %d layers", rd.Digest, len(cf.RootFS.DiffIDs), len(m.Layers))
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// No shared cancellation: when one layer fails, the others still finish
+	// and stay indexed for the next scan and for other images.
+	var g errgroup.Group
 	seen := map[string]bool{}
 	for i, l := range m.Layers {
 		d := l.Digest.String()
@@ -68,7 +70,7 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 		if i < len(cf.RootFS.DiffIDs) {
 			in.DiffID = cf.RootFS.DiffIDs[i].String()
 		}
-		g.Go(func() error { return c.ensureLayer(gctx, j, l, in) })
+		g.Go(func() error { return c.ensureLayer(ctx, j, l, in) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

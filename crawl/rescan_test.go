@@ -2,18 +2,12 @@ package crawl_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/auditor-dev/auditor/crawl"
@@ -87,51 +81,20 @@ func TestRescanReadsNoBlob(t *testing.T) {
 	}
 }
 
-// pushTestImage pushes a random image with n layers to a new repository of
-// the fleet registry and returns its reference and image.
-func pushTestImage(t *testing.T, reg, prefix string, layers int64) (name.Reference, v1.Image) {
-	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	ref, err := name.ParseReference(reg + "/test/" + prefix + "-" + hex.EncodeToString(b) + ":v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(2048, layers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return ref, img
-}
-
 // TestBrokenBlob corrupts one layer blob in the registry's storage: the scan
 // reports it, naming the image and layer, and indexes everything else,
 // including the broken image's intact layer.
 func TestBrokenBlob(t *testing.T) {
 	reg := fleettest.Registry(t)
-	storage := fleettest.StorageDir(t)
-	badRef, badImg := pushTestImage(t, reg, "broken", 2)
-	goodRef, _ := pushTestImage(t, reg, "intact", 1)
+	badRef, badImg := fleettest.PushRandom(t, "broken", 2)
+	goodRef, _ := fleettest.PushRandom(t, "intact", 1)
 	layers, err := badImg.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
 	broken, _ := layers[1].Digest()
 	intact, _ := layers[0].Digest()
-	blob := filepath.Join(storage, "blobs", "sha256", broken.Hex[:2], broken.Hex, "data")
-	data, err := os.ReadFile(blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := len(data) / 2; i < len(data)/2+64 && i < len(data); i++ {
-		data[i] ^= 0x5a
-	}
-	if err := os.WriteFile(blob, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fleettest.CorruptBlob(t, broken)
 
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "b.db")
