@@ -46,12 +46,9 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 	if len(specs) == 0 {
 		specs = c.opts.Platforms
 	}
-	for _, s := range specs {
-		p, err := v1.ParsePlatform(s)
-		if err != nil {
-			return nil, err
-		}
-		rc.platforms = append(rc.platforms, *p)
+	var err error
+	if rc.platforms, err = parsePlatforms(specs); err != nil {
+		return nil, err
 	}
 	jobs := cfg.Jobs
 	if jobs == 0 {
@@ -240,4 +237,16 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func parsePlatforms(specs []string) ([]v1.Platform, error) {
+	var out []v1.Platform
+	for _, s := range specs {
+		p, err := v1.ParsePlatform(s)
+		if err != nil {
+			return nil, fmt.Errorf("platform %q: %w", s, err)
+		}
+		out = append(out, *p)
+	}
+	return out, nil
 }

@@ -6,21 +6,17 @@ package crawl
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/auditor-dev/auditor/index"
@@ -40,6 +36,9 @@ type Sink interface {
 	PutImage(ctx context.Context, repo index.Repo, indexDigest string, img *index.Image) error
 	// LinkImage links an already stored image to repo; false if it is not stored.
 	LinkImage(ctx context.Context, repo index.Repo, indexDigest, digest string) (bool, error)
+	// LayerByDiffID returns the digest of an indexed layer whose
+	// uncompressed tar has this diff_id, or "" if there is none.
+	LayerByDiffID(ctx context.Context, diffID string) (string, error)
 	// PutTag records a tag -> digest mapping seen now.
 	PutTag(ctx context.Context, repo index.Repo, tag, digest string) error
 }
@@ -120,8 +119,9 @@ type Crawler struct {
 	log     *slog.Logger
 	layerSF singleflight.Group
 
-	mu      sync.Mutex
-	pullers map[string]*registryClient
+	mu       sync.Mutex
+	pullers  map[string]*registryClient
+	localSem *semaphore.Weighted // layer reads from local sources
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
@@ -165,7 +165,7 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Crawler{sink: sink, opts: opts, log: log, pullers: map[string]*registryClient{}}, nil
+	return &Crawler{sink: sink, opts: opts, log: log, pullers: map[string]*registryClient{}, localSem: semaphore.NewWeighted(int64(opts.Jobs))}, nil
 }
 
 // Stats returns the counters so far.
@@ -197,33 +197,37 @@ func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
 // target. What was stored before a failure stays stored.
 func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	g, gctx := errgroup.WithContext(ctx)
-	tagJobs := make(chan tagJob)
+	jobs := make(chan job)
 	// Producers: list repositories and tags.
 	var producers errgroup.Group
 	producers.SetLimit(4)
 	for _, t := range targets {
 		producers.Go(func() error {
-			c.enumerate(gctx, t, tagJobs)
+			if t.Source != "" {
+				c.enumerateLocal(gctx, t, jobs)
+			} else {
+				c.enumerate(gctx, t, jobs)
+			}
 			return nil
 		})
 	}
 	go func() {
 		producers.Wait()
-		close(tagJobs)
+		close(jobs)
 	}()
 	// Consumers: resolve tags and index their images. Manifest requests are
 	// latency-bound, so there are more of these than layer readers.
 	for range 2 * c.opts.Jobs {
 		g.Go(func() error {
-			for j := range tagJobs {
-				c.scanTag(gctx, j)
+			for j := range jobs {
+				j.run(gctx, c)
 				c.stats.tagsDone.Add(1)
 			}
 			return nil
 		})
 	}
 	err := g.Wait()
-	for range tagJobs { // drain if consumers stopped early
+	for range jobs { // drain if consumers stopped early
 	}
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
@@ -231,302 +235,7 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	return err
 }
 
-// tagJob is one tag (or digest) of one repository to index.
-type tagJob struct {
-	rc   *registryClient
-	repo name.Repository
-	tag  string // "" when digest is set
-	dig  string
-}
-
-func (j tagJob) reference() string {
-	if j.dig != "" {
-		return j.dig
-	}
-	return j.tag
-}
-
-func (j tagJob) rec() index.Repo {
-	return index.Repo{Registry: j.repo.RegistryStr(), Name: j.repo.RepositoryStr()}
-}
-
-// enumerate sends a tag job for every tag the target covers.
-func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- tagJob) {
-	rc, err := c.client(t.Registry)
-	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
-		return
-	}
-	send := func(j tagJob) bool {
-		c.stats.tags.Add(1)
-		select {
-		case out <- j:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	if t.Repository != "" {
-		repo, err := rc.repository(t.Repository)
-		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: t.Repository, Message: err.Error()})
-			return
-		}
-		c.stats.repos.Add(1)
-		defer c.stats.reposDone.Add(1)
-		switch {
-		case t.Digest != "":
-			send(tagJob{rc: rc, repo: repo, dig: t.Digest})
-		case t.Tag != "":
-			send(tagJob{rc: rc, repo: repo, tag: t.Tag})
-		default:
-			c.listTags(ctx, rc, repo, send)
-		}
-		return
-	}
-	repos, err := rc.repositories(ctx)
-	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
-		return
-	}
-	c.stats.repos.Add(int64(len(repos)))
-	for _, r := range repos {
-		if ctx.Err() != nil {
-			return
-		}
-		repo, err := rc.repository(r)
-		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: r, Message: err.Error()})
-		} else {
-			c.listTags(ctx, rc, repo, send)
-		}
-		c.stats.reposDone.Add(1)
-	}
-}
-
-func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(tagJob) bool) {
-	lister, err := rc.puller.Lister(ctx, repo)
-	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
-		return
-	}
-	for lister.HasNext() {
-		page, err := lister.Next(ctx)
-		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
-			return
-		}
-		for _, tag := range page.Tags {
-			if !send(tagJob{rc: rc, repo: repo, tag: tag}) {
-				return
-			}
-		}
-	}
-}
-
-// scanTag resolves one tag to its manifest and indexes what it points at.
-func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
-	if ctx.Err() != nil {
-		return
-	}
-	repoRec := j.rec()
-	fail := func(layer string, err error) {
-		c.fail(ctx, index.ScanError{Registry: repoRec.Registry, Repository: repoRec.Name, Reference: j.reference(), LayerDigest: layer, Message: j.rc.redact(err)})
-	}
-	digest := j.dig
-	if digest == "" {
-		// One HEAD per tag: enough when the manifest is already indexed.
-		d, err := j.rc.puller.Head(ctx, j.repo.Tag(j.tag))
-		if err != nil {
-			var rd *remote.Descriptor
-			rd, err2 := j.rc.puller.Get(ctx, j.repo.Tag(j.tag))
-			if err2 != nil {
-				fail("", fmt.Errorf("resolving tag: %w", err2))
-				return
-			}
-			digest = rd.Digest.String()
-			if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
-				fail("", err)
-				return
-			}
-			c.indexDescriptor(ctx, j, rd, via{}, 0, fail)
-			return
-		}
-		digest = d.Digest.String()
-		if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
-			fail("", err)
-			return
-		}
-	}
-	c.indexDigest(ctx, j, digest, via{}, 0, fail)
-}
-
-// via says how a manifest was reached: through which index (Digest "" for
-// none) and the platform that index gives it.
-type via struct {
-	Digest   string
-	Platform index.Platform
-}
-
-// maxIndexDepth bounds nested indexes (an index listing an index...).
-const maxIndexDepth = 4
-
-// indexDigest indexes the manifest digest in j's repository, reusing what
-// the index already holds: an indexed manifest is not fetched again.
-func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, parent via, depth int, fail func(string, error)) {
-	st, err := c.sink.Manifest(ctx, digest)
-	if err != nil {
-		fail("", err)
-		return
-	}
-	repoRec := j.rec()
-	switch {
-	case st.Indexed && !st.IsIndex:
-		if _, err := c.sink.LinkImage(ctx, repoRec, parent.Digest, digest); err != nil {
-			fail("", err)
-			return
-		}
-		c.stats.images.Add(1)
-		return
-	case st.Indexed && st.IsIndex:
-		c.indexChildren(ctx, j, digest, st.Children, depth, fail)
-		return
-	}
-	ref, err := name.NewDigest(j.repo.String()+"@"+digest, j.rc.nameOpts...)
-	if err != nil {
-		fail("", err)
-		return
-	}
-	rd, err := j.rc.puller.Get(ctx, ref)
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", digest, err))
-		return
-	}
-	c.indexDescriptor(ctx, j, rd, parent, depth, fail)
-}
-
-func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
-	if depth >= maxIndexDepth {
-		fail("", fmt.Errorf("index %s: indexes nested more than %d deep", indexDigest, maxIndexDepth))
-		return
-	}
-	platforms := j.rc.platforms
-	for _, ch := range children {
-		if !wantPlatform(platforms, ch.Platform) {
-			continue
-		}
-		if ch.Digest == indexDigest {
-			fail("", fmt.Errorf("index %s lists itself", indexDigest))
-			continue
-		}
-		childFail := func(layer string, err error) {
-			fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
-		}
-		c.indexDigest(ctx, j, ch.Digest, via{indexDigest, ch.Platform}, depth+1, childFail)
-	}
-}
-
-func wantPlatform(specs []v1.Platform, p index.Platform) bool {
-	if len(specs) == 0 {
-		return true
-	}
-	have := v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
-	for _, s := range specs {
-		if have.Satisfies(s) {
-			return true
-		}
-	}
-	return false
-}
-
-func platformOf(p *v1.Platform) index.Platform {
-	if p == nil {
-		return index.Platform{}
-	}
-	return index.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
-}
-
-// errUnsupported names manifests the crawler cannot index.
-var errUnsupported = errors.New("unsupported manifest")
-
-func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via, depth int, fail func(string, error)) {
-	kind, err := manifestKind(rd.MediaType, rd.Manifest)
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))
-		return
-	}
-	switch kind {
-	case kindIndex:
-		ii, err := rd.ImageIndex()
-		if err != nil {
-			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
-			return
-		}
-		im, err := ii.IndexManifest()
-		if err != nil {
-			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
-			return
-		}
-		rec := &index.ImageIndex{Digest: rd.Digest.String(), MediaType: string(rd.MediaType), Size: rd.Size}
-		if rec.MediaType == "" {
-			rec.MediaType = string(im.MediaType)
-		}
-		for _, m := range im.Manifests {
-			rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
-		}
-		if err := c.sink.PutIndex(ctx, rec); err != nil {
-			fail("", err)
-			return
-		}
-		c.indexChildren(ctx, j, rec.Digest, rec.Children, depth, fail)
-	case kindImage:
-		if err := c.indexImage(ctx, j, rd, parent); err != nil {
-			var le *layerError
-			if errors.As(err, &le) {
-				fail(le.digest, err)
-			} else {
-				fail("", err)
-			}
-		}
-	}
-}
-
-type manifestClass int
-
-const (
-	kindImage manifestClass = iota
-	kindIndex
-)
-
-// manifestKind classifies a manifest by media type, or by its fields when it
-// has none (legal in OCI).
-func manifestKind(mt interface{ IsIndex() bool }, raw []byte) (manifestClass, error) {
-	s := fmt.Sprint(mt)
-	switch {
-	case strings.Contains(s, "manifest.v1+prettyjws"), s == "application/vnd.docker.distribution.manifest.v1+json":
-		return 0, fmt.Errorf("%w: legacy Docker schema 1 manifest (%s); push it again with a current client to convert it", errUnsupported, s)
-	case mt.IsIndex():
-		return kindIndex, nil
-	case s == "application/vnd.oci.image.manifest.v1+json", s == "application/vnd.docker.distribution.manifest.v2+json":
-		return kindImage, nil
-	}
-	var probe struct {
-		SchemaVersion int               `json:"schemaVersion"`
-		Manifests     []json.RawMessage `json:"manifests"`
-		Config        *json.RawMessage  `json:"config"`
-		Layers        []json.RawMessage `json:"layers"`
-		FSLayers      []json.RawMessage `json:"fsLayers"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return 0, fmt.Errorf("%w: media type %q and not JSON: %v", errUnsupported, s, err)
-	}
-	switch {
-	case probe.FSLayers != nil:
-		return 0, fmt.Errorf("%w: legacy Docker schema 1 manifest; push it again with a current client to convert it", errUnsupported)
-	case probe.SchemaVersion == 2 && probe.Manifests != nil:
-		return kindIndex, nil
-	case probe.SchemaVersion == 2 && probe.Config != nil:
-		return kindImage, nil
-	}
-	return 0, fmt.Errorf("%w: media type %q", errUnsupported, s)
+// job is one tag (or local image reference) to resolve and index.
+type job interface {
+	run(ctx context.Context, c *Crawler)
 }

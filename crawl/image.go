@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -23,23 +23,46 @@ type layerError struct {
 func (e *layerError) Error() string { return fmt.Sprintf("layer %s: %v", e.digest, e.err) }
 func (e *layerError) Unwrap() error { return e.err }
 
-// indexImage reads the config and every layer not yet indexed of one image
-// manifest, then stores the image. A layer that fails leaves the image not
-// indexed (the next scan tries again); the other layers stay stored.
-func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via) error {
-	img, err := rd.Image()
-	if err != nil {
-		return fmt.Errorf("image %s: %w", rd.Digest, err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return fmt.Errorf("image %s: manifest: %w", rd.Digest, err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
-	}
-	rec := imageRecord(rd, m, cf)
+// layerRef is one layer of an image, as its manifest (or archive) lists it.
+type layerRef struct {
+	Digest    string // of the blob the source serves
+	DiffID    string // from the config; "" if it lists none
+	MediaType string
+	Size      int64 // of the blob; 0 if unknown
+}
+
+// imageParts is one image, from whatever source: the manifest facts, the
+// parsed config, its layers, and how to open a layer blob. Every source
+// (registry, OCI layout or archive, docker archive) hands the crawler this,
+// so there is one code path that reads layers and stores images.
+type imageParts struct {
+	Digest       string // manifest digest (for docker archives: the image ID)
+	MediaType    string
+	Size         int64
+	ConfigDigest string
+	Config       *v1.ConfigFile
+	Layers       []layerRef
+
+	// Open returns the blob of a layer; the caller closes it.
+	Open func(ctx context.Context, l layerRef) (io.ReadCloser, error)
+	// Verify makes the reader hash blobs against their digest, for sources
+	// that do not verify what they serve.
+	Verify bool
+	// ByDiffID lets a layer reuse an indexed layer of the same diff_id
+	// (another blob of the same tar) instead of being read: for docker
+	// archives, whose layers have no blob digest of their own.
+	ByDiffID bool
+	// Sem bounds how many layers this source reads at once.
+	Sem *semaphore.Weighted
+	// Redact hides secrets in error messages.
+	Redact func(error) string
+}
+
+// indexImage reads every layer not yet indexed of one image, then stores the
+// image. A layer that fails leaves the image not indexed (the next scan tries
+// again); the other layers stay stored.
+func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, parent via, p *imageParts) error {
+	rec := imageRecord(p)
 	// The config may leave out what the index says (often the variant).
 	for _, f := range []struct {
 		dst *string
@@ -52,94 +75,92 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 			*f.dst = f.src
 		}
 	}
-	if len(cf.RootFS.DiffIDs) != 0 && len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return fmt.Errorf("image %s: config lists %d diff_ids for %d layers", rd.Digest, len(cf.RootFS.DiffIDs), len(m.Layers))
-	}
 
 	// No shared cancellation: when one layer fails, the others still finish
 	// and stay indexed for the next scan and for other images.
 	var g errgroup.Group
-	seen := map[string]bool{}
-	for i, l := range m.Layers {
-		d := l.Digest.String()
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		in := LayerInput{Digest: d, MediaType: string(l.MediaType)}
-		if i < len(cf.RootFS.DiffIDs) {
-			in.DiffID = cf.RootFS.DiffIDs[i].String()
-		}
-		g.Go(func() error { return c.ensureLayer(ctx, j, l, in) })
+	stored := make([]string, len(p.Layers)) // the digest each layer is indexed under
+	for i, l := range p.Layers {
+		g.Go(func() error {
+			d, err := c.ensureLayer(ctx, p, l)
+			stored[i] = d
+			return err
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := c.sink.PutImage(ctx, j.rec(), parent.Digest, rec); err != nil {
+	rec.Layers = stored
+	if err := c.sink.PutImage(ctx, repo, parent.Digest, rec); err != nil {
 		return err
 	}
 	c.stats.images.Add(1)
-	c.log.Info("indexed image", "repository", j.repo.String(), "reference", j.reference(), "digest", rec.Digest, "platform", rec.Platform.String(), "layers", len(rec.Layers))
+	c.log.Info("indexed image", "repository", repo.String(), "reference", ref, "digest", rec.Digest, "platform", rec.Platform.String(), "layers", len(rec.Layers))
 	return nil
 }
 
 // ensureLayer makes sure a layer is indexed, reading it at most once per
 // crawl however many images share it, and never when it is already indexed.
-func (c *Crawler) ensureLayer(ctx context.Context, j tagJob, desc v1.Descriptor, in LayerInput) error {
-	done, err := c.sink.HasLayer(ctx, in.Digest)
+// It returns the digest the layer is indexed under.
+func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (string, error) {
+	lookup := func() (string, error) {
+		if done, err := c.sink.HasLayer(ctx, l.Digest); err != nil || done {
+			if done {
+				return l.Digest, nil
+			}
+			return "", err
+		}
+		if p.ByDiffID && l.DiffID != "" {
+			return c.sink.LayerByDiffID(ctx, l.DiffID)
+		}
+		return "", nil
+	}
+	d, err := lookup()
 	if err != nil {
-		return &layerError{in.Digest, err}
+		return "", &layerError{l.Digest, err}
 	}
-	if done {
+	if d != "" {
 		c.stats.layersSkipped.Add(1)
-		return nil
+		return d, nil
 	}
-	_, err, shared := c.layerSF.Do(in.Digest, func() (any, error) {
+	v, err, shared := c.layerSF.Do(l.Digest, func() (any, error) {
 		// Another image may have finished it between the check and here.
-		if done, err := c.sink.HasLayer(ctx, in.Digest); err != nil || done {
-			return nil, err
+		if d, err := lookup(); err != nil || d != "" {
+			return d, err
 		}
 		c.stats.layersToRead.Add(1)
-		return nil, c.readLayer(ctx, j, desc, in)
+		return l.Digest, c.readLayer(ctx, p, l)
 	})
-	if shared && err == nil {
-		c.stats.layersSkipped.Add(1)
-	}
 	if err != nil {
 		var le *layerError
 		if errors.As(err, &le) {
-			return err
+			return "", err
 		}
-		return &layerError{in.Digest, err}
+		return "", &layerError{l.Digest, err}
 	}
-	return nil
+	if shared {
+		c.stats.layersSkipped.Add(1)
+	}
+	return v.(string), nil
 }
 
-func (c *Crawler) readLayer(ctx context.Context, j tagJob, desc v1.Descriptor, in LayerInput) error {
-	if err := j.rc.layerSem.Acquire(ctx, 1); err != nil {
+func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) error {
+	if err := p.Sem.Acquire(ctx, 1); err != nil {
 		return err
 	}
-	defer j.rc.layerSem.Release(1)
-	ref, err := name.NewDigest(j.repo.String()+"@"+in.Digest, j.rc.nameOpts...)
+	defer p.Sem.Release(1)
+	rc, err := p.Open(ctx, l)
 	if err != nil {
-		return err
-	}
-	l, err := j.rc.puller.Layer(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("%s", j.rc.redact(err))
-	}
-	rc, err := l.Compressed() // go-containerregistry verifies size and digest as it streams
-	if err != nil {
-		return fmt.Errorf("fetching blob: %s", j.rc.redact(err))
+		return fmt.Errorf("fetching blob: %s", p.Redact(err))
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, n: &c.stats.bytes}
-	layer, err := ReadLayer(ctx, pr, in, c.opts.Limits)
+	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify}, c.opts.Limits)
 	if err != nil {
 		return err
 	}
-	if desc.Size > 0 && layer.Size != desc.Size {
-		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, desc.Size)
+	if l.Size > 0 && layer.Size != l.Size {
+		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, l.Size)
 	}
 	if err := c.sink.PutLayer(ctx, layer); err != nil {
 		return err
@@ -151,13 +172,29 @@ func (c *Crawler) readLayer(ctx context.Context, j tagJob, desc v1.Descriptor, i
 	return nil
 }
 
-// imageRecord maps a manifest and its config to what the index stores.
-func imageRecord(rd *remote.Descriptor, m *v1.Manifest, cf *v1.ConfigFile) *index.Image {
+// manifestLayers lists a manifest's layers with the config's diff_ids.
+func manifestLayers(m *v1.Manifest, cf *v1.ConfigFile) ([]layerRef, error) {
+	if n := len(cf.RootFS.DiffIDs); n != 0 && n != len(m.Layers) {
+		return nil, fmt.Errorf("config lists %d diff_ids for %d layers", n, len(m.Layers))
+	}
+	out := make([]layerRef, len(m.Layers))
+	for i, l := range m.Layers {
+		out[i] = layerRef{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size}
+		if i < len(cf.RootFS.DiffIDs) {
+			out[i].DiffID = cf.RootFS.DiffIDs[i].String()
+		}
+	}
+	return out, nil
+}
+
+// imageRecord maps an image's parts to what the index stores.
+func imageRecord(p *imageParts) *index.Image {
+	cf := p.Config
 	rec := &index.Image{
-		Digest:       rd.Digest.String(),
-		MediaType:    string(rd.MediaType),
-		Size:         rd.Size,
-		ConfigDigest: m.Config.Digest.String(),
+		Digest:       p.Digest,
+		MediaType:    p.MediaType,
+		Size:         p.Size,
+		ConfigDigest: p.ConfigDigest,
 		Platform:     index.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion},
 		Created:      cf.Created.Time,
 		User:         cf.Config.User,
@@ -167,9 +204,6 @@ func imageRecord(rd *remote.Descriptor, m *v1.Manifest, cf *v1.ConfigFile) *inde
 		Env:          cf.Config.Env,
 		Labels:       cf.Config.Labels,
 		StopSignal:   cf.Config.StopSignal,
-	}
-	if rec.MediaType == "" {
-		rec.MediaType = string(m.MediaType)
 	}
 	for p := range cf.Config.ExposedPorts {
 		rec.ExposedPorts = append(rec.ExposedPorts, p)
@@ -182,15 +216,12 @@ func imageRecord(rd *remote.Descriptor, m *v1.Manifest, cf *v1.ConfigFile) *inde
 	for _, h := range cf.History {
 		rec.History = append(rec.History, index.History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer})
 	}
-	for _, l := range m.Layers {
-		rec.Layers = append(rec.Layers, l.Digest.String())
-	}
 	return rec
 }
 
 // progressReader adds the bytes it reads to a shared counter.
 type progressReader struct {
-	r interface{ Read([]byte) (int, error) }
+	r io.Reader
 	n interface{ Add(int64) int64 }
 }
 

@@ -8,8 +8,15 @@ import (
 )
 
 // Target is what a scan covers: a whole registry, one repository (all its
-// tags), or one tag or digest.
+// tags), or one tag or digest; or a local image file or directory.
 type Target struct {
+	// Source is "" for a registry, or the kind of local input:
+	// "docker-archive" (a docker save tarball), "oci" (an OCI image layout
+	// directory) or "oci-archive" (a tar of one).
+	Source string
+	// Path is the local file or directory, for a local Source.
+	Path string
+
 	Registry   string // host[:port]
 	Repository string // "" for the whole registry
 	Tag        string // "" for all tags (or when Digest is set)
@@ -17,6 +24,12 @@ type Target struct {
 }
 
 func (t Target) String() string {
+	if t.Source != "" {
+		if t.Tag != "" {
+			return t.Source + ":" + t.Path + ":" + t.Tag
+		}
+		return t.Source + ":" + t.Path
+	}
 	s := t.Registry
 	if t.Repository != "" {
 		s += "/" + t.Repository
@@ -30,12 +43,37 @@ func (t Target) String() string {
 	return s
 }
 
+// Local sources, as target prefixes.
+const (
+	SourceDockerArchive = "docker-archive"
+	SourceOCI           = "oci"
+	SourceOCIArchive    = "oci-archive"
+)
+
 // ParseTarget parses "host[:port]", "host[:port]/repo", "host/repo:tag" or
-// "host/repo@sha256:...". A bare host must contain a dot or a port, or be
-// "localhost", so that "nginx" is not taken for a registry.
+// "host/repo@sha256:..."; or a local input: "docker-archive:PATH",
+// "oci:DIR[:REF]", "oci-archive:PATH[:REF]". A bare host must contain a dot
+// or a port, or be "localhost", so that "nginx" is not taken for a registry.
 func ParseTarget(s string) (Target, error) {
 	if s == "" {
 		return Target{}, fmt.Errorf("empty target")
+	}
+	for _, src := range []string{SourceDockerArchive, SourceOCIArchive, SourceOCI} {
+		rest, ok := strings.CutPrefix(s, src+":")
+		if !ok {
+			continue
+		}
+		t := Target{Source: src, Path: rest}
+		// oci:DIR:REF and oci-archive:PATH:REF name one image by its ref name.
+		if src != SourceDockerArchive {
+			if i := strings.LastIndex(rest, ":"); i > 0 && !strings.Contains(rest[i:], "/") {
+				t.Path, t.Tag = rest[:i], rest[i+1:]
+			}
+		}
+		if t.Path == "" {
+			return Target{}, fmt.Errorf("target %q: name a path after %s:", s, src)
+		}
+		return t, nil
 	}
 	host, rest, hasRepo := strings.Cut(s, "/")
 	if !strings.ContainsAny(host, ".:") && host != "localhost" {

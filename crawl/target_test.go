@@ -10,6 +10,10 @@ func TestParseTarget(t *testing.T) {
 		"127.0.0.1:5000/apps/nginx:1.22":        {Registry: "127.0.0.1:5000", Repository: "apps/nginx", Tag: "1.22"},
 		"registry.example.com/library/debian":   {Registry: "registry.example.com", Repository: "library/debian"},
 		"r.example.com/a@sha256:" + sixtyFour0s: {Registry: "r.example.com", Repository: "a", Digest: "sha256:" + sixtyFour0s},
+		"docker-archive:/tmp/x:y.tar":           {Source: "docker-archive", Path: "/tmp/x:y.tar"},
+		"oci:images/oci":                        {Source: "oci", Path: "images/oci"},
+		"oci:/srv/oci:redis-7.0":                {Source: "oci", Path: "/srv/oci", Tag: "redis-7.0"},
+		"oci-archive:img.tar:latest":            {Source: "oci-archive", Path: "img.tar", Tag: "latest"},
 	}
 	for in, want := range good {
 		got, err := ParseTarget(in)
@@ -17,7 +21,7 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "nginx", "nginx:1.22", "127.0.0.1:5000/Bad/Upper", "r.example.com/a@sha256:short", "r.example.com/a:bad tag"} {
+	for _, in := range []string{"", "nginx", "nginx:1.22", "127.0.0.1:5000/Bad/Upper", "r.example.com/a@sha256:short", "r.example.com/a:bad tag", "oci:", "docker-archive:"} {
 		if got, err := ParseTarget(in); err == nil {
 			t.Errorf("ParseTarget(%q) = %+v, want an error", in, got)
 		}

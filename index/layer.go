@@ -21,6 +21,20 @@ func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
 	return v >= ReaderVersion, nil
 }
 
+// LayerByDiffID returns the digest of a layer indexed by the current reader
+// whose uncompressed tar has this diff_id, or "" when there is none.
+func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) {
+	var d string
+	err := db.r.QueryRowContext(ctx, `SELECT digest FROM layers WHERE diff_id = ? AND reader_version >= ? ORDER BY id LIMIT 1`, diffID, ReaderVersion).Scan(&d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("layer with diff_id %s: %w", diffID, err)
+	}
+	return d, nil
+}
+
 // PutLayer stores a layer and all its entries in one transaction: after it
 // returns nil, HasLayer(l.Digest) is true and every entry is in the files
 // view; after an error or a crash, nothing of the layer is stored. A layer

@@ -1,0 +1,404 @@
+package crawl
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// Local images are recorded under a pseudo-registry named after their source
+// (docker-archive, oci, oci-archive), with the absolute path of the file or
+// directory as repository, and tags from the archive (docker RepoTags, OCI
+// ref names). Their layers are read by the same code as registry layers;
+// the source only supplies blobs. An OCI blob already indexed (same digest)
+// is not read again; nor is a docker archive layer whose diff_id is already
+// indexed (from a registry or another archive).
+
+// maxLocalManifest bounds manifest, index and config blobs read from local
+// sources.
+const maxLocalManifest = 16 << 20
+
+// refNameAnnotation names an image in an OCI layout's index.json.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+// localJob is one image (or index) of a local source.
+type localJob struct {
+	src    *localSource
+	ref    string // tag or ref name; "" for none
+	desc   v1.Descriptor
+	docker *tarball.Descriptor // for docker archives
+}
+
+// localSource is an opened local input, shared by its jobs.
+type localSource struct {
+	kind string
+	repo index.Repo
+	fsys fs.FS
+}
+
+func (j localJob) run(ctx context.Context, c *Crawler) {
+	fail := func(layer string, err error) {
+		c.fail(ctx, index.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: j.ref, LayerDigest: layer, Message: err.Error()})
+	}
+	var digest string
+	if j.docker != nil {
+		p, err := j.src.dockerImage(*j.docker, c)
+		if err != nil {
+			fail("", err)
+			return
+		}
+		digest = p.Digest
+		if err := c.indexParts(ctx, j.src.repo, j.ref, via{}, p); err != nil {
+			fail(layerOf(err), err)
+			return
+		}
+	} else {
+		digest = j.desc.Digest.String()
+		c.indexLocalDesc(ctx, j, j.desc, via{}, 0, fail)
+	}
+	if j.ref != "" {
+		if err := c.sink.PutTag(ctx, j.src.repo, j.ref, digest); err != nil {
+			fail("", err)
+		}
+	}
+}
+
+// indexParts indexes an image unless it is indexed already.
+func (c *Crawler) indexParts(ctx context.Context, repo index.Repo, ref string, parent via, p *imageParts) error {
+	if linked, err := c.sink.LinkImage(ctx, repo, parent.Digest, p.Digest); err != nil || linked {
+		if linked {
+			c.stats.images.Add(1)
+		}
+		return err
+	}
+	return c.indexImage(ctx, repo, ref, parent, p)
+}
+
+func layerOf(err error) string {
+	var le *layerError
+	if errors.As(err, &le) {
+		return le.digest
+	}
+	return ""
+}
+
+// enumerateLocal opens a local target and sends a job for each image in it.
+func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) {
+	abs, err := filepath.Abs(t.Path)
+	if err != nil {
+		abs = t.Path
+	}
+	src := &localSource{kind: t.Source, repo: index.Repo{Registry: t.Source, Name: abs}}
+	fail := func(err error) {
+		c.fail(ctx, index.ScanError{Registry: t.Source, Repository: abs, Reference: t.Tag, Message: err.Error()})
+	}
+	c.stats.repos.Add(1)
+	defer c.stats.reposDone.Add(1)
+	var jobs []job
+	switch t.Source {
+	case SourceOCI:
+		st, err := os.Stat(abs)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if !st.IsDir() {
+			fail(fmt.Errorf("%s is not a directory (an OCI image layout); for a tar of one use oci-archive:", abs))
+			return
+		}
+		src.fsys = os.DirFS(abs)
+		jobs, err = src.ociJobs(t.Tag)
+		if err != nil {
+			fail(err)
+			return
+		}
+	case SourceOCIArchive, SourceDockerArchive:
+		tfs, err := openTarFS(abs)
+		if err != nil {
+			fail(err)
+			return
+		}
+		// The archive stays open until the crawl ends with ctx.
+		go func() { <-ctx.Done(); tfs.Close() }()
+		src.fsys = tfs
+		if t.Source == SourceOCIArchive {
+			jobs, err = src.ociJobs(t.Tag)
+		} else {
+			jobs, err = src.dockerJobs()
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+	default:
+		fail(fmt.Errorf("unknown local source %q", t.Source))
+		return
+	}
+	for _, j := range jobs {
+		c.stats.tags.Add(1)
+		select {
+		case out <- j:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// ociJobs lists the images of an OCI layout's index.json, or the one named
+// ref.
+func (s *localSource) ociJobs(ref string) ([]job, error) {
+	if b, err := fs.ReadFile(s.fsys, "oci-layout"); err != nil {
+		return nil, fmt.Errorf("not an OCI image layout (oci-layout: %w)", err)
+	} else if !bytes.Contains(b, []byte(`"imageLayoutVersion"`)) {
+		return nil, fmt.Errorf("not an OCI image layout: oci-layout has no imageLayoutVersion")
+	}
+	raw, err := readLimited(s.fsys, "index.json")
+	if err != nil {
+		return nil, err
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("index.json: %w", err)
+	}
+	var jobs []job
+	for _, d := range idx.Manifests {
+		name := d.Annotations[refNameAnnotation]
+		if ref != "" && name != ref {
+			continue
+		}
+		jobs = append(jobs, localJob{src: s, ref: name, desc: d})
+	}
+	if ref != "" && len(jobs) == 0 {
+		return nil, fmt.Errorf("no image named %q in index.json", ref)
+	}
+	return jobs, nil
+}
+
+// dockerJobs lists the images of a docker save tarball's manifest.json.
+func (s *localSource) dockerJobs() ([]job, error) {
+	raw, err := readLimited(s.fsys, "manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("not a docker archive: %w", err)
+	}
+	var m tarball.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("manifest.json lists no image")
+	}
+	var jobs []job
+	for i := range m {
+		d := &m[i]
+		if len(d.RepoTags) == 0 {
+			jobs = append(jobs, localJob{src: s, docker: d})
+		}
+		for _, tag := range d.RepoTags {
+			jobs = append(jobs, localJob{src: s, ref: tag, docker: d})
+		}
+	}
+	return jobs, nil
+}
+
+// blobPath is where an OCI layout keeps a blob.
+func blobPath(h v1.Hash) string { return path.Join("blobs", h.Algorithm, h.Hex) }
+
+// readBlob reads a small blob and checks its digest.
+func (s *localSource) readBlob(d v1.Descriptor) ([]byte, error) {
+	b, err := readLimited(s.fsys, blobPath(d.Digest))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	if got := "sha256:" + hex.EncodeToString(sum[:]); d.Digest.Algorithm == "sha256" && got != d.Digest.String() {
+		return nil, fmt.Errorf("%w: blob %s hashes to %s", ErrDigestMismatch, d.Digest, got)
+	}
+	return b, nil
+}
+
+func readLimited(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxLocalManifest+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > maxLocalManifest {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxLocalManifest)
+	}
+	return b, nil
+}
+
+// indexLocalDesc indexes what an OCI descriptor points at: an index (each
+// platform, recursively) or an image manifest.
+func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descriptor, parent via, depth int, fail func(string, error)) {
+	digest := d.Digest.String()
+	if st, err := c.sink.Manifest(ctx, digest); err != nil {
+		fail("", err)
+		return
+	} else if st.Indexed && !st.IsIndex {
+		if _, err := c.sink.LinkImage(ctx, j.src.repo, parent.Digest, digest); err != nil {
+			fail("", err)
+			return
+		}
+		c.stats.images.Add(1)
+		return
+	}
+	raw, err := j.src.readBlob(d)
+	if err != nil {
+		fail("", fmt.Errorf("manifest %s: %w", digest, err))
+		return
+	}
+	kind, err := manifestKind(d.MediaType, raw)
+	if err != nil {
+		fail("", fmt.Errorf("manifest %s: %w", digest, err))
+		return
+	}
+	if kind == kindIndex {
+		if depth >= maxIndexDepth {
+			fail("", fmt.Errorf("index %s: indexes nested more than %d deep", digest, maxIndexDepth))
+			return
+		}
+		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			fail("", fmt.Errorf("index %s: %w", digest, err))
+			return
+		}
+		rec := &index.ImageIndex{Digest: digest, MediaType: string(d.MediaType), Size: int64(len(raw))}
+		if rec.MediaType == "" {
+			rec.MediaType = string(im.MediaType)
+		}
+		for _, m := range im.Manifests {
+			rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
+		}
+		if err := c.sink.PutIndex(ctx, rec); err != nil {
+			fail("", err)
+			return
+		}
+		specs, _ := parsePlatforms(c.opts.Platforms)
+		for i, m := range im.Manifests {
+			ch := rec.Children[i]
+			if !wantPlatform(specs, ch.Platform) || m.Digest.String() == digest {
+				continue
+			}
+			childFail := func(layer string, err error) {
+				fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
+			}
+			c.indexLocalDesc(ctx, j, m, via{digest, ch.Platform}, depth+1, childFail)
+		}
+		return
+	}
+	p, err := j.src.ociImage(d, raw, c)
+	if err != nil {
+		fail("", err)
+		return
+	}
+	if err := c.indexImage(ctx, j.src.repo, j.ref, parent, p); err != nil {
+		fail(layerOf(err), err)
+	}
+}
+
+// ociImage makes the parts of an image manifest from an OCI layout.
+func (s *localSource) ociImage(d v1.Descriptor, raw []byte, c *Crawler) (*imageParts, error) {
+	digest := d.Digest.String()
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+	}
+	cfgRaw, err := s.readBlob(m.Config)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
+	}
+	layers, err := manifestLayers(m, cf)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", digest, err)
+	}
+	mt := string(d.MediaType)
+	if mt == "" {
+		mt = string(m.MediaType)
+	}
+	return &imageParts{
+		Digest: digest, MediaType: mt, Size: int64(len(raw)),
+		ConfigDigest: m.Config.Digest.String(), Config: cf, Layers: layers,
+		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
+			h, err := v1.NewHash(l.Digest)
+			if err != nil {
+				return nil, err
+			}
+			return s.fsys.Open(blobPath(h))
+		},
+		// OCI blobs have real digests: a layer is the blob, matched by digest.
+		Verify: true, Sem: c.localSem, Redact: plainError,
+	}, nil
+}
+
+// dockerImage makes the parts of one image of a docker save tarball. Its
+// layers are tars (rarely compressed) named by path, identified by their
+// diff_id, which the reader verifies.
+func (s *localSource) dockerImage(d tarball.Descriptor, c *Crawler) (*imageParts, error) {
+	if !fs.ValidPath(path.Clean(d.Config)) {
+		return nil, fmt.Errorf("manifest.json names config %q, outside the archive", d.Config)
+	}
+	cfgRaw, err := readLimited(s.fsys, path.Clean(d.Config))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", d.Config, err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(d.Layers) {
+		return nil, fmt.Errorf("config lists %d diff_ids, manifest.json %d layers", len(cf.RootFS.DiffIDs), len(d.Layers))
+	}
+	sum := sha256.Sum256(cfgRaw)
+	id := "sha256:" + hex.EncodeToString(sum[:])
+	files := map[string]string{} // diff_id -> file in the archive
+	var layers []layerRef
+	for i, f := range d.Layers {
+		p := path.Clean(f)
+		if !fs.ValidPath(p) {
+			return nil, fmt.Errorf("manifest.json names layer %q, outside the archive", f)
+		}
+		st, err := fs.Stat(s.fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d (%s): %w", i, f, err)
+		}
+		diff := cf.RootFS.DiffIDs[i].String()
+		files[diff] = p
+		layers = append(layers, layerRef{Digest: diff, DiffID: diff, MediaType: string(types.DockerUncompressedLayer), Size: st.Size()})
+	}
+	return &imageParts{
+		// A docker archive has no registry manifest: the image is known by
+		// its ID, the digest of its config.
+		Digest: id, MediaType: string(types.DockerConfigJSON), Size: int64(len(cfgRaw)),
+		ConfigDigest: id, Config: cf, Layers: layers,
+		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
+			return s.fsys.Open(files[l.Digest])
+		},
+		ByDiffID: true, Sem: c.localSem, Redact: plainError,
+	}, nil
+}
+
+func plainError(err error) string { return err.Error() }

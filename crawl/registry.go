@@ -1,0 +1,360 @@
+package crawl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// tagJob is one tag (or digest) of one repository to index.
+type tagJob struct {
+	rc   *registryClient
+	repo name.Repository
+	tag  string // "" when digest is set
+	dig  string
+}
+
+func (j tagJob) reference() string {
+	if j.dig != "" {
+		return j.dig
+	}
+	return j.tag
+}
+
+func (j tagJob) rec() index.Repo {
+	return index.Repo{Registry: j.repo.RegistryStr(), Name: j.repo.RepositoryStr()}
+}
+
+func (j tagJob) run(ctx context.Context, c *Crawler) { c.scanTag(ctx, j) }
+
+// enumerate sends a tag job for every tag the target covers.
+func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
+	rc, err := c.client(t.Registry)
+	if err != nil {
+		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
+		return
+	}
+	send := func(j job) bool {
+		c.stats.tags.Add(1)
+		select {
+		case out <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if t.Repository != "" {
+		repo, err := rc.repository(t.Repository)
+		if err != nil {
+			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: t.Repository, Message: err.Error()})
+			return
+		}
+		c.stats.repos.Add(1)
+		defer c.stats.reposDone.Add(1)
+		switch {
+		case t.Digest != "":
+			send(tagJob{rc: rc, repo: repo, dig: t.Digest})
+		case t.Tag != "":
+			send(tagJob{rc: rc, repo: repo, tag: t.Tag})
+		default:
+			c.listTags(ctx, rc, repo, send)
+		}
+		return
+	}
+	repos, err := rc.repositories(ctx)
+	if err != nil {
+		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
+		return
+	}
+	c.stats.repos.Add(int64(len(repos)))
+	for _, r := range repos {
+		if ctx.Err() != nil {
+			return
+		}
+		repo, err := rc.repository(r)
+		if err != nil {
+			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: r, Message: err.Error()})
+		} else {
+			c.listTags(ctx, rc, repo, send)
+		}
+		c.stats.reposDone.Add(1)
+	}
+}
+
+func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool) {
+	lister, err := rc.puller.Lister(ctx, repo)
+	if err != nil {
+		c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
+		return
+	}
+	for lister.HasNext() {
+		page, err := lister.Next(ctx)
+		if err != nil {
+			c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
+			return
+		}
+		for _, tag := range page.Tags {
+			if !send(tagJob{rc: rc, repo: repo, tag: tag}) {
+				return
+			}
+		}
+	}
+}
+
+// scanTag resolves one tag to its manifest and indexes what it points at.
+func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
+	if ctx.Err() != nil {
+		return
+	}
+	repoRec := j.rec()
+	fail := func(layer string, err error) {
+		c.fail(ctx, index.ScanError{Registry: repoRec.Registry, Repository: repoRec.Name, Reference: j.reference(), LayerDigest: layer, Message: j.rc.redact(err)})
+	}
+	digest := j.dig
+	if digest == "" {
+		// One HEAD per tag: enough when the manifest is already indexed.
+		d, err := j.rc.puller.Head(ctx, j.repo.Tag(j.tag))
+		if err != nil {
+			var rd *remote.Descriptor
+			rd, err2 := j.rc.puller.Get(ctx, j.repo.Tag(j.tag))
+			if err2 != nil {
+				fail("", fmt.Errorf("resolving tag: %w", err2))
+				return
+			}
+			digest = rd.Digest.String()
+			if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
+				fail("", err)
+				return
+			}
+			c.indexDescriptor(ctx, j, rd, via{}, 0, fail)
+			return
+		}
+		digest = d.Digest.String()
+		if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
+			fail("", err)
+			return
+		}
+	}
+	c.indexDigest(ctx, j, digest, via{}, 0, fail)
+}
+
+// via says how a manifest was reached: through which index (Digest "" for
+// none) and the platform that index gives it.
+type via struct {
+	Digest   string
+	Platform index.Platform
+}
+
+// maxIndexDepth bounds nested indexes (an index listing an index...).
+const maxIndexDepth = 4
+
+// indexDigest indexes the manifest digest in j's repository, reusing what
+// the index already holds: an indexed manifest is not fetched again.
+func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, parent via, depth int, fail func(string, error)) {
+	st, err := c.sink.Manifest(ctx, digest)
+	if err != nil {
+		fail("", err)
+		return
+	}
+	repoRec := j.rec()
+	switch {
+	case st.Indexed && !st.IsIndex:
+		if _, err := c.sink.LinkImage(ctx, repoRec, parent.Digest, digest); err != nil {
+			fail("", err)
+			return
+		}
+		c.stats.images.Add(1)
+		return
+	case st.Indexed && st.IsIndex:
+		c.indexChildren(ctx, j, digest, st.Children, depth, fail)
+		return
+	}
+	ref, err := name.NewDigest(j.repo.String()+"@"+digest, j.rc.nameOpts...)
+	if err != nil {
+		fail("", err)
+		return
+	}
+	rd, err := j.rc.puller.Get(ctx, ref)
+	if err != nil {
+		fail("", fmt.Errorf("manifest %s: %w", digest, err))
+		return
+	}
+	c.indexDescriptor(ctx, j, rd, parent, depth, fail)
+}
+
+func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
+	if depth >= maxIndexDepth {
+		fail("", fmt.Errorf("index %s: indexes nested more than %d deep", indexDigest, maxIndexDepth))
+		return
+	}
+	platforms := j.rc.platforms
+	for _, ch := range children {
+		if !wantPlatform(platforms, ch.Platform) {
+			continue
+		}
+		if ch.Digest == indexDigest {
+			fail("", fmt.Errorf("index %s lists itself", indexDigest))
+			continue
+		}
+		childFail := func(layer string, err error) {
+			fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
+		}
+		c.indexDigest(ctx, j, ch.Digest, via{indexDigest, ch.Platform}, depth+1, childFail)
+	}
+}
+
+func wantPlatform(specs []v1.Platform, p index.Platform) bool {
+	if len(specs) == 0 {
+		return true
+	}
+	have := v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+	for _, s := range specs {
+		if have.Satisfies(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func platformOf(p *v1.Platform) index.Platform {
+	if p == nil {
+		return index.Platform{}
+	}
+	return index.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
+}
+
+// errUnsupported names manifests the crawler cannot index.
+var errUnsupported = errors.New("unsupported manifest")
+
+func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via, depth int, fail func(string, error)) {
+	kind, err := manifestKind(rd.MediaType, rd.Manifest)
+	if err != nil {
+		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))
+		return
+	}
+	switch kind {
+	case kindIndex:
+		ii, err := rd.ImageIndex()
+		if err != nil {
+			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
+			return
+		}
+		im, err := ii.IndexManifest()
+		if err != nil {
+			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
+			return
+		}
+		rec := &index.ImageIndex{Digest: rd.Digest.String(), MediaType: string(rd.MediaType), Size: rd.Size}
+		if rec.MediaType == "" {
+			rec.MediaType = string(im.MediaType)
+		}
+		for _, m := range im.Manifests {
+			rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
+		}
+		if err := c.sink.PutIndex(ctx, rec); err != nil {
+			fail("", err)
+			return
+		}
+		c.indexChildren(ctx, j, rec.Digest, rec.Children, depth, fail)
+	case kindImage:
+		if err := c.indexRemoteImage(ctx, j, rd, parent); err != nil {
+			var le *layerError
+			if errors.As(err, &le) {
+				fail(le.digest, err)
+			} else {
+				fail("", err)
+			}
+		}
+	}
+}
+
+type manifestClass int
+
+const (
+	kindImage manifestClass = iota
+	kindIndex
+)
+
+// manifestKind classifies a manifest by media type, or by its fields when it
+// has none (legal in OCI).
+func manifestKind(mt interface{ IsIndex() bool }, raw []byte) (manifestClass, error) {
+	s := fmt.Sprint(mt)
+	switch {
+	case strings.Contains(s, "manifest.v1+prettyjws"), s == "application/vnd.docker.distribution.manifest.v1+json":
+		return 0, fmt.Errorf("%w: legacy Docker schema 1 manifest (%s); push it again with a current client to convert it", errUnsupported, s)
+	case mt.IsIndex():
+		return kindIndex, nil
+	case s == "application/vnd.oci.image.manifest.v1+json", s == "application/vnd.docker.distribution.manifest.v2+json":
+		return kindImage, nil
+	}
+	var probe struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		Manifests     []json.RawMessage `json:"manifests"`
+		Config        *json.RawMessage  `json:"config"`
+		Layers        []json.RawMessage `json:"layers"`
+		FSLayers      []json.RawMessage `json:"fsLayers"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return 0, fmt.Errorf("%w: media type %q and not JSON: %v", errUnsupported, s, err)
+	}
+	switch {
+	case probe.FSLayers != nil:
+		return 0, fmt.Errorf("%w: legacy Docker schema 1 manifest; push it again with a current client to convert it", errUnsupported)
+	case probe.SchemaVersion == 2 && probe.Manifests != nil:
+		return kindIndex, nil
+	case probe.SchemaVersion == 2 && probe.Config != nil:
+		return kindImage, nil
+	}
+	return 0, fmt.Errorf("%w: media type %q", errUnsupported, s)
+}
+
+// indexRemoteImage indexes an image manifest fetched from a registry.
+func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via) error {
+	img, err := rd.Image()
+	if err != nil {
+		return fmt.Errorf("image %s: %w", rd.Digest, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("image %s: manifest: %w", rd.Digest, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
+	}
+	layers, err := manifestLayers(m, cf)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", rd.Digest, err)
+	}
+	mt := string(rd.MediaType)
+	if mt == "" {
+		mt = string(m.MediaType)
+	}
+	p := &imageParts{
+		Digest: rd.Digest.String(), MediaType: mt, Size: rd.Size,
+		ConfigDigest: m.Config.Digest.String(), Config: cf, Layers: layers,
+		Open: func(ctx context.Context, l layerRef) (io.ReadCloser, error) {
+			ref, err := name.NewDigest(j.repo.String()+"@"+l.Digest, j.rc.nameOpts...)
+			if err != nil {
+				return nil, err
+			}
+			rl, err := j.rc.puller.Layer(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			return rl.Compressed() // go-containerregistry verifies size and digest as it streams
+		},
+		Sem:    j.rc.layerSem,
+		Redact: j.rc.redact,
+	}
+	return c.indexImage(ctx, j.rec(), j.reference(), parent, p)
+}
