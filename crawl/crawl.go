@@ -196,43 +196,42 @@ func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
 // Scan returns an error only when ctx ends or when nothing can be done for a
 // target. What was stored before a failure stays stored.
 func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
-	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan job)
-	// Producers: list repositories and tags.
+	// Consumers: resolve tags and index their images. Manifest requests are
+	// latency-bound, so there are more of these than layer readers. Nothing
+	// here fails the whole crawl: failures are reported per image.
+	var consumers sync.WaitGroup
+	for range 2 * c.opts.Jobs {
+		consumers.Go(func() {
+			for j := range jobs {
+				j.run(ctx, c)
+				c.stats.tagsDone.Add(1)
+			}
+		})
+	}
+	// Producers: list repositories and tags, a few targets at a time.
 	var producers errgroup.Group
 	producers.SetLimit(4)
 	for _, t := range targets {
+		if ctx.Err() != nil {
+			break
+		}
 		producers.Go(func() error {
 			if t.Source != "" {
-				c.enumerateLocal(gctx, t, jobs)
+				c.enumerateLocal(ctx, t, jobs)
 			} else {
-				c.enumerate(gctx, t, jobs)
+				c.enumerate(ctx, t, jobs)
 			}
 			return nil
 		})
 	}
-	go func() {
-		producers.Wait()
-		close(jobs)
-	}()
-	// Consumers: resolve tags and index their images. Manifest requests are
-	// latency-bound, so there are more of these than layer readers.
-	for range 2 * c.opts.Jobs {
-		g.Go(func() error {
-			for j := range jobs {
-				j.run(gctx, c)
-				c.stats.tagsDone.Add(1)
-			}
-			return nil
-		})
+	producers.Wait()
+	close(jobs)
+	consumers.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
-	err := g.Wait()
-	for range jobs { // drain if consumers stopped early
-	}
-	if err == nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
-	return err
+	return nil
 }
 
 // job is one tag (or local image reference) to resolve and index.

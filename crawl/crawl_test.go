@@ -241,6 +241,15 @@ func TestRepositorySelection(t *testing.T) {
 			t.Errorf("%+v: repositories %s, want %s", tt.cfg, got, tt.want)
 		}
 	}
+	// Many targets at once (more than the enumerators that run together).
+	var targets []string
+	for _, r := range []string{"team-a/api", "team-a/web", "team-b/api", "team-b/sub/deep", "sandbox/x"} {
+		targets = append(targets, reg+"/"+r, reg+"/"+r+":v1")
+	}
+	res := scan(t, crawl.Options{Jobs: 1}, targets...)
+	if got := res.strings(t, `SELECT count(DISTINCT repository) FROM images`); len(res.errs) > 0 || strings.Join(got, "") != "5" {
+		t.Errorf("10 targets: %v repositories, errors %q", got, res.messages())
+	}
 	if _, err := crawl.New(nil, crawl.Options{Registries: map[string]crawl.Registry{reg: {Include: []string{"[bad"}}}}); err == nil {
 		t.Error("bad glob accepted")
 	}
