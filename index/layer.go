@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // HasLayer reports whether the layer blob with this digest is fully indexed
@@ -82,9 +83,15 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id int64) error {
 	return nil
 }
 
-const insertEntry = `INSERT INTO entries
-	(id, layer_id, path_id, raw_name, type, mode, uid, gid, uname, gname, size, mtime, content_id, linkname, kind, capabilities)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// entryColumns are the entries columns PutLayer writes, in order.
+const entryColumns = 16
+
+// entryBatch is how many entries one INSERT writes; SQLite allows 32766
+// parameters per statement.
+const entryBatch = 256
+
+// internBatch is how many keys one interning statement looks up or inserts.
+const internBatch = 512
 
 func insertLayer(ctx context.Context, tx *sql.Tx, w *interner, l *Layer, now string) error {
 	var first int64
@@ -100,48 +107,83 @@ func insertLayer(ctx context.Context, tx *sql.Tx, w *interner, l *Layer, now str
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, insertEntry)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	// Intern every path and content hash of the layer in a few statements.
+	keys := make([]string, 0, len(l.Entries))
 	for i := range l.Entries {
-		e := &l.Entries[i]
-		pid, err := w.path(ctx, tx, e.Path)
-		if err != nil {
-			return err
+		keys = append(keys, l.Entries[i].Path)
+	}
+	if err := w.internAll(ctx, tx, "paths", "path", keys, w.db.paths, w.paths); err != nil {
+		return fmt.Errorf("paths: %w", err)
+	}
+	keys = keys[:0]
+	for i := range l.Entries {
+		if l.Entries[i].SHA256 != "" {
+			keys = append(keys, l.Entries[i].SHA256)
 		}
-		var cid any
-		if e.SHA256 != "" {
-			if cid, err = w.content(ctx, tx, e.SHA256); err != nil {
-				return err
+	}
+	if err := w.internAll(ctx, tx, "contents", "sha256", keys, w.db.conts, w.conts); err != nil {
+		return fmt.Errorf("contents: %w", err)
+	}
+
+	var full *sql.Stmt
+	args := make([]any, 0, entryBatch*entryColumns)
+	for start := 0; start < len(l.Entries); start += entryBatch {
+		end := min(start+entryBatch, len(l.Entries))
+		args = args[:0]
+		for i := start; i < end; i++ {
+			e := &l.Entries[i]
+			var cid, mtime, kind any
+			if e.SHA256 != "" {
+				cid = w.id(e.SHA256, w.db.conts, w.conts)
 			}
+			if !e.ModTime.IsZero() {
+				mtime = e.ModTime.Unix()
+			}
+			if e.Kind != KindNone {
+				kind = int(e.Kind)
+			}
+			args = append(args, first+int64(i), lid, w.id(e.Path, w.db.paths, w.paths), nullStr(e.RawName), int(e.Type), e.Mode,
+				e.UID, e.GID, nullStr(e.Uname), nullStr(e.Gname), e.Size, mtime, cid, nullStr(e.Linkname), kind,
+				nullStr(e.Capabilities))
 		}
-		var mtime, kind any
-		if !e.ModTime.IsZero() {
-			mtime = e.ModTime.Unix()
+		n := end - start
+		if n == entryBatch {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertEntries(entryBatch)); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertEntries(n), args...)
 		}
-		if e.Kind != KindNone {
-			kind = int(e.Kind)
-		}
-		if _, err := stmt.ExecContext(ctx, first+int64(i), lid, pid, nullStr(e.RawName), int(e.Type), e.Mode,
-			e.UID, e.GID, nullStr(e.Uname), nullStr(e.Gname), e.Size, mtime, cid, nullStr(e.Linkname), kind,
-			nullStr(e.Capabilities)); err != nil {
-			return fmt.Errorf("entry %q: %w", e.Path, err)
+		if err != nil {
+			return fmt.Errorf("entries %d-%d: %w", start, end-1, err)
 		}
 	}
 	return nil
 }
 
+// insertEntries is an INSERT of n entry rows.
+func insertEntries(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO entries (id, layer_id, path_id, raw_name, type, mode, uid, gid, uname, gname, size, mtime, content_id, linkname, kind, capabilities) VALUES `)
+	row := "(" + strings.Repeat("?,", entryColumns-1) + "?)"
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
 // interner resolves paths and content hashes to their ids within one write
 // transaction, remembering new ids until the transaction commits.
 type interner struct {
-	db            *DB
-	paths, conts  map[string]int64
-	getP, getC    *sql.Stmt
-	putP, putC    *sql.Stmt
-	prepared      bool
-	preparedForTx *sql.Tx
+	db           *DB
+	paths, conts map[string]int64 // learned in this transaction
 }
 
 func newInterner(db *DB) *interner {
@@ -168,56 +210,69 @@ func (w *interner) commit() {
 	}
 }
 
-func (w *interner) prepare(ctx context.Context, tx *sql.Tx) error {
-	if w.preparedForTx == tx {
-		return nil
-	}
-	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
-		return s
-	}
-	w.getP = prep(`SELECT id FROM paths WHERE path = ?`)
-	w.putP = prep(`INSERT INTO paths (path) VALUES (?) RETURNING id`)
-	w.getC = prep(`SELECT id FROM contents WHERE sha256 = ?`)
-	w.putC = prep(`INSERT INTO contents (sha256) VALUES (?) RETURNING id`)
-	w.preparedForTx = tx
-	return err
-}
-
-func (w *interner) path(ctx context.Context, tx *sql.Tx, p string) (int64, error) {
-	return w.intern(ctx, tx, p, w.db.paths, w.paths, func() (*sql.Stmt, *sql.Stmt) { return w.getP, w.putP })
-}
-
-func (w *interner) content(ctx context.Context, tx *sql.Tx, sum string) (int64, error) {
-	return w.intern(ctx, tx, sum, w.db.conts, w.conts, func() (*sql.Stmt, *sql.Stmt) { return w.getC, w.putC })
-}
-
-func (w *interner) intern(ctx context.Context, tx *sql.Tx, key string, committed, pending map[string]int64, stmts func() (*sql.Stmt, *sql.Stmt)) (int64, error) {
+func (w *interner) id(key string, committed, pending map[string]int64) int64 {
 	if id, ok := committed[key]; ok {
-		return id, nil
+		return id
 	}
-	if id, ok := pending[key]; ok {
-		return id, nil
+	return pending[key]
+}
+
+// internAll makes sure every key has a row in table(col), finding existing
+// rows and inserting the others in batches, and records their ids in pending.
+func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string, keys []string, committed, pending map[string]int64) error {
+	var missing []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if _, ok := committed[k]; ok {
+			continue
+		}
+		if _, ok := pending[k]; ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		missing = append(missing, k)
 	}
-	if err := w.prepare(ctx, tx); err != nil {
-		return 0, err
+	scan := func(q string, chunk []string) error {
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var k string
+			if err := rows.Scan(&id, &k); err != nil {
+				return err
+			}
+			pending[k] = id
+		}
+		return rows.Err()
 	}
-	get, put := stmts()
-	var id int64
-	err := get.QueryRowContext(ctx, key).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = put.QueryRowContext(ctx, key).Scan(&id)
+	for start := 0; start < len(missing); start += internBatch {
+		chunk := missing[start:min(start+internBatch, len(missing))]
+		q := "SELECT id, " + col + " FROM " + table + " WHERE " + col + " IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		if err := scan(q, chunk); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return 0, err
+	var absent []string
+	for _, k := range missing {
+		if _, ok := pending[k]; !ok {
+			absent = append(absent, k)
+		}
 	}
-	pending[key] = id
-	return id, nil
+	for start := 0; start < len(absent); start += internBatch {
+		chunk := absent[start:min(start+internBatch, len(absent))]
+		q := "INSERT INTO " + table + " (" + col + ") VALUES (?)" + strings.Repeat(",(?)", len(chunk)-1) + " RETURNING id, " + col
+		if err := scan(q, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func nullStr(s string) any {

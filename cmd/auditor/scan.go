@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	var platforms stringList
 	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
 	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (for performance work)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
 		fs.PrintDefaults()
@@ -123,6 +126,17 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	cr, err := crawl.New(db, opts)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	prog.start(cr.Stats)
 	scanErr := cr.Scan(ctx, targets)
