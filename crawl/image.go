@@ -52,6 +52,9 @@ type imageParts struct {
 	// (another blob of the same tar) instead of being read: for docker
 	// archives, whose layers have no blob digest of their own.
 	ByDiffID bool
+	// CheckDiffID makes the reader check the diff_id of every layer: for
+	// sources whose layers are known by their diff_id.
+	CheckDiffID bool
 	// Sem bounds how many layers this source reads at once.
 	Sem *semaphore.Weighted
 	// Redact hides secrets in error messages.
@@ -155,7 +158,7 @@ func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) erro
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, n: &c.stats.bytes}
-	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify}, c.opts.Limits)
+	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID}, c.opts.Limits)
 	if err != nil {
 		return err
 	}

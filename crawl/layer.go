@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/readahead"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -53,8 +54,12 @@ var ErrDigestMismatch = errors.New("digest mismatch")
 
 const (
 	zstdMaxWindow = 128 << 20 // largest zstd window accepted (zstd --long=27)
-	copyBufSize   = 256 << 10
-	sniffSize     = 4
+	// Decompressed data is handed from the decompressing goroutine to the
+	// tar reader and hashers in buffers of this size, this many ahead.
+	readAheadSize    = 1 << 20
+	readAheadBuffers = 4
+	copyBufSize      = 256 << 10
+	sniffSize        = 4
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
@@ -63,17 +68,25 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 type LayerInput struct {
 	Digest    string // expected digest of the blob, "sha256:<hex>"
 	MediaType string
-	DiffID    string // expected diff_id from the image config; "" if unknown
+	DiffID    string // diff_id from the image config; "" if unknown
 	// Verify makes ReadLayer hash the blob and check it against Digest. Set it
 	// when the source does not already verify what it serves.
 	Verify bool
+	// CheckDiffID makes ReadLayer hash the uncompressed tar and check it
+	// against DiffID: for sources whose layers are known by their diff_id.
+	// Otherwise, with the blob's digest verified, DiffID is recorded as the
+	// config gives it, which saves hashing every byte twice. An unknown
+	// DiffID is always computed.
+	CheckDiffID bool
 }
 
 // ReadLayer streams a layer blob (gzip, zstd or plain tar, detected from its
 // first bytes, whatever the media type says) and returns every tar entry
 // with its content hash. It writes nothing anywhere: the blob is data, read
-// once. After it returns nil, the diff_id was computed over every
-// uncompressed byte and, when in.DiffID or in.Verify ask, checked.
+// once. Decompression runs on its own goroutine, ahead of tar parsing and
+// hashing, so one large layer keeps two cores busy. After it returns nil, the
+// blob was read to its end, and checked against in.Digest when in.Verify
+// asks, and the diff_id too when in.CheckDiffID asks.
 func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*index.Layer, error) {
 	lim = lim.withDefaults()
 	cr := &countReader{r: r, ctx: ctx}
@@ -88,6 +101,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
 
 	var tarStream io.Reader
+	compressed := true
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		layer.Compression = "gzip"
@@ -108,17 +122,31 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 	default:
 		layer.Compression = "none"
 		tarStream = br
+		compressed = false
+	}
+	if compressed {
+		ra, err := readahead.NewReaderSize(tarStream, readAheadBuffers, readAheadSize)
+		if err != nil {
+			return nil, err
+		}
+		defer ra.Close()
+		tarStream = ra
 	}
 
-	diffHash := sha256.New()
 	ur := &limitReader{r: tarStream, max: lim.MaxUncompressedSize}
-	tr := tar.NewReader(io.TeeReader(ur, diffHash))
+	var tarBytes io.Reader = ur
+	var diffHash hash.Hash
+	if in.CheckDiffID || in.DiffID == "" {
+		diffHash = sha256.New()
+		tarBytes = io.TeeReader(ur, diffHash)
+	}
+	tr := tar.NewReader(tarBytes)
 	if err := readEntries(ctx, tr, layer, lim); err != nil {
 		return nil, err
 	}
 	// Read what follows the tar end (padding) so the diff_id covers every
 	// byte, and the blob to its end so its digest can be checked.
-	if _, err := io.Copy(io.Discard, io.TeeReader(ur, diffHash)); err != nil {
+	if _, err := io.Copy(io.Discard, tarBytes); err != nil {
 		return nil, decompressErr(layer.Compression, err)
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -126,13 +154,16 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 	}
 	layer.Size = cr.n
 	layer.UncompressedSize = ur.n
-	layer.DiffID = "sha256:" + hex.EncodeToString(diffHash.Sum(nil))
+	layer.DiffID = in.DiffID
+	if diffHash != nil {
+		layer.DiffID = "sha256:" + hex.EncodeToString(diffHash.Sum(nil))
+	}
 	if blobHash != nil {
 		if got := "sha256:" + hex.EncodeToString(blobHash.Sum(nil)); got != in.Digest {
 			return nil, fmt.Errorf("%w: blob hashes to %s", ErrDigestMismatch, got)
 		}
 	}
-	if in.DiffID != "" && in.DiffID != layer.DiffID {
+	if in.CheckDiffID && in.DiffID != "" && in.DiffID != layer.DiffID {
 		return nil, fmt.Errorf("%w: uncompressed content hashes to %s, the image config says diff_id %s", ErrDigestMismatch, layer.DiffID, in.DiffID)
 	}
 	return layer, nil

@@ -109,7 +109,7 @@ func TestReadLayerEntries(t *testing.T) {
 	for _, kind := range []string{"gzip", "zstd", "none"} {
 		t.Run(kind, func(t *testing.T) {
 			blob := compress(t, kind, raw)
-			l, err := ReadLayer(context.Background(), bytes.NewReader(blob), LayerInput{Digest: digestOf(blob), DiffID: digestOf(raw), Verify: true}, Limits{})
+			l, err := ReadLayer(context.Background(), bytes.NewReader(blob), LayerInput{Digest: digestOf(blob), DiffID: digestOf(raw), Verify: true, CheckDiffID: true}, Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func TestReadLayerErrors(t *testing.T) {
 		is   error
 	}{
 		{name: "digest mismatch", blob: gz, in: LayerInput{Digest: digestOf([]byte("other")), Verify: true}, want: "blob hashes to", is: ErrDigestMismatch},
-		{name: "diff_id mismatch", blob: gz, in: LayerInput{DiffID: digestOf([]byte("other"))}, want: "diff_id", is: ErrDigestMismatch},
+		{name: "diff_id mismatch", blob: gz, in: LayerInput{DiffID: digestOf([]byte("other")), CheckDiffID: true}, want: "diff_id", is: ErrDigestMismatch},
 		{name: "truncated gzip", blob: gz[:len(gz)/2], want: "gzip"},
 		{name: "corrupt gzip", blob: corrupt(gz), want: "gzip"},
 		{name: "truncated zstd", blob: zs[:len(zs)/2], want: "zstd"},
@@ -223,5 +223,20 @@ func TestDecodeCapabilities(t *testing.T) {
 		if got := decodeCapabilities(in); got != want {
 			t.Errorf("decodeCapabilities(% x) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestReadLayerDiffID(t *testing.T) {
+	raw := makeTar(t, []tarEntry{{hdr: tar.Header{Name: "a"}, body: "a"}})
+	gz := compress(t, "gzip", raw)
+	// Unknown diff_id: computed.
+	l, err := ReadLayer(context.Background(), bytes.NewReader(gz), LayerInput{}, Limits{})
+	if err != nil || l.DiffID != digestOf(raw) {
+		t.Errorf("computed diff_id %v, %v; want %s", l, err, digestOf(raw))
+	}
+	// Known and not checked (the blob digest is verified elsewhere): recorded as given.
+	l, err = ReadLayer(context.Background(), bytes.NewReader(gz), LayerInput{DiffID: "sha256:given"}, Limits{})
+	if err != nil || l.DiffID != "sha256:given" {
+		t.Errorf("recorded diff_id %v, %v", l, err)
 	}
 }

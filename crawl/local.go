@@ -397,7 +397,7 @@ func (s *localSource) dockerImage(d tarball.Descriptor, c *Crawler) (*imageParts
 		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
 			return s.fsys.Open(files[l.Digest])
 		},
-		ByDiffID: true, Sem: c.localSem, Redact: plainError,
+		ByDiffID: true, CheckDiffID: true, Sem: c.localSem, Redact: plainError,
 	}, nil
 }
 
