@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -86,7 +87,11 @@ func (p *progress) start(stats func() crawl.Stats) {
 			mpb.AppendDecorators(decor.CountersNoUnit("%d / %d")))
 	}
 	p.repos = count("repositories")
-	p.tags = count("tags")
+	p.tags = p.p.AddBar(0,
+		mpb.PrependDecorators(decor.Name("tags", decor.WC{W: 14, C: decor.DindentRight})),
+		mpb.AppendDecorators(decor.CountersNoUnit("%d / %d"), decor.Any(func(decor.Statistics) string {
+			return fmt.Sprintf("  images %d", stats().Images)
+		})))
 	p.layers = count("layers read")
 	p.bytes = p.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name("bytes read", decor.WC{W: 14, C: decor.DindentRight})),
