@@ -70,6 +70,12 @@ type Registry struct {
 	// Auth resolves credentials for this registry; nil means the crawler's
 	// keychain.
 	Auth authn.Authenticator
+	// MaxRequests bounds the requests in flight to this registry (a blob
+	// counts until its body is read); 0 means no bound.
+	MaxRequests int
+	// RequestsPerSecond bounds the rate of requests to this registry; 0
+	// means no bound.
+	RequestsPerSecond float64
 }
 
 // Options configure a Crawler.
@@ -87,8 +93,10 @@ type Options struct {
 	// Transport is the HTTP transport under auth and retries; nil means
 	// remote.DefaultTransport (with a Registry's CAFile applied).
 	Transport http.RoundTripper
-	// Limits bound each layer.
+	// Limits bound each layer and manifest.
 	Limits Limits
+	// Retry says how failed requests and layer reads are retried.
+	Retry Retry
 	// Log receives progress and error lines; nil discards them.
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl
@@ -139,9 +147,19 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 			return nil, fmt.Errorf("platform %q: %w", p, err)
 		}
 	}
+	if err := opts.Retry.validate(); err != nil {
+		return nil, err
+	}
+	opts.Retry = opts.Retry.withDefaults()
+	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 {
+		return nil, fmt.Errorf("manifest limits must be positive")
+	}
 	for host, r := range opts.Registries {
 		if r.Jobs < 0 {
 			return nil, fmt.Errorf("registry %s: jobs must be positive, got %d", host, r.Jobs)
+		}
+		if r.MaxRequests < 0 || r.RequestsPerSecond < 0 {
+			return nil, fmt.Errorf("registry %s: max_requests and requests_per_second must be positive", host)
 		}
 		for _, p := range r.Platforms {
 			if _, err := v1.ParsePlatform(p); err != nil {
@@ -354,9 +372,6 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 	c.indexDigest(ctx, j, digest, "", 0, fail)
 }
 
-// maxIndexDepth bounds nested indexes (an index listing an index...).
-const maxIndexDepth = 4
-
 // indexDigest indexes the manifest digest in j's repository, reusing what
 // the index already holds: an indexed manifest is not fetched again.
 func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest, parent string, depth int, fail func(string, error)) {
@@ -392,8 +407,8 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest, parent stri
 }
 
 func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
-	if depth >= maxIndexDepth {
-		fail("", fmt.Errorf("index %s: indexes nested more than %d deep", indexDigest, maxIndexDepth))
+	if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
+		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrLimit, maxDepth))
 		return
 	}
 	platforms := j.rc.platforms
@@ -436,7 +451,7 @@ func platformOf(p *v1.Platform) index.Platform {
 var errUnsupported = errors.New("unsupported manifest")
 
 func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent string, depth int, fail func(string, error)) {
-	kind, err := manifestKind(rd.MediaType, rd.Manifest)
+	kind, err := classifyManifest(rd)
 	if err != nil {
 		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))
 		return

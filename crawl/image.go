@@ -110,13 +110,18 @@ func (c *Crawler) readLayer(ctx context.Context, j tagJob, desc v1.Descriptor, i
 	if err != nil {
 		return err
 	}
+	// A blob cut off mid-stream is read again from the start.
+	return withRetries(ctx, c.opts.Retry, func() error { return c.readLayerOnce(ctx, j, ref, desc, in) })
+}
+
+func (c *Crawler) readLayerOnce(ctx context.Context, j tagJob, ref name.Digest, desc v1.Descriptor, in LayerInput) error {
 	l, err := j.rc.puller.Layer(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("%s", j.rc.redact(err))
+		return redacted(j.rc, err)
 	}
 	rc, err := l.Compressed() // go-containerregistry verifies size and digest as it streams
 	if err != nil {
-		return fmt.Errorf("fetching blob: %s", j.rc.redact(err))
+		return fmt.Errorf("fetching blob: %w", redacted(j.rc, err))
 	}
 	defer rc.Close()
 	pr := &progressReader{r: rc, n: &c.stats.bytes}

@@ -25,6 +25,8 @@ import (
 type Limits struct {
 	MaxEntries          int64 // tar entries per layer
 	MaxUncompressedSize int64 // bytes of tar per layer
+	MaxManifestSize     int64 // bytes of one manifest or index (see manifest.go)
+	MaxIndexDepth       int   // indexes nested in indexes (see manifest.go)
 }
 
 // Default limits: far above any real layer, low enough that a tar or gzip
