@@ -261,7 +261,7 @@ func entryFromHeader(hdr *tar.Header) index.Entry {
 		e.Type, e.Path, e.Size = index.TypeOpaque, dir, 0
 	case strings.HasPrefix(base, whiteoutMeta):
 		// Another AUFS meta file: not a whiteout; kept as the entry it is.
-	case strings.HasPrefix(base, whiteoutPrefix) && len(base) > len(whiteoutPrefix):
+	case strings.HasPrefix(base, whiteoutPrefix) && !badWhiteout(base[len(whiteoutPrefix):]):
 		e.Type, e.Path, e.Size = index.TypeWhiteout, path.Join(dir, base[len(whiteoutPrefix):]), 0
 	}
 	if hdr.Name != strings.TrimPrefix(e.Path, "/") && hdr.Name != strings.TrimPrefix(e.Path, "/")+"/" {

@@ -103,3 +103,11 @@ func classifyManifest(rd *remote.Descriptor) (manifestClass, error) {
 	}
 	return kind, nil
 }
+
+// badWhiteout reports a whiteout target that names no file of its
+// directory: ".wh." alone, ".wh.." and ".wh..." would otherwise delete the
+// directory itself or its parent. Such entries are kept as the plain files
+// they are, with their names, for rules to find.
+func badWhiteout(target string) bool {
+	return target == "" || target == "." || target == ".."
+}
