@@ -111,7 +111,7 @@ func (c *Crawler) readLayer(ctx context.Context, j tagJob, desc v1.Descriptor, i
 		return err
 	}
 	// A blob cut off mid-stream is read again from the start.
-	return withRetries(ctx, c.opts.Retry, func() error { return c.readLayerOnce(ctx, j, ref, desc, in) })
+	return withRetries(ctx, c.opts.Retry, streamFailed, func() error { return c.readLayerOnce(ctx, j, ref, desc, in) })
 }
 
 func (c *Crawler) readLayerOnce(ctx context.Context, j tagJob, ref name.Digest, desc v1.Descriptor, in LayerInput) error {
@@ -124,10 +124,11 @@ func (c *Crawler) readLayerOnce(ctx context.Context, j tagJob, ref name.Digest, 
 		return fmt.Errorf("fetching blob: %w", redacted(j.rc, err))
 	}
 	defer rc.Close()
-	pr := &progressReader{r: rc, n: &c.stats.bytes}
+	trap := &streamTrap{r: rc}
+	pr := &progressReader{r: trap, n: &c.stats.bytes}
 	layer, err := ReadLayer(ctx, pr, in, c.opts.Limits)
 	if err != nil {
-		return err
+		return trap.classify(err)
 	}
 	if desc.Size > 0 && layer.Size != desc.Size {
 		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, desc.Size)

@@ -116,14 +116,14 @@ func transient(err error) bool {
 }
 
 // withRetries runs fn until it succeeds, fails with an error that is not
-// transient, or has been tried r.Attempts times, waiting with backoff and
+// retryable, or has been tried r.Attempts times, waiting with backoff and
 // jitter in between. It is for work whose failure go-containerregistry
 // cannot retry itself: a layer blob cut off mid-stream.
-func withRetries(ctx context.Context, r Retry, fn func() error) error {
+func withRetries(ctx context.Context, r Retry, retryable func(error) bool, fn func() error) error {
 	b := r.backoff()
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = fn(); err == nil || !transient(err) || attempt >= r.Attempts {
+		if err = fn(); err == nil || !retryable(err) || attempt >= r.Attempts {
 			if err != nil && attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}
@@ -155,3 +155,41 @@ func redacted(rc *registryClient, err error) error {
 
 func (e *redactedError) Error() string { return e.rc.redact(e.err) }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// streamTrap remembers the first error of the blob stream under a layer
+// read, to tell a blob cut off in transit (worth reading again) from a blob
+// whose content is broken (an unexpected EOF from gzip over a complete
+// blob is not).
+type streamTrap struct {
+	r   io.Reader
+	err error
+}
+
+func (s *streamTrap) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// classify marks err, the failure of a read over s, as a stream failure
+// when the stream itself failed transiently.
+func (s *streamTrap) classify(err error) error {
+	if s.err != nil && transient(s.err) {
+		return &streamError{err}
+	}
+	return err
+}
+
+// streamError is a layer read that failed because its blob stream did.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
+
+// streamFailed is the retry predicate of layer reads.
+func streamFailed(err error) bool {
+	var se *streamError
+	return errors.As(err, &se)
+}
