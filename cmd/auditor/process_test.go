@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/faultproxy"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 	"github.com/auditor-dev/auditor/internal/indextest"
 )
@@ -322,4 +324,63 @@ loop:
 	}
 	indextest.IntegrityOK(t, db)
 	indextest.Equal(t, db, clean)
+}
+
+// TestScanRefusesNewerSchema runs a scan on a database from a newer
+// auditor: it must refuse with a clear message and leave it alone.
+func TestScanRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "future.db")
+	d, err := index.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO migrations (name, applied) VALUES ('9999_future.sql', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	cmd := exec.Command(auditorBinary(t), "scan", "--quiet", "--db", db, "127.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	if c := exitCode(err); c != exitFailure || !strings.Contains(string(out), "newer than this auditor") {
+		t.Errorf("scan of a newer database: exit %d:\n%s", c, out)
+	}
+}
+
+// TestScanOfDownRegistry runs the binary against a registry whose
+// manifests and blobs all fail: it must end within seconds with exit 3 and
+// an error line per image.
+func TestScanOfDownRegistry(t *testing.T) {
+	t.Parallel()
+	fleettest.Registry(t)
+	up := os.Getenv("FLEET_URL")
+	if up == "" {
+		up = "http://" + os.Getenv("FLEET_REGISTRY")
+	}
+	p, err := faultproxy.New(up, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetRules(
+		faultproxy.Rule{Kind: faultproxy.Manifest, Fault: faultproxy.Status503, Rate: 1},
+		faultproxy.Rule{Kind: faultproxy.Blob, Fault: faultproxy.Status503, Rate: 1},
+	)
+	cmd := exec.Command(auditorBinary(t), "scan", "--quiet", "--db", filepath.Join(t.TempDir(), "i.db"), p.Addr())
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if d := time.Since(start); d > 40*time.Second {
+		t.Errorf("scan of a registry that is down took %s", d)
+	}
+	if c := exitCode(err); c != exitScanErrors {
+		t.Errorf("exit %d, want %d:\n%s", c, exitScanErrors, out)
+	}
+	if n := strings.Count(string(out), "\nerror: "); n < 5 || !strings.Contains(string(out), "503") {
+		t.Errorf("%d error lines:\n%s", n, out)
+	}
 }
