@@ -27,6 +27,7 @@ type registryClient struct {
 	platforms []v1.Platform
 	cfg       Registry
 	layerSem  *semaphore.Weighted
+	fetch     *fetchTransport
 	secrets   []string // never shown in messages
 }
 
@@ -67,11 +68,13 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 		}
 		base = t
 	}
+	rc.fetch = c.fetchTransport(host, cfg, &schemeGuard{next: base, insecure: cfg.Insecure})
 	opts := []remote.Option{
-		remote.WithTransport(&schemeGuard{next: base, insecure: cfg.Insecure}),
+		remote.WithTransport(rc.fetch),
 		remote.WithUserAgent("auditor"),
-		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
+		remote.WithRetryBackoff(c.opts.Retry.backoff()),
+		remote.WithRetryPredicate(transient),
 	}
 	if c.opts.PageSize > 0 {
 		opts = append(opts, remote.WithPageSize(c.opts.PageSize))

@@ -69,6 +69,12 @@ type Registry struct {
 	// Auth resolves credentials for this registry; nil means the crawler's
 	// keychain.
 	Auth authn.Authenticator
+	// MaxRequests bounds the requests in flight to this registry (a blob
+	// counts until its body is read); 0 means no bound.
+	MaxRequests int
+	// RequestsPerSecond bounds the rate of requests to this registry; 0
+	// means no bound.
+	RequestsPerSecond float64
 }
 
 // Options configure a Crawler.
@@ -86,12 +92,14 @@ type Options struct {
 	// Transport is the HTTP transport under auth and retries; nil means
 	// remote.DefaultTransport (with a Registry's CAFile applied).
 	Transport http.RoundTripper
-	// Limits bound each layer.
+	// Limits bound each layer and manifest.
 	Limits Limits
 	// PageSize is how many repositories or tags to ask for per page of the
 	// catalog and tag lists; 0 means go-containerregistry's default (1000).
 	// Registries may return fewer; pages are followed through Link headers.
 	PageSize int
+	// Retry says how failed requests and layer reads are retried.
+	Retry Retry
 	// Log receives progress and error lines; nil discards them.
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl
@@ -146,9 +154,19 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 			return nil, fmt.Errorf("platform %q: %w", p, err)
 		}
 	}
+	if err := opts.Retry.validate(); err != nil {
+		return nil, err
+	}
+	opts.Retry = opts.Retry.withDefaults()
+	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 {
+		return nil, fmt.Errorf("manifest limits must be positive")
+	}
 	for host, r := range opts.Registries {
 		if r.Jobs < 0 {
 			return nil, fmt.Errorf("registry %s: jobs must be positive, got %d", host, r.Jobs)
+		}
+		if r.MaxRequests < 0 || r.RequestsPerSecond < 0 {
+			return nil, fmt.Errorf("registry %s: max_requests and requests_per_second must be positive", host)
 		}
 		for _, p := range r.Platforms {
 			if _, err := v1.ParsePlatform(p); err != nil {

@@ -152,15 +152,21 @@ func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) erro
 		return err
 	}
 	defer p.Sem.Release(1)
+	// A blob cut off mid-stream is read again from the start.
+	return withRetries(ctx, c.opts.Retry, streamFailed, func() error { return c.readLayerOnce(ctx, p, l) })
+}
+
+func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) error {
 	rc, err := p.Open(ctx, l)
 	if err != nil {
-		return fmt.Errorf("fetching blob: %s", p.Redact(err))
+		return fmt.Errorf("fetching blob: %w", &redactedError{p.Redact, err})
 	}
 	defer rc.Close()
-	pr := &progressReader{r: rc, n: &c.stats.bytes}
+	trap := &streamTrap{r: rc}
+	pr := &progressReader{r: trap, n: &c.stats.bytes}
 	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID}, c.opts.Limits)
 	if err != nil {
-		return err
+		return trap.classify(err)
 	}
 	if l.Size > 0 && layer.Size != l.Size {
 		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, l.Size)

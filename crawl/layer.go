@@ -26,6 +26,8 @@ import (
 type Limits struct {
 	MaxEntries          int64 // tar entries per layer
 	MaxUncompressedSize int64 // bytes of tar per layer
+	MaxManifestSize     int64 // bytes of one manifest or index (see manifest.go)
+	MaxIndexDepth       int   // indexes nested in indexes (see manifest.go)
 }
 
 // Default limits: far above any real layer, low enough that a tar or gzip
@@ -290,7 +292,7 @@ func entryFromHeader(hdr *tar.Header) index.Entry {
 		e.Type, e.Path, e.Size = index.TypeOpaque, dir, 0
 	case strings.HasPrefix(base, whiteoutMeta):
 		// Another AUFS meta file: not a whiteout; kept as the entry it is.
-	case strings.HasPrefix(base, whiteoutPrefix) && len(base) > len(whiteoutPrefix):
+	case strings.HasPrefix(base, whiteoutPrefix) && !badWhiteout(base[len(whiteoutPrefix):]):
 		e.Type, e.Path, e.Size = index.TypeWhiteout, path.Join(dir, base[len(whiteoutPrefix):]), 0
 	}
 	if hdr.Name != strings.TrimPrefix(e.Path, "/") && hdr.Name != strings.TrimPrefix(e.Path, "/")+"/" {

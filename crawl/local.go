@@ -267,14 +267,15 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 		fail("", fmt.Errorf("manifest %s: %w", digest, err))
 		return
 	}
-	kind, err := manifestKind(d.MediaType, raw)
+	mt, kind, err := classifyManifest(d.MediaType, raw)
 	if err != nil {
 		fail("", fmt.Errorf("manifest %s: %w", digest, err))
 		return
 	}
+	d.MediaType = mt
 	if kind == kindIndex {
-		if depth >= maxIndexDepth {
-			fail("", fmt.Errorf("index %s: indexes nested more than %d deep", digest, maxIndexDepth))
+		if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
+			fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", digest, ErrLimit, maxDepth))
 			return
 		}
 		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))

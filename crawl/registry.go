@@ -154,9 +154,6 @@ type via struct {
 	Platform index.Platform
 }
 
-// maxIndexDepth bounds nested indexes (an index listing an index...).
-const maxIndexDepth = 4
-
 // indexDigest indexes the manifest digest in j's repository, reusing what
 // the index already holds: an indexed manifest is not fetched again.
 func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, parent via, depth int, fail func(string, error)) {
@@ -192,8 +189,8 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, pare
 }
 
 func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
-	if depth >= maxIndexDepth {
-		fail("", fmt.Errorf("index %s: indexes nested more than %d deep", indexDigest, maxIndexDepth))
+	if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
+		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrLimit, maxDepth))
 		return
 	}
 	platforms := j.rc.platforms
@@ -236,7 +233,8 @@ func platformOf(p *v1.Platform) index.Platform {
 var errUnsupported = errors.New("unsupported manifest")
 
 func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via, depth int, fail func(string, error)) {
-	kind, err := manifestKind(rd.MediaType, rd.Manifest)
+	mt, kind, err := classifyManifest(rd.MediaType, rd.Manifest)
+	rd.MediaType = mt
 	if err != nil {
 		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))
 		return

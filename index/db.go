@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	r, err := sql.Open(readOnlyDriver, dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -106,7 +106,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // OpenReadOnly opens an existing index for reading only. It fails if the
 // file does not exist or is not an auditor database of a known schema.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	r, err := sql.Open("sqlite", dsn(path, true)+"&mode=ro")
+	r, err := sql.Open(readOnlyDriver, dsn(path, true)+"&mode=ro")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -22,6 +23,7 @@ type Config struct {
 	Platforms  []string                  `toml:"platforms"`
 	Targets    []string                  `toml:"targets"`
 	Limits     LimitsConfig              `toml:"limits"`
+	Retry      RetryConfig               `toml:"retry"`
 	Registries map[string]RegistryConfig `toml:"registries"`
 }
 
@@ -29,6 +31,18 @@ type Config struct {
 type LimitsConfig struct {
 	MaxEntriesPerLayer int64 `toml:"max_entries_per_layer"`
 	MaxLayerBytes      int64 `toml:"max_layer_bytes"`
+	MaxManifestBytes   int64 `toml:"max_manifest_bytes"`
+	MaxIndexDepth      int   `toml:"max_index_depth"`
+}
+
+// RetryConfig says how a flaky registry is treated (see crawl.Retry).
+type RetryConfig struct {
+	Attempts      int           `toml:"attempts"`
+	Backoff       time.Duration `toml:"backoff"`
+	MaxRetryAfter time.Duration `toml:"max_retry_after"`
+	StallTimeout  time.Duration `toml:"stall_timeout"`
+	BreakAfter    int           `toml:"break_after"`
+	Cooldown      time.Duration `toml:"cooldown"`
 }
 
 // RegistryConfig holds one registry's settings. Secrets are never in the
@@ -44,6 +58,10 @@ type RegistryConfig struct {
 	Include      []string `toml:"include"`
 	Exclude      []string `toml:"exclude"`
 	Platforms    []string `toml:"platforms"`
+	// MaxRequests bounds the requests in flight to the registry; 0: none.
+	MaxRequests int `toml:"max_requests"`
+	// RequestsPerSecond bounds the request rate; 0: none.
+	RequestsPerSecond float64 `toml:"requests_per_second"`
 }
 
 // DefaultConfig is the configuration without a file.
@@ -53,6 +71,12 @@ func DefaultConfig() Config {
 		Limits: LimitsConfig{
 			MaxEntriesPerLayer: crawl.DefaultMaxEntries,
 			MaxLayerBytes:      crawl.DefaultMaxUncompressedSize,
+			MaxManifestBytes:   crawl.DefaultMaxManifestSize,
+			MaxIndexDepth:      crawl.DefaultMaxIndexDepth,
+		},
+		Retry: RetryConfig{
+			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
+			StallTimeout: crawl.DefaultStallTimeout, BreakAfter: crawl.DefaultBreakAfter, Cooldown: crawl.DefaultCooldown,
 		},
 	}
 }
@@ -89,12 +113,16 @@ func (c Config) CrawlOptions() (crawl.Options, error) {
 		Jobs:       c.Jobs,
 		Platforms:  c.Platforms,
 		Registries: map[string]crawl.Registry{},
-		Limits:     crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes},
+		Limits: crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes,
+			MaxManifestSize: c.Limits.MaxManifestBytes, MaxIndexDepth: c.Limits.MaxIndexDepth},
+		Retry: crawl.Retry{Attempts: c.Retry.Attempts, Backoff: c.Retry.Backoff, MaxRetryAfter: c.Retry.MaxRetryAfter,
+			StallTimeout: c.Retry.StallTimeout, BreakAfter: c.Retry.BreakAfter, Cooldown: c.Retry.Cooldown},
 	}
 	for host, r := range c.Registries {
 		cr := crawl.Registry{
 			Insecure: r.Insecure, CAFile: r.CAFile, Repositories: r.Repositories,
 			Include: r.Include, Exclude: r.Exclude, Platforms: r.Platforms, Jobs: r.Jobs,
+			MaxRequests: r.MaxRequests, RequestsPerSecond: r.RequestsPerSecond,
 		}
 		auth, err := r.auth(host)
 		if err != nil {

@@ -57,6 +57,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
 	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (for performance work)")
+	wait := fs.Bool("wait", false, "if another scan is writing to the database, wait for it instead of refusing")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
 		fs.PrintDefaults()
@@ -99,6 +100,12 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 
+	// One scan at a time per database: a second one refuses (or waits).
+	lock, err := index.LockScan(ctx, cfg.DB, *wait)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock()
 	db, err := index.Open(ctx, cfg.DB)
 	if err != nil {
 		return 0, err

@@ -132,16 +132,39 @@ var (
 // test images other tests push do not change what it finds.
 func Options(tb testing.TB) crawl.Options {
 	tb.Helper()
-	reg := Registry(tb)
-	var include []string
+	return OptionsFor(tb, Registry(tb))
+}
+
+// OptionsFor is Options for the fleet served at host (a proxy in front of
+// the fleet registry, say).
+func OptionsFor(tb testing.TB, host string) crawl.Options {
+	tb.Helper()
+	return crawl.Options{Registries: map[string]crawl.Registry{host: {Include: Repositories(tb)}}}
+}
+
+// Repositories lists the repositories of fleet.list.
+func Repositories(tb testing.TB) []string {
+	tb.Helper()
+	var repos []string
 	seen := map[string]bool{}
 	for _, t := range Tags(tb) {
 		if !seen[t.Repository] {
 			seen[t.Repository] = true
-			include = append(include, t.Repository)
+			repos = append(repos, t.Repository)
 		}
 	}
-	return crawl.Options{Registries: map[string]crawl.Registry{reg: {Include: include}}}
+	return repos
+}
+
+// IncludeTOML is the config.toml line that limits a registry section to the
+// fleet.list repositories, for tests of the binary.
+func IncludeTOML(tb testing.TB) string {
+	tb.Helper()
+	var quoted []string
+	for _, r := range Repositories(tb) {
+		quoted = append(quoted, strconv.Quote(r))
+	}
+	return "include = [" + strings.Join(quoted, ", ") + "]\n"
 }
 
 // Index returns the path of an index built by one real scan of the fleet

@@ -1,0 +1,325 @@
+package crawl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
+)
+
+// ErrStalled is wrapped by errors for a registry response that sent nothing
+// for Retry.StallTimeout.
+var ErrStalled = errors.New("registry stopped sending data")
+
+// ErrRegistryDown is wrapped by errors for requests not sent because the
+// registry failed every recent request (see fetchTransport).
+var ErrRegistryDown = errors.New("registry unavailable")
+
+// ErrRetryAfterTooLong is wrapped by errors for a registry that asks (with
+// Retry-After) to wait longer than Retry.MaxRetryAfter.
+var ErrRetryAfterTooLong = errors.New("registry asks to wait too long")
+
+// bufferUpTo is the largest response body read whole inside the round trip
+// (manifests, configs, errors, small blobs), so that a failure while reading
+// it is retried like a failed request.
+const bufferUpTo = 4 << 20
+
+// fetchTransport sits under go-containerregistry's retrying transport, one
+// per registry host. It enforces the registry's request limits, honours
+// Retry-After for every request to the host, fails a response that stalls,
+// caps manifest sizes, reads small bodies whole (so their failures are
+// retried by the layer above), and stops calling a registry that fails
+// every request (a circuit breaker), so a registry that is down gives quick
+// errors instead of hours of retries.
+type fetchTransport struct {
+	next          http.RoundTripper
+	host          string
+	sem           *semaphore.Weighted // nil: unlimited concurrent requests
+	limiter       *rate.Limiter       // nil: unlimited requests per second
+	stall         time.Duration
+	maxRetryAfter time.Duration
+	maxManifest   int64
+	// breakAfter consecutive failed requests open the breaker for cooldown.
+	breakAfter int
+	cooldown   time.Duration
+
+	mu        sync.Mutex
+	notBefore time.Time // from the last Retry-After
+	fails     int       // consecutive failed requests
+	openUntil time.Time
+	lastErr   string
+
+	// RetryAfterWaits counts the waits Retry-After imposed (for tests).
+	retryAfterWaits atomic.Int64
+}
+
+func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if err := t.admit(ctx); err != nil {
+		return nil, err
+	}
+	if t.limiter != nil {
+		if err := t.limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	release := func() {}
+	if t.sem != nil {
+		if err := t.sem.Acquire(ctx, 1); err != nil {
+			return nil, err
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { t.sem.Release(1) }) }
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	wd := newWatchdog(t.stall, cancel)
+	done := func() { wd.stop(); cancel(); release() }
+	what := req.Method + " " + req.URL.Path
+
+	resp, err := t.next.RoundTrip(req.WithContext(sctx))
+	if err != nil {
+		done()
+		if wd.fired() {
+			err = fmt.Errorf("%s: no response for %s: %w", what, t.stall, ErrStalled)
+		}
+		t.outcome(false, err.Error())
+		return nil, err
+	}
+	wd.kick()
+	t.outcome(resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests, what+": "+resp.Status)
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if d > t.maxRetryAfter {
+				resp.Body.Close()
+				done()
+				return nil, fmt.Errorf("%s: %w: Retry-After %s is more than max_retry_after %s", what, ErrRetryAfterTooLong, d.Round(time.Second), t.maxRetryAfter)
+			}
+			t.pause(d)
+		}
+	}
+	isManifest := strings.Contains(req.URL.Path, "/manifests/")
+	if isManifest && resp.StatusCode/100 == 2 && resp.ContentLength > t.maxManifest {
+		resp.Body.Close()
+		done()
+		return nil, fmt.Errorf("%s: %w: manifest is %d bytes, more than max_manifest_bytes %d", what, ErrManifestLimit, resp.ContentLength, t.maxManifest)
+	}
+	small := resp.ContentLength >= 0 && resp.ContentLength <= bufferUpTo
+	if req.Method == http.MethodHead || resp.StatusCode/100 != 2 || isManifest || small {
+		limit := int64(bufferUpTo)
+		if isManifest {
+			limit = t.maxManifest
+		}
+		b, err := readAllWatched(resp.Body, limit+1, wd)
+		resp.Body.Close()
+		done()
+		if err != nil {
+			if wd.fired() {
+				err = fmt.Errorf("no data for %s: %w", t.stall, ErrStalled)
+			}
+			return nil, fmt.Errorf("%s: reading response: %w", what, err)
+		}
+		if int64(len(b)) > limit && resp.StatusCode/100 == 2 {
+			if isManifest {
+				return nil, fmt.Errorf("%s: %w: manifest is more than max_manifest_bytes %d", what, ErrManifestLimit, t.maxManifest)
+			}
+			return nil, fmt.Errorf("%s: response body longer than its Content-Length", what)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp, nil
+	}
+	resp.Body = &watchedBody{rc: resp.Body, wd: wd, done: done, stall: t.stall}
+	return resp, nil
+}
+
+// admit waits out a Retry-After and refuses requests while the breaker is
+// open.
+func (t *fetchTransport) admit(ctx context.Context) error {
+	t.mu.Lock()
+	now := time.Now()
+	if now.Before(t.openUntil) {
+		msg := fmt.Errorf("%w: %s failed %d requests in a row (last: %s); not trying again before %s",
+			ErrRegistryDown, t.host, t.fails, t.lastErr, t.openUntil.Format(time.TimeOnly))
+		t.mu.Unlock()
+		return msg
+	}
+	wait := t.notBefore.Sub(now)
+	t.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	t.retryAfterWaits.Add(1)
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-tm.C:
+		return nil
+	}
+}
+
+// pause makes every request to the host wait d from now.
+func (t *fetchTransport) pause(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at := time.Now().Add(d); at.After(t.notBefore) {
+		t.notBefore = at
+	}
+}
+
+// outcome feeds the breaker: ok requests close it; breakAfter failures in a
+// row open it for cooldown.
+func (t *fetchTransport) outcome(ok bool, msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ok {
+		t.fails = 0
+		return
+	}
+	t.fails++
+	t.lastErr = msg
+	if t.breakAfter > 0 && t.fails >= t.breakAfter {
+		t.openUntil = time.Now().Add(t.cooldown)
+	}
+}
+
+// retryAfter parses a Retry-After value: delay-seconds or an HTTP-date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(365*24*time.Hour/time.Second) {
+			secs = int64(365 * 24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
+}
+
+// watchdog calls cancel when kick is not called for d (never when d <= 0).
+type watchdog struct {
+	d     time.Duration
+	t     *time.Timer
+	fire  atomic.Bool
+	mu    sync.Mutex
+	ended bool
+}
+
+func newWatchdog(d time.Duration, cancel func()) *watchdog {
+	w := &watchdog{d: d}
+	if d > 0 {
+		w.t = time.AfterFunc(d, func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if !w.ended {
+				w.fire.Store(true)
+				cancel()
+			}
+		})
+	}
+	return w
+}
+
+func (w *watchdog) kick() {
+	if w.t != nil && !w.fire.Load() {
+		w.t.Reset(w.d)
+	}
+}
+
+func (w *watchdog) stop() {
+	if w.t == nil {
+		return
+	}
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+	w.t.Stop()
+}
+
+func (w *watchdog) fired() bool { return w.fire.Load() }
+
+// readAllWatched reads up to limit bytes, kicking wd on progress.
+func readAllWatched(r io.Reader, limit int64, wd *watchdog) ([]byte, error) {
+	var buf bytes.Buffer
+	lr := io.LimitReader(r, limit)
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := lr.Read(chunk)
+		buf.Write(chunk[:n])
+		if n > 0 {
+			wd.kick()
+		}
+		if err == io.EOF {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return buf.Bytes(), err
+		}
+	}
+}
+
+// watchedBody is a streamed response body whose reads fail with ErrStalled
+// when the registry sends nothing for the stall timeout.
+type watchedBody struct {
+	rc    io.ReadCloser
+	wd    *watchdog
+	done  func()
+	stall time.Duration
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.wd.kick()
+	}
+	if err != nil {
+		if b.wd.fired() {
+			err = fmt.Errorf("no data for %s: %w", b.stall, ErrStalled)
+		}
+		b.done()
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	err := b.rc.Close()
+	b.done()
+	return err
+}
+
+// fetchTransport makes the transport for one registry host from the
+// crawler's options and the host's settings.
+func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripper) *fetchTransport {
+	r := c.opts.Retry
+	t := &fetchTransport{
+		next: next, host: host,
+		stall: r.StallTimeout, maxRetryAfter: r.MaxRetryAfter, maxManifest: c.opts.Limits.manifestSize(),
+		breakAfter: r.BreakAfter, cooldown: r.Cooldown,
+	}
+	if cfg.MaxRequests > 0 {
+		t.sem = semaphore.NewWeighted(int64(cfg.MaxRequests))
+	}
+	if cfg.RequestsPerSecond > 0 {
+		t.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), max(1, int(cfg.RequestsPerSecond)))
+	}
+	return t
+}
