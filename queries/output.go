@@ -55,6 +55,9 @@ type Column struct {
 	Max int
 	// Right aligns the column right in the table (numbers).
 	Right bool
+	// TableOnly columns are shown in the table only (a rendering of other
+	// columns); NoTable columns are left out of it.
+	TableOnly, NoTable bool
 }
 
 func (c Column) head() string {
@@ -90,7 +93,8 @@ func Write(w io.Writer, f Format, res *Result, o TableOptions) error {
 type Writer struct {
 	w    io.Writer
 	f    Format
-	cols []Column
+	cols []Column // the columns printed
+	keep []int    // their indexes in the rows given
 	o    TableOptions
 	n    int
 
@@ -108,7 +112,15 @@ const tableSample = 1000
 
 // NewWriter returns a writer of rows with the given columns to w.
 func NewWriter(w io.Writer, f Format, cols []Column, o TableOptions) (*Writer, error) {
-	rw := &Writer{w: w, f: f, cols: cols, o: o}
+	rw := &Writer{w: w, f: f, o: o}
+	for i, c := range cols {
+		if f == Table && c.NoTable || f != Table && c.TableOnly {
+			continue
+		}
+		rw.cols = append(rw.cols, c)
+		rw.keep = append(rw.keep, i)
+	}
+	cols = rw.cols
 	switch f {
 	case Table, JSONL:
 	case JSON:
@@ -131,9 +143,13 @@ func NewWriter(w io.Writer, f Format, cols []Column, o TableOptions) (*Writer, e
 }
 
 // Row writes one row; vals are in column order.
-func (rw *Writer) Row(vals []any) error {
-	if len(vals) != len(rw.cols) {
-		return fmt.Errorf("row has %d values for %d columns", len(vals), len(rw.cols))
+func (rw *Writer) Row(row []any) error {
+	if len(rw.keep) > 0 && rw.keep[len(rw.keep)-1] >= len(row) {
+		return fmt.Errorf("row has %d values for %d columns", len(row), len(rw.cols))
+	}
+	vals := make([]any, len(rw.keep))
+	for i, k := range rw.keep {
+		vals[i] = row[k]
 	}
 	rw.n++
 	switch rw.f {

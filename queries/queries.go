@@ -41,9 +41,6 @@ var (
 	ErrRefused = errors.New("refused")
 )
 
-// nullString returns "" for NULL.
-func nullString(s sql.NullString) string { return s.String }
-
 // nullable returns nil for NULL, for raw output values.
 func nullable[T any](v sql.Null[T]) any {
 	if !v.Valid {

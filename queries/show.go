@@ -12,7 +12,7 @@ import (
 func ShortDigest(v any, o TableOptions) string {
 	s, ok := v.(string)
 	if !ok {
-		return Cell(v)
+		return dashNull(v, o)
 	}
 	if o.NoTrunc {
 		return s
