@@ -15,9 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -84,31 +81,13 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 		src = io.TeeReader(cr, blobHash)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
-	magic, _ := br.Peek(4)
 	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
-
-	var tarStream io.Reader
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		layer.Compression = "gzip"
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		layer.Compression = "zstd"
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	default:
-		layer.Compression = "none"
-		tarStream = br
+	tarStream, compression, closeDecoder, err := decompress(br)
+	if err != nil {
+		return nil, err
 	}
+	defer closeDecoder()
+	layer.Compression = compression
 
 	diffHash := sha256.New()
 	ur := &limitReader{r: tarStream, max: lim.MaxUncompressedSize}

@@ -309,6 +309,10 @@ func ShownPath(p, typ, link string) string {
 		return p + " => " + link
 	case "char", "block":
 		return p + " (" + link + ")"
+	case "whiteout":
+		return p + " (whiteout)"
+	case "opaque":
+		return p + " (opaque marker)"
 	}
 	return p
 }

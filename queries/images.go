@@ -18,7 +18,7 @@ type ImageRow struct {
 	Layers               int64
 	Size                 int64 // compressed layer bytes, as stored in the registry
 	UncompressedSize     int64
-	Files                int64 // entries its final filesystem shows
+	Files                int64           // entries its final filesystem shows
 	Findings             sql.Null[int64] // open findings; NULL when no rules ran
 }
 

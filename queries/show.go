@@ -69,7 +69,7 @@ func ModeString(typ string, mode int64) string {
 func HumanSize(v any, o TableOptions) string {
 	n, ok := v.(int64)
 	if !ok {
-		return Cell(v)
+		return dashNull(v, o)
 	}
 	if o.NoTrunc || n < 1024 {
 		return fmt.Sprint(n)
@@ -88,10 +88,10 @@ func HumanSize(v any, o TableOptions) string {
 }
 
 // Octal renders a mode as 0755 / 04755.
-func Octal(v any, _ TableOptions) string {
+func Octal(v any, o TableOptions) string {
 	n, ok := v.(int64)
 	if !ok {
-		return Cell(v)
+		return dashNull(v, o)
 	}
 	return fmt.Sprintf("%04o", n)
 }
