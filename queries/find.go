@@ -39,10 +39,13 @@ type FindRow struct {
 
 // The kinds of lookup; each is a fixed condition for find.sql.
 const (
-	lookPath      = "f.path = ?1"
-	lookGlob      = "f.path GLOB ?1"
+	lookPath = "f.path = ?1"
+	// Globs match the distinct paths first (the index's private paths
+	// table): through the view, a GLOB without a literal prefix would
+	// scan every entry.
+	lookGlob      = "f.path IN (SELECT path FROM paths WHERE path GLOB ?1)"
 	lookHash      = "f.sha256 = ?1"
-	lookHashStart = "f.sha256 GLOB ?1"
+	lookHashStart = "f.sha256 >= ?1 AND f.sha256 < ?1 || 'g'" // hex sorts below 'g'; GLOB would scan entries
 )
 
 var (
@@ -68,7 +71,7 @@ func PlanFind(pattern string, exact bool) (FindPlan, error) {
 		case hashFull.MatchString(pattern):
 			return FindPlan{Filter: lookHash, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
 		case hashPrefix.MatchString(pattern):
-			return FindPlan{Filter: lookHashStart, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:")) + "*"}, nil
+			return FindPlan{Filter: lookHashStart, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
 		}
 	}
 	if exact || !isGlob(pattern) {
