@@ -80,12 +80,12 @@ func PlanFind(pattern string, exact bool) (FindPlan, error) {
 				return FindPlan{Filter: lookPath, Arg: path.Clean("/" + pattern)}, nil
 			}
 			// A bare name: that name in any directory.
-			return globPlan("**/" + pattern)
+			return globPlan("/**/" + pattern)
 		}
 		return FindPlan{Filter: lookPath, Arg: path.Clean(pattern)}, nil
 	}
 	if !strings.HasPrefix(pattern, "/") {
-		pattern = "**/" + pattern
+		pattern = "/**/" + pattern // at any depth
 	}
 	return globPlan(pattern)
 }
