@@ -161,6 +161,15 @@ func (p *policy) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ 
 		p.deny(what + ": auditor sql does not change settings")
 		return sqlite.AuthorizerDeny
 	}
+	switch action {
+	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
+		switch strings.ToLower(arg1) {
+		case "sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema":
+			// SQLite asks this before the CREATE, DROP or ANALYZE itself.
+			p.deny("statement changes the schema (CREATE, DROP, ALTER or ANALYZE): auditor sql is read-only")
+			return sqlite.AuthorizerDeny
+		}
+	}
 	what, ok := actionNames[action]
 	if !ok {
 		what = fmt.Sprintf("action %d", action)
