@@ -41,6 +41,9 @@ func Diff(ctx context.Context, db *sql.DB, a, b *Image, dir string) ([]DiffRow, 
 	var out []DiffRow
 	for p, x := range ma {
 		y, ok := mb[p]
+		if !ok && p == "/" {
+			continue // the root exists in every image, with an entry or not
+		}
 		if !ok {
 			out = append(out, DiffRow{Change: "removed", Path: p, A: x})
 			continue
@@ -50,7 +53,7 @@ func Diff(ctx context.Context, db *sql.DB, a, b *Image, dir string) ([]DiffRow, 
 		}
 	}
 	for p, y := range mb {
-		if _, ok := ma[p]; !ok {
+		if _, ok := ma[p]; !ok && p != "/" {
 			out = append(out, DiffRow{Change: "added", Path: p, B: y})
 		}
 	}

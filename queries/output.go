@@ -400,7 +400,7 @@ func Printable(s string) string {
 			b.WriteString(`\r`)
 		case r == ' ' || unicode.IsPrint(r):
 			b.WriteRune(r)
-		case r < 0x100:
+		case r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
 		default:
 			fmt.Fprintf(&b, `\u%04x`, r)
