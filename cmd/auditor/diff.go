@@ -60,6 +60,9 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		if err != nil {
 			return 0, err
 		}
+		if s.None {
+			fmt.Fprintf(stderr, "auditor diff: no scan after scan %d: nothing changed since\n", s.Scan)
+		}
 		rows, err := queries.FleetChanges(ctx, r, s)
 		if err != nil {
 			return 0, err

@@ -56,7 +56,8 @@ func FleetIndex(tb testing.TB) string {
 	return fleetPath
 }
 
-// Copy copies the index at src to dst (a consistent snapshot).
+// Copy copies the index at src to dst (a consistent snapshot), in WAL
+// mode as index.Open leaves a database (VACUUM INTO does not keep it).
 func Copy(ctx context.Context, src, dst string) error {
 	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro")
 	if err != nil {
@@ -65,6 +66,14 @@ func Copy(ctx context.Context, src, dst string) error {
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	out, err := sql.Open("sqlite", "file:"+dst)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if _, err := out.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+		return fmt.Errorf("copy %s: %w", dst, err)
 	}
 	return nil
 }
@@ -86,7 +95,6 @@ func normalizedCopy(ctx context.Context, src, dst string) error {
 		`UPDATE tag_history SET first_seen = '` + Seen + `', last_seen = '` + Seen + `'`,
 		`UPDATE scans SET started = '` + Seen + `', finished = '` + Seen + `', targets = '` + Registry + `'`,
 		`UPDATE scan_errors SET registry = '` + Registry + `'`,
-		`PRAGMA journal_mode = WAL`, // as index.Open leaves it; VACUUM INTO does not keep it
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("normalize %s: %s: %w", dst, q, err)
@@ -198,4 +206,20 @@ func SmallIndex(tb testing.TB) string {
 	}
 	must(db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{Images: 2}))
 	return path
+}
+
+// Exec runs statements on the database at path, for tests that shape a
+// copy of an index (a newer schema, a corrupted hash).
+func Exec(tb testing.TB, path string, stmts ...string) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
 }
