@@ -192,7 +192,7 @@ func TarFile(tarStream io.Reader, f *FileRef) (io.Reader, error) {
 		if got := CleanPath(hdr.Name); got != f.DataPath {
 			return nil, fmt.Errorf("%w: entry %d of layer %s is %q, not %s", ErrContentMismatch, i, f.LayerDigest, hdr.Name, f.DataPath)
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg {
 			return nil, fmt.Errorf("%w: entry %d of layer %s (%s) is not a regular file", ErrContentMismatch, i, f.LayerDigest, f.DataPath)
 		}
 		if hdr.Size != f.Size {

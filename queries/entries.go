@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 )
 
 // Entry is one layer entry of an image, with its visibility there.
@@ -169,8 +168,3 @@ func owner(name string, id int64) string {
 func (e *Entry) shownMode() string { return ModeString(e.Type, e.Mode) }
 
 func (e *Entry) shownPath() string { return ShownPath(e.Path, e.Type, e.Linkname.V) }
-
-// under reports whether p is dir or below it.
-func under(p, dir string) bool {
-	return dir == "/" || p == dir || strings.HasPrefix(p, dir+"/")
-}

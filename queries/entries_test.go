@@ -65,16 +65,16 @@ func TestLayerChangesCornerCases(t *testing.T) {
 	}
 	l2 := kinds(2)
 	for p, k := range map[string]string{
-		"/opt/app/data/a.txt":           Deleted,  // whiteout of a layer-1 file
-		"/etc/motd":                     Deleted,  // whiteout of a base file
-		"/usr/share/doc/apt":            Deleted,  // whiteout of a base directory...
-		"/usr/share/doc/apt/copyright":  Deleted,  // ...and what was in it
-		"/opt/app/config":               Modified, // file replaced by a directory
-		"/opt/app/config/app.yaml":      Added,
-		"/opt/app/etc":                  Modified, // directory replaced by a file...
-		"/opt/app/etc/app.conf":         Deleted,  // ...which removes its contents
-		"/opt/app/data/keep/c.txt":      Modified, // mode only
-		"/opt/app/current":              Modified, // symlink retargeted
+		"/opt/app/data/a.txt":          Deleted,  // whiteout of a layer-1 file
+		"/etc/motd":                    Deleted,  // whiteout of a base file
+		"/usr/share/doc/apt":           Deleted,  // whiteout of a base directory...
+		"/usr/share/doc/apt/copyright": Deleted,  // ...and what was in it
+		"/opt/app/config":              Modified, // file replaced by a directory
+		"/opt/app/config/app.yaml":     Added,
+		"/opt/app/etc":                 Modified, // directory replaced by a file...
+		"/opt/app/etc/app.conf":        Deleted,  // ...which removes its contents
+		"/opt/app/data/keep/c.txt":     Modified, // mode only
+		"/opt/app/current":             Modified, // symlink retargeted
 		"/opt/app/data/very-long-directory-name-number-one-xxxxxxxxxxxxxxxxxxxx": "",
 	} {
 		if l2[p] != k {

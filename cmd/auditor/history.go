@@ -21,15 +21,11 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) (i
 	if err != nil {
 		return 0, err
 	}
-	db, f, err := rf.open(ctx)
+	db, im, f, err := rf.openImage(ctx, pos[0], *platform)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	im, err := queries.Resolve(ctx, db.Reader(), pos[0], *platform)
-	if err != nil {
-		return 0, err
-	}
 	rows, err := queries.History(ctx, db.Reader(), im)
 	if err != nil {
 		return 0, err

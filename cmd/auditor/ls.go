@@ -32,15 +32,11 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 	if len(pos) == 2 {
 		o.Path = pos[1]
 	}
-	db, f, err := rf.open(ctx)
+	db, im, f, err := rf.openImage(ctx, pos[0], *platform)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	im, err := queries.Resolve(ctx, db.Reader(), pos[0], *platform)
-	if err != nil {
-		return 0, err
-	}
 	res, err := queries.Ls(ctx, db.Reader(), im, o)
 	if err != nil {
 		return 0, err

@@ -42,6 +42,20 @@ func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error)
 	return db, f, err
 }
 
+// openImage opens the index and resolves ref (with platform) in it.
+func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index.DB, *queries.Image, queries.Format, error) {
+	db, f, err := r.open(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	im, err := queries.Resolve(ctx, db.Reader(), ref, platform)
+	if err != nil {
+		db.Close()
+		return nil, nil, "", err
+	}
+	return db, im, f, nil
+}
+
 // openIndex opens the index at path read-only, with the errors a user
 // needs: no database yet, or one from a newer auditor.
 func openIndex(ctx context.Context, path string) (*index.DB, error) {
