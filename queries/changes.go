@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -96,35 +97,11 @@ func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error)
 	if err != nil {
 		return nil, err
 	}
-	err = scanRows(ctx, db, "changes_files", []any{s.Time}, func(rows *sql.Rows) error {
-		var r ChangeRow
-		var first, typ string
-		var images, hashes int64
-		var sha sql.Null[string]
-		if err := rows.Scan(&r.Path, &first, &images, &typ, &sha, &hashes); err != nil {
-			return err
-		}
-		r.Change = "new-file"
-		if at := strings.LastIndex(first, "@"); at > 0 {
-			name := first[:at]
-			r.ImageDigest = first[at+1:]
-			if slash := strings.Index(name, "/"); slash > 0 {
-				r.Registry, r.Repository = name[:slash], name[slash+1:]
-			}
-		}
-		r.Detail = fmt.Sprintf("%s in %d new image(s)", typ, images)
-		switch {
-		case hashes == 1:
-			r.Detail += ", sha256 " + sha.V
-		case hashes > 1:
-			r.Detail += fmt.Sprintf(", %d different contents", hashes)
-		}
-		out = append(out, r)
-		return nil
-	})
+	files, err := newFiles(ctx, db, s.Time)
 	if err != nil {
 		return nil, err
 	}
+	out = append(out, files...)
 	ok, err := hasRelation(ctx, db, "findings")
 	if err != nil || !ok {
 		return out, err
@@ -190,4 +167,79 @@ func ChangesResult(rows []ChangeRow) *Result {
 			str(r.ImageDigest), str(r.Previous), str(r.Platform), str(r.Path), r.Detail})
 	}
 	return res
+}
+
+// newFiles lists the paths that images new since t show and no earlier
+// image did, one row per path: the first new image (by name) that has it,
+// how many new images do, and its content hash when they all agree.
+func newFiles(ctx context.Context, db *sql.DB, t string) ([]ChangeRow, error) {
+	var digests []string
+	err := scanRows(ctx, db, "changes_new_images", []any{t}, func(rows *sql.Rows) error {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return err
+		}
+		digests = append(digests, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	type seen struct {
+		first  string // registry/repository@digest, the least
+		typ    string
+		images map[string]bool
+		hashes map[string]bool
+	}
+	byPath := map[string]*seen{}
+	for _, d := range digests {
+		err := scanRows(ctx, db, "changes_files", []any{t, d}, func(rows *sql.Rows) error {
+			var p, reg, repo, typ string
+			var sha sql.Null[string]
+			if err := rows.Scan(&p, &reg, &repo, &typ, &sha); err != nil {
+				return err
+			}
+			x := byPath[p]
+			if x == nil {
+				x = &seen{typ: typ, images: map[string]bool{}, hashes: map[string]bool{}}
+				byPath[p] = x
+			}
+			if name := reg + "/" + repo + "@" + d; x.first == "" || name < x.first {
+				x.first = name
+			}
+			x.images[d] = true
+			if sha.Valid {
+				x.hashes[sha.V] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	paths := make([]string, 0, len(byPath))
+	for p := range byPath {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	out := make([]ChangeRow, 0, len(paths))
+	for _, p := range paths {
+		x := byPath[p]
+		r := ChangeRow{Change: "new-file", Path: p}
+		name, digest, _ := strings.Cut(x.first, "@")
+		r.ImageDigest = digest
+		r.Registry, r.Repository, _ = strings.Cut(name, "/")
+		r.Detail = fmt.Sprintf("%s in %d new image(s)", x.typ, len(x.images))
+		switch len(x.hashes) {
+		case 0:
+		case 1:
+			for h := range x.hashes {
+				r.Detail += ", sha256 " + h
+			}
+		default:
+			r.Detail += fmt.Sprintf(", %d different contents", len(x.hashes))
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
