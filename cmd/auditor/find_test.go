@@ -23,6 +23,7 @@ func TestFindUsage(t *testing.T) {
 		{"find", "--visible-only", "--hidden-only", "/x"},
 		{"find", "--format", "yaml", "/x"},
 		{"find", "--limit", "-1", "/x"},
+		{"find", "--bogus", "/x"},
 		{"find", "/bin/[a"}, // an unclosed class with --exact... is a literal path: see below
 	} {
 		_, errOut, code := runCmd(t, append(args, "--db", db)...)

@@ -105,7 +105,10 @@ func parseArgs(fs *flag.FlagSet, args []string, lo, hi int) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err) // exit status 2, like other command-line mistakes
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
