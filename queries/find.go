@@ -106,12 +106,13 @@ func isGlob(p string) bool {
 
 // globPlan turns an absolute glob ("*" within a path segment, "**" for any
 // number of segments) into a SQLite GLOB that matches at least the same
-// paths, keeping its literal prefix so the index on paths serves it.
+// paths, keeping its literal prefix so the index on paths serves it. The
+// exact glob is applied to what the SQL returns.
 func globPlan(g string) (FindPlan, error) {
 	segs := strings.Split(path.Clean(g), "/")
 	var b strings.Builder
 	for i, s := range segs {
-		if i > 0 && !(s == "**" || i > 0 && segs[i-1] == "**") {
+		if i > 0 && s != "**" && segs[i-1] != "**" {
 			b.WriteByte('/')
 		}
 		if s == "**" {
@@ -120,36 +121,44 @@ func globPlan(g string) (FindPlan, error) {
 		}
 		for j := 0; j < len(s); j++ {
 			switch c := s[j]; c {
-			case '\\':
+			case '\\': // path.Match escape: the next byte, literally
 				if j+1 < len(s) {
 					j++
 					fmt.Fprintf(&b, "[%c]", s[j])
 				}
-			case '[':
-				k := strings.IndexByte(s[j+1:], ']')
-				if k < 0 {
-					return FindPlan{}, fmt.Errorf("glob %q: unclosed [", g)
+			case '[': // a class: any one character will do for the SQL side
+				end, err := classEnd(s, j)
+				if err != nil {
+					return FindPlan{}, fmt.Errorf("glob %q: %w", g, err)
 				}
-				cls := s[j+1 : j+1+k+1]
-				if k == 0 { // "[]...]": a ] first is literal
-					k2 := strings.IndexByte(s[j+2:], ']')
-					if k2 < 0 {
-						return FindPlan{}, fmt.Errorf("glob %q: unclosed [", g)
-					}
-					cls = s[j+1 : j+2+k2+1]
-				}
-				b.WriteByte('[')
-				if cls[0] == '^' {
-					cls = "^" + cls[1:]
-				}
-				b.WriteString(cls)
-				j += len(cls)
+				b.WriteByte('?')
+				j = end
 			default:
 				b.WriteByte(c)
 			}
 		}
 	}
 	return FindPlan{Filter: lookGlob, Arg: b.String(), glob: segs}, nil
+}
+
+// classEnd returns the index of the ']' closing the class that opens at
+// s[open], with path.Match's rules: '^' negates, '\\' escapes.
+func classEnd(s string, open int) (int, error) {
+	j := open + 1
+	if j < len(s) && s[j] == '^' {
+		j++
+	}
+	for j < len(s) {
+		switch {
+		case s[j] == ']':
+			return j, nil
+		case s[j] == '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	return 0, fmt.Errorf("unclosed [")
 }
 
 // matches applies the exact glob to a path.

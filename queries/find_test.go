@@ -33,7 +33,9 @@ func TestPlanFind(t *testing.T) {
 		{pattern: "/usr/lib/*/libz.so*", filter: lookGlob, arg: "/usr/lib/*/libz.so*",
 			match: []string{"/usr/lib/x86_64-linux-gnu/libz.so.1"}, nomat: []string{"/usr/lib/libz.so.1", "/usr/lib/a/b/libz.so"}},
 		{pattern: "/etc/**", filter: lookGlob, arg: "/etc*", match: []string{"/etc", "/etc/a/b"}, nomat: []string{"/etcx"}},
-		{pattern: "/bin/[a-c]?", filter: lookGlob, arg: "/bin/[a-c]?", match: []string{"/bin/ab"}, nomat: []string{"/bin/db", "/bin/a"}},
+		{pattern: "/bin/[a-c]?", filter: lookGlob, arg: "/bin/??", match: []string{"/bin/ab"}, nomat: []string{"/bin/db", "/bin/a"}},
+		{pattern: "/bin/[]x]*", filter: lookPath, arg: "/bin/[]x]*"}, // not a valid glob: a path
+		{pattern: `/x/a\*b`, filter: lookGlob, arg: "/x/a[*]b", match: []string{"/x/a*b"}, nomat: []string{"/x/axb"}},
 	} {
 		p, err := PlanFind(c.pattern, c.exact)
 		if err != nil {
