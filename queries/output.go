@@ -2,6 +2,7 @@ package queries
 
 import (
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -342,22 +343,18 @@ func (rw *Writer) block(cells []string) error {
 }
 
 // Cell is the default table rendering of a raw value: NULL for nil,
-// comma-separated lists, hex for bytes.
+// comma-separated lists, x'..' for bytes.
 func Cell(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
-	case []string:
-		return strings.Join(x, ",")
 	case []byte:
-		return fmt.Sprintf("x'%x'", x)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return "x'" + hex.EncodeToString(x) + "'"
 	}
-	return fmt.Sprint(v)
+	return rawString(v)
 }
 
-// rawString renders a value for CSV: empty for NULL.
+// rawString renders a value for CSV: empty for NULL, hex for bytes.
 func rawString(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -365,7 +362,7 @@ func rawString(v any) string {
 	case []string:
 		return strings.Join(x, ",")
 	case []byte:
-		return fmt.Sprintf("%x", x)
+		return hex.EncodeToString(x)
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
