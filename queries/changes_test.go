@@ -19,6 +19,20 @@ func changeLines(rows []ChangeRow) string {
 	return b.String()
 }
 
+func changesSinceScan(t *testing.T, db *sql.DB, n int64) []ChangeRow {
+	t.Helper()
+	ctx := context.Background()
+	s, err := SinceScan(ctx, db, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := FleetChanges(ctx, db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 func TestFleetChanges(t *testing.T) {
 	ctx := context.Background()
 	db := small(t)
@@ -27,19 +41,12 @@ func TestFleetChanges(t *testing.T) {
 		"new-tag a.test/app tag=2.0 digest=sha256:c0ffee was= path=\n" +
 		"moved-tag a.test/app tag=latest digest=sha256:c0ffee was=sha256:abcd11 path=\n" +
 		"new-file a.test/app tag= digest=sha256:c0ffee was= path=/usr/bin/miner\n"
-	s, err := SinceScan(ctx, db, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := FleetChanges(ctx, db, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := changesSinceScan(t, db, 1)
 	if got := changeLines(rows); got != want {
 		t.Errorf("since scan 1:\n%swant:\n%s", got, want)
 	}
 	// The same, by date: after scan 1, before scan 2.
-	s, err = SinceTime(ctx, db, querytest.Scan1.Add(12*time.Hour))
+	s, err := SinceTime(ctx, db, querytest.Scan1.Add(12*time.Hour))
 	if err != nil || s.Scan != 1 {
 		t.Fatalf("SinceTime: %+v %v", s, err)
 	}
@@ -128,14 +135,7 @@ func TestFindings(t *testing.T) {
 			t.Errorf("%s/%s@%.14s findings = %+v, want %d", im.Registry, im.Repository, im.Digest, im.Findings, want)
 		}
 	}
-	s, err := SinceScan(ctx, db, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := FleetChanges(ctx, db, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := changesSinceScan(t, db, 1)
 	last := rows[len(rows)-1]
 	if last.Change != "new-finding" || last.Path != "/usr/bin/miner" || !strings.Contains(last.Detail, "high suid-added") {
 		t.Errorf("new finding: %+v", last)
