@@ -129,6 +129,16 @@ func TestLs(t *testing.T) {
 	if err != nil || len(all.Rows) <= len(res.Rows) {
 		t.Fatalf("ls --all-layers: %v rows, %v", len(all.Rows), err)
 	}
+	// Through symlinks: /bin -> usr/bin in the Debian base.
+	for p, want := range map[string]string{"/bin/bash": "/usr/bin/bash", "/bin/": "/usr/bin"} {
+		res, err := Ls(ctx, db, im, LsOptions{Path: p, Layer: -1})
+		if err != nil || len(res.Rows) == 0 || res.Rows[0][6] != want {
+			t.Errorf("ls %s: %v, want %s first", p, err, want)
+		}
+	}
+	if res, err := Ls(ctx, db, im, LsOptions{Path: "/bin", Layer: -1}); err != nil || len(res.Rows) != 1 || res.Rows[0][5] != "/bin -> usr/bin" {
+		t.Errorf("ls /bin (the link itself): %v %v", res, err)
+	}
 	if _, err := Ls(ctx, db, im, LsOptions{Path: "/no/such", Layer: -1}); !errors.Is(err, ErrNotInImage) {
 		t.Errorf("ls of a missing path: %v", err)
 	}

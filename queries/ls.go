@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -31,9 +32,20 @@ func Ls(ctx context.Context, db *sql.DB, im *Image, o LsOptions) (*Result, error
 			return nil, fmt.Errorf("image %s has %d layers (0 to %d): no layer %d", im.Name(), n, n-1, o.Layer)
 		}
 	}
-	entries, err := Entries(ctx, db, im, dir, !o.AllLayers && o.Layer < 0)
+	final := !o.AllLayers && o.Layer < 0
+	entries, err := Entries(ctx, db, im, dir, final)
 	if err != nil {
 		return nil, err
+	}
+	// In the final filesystem, follow symlinks the way the kernel would:
+	// "/bin/bash" when /bin -> usr/bin, or "/bin/" for the directory itself.
+	if final && dir != "/" && (len(entries) == 0 || strings.HasSuffix(o.Path, "/") && len(entries) == 1 && entries[0].Type == "symlink") {
+		if resolved, _, err := resolvePath(ctx, db, im, dir); err == nil && resolved != dir {
+			dir = resolved
+			if entries, err = Entries(ctx, db, im, dir, true); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(entries) == 0 && dir != "/" {
 		return nil, fmt.Errorf("%w: %s has nothing at %s", ErrNotInImage, im.Name(), dir)
