@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/readahead"
 
 	"github.com/auditor-dev/auditor/index"
@@ -99,34 +97,14 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 		src = io.TeeReader(cr, blobHash)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
-	magic, _ := br.Peek(4)
 	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
-
-	var tarStream io.Reader
-	compressed := true
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		layer.Compression = "gzip"
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		layer.Compression = "zstd"
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	default:
-		layer.Compression = "none"
-		tarStream = br
-		compressed = false
+	tarStream, compression, closeDecoder, err := decompress(br)
+	if err != nil {
+		return nil, err
 	}
-	if compressed {
+	defer closeDecoder()
+	layer.Compression = compression
+	if compression != "none" {
 		ra, err := readahead.NewReaderSize(tarStream, readAheadBuffers, readAheadSize)
 		if err != nil {
 			return nil, err

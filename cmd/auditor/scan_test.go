@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"database/sql"
 	"path/filepath"
 	"strings"
@@ -13,17 +11,10 @@ import (
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
 
-func runCmd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 func TestScanCommand(t *testing.T) {
 	reg := fleettest.Registry(t)
 	dbPath := filepath.Join(t.TempDir(), "s.db")
-	code, out, errOut := runCmd(t, "scan", "--quiet", "--db", dbPath, reg+"/library/debian:bookworm", reg+"/tools/busybox:1.35")
+	out, errOut, code := runCmd(t, "scan", "--quiet", "--db", dbPath, reg+"/library/debian:bookworm", reg+"/tools/busybox:1.35")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -41,7 +32,7 @@ func TestScanCommand(t *testing.T) {
 	layers, _ := img.Layers()
 	d, _ := layers[0].Digest()
 	fleettest.CorruptBlob(t, d)
-	code, out, errOut = runCmd(t, "scan", "--quiet", "--db", dbPath, ref.String(), reg+"/apps/redis:7.0")
+	out, errOut, code = runCmd(t, "scan", "--quiet", "--db", dbPath, ref.String(), reg+"/apps/redis:7.0")
 	if code != exitScanErrors {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitScanErrors, out, errOut)
 	}
@@ -72,7 +63,7 @@ func TestScanUsageErrors(t *testing.T) {
 		{"frobnicate"},
 		{},
 	} {
-		code, _, errOut := runCmd(t, args...)
+		_, errOut, code := runCmd(t, args...)
 		if code == exitOK || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}

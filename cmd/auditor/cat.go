@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/queries"
+)
+
+func init() {
+	register(command{name: "cat", run: runCat, summary: `print one file of an image, streamed from the registry layer that
+            holds it and checked against the index (--layer N: a hidden version)`})
+}
+
+// binarySniff is how much of a file decides whether it is text.
+const binarySniff = 8 << 10
+
+func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlagSet("cat", "cat [flags] IMAGE PATH", stderr)
+	var cf commonFlags
+	cf.register(fs)
+	platform := fs.String("platform", "", "os/arch[/variant] of a multi-platform IMAGE")
+	layer := fs.Int("layer", -1, "the version in layer N (0 is the bottom layer), even if hidden")
+	out := fs.String("o", "", "write to FILE instead of stdout (written whole, or not at all)")
+	force := fs.Bool("force", false, "write binary content to a terminal anyway")
+	pos, err := parseArgs(fs, args, 2, 2)
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return 0, err
+	}
+	opts, err := cfg.CrawlOptions()
+	if err != nil {
+		return 0, err
+	}
+	db, err := openIndex(ctx, cfg.DB)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	im, err := queries.Resolve(ctx, db.Reader(), pos[0], *platform)
+	if err != nil {
+		return 0, err
+	}
+	ref, err := queries.Locate(ctx, db.Reader(), im, pos[1], *layer)
+	if err != nil {
+		return 0, err
+	}
+	cr, err := crawl.New(nil, opts)
+	if err != nil {
+		return 0, err
+	}
+	blob, err := openBlob(ctx, cr, im, ref.LayerDigest)
+	if err != nil {
+		return 0, err
+	}
+	defer blob.Close()
+	tarStream, _, err := crawl.Decompress(blob)
+	if err != nil {
+		return 0, fmt.Errorf("layer %s: %w", ref.LayerDigest, err)
+	}
+	defer tarStream.Close()
+	content, err := queries.TarFile(tarStream, ref)
+	if err != nil {
+		return 0, err
+	}
+	if *out != "" && *out != "-" {
+		return exitOK, writeFileAtomic(*out, content)
+	}
+	br := bufio.NewReaderSize(content, binarySniff)
+	head, err := br.Peek(binarySniff)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return 0, err
+	}
+	if outputIsTerminal(stdout) && !*force && (ref.Kind == "elf" || queries.LooksBinary(head, err != nil)) {
+		return 0, fmt.Errorf("%s in %s looks binary: not writing it to a terminal (use -o FILE, a pipe, or --force)", ref.Path, im.Name())
+	}
+	if _, err := io.Copy(stdout, br); err != nil {
+		return 0, fmt.Errorf("%s in %s: %w", ref.Path, im.Name(), err)
+	}
+	return exitOK, nil
+}
+
+// openBlob opens a layer blob from the first repository holding the image
+// that serves it.
+func openBlob(ctx context.Context, cr *crawl.Crawler, im *queries.Image, digest string) (io.ReadCloser, error) {
+	var errs []error
+	for _, r := range im.Repos {
+		registry, repo, _ := strings.Cut(r, "/")
+		blob, err := cr.OpenLayer(ctx, registry, repo, digest)
+		if err == nil {
+			return blob, nil
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// writeFileAtomic writes r to a temporary file beside path and renames it
+// into place only when r ended without error (the content verified), so a
+// failed cat leaves no partial file. The file gets mode 0644 whatever the
+// image's mode was: nothing from an image becomes setuid or executable here.
+func writeFileAtomic(path string, r io.Reader) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

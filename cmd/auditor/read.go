@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/queries"
+)
+
+// readFlags are the flags of the commands that read the index.
+type readFlags struct {
+	commonFlags
+	format  string
+	noTrunc bool
+}
+
+func (r *readFlags) register(fs *flag.FlagSet) {
+	r.commonFlags.register(fs)
+	fs.StringVar(&r.format, "format", "table", "output: table, json (one array), jsonl (one object per line) or csv")
+	fs.BoolVar(&r.noTrunc, "no-trunc", false, "table: show digests and long values in full")
+}
+
+// open checks the flags, then opens the index read-only.
+func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error) {
+	f, err := queries.ParseFormat(r.format)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: --format: %v", errUsage, err)
+	}
+	cfg, err := r.load()
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := openIndex(ctx, cfg.DB)
+	return db, f, err
+}
+
+// openImage opens the index and resolves ref (with platform) in it.
+func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index.DB, *queries.Image, queries.Format, error) {
+	db, f, err := r.open(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	im, err := queries.Resolve(ctx, db.Reader(), ref, platform)
+	if err != nil {
+		db.Close()
+		return nil, nil, "", err
+	}
+	return db, im, f, nil
+}
+
+// openIndex opens the index at path read-only, with the errors a user
+// needs: no database yet, or one from a newer auditor.
+func openIndex(ctx context.Context, path string) (*index.DB, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("database %s does not exist: run `auditor scan` first, or name one with --db", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	db, err := index.OpenReadOnly(ctx, path)
+	if errors.Is(err, index.ErrNewerSchema) {
+		return nil, fmt.Errorf("%w: upgrade auditor to read it", err)
+	}
+	return db, err
+}
+
+// tableOptions sizes tables for w: the terminal's width when w is one.
+func (r *readFlags) tableOptions(w io.Writer) queries.TableOptions {
+	o := queries.TableOptions{NoTrunc: r.noTrunc}
+	if f, ok := w.(*os.File); ok && outputIsTerminal(w) {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil {
+			o.Width = width
+		}
+	}
+	return o
+}
+
+// outputIsTerminal reports whether output goes to a terminal (isTerminal);
+// tests replace it.
+var outputIsTerminal = isTerminal
+
+// newFlagSet returns a flag set for a command that prints its usage line
+// and flags to stderr.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: auditor %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses args, allowing flags after positional arguments
+// ("auditor ls IMAGE /etc --format json"), and checks the count of
+// positional arguments is within [lo, hi] (hi < 0: no limit).
+func parseArgs(fs *flag.FlagSet, args []string, lo, hi int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err) // exit status 2, like other command-line mistakes
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
+			pos = append(pos, rest...) // after "--", nothing is a flag
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if len(pos) < lo || hi >= 0 && len(pos) > hi {
+		return nil, fmt.Errorf("%w: want %s", errUsage, argCount(lo, hi))
+	}
+	return pos, nil
+}
+
+func argCount(lo, hi int) string {
+	switch {
+	case lo == hi:
+		return fmt.Sprintf("%d argument(s)", lo)
+	case hi < 0:
+		return fmt.Sprintf("at least %d argument(s)", lo)
+	}
+	return fmt.Sprintf("%d to %d arguments", lo, hi)
+}

@@ -1,0 +1,330 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// FindOptions say what Find looks for.
+type FindOptions struct {
+	// Pattern is an exact path (/usr/bin/xz), a glob ('/usr/lib/**/libz.so*',
+	// '*/authorized_keys', 'xmrig'), or a content hash (sha256:<hex>, a bare
+	// 64-hex string, or sha256: and a prefix of at least 6 hex digits).
+	Pattern     string
+	Exact       bool // take Pattern as a path even if it has glob characters
+	VisibleOnly bool
+	HiddenOnly  bool
+	Limit       int // at most this many rows; 0 means all
+}
+
+// FindRow is one file of one image.
+type FindRow struct {
+	Registry, Repository string
+	Tags                 []string
+	ImageDigest          string
+	Platform             string
+	Path, Type           string
+	LayerPosition        int64
+	LayerDigest          string
+	Size, Mode, UID, GID int64
+	SHA256, Linkname     sql.Null[string]
+	Visible              bool
+	HiddenBy             sql.Null[int64] // the layer that hides it
+	HiddenHow            sql.Null[string]
+}
+
+// The kinds of lookup; each is a fixed condition for find.sql.
+const (
+	lookPath = "f.path = ?1"
+	// Globs match the distinct paths first (the index's private paths
+	// table): through the view, a GLOB without a literal prefix would
+	// scan every entry.
+	lookGlob      = "f.path IN (SELECT path FROM paths WHERE path GLOB ?1)"
+	lookHash      = "f.sha256 = ?1"
+	lookHashStart = "f.sha256 >= ?1 AND f.sha256 < ?1 || 'g'" // hex sorts below 'g'; GLOB would scan entries
+)
+
+var (
+	hashFull   = regexp.MustCompile(`^(sha256:)?[0-9a-fA-F]{64}$`)
+	hashPrefix = regexp.MustCompile(`^sha256:[0-9a-fA-F]{6,63}$`)
+)
+
+// FindPlan is how Find will look a pattern up: the condition and its
+// argument, and for globs the exact matcher applied after the SQL GLOB.
+type FindPlan struct {
+	Filter string
+	Arg    string
+	glob   []string // path segments of the glob; nil unless a glob
+}
+
+// PlanFind classifies a pattern.
+func PlanFind(pattern string, exact bool) (FindPlan, error) {
+	if pattern == "" {
+		return FindPlan{}, fmt.Errorf("empty pattern")
+	}
+	if !exact {
+		switch {
+		case hashFull.MatchString(pattern):
+			return FindPlan{Filter: lookHash, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
+		case hashPrefix.MatchString(pattern):
+			return FindPlan{Filter: lookHashStart, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
+		}
+	}
+	if exact || !isGlob(pattern) {
+		if !strings.HasPrefix(pattern, "/") {
+			if exact || strings.Contains(pattern, "/") {
+				return FindPlan{Filter: lookPath, Arg: path.Clean("/" + pattern)}, nil
+			}
+			// A bare name: that name in any directory.
+			return globPlan("/**/" + pattern)
+		}
+		return FindPlan{Filter: lookPath, Arg: path.Clean(pattern)}, nil
+	}
+	if !strings.HasPrefix(pattern, "/") {
+		pattern = "/**/" + pattern // at any depth
+	}
+	return globPlan(pattern)
+}
+
+// isGlob reports whether p has glob syntax that is valid; "/usr/bin/[" is
+// a path.
+func isGlob(p string) bool {
+	if !strings.ContainsAny(p, "*?[") {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if _, err := path.Match(seg, ""); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// globPlan turns an absolute glob ("*" within a path segment, "**" for any
+// number of segments) into a SQLite GLOB that matches at least the same
+// paths, keeping its literal prefix so the index on paths serves it. The
+// exact glob is applied to what the SQL returns.
+func globPlan(g string) (FindPlan, error) {
+	segs := strings.Split(path.Clean(g), "/")
+	var b strings.Builder
+	for i, s := range segs {
+		if i > 0 && s != "**" && segs[i-1] != "**" {
+			b.WriteByte('/')
+		}
+		if s == "**" {
+			b.WriteByte('*') // also absorbs the slashes around it
+			continue
+		}
+		for j := 0; j < len(s); j++ {
+			switch c := s[j]; c {
+			case '\\': // path.Match escape: the next byte, literally
+				if j+1 < len(s) {
+					j++
+					fmt.Fprintf(&b, "[%c]", s[j])
+				}
+			case '[': // a class: any one character will do for the SQL side
+				end, err := classEnd(s, j)
+				if err != nil {
+					return FindPlan{}, fmt.Errorf("glob %q: %w", g, err)
+				}
+				b.WriteByte('?')
+				j = end
+			default:
+				b.WriteByte(c)
+			}
+		}
+	}
+	return FindPlan{Filter: lookGlob, Arg: b.String(), glob: segs}, nil
+}
+
+// classEnd returns the index of the ']' closing the class that opens at
+// s[open], with path.Match's rules: '^' negates, '\\' escapes.
+func classEnd(s string, open int) (int, error) {
+	j := open + 1
+	if j < len(s) && s[j] == '^' {
+		j++
+	}
+	for j < len(s) {
+		switch {
+		case s[j] == ']':
+			return j, nil
+		case s[j] == '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	return 0, fmt.Errorf("unclosed [")
+}
+
+// matches applies the exact glob to a path.
+func (p FindPlan) matches(s string) bool {
+	if p.glob == nil {
+		return true
+	}
+	return matchSegments(p.glob, strings.Split(s, "/"))
+}
+
+// matchSegments matches path segments with path.Match; "**" matches any
+// number of segments.
+func matchSegments(g, s []string) bool {
+	for len(g) > 0 {
+		if g[0] == "**" {
+			for i := 0; i <= len(s); i++ {
+				if matchSegments(g[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(s) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(g[0], s[0]); !ok {
+			return false
+		}
+		g, s = g[1:], s[1:]
+	}
+	return len(s) == 0
+}
+
+// Find returns the files matching o.Pattern in every indexed image, sorted
+// by image, path and layer.
+func Find(ctx context.Context, db *sql.DB, o FindOptions) ([]FindRow, error) {
+	if o.VisibleOnly && o.HiddenOnly {
+		return nil, fmt.Errorf("visible-only and hidden-only exclude each other")
+	}
+	p, err := PlanFind(o.Pattern, o.Exact)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, findSQL(p.Filter), p.Arg, o.VisibleOnly, o.HiddenOnly)
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
+	}
+	defer rows.Close()
+	tags := tagCache{db: db}
+	var out []FindRow
+	for rows.Next() {
+		var r FindRow
+		var idx, os, arch, variant string
+		if err := rows.Scan(&r.Registry, &r.Repository, &r.ImageDigest, &idx, &os, &arch, &variant,
+			&r.Path, &r.Type, &r.LayerPosition, &r.LayerDigest, &r.Size, &r.Mode, &r.UID, &r.GID,
+			&r.SHA256, &r.Linkname, &r.Visible, &r.HiddenBy, &r.HiddenHow); err != nil {
+			return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
+		}
+		if !p.matches(r.Path) {
+			continue
+		}
+		r.Platform = Platform(os, arch, variant)
+		if r.Tags, err = tags.get(ctx, r.Registry, r.Repository, r.ImageDigest, idx); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		if o.Limit > 0 && len(out) == o.Limit {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
+	}
+	return out, nil
+}
+
+func findSQL(filter string) string {
+	return strings.Replace(query("find"), "{{filter}}", filter, 1)
+}
+
+// tagCache looks up each image's tags once.
+type tagCache struct {
+	db *sql.DB
+	m  map[string][]string
+}
+
+func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest string) ([]string, error) {
+	k := registry + "/" + repo + "@" + digest
+	if t, ok := c.m[k]; ok {
+		return t, nil
+	}
+	if c.m == nil {
+		c.m = map[string][]string{}
+	}
+	t, err := imageTags(ctx, c.db, registry, repo, digest, indexDigest)
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s: %w", k, err)
+	}
+	c.m[k] = t
+	return t, nil
+}
+
+// Status renders visibility: "visible", or "hidden by N (how)".
+func Status(visible bool, by sql.Null[int64], how sql.Null[string]) string {
+	if visible {
+		return "visible"
+	}
+	s := "hidden"
+	if by.Valid {
+		s += fmt.Sprintf(" by %d", by.V)
+	}
+	if how.Valid {
+		s += " (" + how.V + ")"
+	}
+	return s
+}
+
+// FindResult is the output of Find.
+func FindResult(rows []FindRow) *Result {
+	res := &Result{Columns: []Column{
+		{Name: "registry", NoTable: true},
+		{Name: "repository", NoTable: true},
+		{Name: "image", Head: "IMAGE", TableOnly: true},
+		{Name: "tags", Head: "TAGS", Max: 24},
+		{Name: "image_digest", Head: "DIGEST", Show: ShortDigest},
+		{Name: "platform", Head: "PLATFORM"},
+		{Name: "path", NoTable: true},
+		{Name: "shown_path", Head: "PATH", TableOnly: true},
+		{Name: "type", Head: "TYPE"},
+		{Name: "layer_position", Head: "LAYER", Right: true},
+		{Name: "layer_digest", Head: "LAYER DIGEST", Show: ShortDigest},
+		{Name: "size", Head: "SIZE", Right: true, Show: HumanSize},
+		{Name: "mode", Head: "MODE", Show: Octal},
+		{Name: "uid", NoTable: true},
+		{Name: "gid", NoTable: true},
+		{Name: "sha256", Head: "SHA256", Show: ShortDigest},
+		{Name: "linkname", NoTable: true},
+		{Name: "visible", NoTable: true},
+		{Name: "hidden_by_position", NoTable: true},
+		{Name: "hidden_how", NoTable: true},
+		{Name: "status", Head: "STATUS", TableOnly: true},
+	}}
+	for _, r := range rows {
+		res.Rows = append(res.Rows, []any{r.Registry, r.Repository, r.Registry + "/" + r.Repository, r.Tags,
+			r.ImageDigest, r.Platform, r.Path, ShownPath(r.Path, r.Type, r.Linkname.V), r.Type,
+			r.LayerPosition, r.LayerDigest, r.Size, r.Mode, r.UID, r.GID,
+			nullable(r.SHA256), nullable(r.Linkname), r.Visible, nullable(r.HiddenBy), nullable(r.HiddenHow),
+			Status(r.Visible, r.HiddenBy, r.HiddenHow)})
+	}
+	return res
+}
+
+// ShownPath is a path as ls -l shows it: with " -> target" for links and
+// "major:minor" for devices.
+func ShownPath(p, typ, link string) string {
+	switch typ {
+	case "symlink":
+		return p + " -> " + link
+	case "hardlink":
+		return p + " => " + link
+	case "char", "block":
+		return p + " (" + link + ")"
+	case "whiteout":
+		return p + " (whiteout)"
+	case "opaque":
+		return p + " (opaque marker)"
+	}
+	return p
+}
