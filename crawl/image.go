@@ -52,7 +52,7 @@ func (c *Crawler) indexImage(ctx context.Context, j tagJob, rd *remote.Descripto
 			continue
 		}
 		seen[d] = true
-		in := LayerInput{Digest: d, MediaType: string(l.MediaType)}
+		in := LayerInput{Digest: d, MediaType: string(l.MediaType), Content: c.opts.Content}
 		if i < len(cf.RootFS.DiffIDs) {
 			in.DiffID = cf.RootFS.DiffIDs[i].String()
 		}
