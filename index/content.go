@@ -84,3 +84,20 @@ func putContent(ctx context.Context, tx *sql.Tx, l *Layer, now string) error {
 		id, l.ContentVersion, now)
 	return err
 }
+
+// manifestContentChecked reports whether every layer of an indexed image
+// manifest was matched with the content version set (true when none is).
+func (db *DB) manifestContentChecked(ctx context.Context, manifestID int64) (bool, error) {
+	want := db.ContentVersion()
+	if want == "" {
+		return true, nil
+	}
+	var missing bool
+	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM manifest_layers ml
+		LEFT JOIN content_checks c ON c.layer_id = ml.layer_id AND c.version = ?
+		WHERE ml.manifest_id = ? AND c.layer_id IS NULL)`, want, manifestID).Scan(&missing)
+	if err != nil {
+		return false, fmt.Errorf("manifest %d: content check: %w", manifestID, err)
+	}
+	return !missing, nil
+}

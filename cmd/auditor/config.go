@@ -23,6 +23,8 @@ type Config struct {
 	Targets    []string                  `toml:"targets"`
 	Limits     LimitsConfig              `toml:"limits"`
 	Registries map[string]RegistryConfig `toml:"registries"`
+	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
+	Content    ContentConfig             `toml:"content"` // see rules_config.go
 }
 
 // LimitsConfig bounds what one layer may cost.
@@ -54,6 +56,8 @@ func DefaultConfig() Config {
 			MaxEntriesPerLayer: crawl.DefaultMaxEntries,
 			MaxLayerBytes:      crawl.DefaultMaxUncompressedSize,
 		},
+		Rules:   defaultRulesConfig(),
+		Content: defaultContentConfig(),
 	}
 }
 

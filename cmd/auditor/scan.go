@@ -54,6 +54,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	var platforms stringList
 	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
 	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
+	var rf reportFlags
+	rf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
 		fs.PrintDefaults()
@@ -101,6 +103,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	defer db.Close()
+	afterScan, err := scanRules(ctx, cfg, &rf, db, &opts) // content checks; rules validated now, run after the crawl
+	if err != nil {
+		return 0, err
+	}
 	started := time.Now()
 	scanID, err := db.BeginScan(ctx, strings.Join(targetArgs, " "), version)
 	if err != nil {
@@ -152,6 +158,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			break
 		}
 		fmt.Fprintf(stderr, "error: %s\n", describeError(e))
+	}
+	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
+		if code, err := afterScan(ctx, scanID, stdout, stderr); err != nil || code != exitOK {
+			return code, err // exitFindings wins over exitScanErrors
+		}
 	}
 	switch status {
 	case index.ScanInterrupted:
