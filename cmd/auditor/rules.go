@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/rules"
@@ -190,11 +191,12 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if err := rules.Validate(ctx, db.Reader(), r); err != nil {
 			return 0, err
 		}
+		t := time.Now()
 		cols, rows, err := rules.TestRows(ctx, db.Reader(), r, scanID, *limit)
 		if err != nil {
 			return 0, err
 		}
-		fmt.Fprintf(stdout, "rule %s (%s): %d rows", r.ID, r.Severity, len(rows))
+		fmt.Fprintf(stdout, "rule %s (%s): %d rows in %v", r.ID, r.Severity, len(rows), time.Since(t).Round(time.Millisecond))
 		if *limit > 0 && len(rows) == *limit {
 			fmt.Fprintf(stdout, " (limit reached)")
 		}
