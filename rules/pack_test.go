@@ -26,7 +26,9 @@ type hit struct {
 	layer            int
 }
 
-func (h hit) String() string { return fmt.Sprintf("%s %s %q layer %d", h.rule, h.repo, h.path, h.layer) }
+func (h hit) String() string {
+	return fmt.Sprintf("%s %s %q layer %d", h.rule, h.repo, h.path, h.layer)
+}
 
 // classImages builds one image per class of the default pack on a shared
 // base, plus the bare base, and the findings the pack must make on them:

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"flag"
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -273,3 +275,32 @@ func findings(t testing.TB, dbPath string, f Filter) []Finding {
 }
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "index.db") }
+
+// tempDirOutsideTest is a directory that outlives one test (for indexes
+// shared by the tests of the package); TestMain removes it.
+func tempDirOutsideTest() (string, error) {
+	sharedDirMu.Lock()
+	defer sharedDirMu.Unlock()
+	if sharedDir == "" {
+		d, err := os.MkdirTemp("", "auditor-rules-test-")
+		if err != nil {
+			return "", err
+		}
+		sharedDir = d
+	}
+	return sharedDir, nil
+}
+
+var (
+	sharedDirMu sync.Mutex
+	sharedDir   string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
+}

@@ -56,7 +56,10 @@ func (c Config) ContentMatcher() (*rules.Matcher, error) {
 			ps = append(ps, p)
 		}
 	}
-	for _, p := range c.Content.Patterns {
+	for i, p := range c.Content.Patterns {
+		if p.ID == "" {
+			return nil, fmt.Errorf("content pattern #%d: no id", i+1)
+		}
 		if i, ok := byID[p.ID]; ok {
 			ps[i] = p
 			continue

@@ -103,17 +103,9 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	if len(states) != 1 || states[0] != "new" {
 		title = "findings"
 	}
-	out := stdout
-	if rf.output != "" {
-		f, err := os.Create(rf.output)
-		if err != nil {
-			return 0, fmt.Errorf("report: %w", err)
-		}
-		defer f.Close()
-		out = f
-	}
-	if err := rules.Write(out, rf.format, &rules.Report{ScanID: res.ScanID, Title: title, Findings: fs, Rules: set.Rules, Version: version}); err != nil {
-		return 0, fmt.Errorf("report: %w", err)
+	rep := &rules.Report{ScanID: res.ScanID, Title: title, Findings: fs, Rules: set.Rules, Version: version}
+	if err := writeReport(stdout, rf, rep); err != nil {
+		return 0, err
 	}
 	fmt.Fprintf(stderr, "rules: %d rules in %v: %d findings, %d new, %d resolved\n", len(set.Rules), res.Duration.Round(1e6),
 		res.Counts.Findings, res.Counts.New, res.Counts.Resolved)
@@ -131,4 +123,23 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 		}
 	}
 	return exitOK, nil
+}
+
+// writeReport writes the report to --output, or to stdout.
+func writeReport(stdout io.Writer, rf *reportFlags, rep *rules.Report) error {
+	if rf.output == "" {
+		return rules.Write(stdout, rf.format, rep)
+	}
+	f, err := os.Create(rf.output)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := rules.Write(f, rf.format, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("report %s: %w", rf.output, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report %s: %w", rf.output, err)
+	}
+	return nil
 }
