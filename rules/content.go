@@ -95,6 +95,43 @@ type pivotGroup struct {
 // its first byte.
 const byteRarity = "&*qQj~JZY^{#zKW;}'!>+V<`:O\"RX[?wkvN|]yFG),=U\\7-PMxC/6S3b%g4@5Tm(982B.hpE_cId0lufnoDrLisa1A$teH"
 
+// sharePivots lets a literal search by a byte another literal already
+// searches by, when that byte is nearly as rare as its own pivot: one
+// IndexByte pass over each file serves both.
+func sharePivots(lits []literal) {
+	const slack = 12 // ranks a shared byte may be commoner by
+	rank := func(c byte) int {
+		if r := strings.IndexByte(byteRarity, c); r >= 0 {
+			return r
+		}
+		return len(byteRarity)
+	}
+	for changed := true; changed; {
+		changed = false
+		used := map[byte]int{}
+		for _, l := range lits {
+			used[l.s[l.at]]++
+		}
+		for i := range lits {
+			l := &lits[i]
+			own := l.s[l.at]
+			if used[own] > 1 {
+				continue // already shared
+			}
+			for j, c := range l.s {
+				if c != own && used[c] > 0 && rank(c) <= rank(own)+slack {
+					l.at = j
+					changed = true
+					break
+				}
+			}
+			if changed {
+				break
+			}
+		}
+	}
+}
+
 // pivot returns the index of the rarest byte of s.
 func pivot(s []byte) int {
 	best, rank := 0, len(byteRarity)+1
@@ -160,6 +197,7 @@ func NewMatcher(patterns []Pattern, maxSize int64) (*Matcher, error) {
 			m.literals[j].patterns = append(m.literals[j].patterns, i)
 		}
 	}
+	sharePivots(m.literals)
 	for i, l := range m.literals {
 		b := l.s[l.at]
 		j := slices.IndexFunc(m.groups, func(g pivotGroup) bool { return g.b == b })
