@@ -24,7 +24,7 @@ type Finding struct {
 
 // FindingCounts sums up a rules run.
 type FindingCounts struct {
-	Findings int64 // returned by the rules evaluated
+	Findings int64 // open findings of the rules evaluated (returned, or carried over)
 	New      int64 // of which first seen (or seen again after resolution) in this scan
 	Resolved int64 // findings of the rules evaluated that were not returned any more
 }
@@ -83,17 +83,71 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 	return nil
 }
 
+// RuleEval names a rule a rules run evaluated.
+type RuleEval struct {
+	RuleID  string
+	Version string // changes when the rule does
+	// Scoped rules judge each image on its own rows only: a run evaluates
+	// them on the images PrepareScopes put in their scope, and carries the
+	// findings of the other images over.
+	Scoped bool
+}
+
+// imageStamps is a CTE: every indexed image manifest with a stamp that
+// changes when its rows do (re-indexed, or its layers content-checked with
+// other patterns).
+const imageStamps = `stamps AS (
+	SELECT m.digest, m.indexed_at || '|' || COALESCE((SELECT MAX(c.checked_at) FROM manifest_layers ml
+		JOIN content_checks c ON c.layer_id = ml.layer_id WHERE ml.manifest_id = m.id), '') AS stamp
+	FROM manifests m WHERE m.is_index = 0 AND m.indexed_at IS NOT NULL)`
+
+// PrepareScopes sets, for each scoped rule, the images a run must evaluate
+// it on: those not evaluated yet with this rule version, or whose rows
+// changed since; every image when full. It returns how many images each
+// scoped rule has in scope. The scope is what the rule_scope table holds
+// until the next call.
+func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (map[string]int, error) {
+	out := map[string]int{}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rule_scope`); err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if !r.Scoped {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`
+				INSERT INTO rule_scope (rule_id, image_digest)
+				SELECT ?1, s.digest FROM stamps s
+				LEFT JOIN rule_image_evals e ON e.rule_id = ?1 AND e.image_digest = s.digest
+				WHERE ?3 OR e.image_digest IS NULL OR e.version != ?2 OR e.stamp != s.stamp`, r.RuleID, r.Version, full)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.RuleID, err)
+			}
+			n, _ := res.RowsAffected()
+			out[r.RuleID] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rule scopes: %w", err)
+	}
+	return out, nil
+}
+
 // RecordFindings records a rules run for scanID in one transaction: every
 // finding returned (new ones get first_seen scanID; known ones get
-// last_seen scanID, and become new again if they were resolved), and, for
-// the rules in evaluated, every unresolved finding not returned now is
-// resolved in scanID. Findings of rules not evaluated keep their state.
-// Recording the same scan again replaces that run's outcome.
-func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []string, started string, fs []Finding) (FindingCounts, error) {
+// last_seen scanID, and become new again if they were resolved); for the
+// rules in evaluated, every unresolved finding not returned now is resolved
+// in scanID, except, for scoped rules, findings of images outside the
+// rule's scope, which are carried over (last_seen scanID). Findings of
+// rules not evaluated keep their state. Recording the same scan again
+// replaces that run's outcome.
+func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []RuleEval, started string, fs []Finding) (FindingCounts, error) {
 	var c FindingCounts
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_findings (fingerprint TEXT PRIMARY KEY)`,
-			`CREATE TEMP TABLE IF NOT EXISTS run_rules (rule_id TEXT PRIMARY KEY)`,
+			`CREATE TEMP TABLE IF NOT EXISTS run_rules (rule_id TEXT PRIMARY KEY, version TEXT NOT NULL, scoped INTEGER NOT NULL)`,
 			`DELETE FROM run_findings`, `DELETE FROM run_rules`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
@@ -124,19 +178,36 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []stri
 				return err
 			}
 		}
-		for _, id := range evaluated {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO run_rules (rule_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
+		for _, r := range evaluated {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO run_rules (rule_id, version, scoped) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				r.RuleID, r.Version, r.Scoped); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE finding_rows SET resolved_in = ?
-			WHERE resolved_in IS NULL AND rule_id IN (SELECT rule_id FROM run_rules)
-			  AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)`, scanID)
-		if err != nil {
-			return err
+		for _, q := range []string{
+			// Resolve what was evaluated and not returned.
+			`UPDATE finding_rows SET resolved_in = ?1
+			WHERE resolved_in IS NULL AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)
+			  AND (rule_id IN (SELECT rule_id FROM run_rules WHERE scoped = 0)
+			       OR EXISTS (SELECT 1 FROM rule_scope s JOIN run_rules r ON r.rule_id = s.rule_id AND r.scoped = 1
+			                  WHERE s.rule_id = finding_rows.rule_id AND s.image_digest = finding_rows.image_digest))`,
+			// Carry over the findings of images out of a scoped rule's scope.
+			`UPDATE finding_rows SET last_seen = ?1
+			WHERE resolved_in IS NULL AND last_seen < ?1 AND rule_id IN (SELECT rule_id FROM run_rules WHERE scoped = 1)`,
+			// Remember what scoped rules were evaluated on.
+			`WITH ` + imageStamps + `
+			INSERT INTO rule_image_evals (rule_id, image_digest, version, stamp)
+			SELECT s.rule_id, s.image_digest, r.version, st.stamp FROM rule_scope s
+			JOIN run_rules r ON r.rule_id = s.rule_id AND r.scoped = 1
+			JOIN stamps st ON st.digest = s.image_digest WHERE true
+			ON CONFLICT (rule_id, image_digest) DO UPDATE SET version = excluded.version, stamp = excluded.stamp`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, scanID); err != nil {
+				return err
+			}
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(f.new_in = ?), 0) FROM run_findings r
-			JOIN finding_rows f ON f.fingerprint = r.fingerprint`, scanID).Scan(&c.Findings, &c.New); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(new_in = ?1), 0) FROM finding_rows
+			WHERE resolved_in IS NULL AND rule_id IN (SELECT rule_id FROM run_rules)`, scanID).Scan(&c.Findings, &c.New); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM finding_rows WHERE resolved_in = ?`, scanID).Scan(&c.Resolved); err != nil {

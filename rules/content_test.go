@@ -95,10 +95,18 @@ func TestContentRecheck(t *testing.T) {
 	if got := contentRows(t, db); got != "/app/token.txt github-token" {
 		t.Errorf("first scan, content_matches: %q", got)
 	}
+	set := defaultSet(t)
+	runRules(t, db, set, RunOptions{})
 	entries := countRows(t, db, "files")
 	scanInto(t, db, testMatcher(t), reg)
 	if got := contentRows(t, db); got != "/app/pool.cfg mining-pool-url\n/app/token.txt github-token" {
 		t.Errorf("after a pattern change, content_matches: %q", got)
+	}
+	// The image's content changed: the rules judge it again.
+	res := runRules(t, db, set, RunOptions{})
+	if got := queryLines(t, db, `SELECT rule_id || ' ' || path || ' ' || state FROM findings ORDER BY 1`); got !=
+		"miner-pool-url /app/pool.cfg new\nsecret-in-content /app/token.txt open" || res.Counts.New != 1 {
+		t.Errorf("findings after the pattern change (%+v):\n%s", res.Counts, got)
 	}
 	if n := countRows(t, db, "files"); n != entries {
 		t.Errorf("files: %d rows after the re-check, %d before", n, entries)

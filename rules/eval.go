@@ -88,10 +88,21 @@ func Fingerprint(ruleID, image, layer, path, detail string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// Eval runs one rule read-only and returns its findings, in the order the
-// query gave them. scanID is bound to :scan_id.
+// Eval runs one rule read-only on the whole index and returns its
+// findings, in the order the query gave them. scanID is bound to :scan_id.
 func Eval(ctx context.Context, db Querier, r *Rule, scanID int64) ([]Finding, error) {
-	rows, err := db.QueryContext(ctx, wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)...)
+	return eval(ctx, db, r, scanID, false)
+}
+
+// eval is Eval, restricted when scoped to the images the rule_scope table
+// holds for the rule (SQLite pushes the condition into the rule's query).
+func eval(ctx context.Context, db Querier, r *Rule, scanID int64, scoped bool) ([]Finding, error) {
+	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
+	if scoped {
+		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
+		a = append(a, sql.Named("auditor_rule_id", r.ID))
+	}
+	rows, err := db.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/auditor-dev/auditor/index"
 )
 
 // testImage is an image planted with what one class of the default pack
@@ -229,5 +231,66 @@ func TestDefaultPackClasses(t *testing.T) {
 	}
 	if res.Counts.New != 1 || res.Counts.Resolved != 0 {
 		t.Errorf("third scan: %+v, want 1 new, 0 resolved", res.Counts)
+	}
+}
+
+// TestIncrementalRuns: rules of scope "image" are evaluated only on images
+// new or changed since their last run; the findings of the others are
+// carried over, not resolved.
+func TestIncrementalRuns(t *testing.T) {
+	reg := testRegistry(t)
+	base := baseLayer(t)
+	bad := layerOf(t, ent{name: "opt/xmrig", body: "x"})
+	push(t, reg+"/inc/a:1", imageOf(t, nil, nil, base))
+	push(t, reg+"/inc/b:1", imageOf(t, nil, nil, base, bad))
+	db := tempDB(t)
+	m := testMatcher(t)
+	set := defaultSet(t)
+	images := func(res *Result, id string) int {
+		for _, rr := range res.Rules {
+			if rr.Rule.ID == id {
+				return rr.Images
+			}
+		}
+		t.Fatalf("no rule %s", id)
+		return 0
+	}
+
+	scanInto(t, db, m, reg)
+	res := runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 2 || res.Counts.New != 1 {
+		t.Errorf("first run: %d images, %+v; want 2 images, 1 new", n, res.Counts)
+	}
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 0 || res.Counts != (index.FindingCounts{Findings: 1}) {
+		t.Errorf("nothing changed: %d images, %+v; want 0 images, 1 finding carried over", n, res.Counts)
+	}
+	fs := findings(t, db, Filter{})
+	if len(fs) != 1 || fs[0].State != "open" || fs[0].FirstSeen != 1 || fs[0].LastSeen != 2 {
+		t.Errorf("carried finding: %+v", fs)
+	}
+
+	push(t, reg+"/inc/c:1", imageOf(t, func(c *v1.ConfigFile) { c.Config.User = "nobody" }, nil, base, bad))
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 1 || res.Counts != (index.FindingCounts{Findings: 2, New: 1}) {
+		t.Errorf("one new image: %d images, %+v; want 1 image, 2 findings, 1 new", n, res.Counts)
+	}
+	// A changed rule is evaluated on every image again; so is every rule
+	// with Full.
+	changed := defaultSet(t)
+	for i := range changed.Rules {
+		if changed.Rules[i].ID == "known-bad-name" {
+			changed.Rules[i].Title += "!"
+		}
+	}
+	res = runRules(t, db, changed, RunOptions{})
+	if n, m := images(res, "known-bad-name"), images(res, "setuid-unusual"); n != 3 || m != 0 || res.Counts.Resolved != 0 {
+		t.Errorf("changed rule: %d and %d images, %+v; want 3 and 0, nothing resolved", n, m, res.Counts)
+	}
+	res = runRules(t, db, set, RunOptions{Full: true})
+	if n := images(res, "setuid-unusual"); n != 3 {
+		t.Errorf("full run: %d images, want 3", n)
 	}
 }

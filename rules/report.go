@@ -133,7 +133,17 @@ func writeTable(w io.Writer, r *Report) error {
 		_, err := fmt.Fprintf(w, "%s (scan %d): none\n", title, r.ScanID)
 		return err
 	}
-	fmt.Fprintf(w, "%s (scan %d): %d\n", title, r.ScanID, len(r.Findings))
+	suppressed := 0
+	for i := range r.Findings {
+		if r.Findings[i].Suppressed != "" {
+			suppressed++
+		}
+	}
+	if suppressed > 0 {
+		fmt.Fprintf(w, "%s (scan %d): %d, of which %d suppressed\n", title, r.ScanID, len(r.Findings), suppressed)
+	} else {
+		fmt.Fprintf(w, "%s (scan %d): %d\n", title, r.ScanID, len(r.Findings))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var sev Severity = -1
 	img := ""

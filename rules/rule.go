@@ -74,6 +74,12 @@ type Rule struct {
 	Severity    Severity
 	Description string // why it matters, what to do
 	Query       string
+	// Scope is "image" for a rule whose findings on an image depend only on
+	// that image's own rows (its files, layers, config, history, content
+	// matches): runs then evaluate it only on images new or changed since
+	// its last run. "fleet" (the default) rules compare images with each
+	// other and are evaluated on everything every run.
+	Scope string
 
 	// Source is the file the rule came from ("default/NAME.toml" for the
 	// embedded pack).
@@ -83,12 +89,18 @@ type Rule struct {
 // Version is a content hash of what the rule does and says.
 func (r *Rule) Version() string {
 	h := sha256.New()
-	for _, s := range []string{r.ID, r.Title, r.Severity.String(), r.Description, r.Query} {
+	for _, s := range []string{r.ID, r.Title, r.Severity.String(), r.Description, r.Query, r.Scope} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
+
+// Rule scopes.
+const (
+	ScopeFleet = "fleet" // evaluated on the whole index every run
+	ScopeImage = "image" // evaluated only on images new or changed since the rule's last run
+)
 
 // RequiredColumns are the columns every rule query must return.
 var RequiredColumns = []string{"image_digest", "path", "layer_digest", "detail"}
@@ -103,6 +115,7 @@ type ruleFile struct {
 		Severity    string `toml:"severity"`
 		Description string `toml:"description"`
 		Query       string `toml:"query"`
+		Scope       string `toml:"scope"`
 	} `toml:"rule"`
 }
 
@@ -122,7 +135,7 @@ func ParseFile(name string, data []byte) ([]Rule, error) {
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return nil, fmt.Errorf("rules file %s: unknown key %s (a [[rule]] has id, title, severity, description and query)", name, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("rules file %s: unknown key %s (a [[rule]] has id, title, severity, description, query and scope)", name, strings.Join(keys, ", "))
 	}
 	if len(f.Rule) == 0 {
 		return nil, fmt.Errorf("rules file %s: no [[rule]] tables", name)
@@ -130,7 +143,11 @@ func ParseFile(name string, data []byte) ([]Rule, error) {
 	seen := map[string]bool{}
 	out := make([]Rule, 0, len(f.Rule))
 	for i, fr := range f.Rule {
-		r := Rule{ID: fr.ID, Title: fr.Title, Description: strings.TrimSpace(fr.Description), Query: strings.TrimSpace(fr.Query), Source: name}
+		r := Rule{ID: fr.ID, Title: fr.Title, Description: strings.TrimSpace(fr.Description), Query: strings.TrimSpace(fr.Query),
+			Scope: fr.Scope, Source: name}
+		if r.Scope == "" {
+			r.Scope = ScopeFleet
+		}
 		what := fmt.Sprintf("rules file %s: rule #%d", name, i+1)
 		if r.ID != "" {
 			what = fmt.Sprintf("rules file %s: rule %s", name, r.ID)
@@ -150,6 +167,8 @@ func ParseFile(name string, data []byte) ([]Rule, error) {
 			return nil, fmt.Errorf("%s: missing description (why it matters, what to do)", what)
 		case r.Query == "":
 			return nil, fmt.Errorf("%s: missing query", what)
+		case r.Scope != ScopeFleet && r.Scope != ScopeImage:
+			return nil, fmt.Errorf("%s: scope %q: want %q or %q", what, r.Scope, ScopeImage, ScopeFleet)
 		}
 		if r.Severity, err = ParseSeverity(fr.Severity); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -19,8 +20,8 @@ var SystemDirs = []string{"/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/lo
 	"/lib/", "/lib32/", "/lib64/", "/libx32/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/", "/usr/libx32/", "/usr/local/lib/"}
 
 // DefaultJobs is how many rules are evaluated at once when RunOptions.Jobs
-// is 0.
-const DefaultJobs = 4
+// is 0: one per core, since evaluating a rule is CPU work in SQLite.
+var DefaultJobs = max(1, runtime.NumCPU())
 
 // RunOptions configure Run.
 type RunOptions struct {
@@ -33,12 +34,16 @@ type RunOptions struct {
 	Jobs int
 	// Now is today's date for suppression expiry; nil means time.Now.
 	Now func() time.Time
+	// Full evaluates rules of scope "image" on every image, not only on
+	// those new or changed since their last run.
+	Full bool
 }
 
 // RuleResult is how one rule fared.
 type RuleResult struct {
 	Rule     *Rule
-	Findings int
+	Images   int // images evaluated, for a rule of scope "image"
+	Findings int // returned by this run
 	Duration time.Duration
 	Err      error // the rule failed; its earlier findings keep their state
 }
@@ -109,6 +114,15 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	if err := db.RecordFleetFiles(ctx, scanID, SystemDirs); err != nil {
 		return nil, err
 	}
+	evals := make([]index.RuleEval, len(set.Rules))
+	for i := range set.Rules {
+		r := &set.Rules[i]
+		evals[i] = index.RuleEval{RuleID: r.ID, Version: r.Version(), Scoped: r.Scope == ScopeImage}
+	}
+	inScope, err := db.PrepareScopes(ctx, evals, o.Full)
+	if err != nil {
+		return nil, err
+	}
 
 	var mu sync.Mutex
 	var all []Finding
@@ -118,8 +132,12 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		r := &set.Rules[i]
 		g.Go(func() error {
 			t := time.Now()
-			fs, err := Eval(gctx, db.Reader(), r, scanID)
-			res.Rules[i] = RuleResult{Rule: r, Findings: len(fs), Duration: time.Since(t), Err: err}
+			var fs []Finding
+			var err error
+			if n, scoped := inScope[r.ID]; !scoped || n > 0 {
+				fs, err = eval(gctx, db.Reader(), r, scanID, scoped)
+			}
+			res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
 			if err != nil {
 				return nil
 			}
@@ -133,10 +151,10 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
-	var evaluated []string
-	for _, rr := range res.Rules {
+	var evaluated []index.RuleEval
+	for i, rr := range res.Rules {
 		if rr.Err == nil {
-			evaluated = append(evaluated, rr.Rule.ID)
+			evaluated = append(evaluated, evals[i])
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].RuleID < all[j].RuleID })

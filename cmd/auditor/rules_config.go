@@ -15,7 +15,7 @@ type RulesConfig struct {
 	Disable  []string            `toml:"disable"`  // rule ids (globs) not to run
 	FailOn   string              `toml:"fail_on"`  // default of --fail-on ("" = never fail on findings)
 	Format   string              `toml:"format"`   // default report format
-	Jobs     int                 `toml:"jobs"`     // rules evaluated at once; 0 = rules.DefaultJobs
+	Jobs     int                 `toml:"jobs"`     // rules evaluated at once; 0 = one per core
 	Suppress []rules.Suppression `toml:"suppress"` // [[rules.suppress]] tables
 }
 

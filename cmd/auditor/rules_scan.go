@@ -95,7 +95,7 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	fs, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states})
+	fs, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states, Suppressed: true}) // shown as suppressed
 	if err != nil {
 		return 0, err
 	}

@@ -133,3 +133,22 @@ FROM finding_rows f;
 -- rule_runs: the rules runs, newest last.
 CREATE VIEW rule_runs AS
 SELECT scan_id, started, finished, rules, findings, new, resolved FROM rule_evals;
+
+-- ------------------------------------------------- incremental rule runs
+-- Rules with scope "image" judge each image on its own rows only; a run
+-- evaluates them only on images not yet evaluated with this rule version, or
+-- whose data changed since (stamp: when the image was indexed and its layers
+-- content-checked). rule_scope holds a run's images per rule; findings of
+-- the other images are carried over.
+CREATE TABLE rule_image_evals (
+    rule_id      TEXT NOT NULL,
+    image_digest TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    stamp        TEXT NOT NULL,
+    PRIMARY KEY (rule_id, image_digest)
+) WITHOUT ROWID;
+CREATE TABLE rule_scope (
+    rule_id      TEXT NOT NULL,
+    image_digest TEXT NOT NULL,
+    PRIMARY KEY (rule_id, image_digest)
+) WITHOUT ROWID;
