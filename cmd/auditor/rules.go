@@ -94,6 +94,7 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	rf.register(fs)
 	state := fs.String("state", "new", "findings to report: new, open, resolved, all (comma-separated)")
 	scan := fs.Int64("scan", 0, "the scan to evaluate (default: the latest)")
+	full := fs.Bool("full", false, `evaluate rules of scope "image" on every image, not only on new or changed ones`)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor rules run [flags]")
 		fs.PrintDefaults()
@@ -130,7 +131,7 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 			return 0, err
 		}
 	}
-	code, err := runAndReport(ctx, db, set, cfg, &rf, *scan, states, threshold, failing, stdout, stderr)
+	code, err := runAndReport(ctx, db, set, cfg, &rf, rules.RunOptions{ScanID: *scan, Full: *full}, states, threshold, failing, stdout, stderr)
 	if errors.Is(err, index.ErrNoScan) {
 		return 0, fmt.Errorf("%s: %w", cfg.DB, err)
 	}

@@ -79,16 +79,17 @@ func scanRules(ctx context.Context, cfg Config, rf *reportFlags, db *index.DB, o
 		}
 	}
 	return func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error) {
-		return runAndReport(ctx, db, set, cfg, rf, scanID, []string{"new"}, threshold, failing, stdout, stderr)
+		return runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: scanID}, []string{"new"}, threshold, failing, stdout, stderr)
 	}, nil
 }
 
-// runAndReport runs the rules for scanID, writes the report of findings in
+// runAndReport runs the rules for o.ScanID, writes the report of findings in
 // states, and returns exitFindings when new unsuppressed findings at or
 // above threshold exist.
-func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, scanID int64, states []string,
+func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
-	res, err := rules.Run(ctx, db, set, rules.RunOptions{ScanID: scanID, Suppressions: cfg.Rules.Suppress, Jobs: cfg.Rules.Jobs})
+	o.Suppressions, o.Jobs = cfg.Rules.Suppress, cfg.Rules.Jobs
+	res, err := rules.Run(ctx, db, set, o)
 	if err != nil {
 		return 0, err
 	}
