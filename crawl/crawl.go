@@ -100,6 +100,10 @@ type Options struct {
 	PageSize int
 	// Retry says how failed requests and layer reads are retried.
 	Retry Retry
+	// Content, when set, matches regular files against content patterns
+	// as layers stream. Set the same version on the sink (index.DB's
+	// SetContentVersion) so layers matched with other patterns are re-read.
+	Content ContentMatcher
 	// Log receives progress and error lines; nil discards them.
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl

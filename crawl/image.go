@@ -164,7 +164,7 @@ func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) 
 	defer rc.Close()
 	trap := &streamTrap{r: rc}
 	pr := &progressReader{r: trap, n: &c.stats.bytes}
-	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID}, c.opts.Limits)
+	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID, Content: c.opts.Content}, c.opts.Limits)
 	if err != nil {
 		return trap.classify(err)
 	}

@@ -78,6 +78,9 @@ type LayerInput struct {
 	// config gives it, which saves hashing every byte twice. An unknown
 	// DiffID is always computed.
 	CheckDiffID bool
+	// Content, when set, matches regular files up to its MaxSize; the
+	// layer's ContentVersion and ContentMatches are then filled in.
+	Content ContentMatcher
 }
 
 // ReadLayer streams a layer blob (gzip, zstd or plain tar, detected from its
@@ -121,7 +124,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 		tarBytes = io.TeeReader(ur, diffHash)
 	}
 	tr := tar.NewReader(tarBytes)
-	if err := readEntries(ctx, tr, layer, lim); err != nil {
+	if err := readEntries(ctx, tr, layer, lim, in.Content); err != nil {
 		return nil, err
 	}
 	// Read what follows the tar end (padding) so the diff_id covers every
@@ -156,12 +159,16 @@ func decompressErr(compression string, err error) error {
 	return fmt.Errorf("%s: %w", compression, err)
 }
 
-func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits) error {
+func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, cm ContentMatcher) error {
 	bufp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bufp)
 	buf := *bufp
 	fileHashes := map[string]string{} // path -> sha256 of regular files, for hardlinks
 	h := sha256.New()
+	var cbuf []byte // whole files for cm
+	if cm != nil {
+		layer.ContentVersion = cm.Version()
+	}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -177,7 +184,18 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		switch e.Type {
 		case index.TypeFile:
 			h.Reset()
-			sum, kind, err := hashContent(tr, h, buf, hdr.Size)
+			var sum string
+			var kind index.ContentKind
+			if cm != nil && hdr.Size <= cm.MaxSize() {
+				var ms []index.ContentMatch
+				sum, kind, ms, err = matchContent(tr, h, &cbuf, hdr.Size, cm, e.Path)
+				for _, m := range ms {
+					m.Seq = len(layer.Entries)
+					layer.ContentMatches = append(layer.ContentMatches, m)
+				}
+			} else {
+				sum, kind, err = hashContent(tr, h, buf, hdr.Size)
+			}
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
 			}

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -51,6 +52,8 @@ type DB struct {
 	mu    sync.Mutex       // guards paths and contents, the writer's caches
 	paths map[string]int64 // path -> paths.id, for rows already committed
 	conts map[string]int64 // sha256 hex -> contents.id, committed
+
+	contentVersion atomic.Pointer[string] // see SetContentVersion
 }
 
 // dsn builds a modernc.org/sqlite DSN whose pragmas apply to every pooled

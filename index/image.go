@@ -32,7 +32,10 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 	}
 	st.Indexed = indexedAt.Valid
 	if !st.IsIndex {
-		return st, nil
+		if st.Indexed {
+			st.Indexed, err = db.manifestContentChecked(ctx, id) // else its layers are re-read for content
+		}
+		return st, err
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT child_digest, COALESCE(media_type, ''), COALESCE(os, ''),
 		COALESCE(architecture, ''), COALESCE(variant, '') FROM index_children WHERE index_id = ? ORDER BY position`, id)

@@ -9,7 +9,8 @@ import (
 )
 
 // HasLayer reports whether the layer blob with this digest is fully indexed
-// by the current reader version.
+// by the current reader version and, when SetContentVersion set one, its
+// files were matched with that content pattern version.
 func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
 	var v int
 	err := db.r.QueryRowContext(ctx, `SELECT reader_version FROM layers WHERE digest = ?`, digest).Scan(&v)
@@ -19,7 +20,10 @@ func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("layer %s: %w", digest, err)
 	}
-	return v >= ReaderVersion, nil
+	if v < ReaderVersion {
+		return false, nil
+	}
+	return db.contentChecked(ctx, digest)
 }
 
 // LayerByDiffID returns the digest of a layer indexed by the current reader
@@ -49,7 +53,7 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, l.Digest).Scan(&id, &version)
 		switch {
 		case err == nil && version >= ReaderVersion:
-			return nil
+			return putContent(ctx, tx, l, db.now()) // a re-read for content only
 		case err == nil:
 			if err := dropLayer(ctx, tx, id); err != nil {
 				return err
@@ -57,7 +61,10 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		return insertLayer(ctx, tx, w, l, db.now())
+		if err := insertLayer(ctx, tx, w, l, db.now()); err != nil {
+			return err
+		}
+		return putContent(ctx, tx, l, db.now())
 	})
 	if err != nil {
 		return fmt.Errorf("layer %s: store: %w", l.Digest, err)

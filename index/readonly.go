@@ -23,6 +23,7 @@ func init() {
 		}
 		return r.RegisterAuthorizer(readOnlyAuthorizer)
 	})
+	registerFunctions(d.RegisterDeterministicScalarFunction)
 	sql.Register(readOnlyDriver, d)
 }
 

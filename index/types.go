@@ -66,6 +66,19 @@ type Layer struct {
 	Size             int64  // compressed bytes
 	UncompressedSize int64
 	Entries          []Entry
+	// ContentVersion is the version of the content patterns the regular
+	// files were matched with; "" when they were not (ContentMatches is then
+	// empty and nothing is recorded about content).
+	ContentVersion string
+	ContentMatches []ContentMatch
+}
+
+// ContentMatch is a content pattern found in a regular file of a layer.
+type ContentMatch struct {
+	Seq       int    // index in Layer.Entries of the file
+	PatternID string // e.g. "aws-access-key-id"
+	Offset    int64  // byte offset of the match in the file
+	Excerpt   string // redacted: never the whole secret
 }
 
 // Platform is an image's os/architecture/variant.

@@ -25,6 +25,8 @@ type Config struct {
 	Limits     LimitsConfig              `toml:"limits"`
 	Retry      RetryConfig               `toml:"retry"`
 	Registries map[string]RegistryConfig `toml:"registries"`
+	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
+	Content    ContentConfig             `toml:"content"` // see rules_config.go
 }
 
 // LimitsConfig bounds what one layer may cost.
@@ -78,6 +80,8 @@ func DefaultConfig() Config {
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
 			StallTimeout: crawl.DefaultStallTimeout, BreakAfter: crawl.DefaultBreakAfter, Cooldown: crawl.DefaultCooldown,
 		},
+		Rules:   defaultRulesConfig(),
+		Content: defaultContentConfig(),
 	}
 }
 

@@ -67,3 +67,28 @@ func TestCredentialsFromEnvironment(t *testing.T) {
 		t.Errorf("unset password variable: %v", err)
 	}
 }
+
+func TestExampleConfigRules(t *testing.T) {
+	cfg, err := LoadConfig("../../config.toml", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := cfg.RuleSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Rules) < 20 || len(cfg.Rules.Suppress) != 2 {
+		t.Errorf("example config: %d rules, %d suppressions", len(set.Rules), len(cfg.Rules.Suppress))
+	}
+	m, err := cfg.ContentMatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Match("/x", []byte("key acme_0123456789abcdef0123456789abcdef\n")); len(got) != 1 || got[0].PatternID != "acme-api-key" {
+		t.Errorf("example pattern: %+v", got)
+	}
+	def := DefaultConfig()
+	if !def.Rules.Enabled || !def.Content.Enabled || def.Content.MaxFileSize != 1<<20 {
+		t.Errorf("defaults: %+v %+v", def.Rules, def.Content)
+	}
+}

@@ -28,6 +28,7 @@ const (
 	exitFailure     = 1   // could not run (bad config, database, registry unreachable as a whole)
 	exitUsage       = 2   // bad command line
 	exitScanErrors  = 3   // scan finished, but some images or layers failed (see scan_errors)
+	exitFindings    = 4   // new findings at or above --fail-on (wins over exitScanErrors)
 	exitInterrupted = 130 // stopped by SIGINT or SIGTERM; work in flight rolled back
 )
 

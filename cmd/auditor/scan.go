@@ -58,6 +58,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (for performance work)")
 	wait := fs.Bool("wait", false, "if another scan is writing to the database, wait for it instead of refusing")
+	var rf reportFlags
+	rf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
 		fs.PrintDefaults()
@@ -111,6 +113,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	defer db.Close()
+	afterScan, err := scanRules(ctx, cfg, &rf, db, &opts) // content checks; rules validated now, run after the crawl
+	if err != nil {
+		return 0, err
+	}
 	started := time.Now()
 	scanID, err := db.BeginScan(ctx, strings.Join(targetArgs, " "), version)
 	if err != nil {
@@ -173,6 +179,15 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			break
 		}
 		fmt.Fprintf(stderr, "error: %s\n", describeError(e))
+	}
+	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
+		notes := stderr // the rules' status lines; the report itself goes to stdout
+		if *quiet {
+			notes = io.Discard
+		}
+		if code, err := afterScan(ctx, scanID, stdout, notes); err != nil || code != exitOK {
+			return code, err // exitFindings wins over exitScanErrors
+		}
 	}
 	switch status {
 	case index.ScanInterrupted:

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/rules"
+)
+
+// reportFlags are the flags of commands that report findings (scan, rules
+// run).
+type reportFlags struct {
+	failOn, format, output string
+}
+
+func (f *reportFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.failOn, "fail-on", "", `exit 4 when new findings at or above this severity exist (info, low, medium, high, critical; default: rules.fail_on in config)`)
+	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv or sarif (default: rules.format in config, else table)")
+	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
+}
+
+// resolve fills unset flags from the config and checks them.
+func (f *reportFlags) resolve(cfg Config) (rules.Severity, bool, error) {
+	if f.failOn == "" {
+		f.failOn = cfg.Rules.FailOn
+	}
+	if f.format == "" {
+		f.format = cfg.Rules.Format
+	}
+	if f.format == "" {
+		f.format = "table"
+	}
+	ok := false
+	for _, x := range rules.Formats {
+		ok = ok || x == f.format
+	}
+	if !ok {
+		return 0, false, fmt.Errorf("%w: --format %q: want table, json, csv or sarif", errUsage, f.format)
+	}
+	return failOn(f.failOn)
+}
+
+// scanRules sets up, before a scan's crawl, the content checks and the rules
+// that run after it. It validates the rules first, so a broken rule fails
+// the command before a long crawl. The returned function runs the rules for
+// the finished scan, prints the new-findings report and returns the exit
+// status (exitFindings or exitOK); it is nil when rules are disabled.
+func scanRules(ctx context.Context, cfg Config, rf *reportFlags, db *index.DB, opts *crawl.Options) (func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error), error) {
+	threshold, failing, err := rf.resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := cfg.ContentMatcher()
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		opts.Content = m
+		db.SetContentVersion(m.Version())
+	}
+	if !cfg.Rules.Enabled {
+		if failing {
+			return nil, fmt.Errorf("%w: --fail-on needs rules enabled (rules.enabled = false in config)", errUsage)
+		}
+		return nil, nil
+	}
+	set, err := cfg.RuleSet()
+	if err != nil {
+		return nil, err
+	}
+	for i := range set.Rules {
+		if err := rules.Validate(ctx, db.Reader(), &set.Rules[i]); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error) {
+		return runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: scanID}, []string{"new"}, threshold, failing, stdout, stderr)
+	}, nil
+}
+
+// runAndReport runs the rules for o.ScanID, writes the report of findings in
+// states, and returns exitFindings when new unsuppressed findings at or
+// above threshold exist.
+func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
+	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
+	o.Suppressions, o.Jobs = cfg.Rules.Suppress, cfg.Rules.Jobs
+	res, err := rules.Run(ctx, db, set, o)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	fs, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states, Suppressed: true}) // shown as suppressed
+	if err != nil {
+		return 0, err
+	}
+	title := "new findings"
+	if len(states) != 1 || states[0] != "new" {
+		title = "findings"
+	}
+	rep := &rules.Report{ScanID: res.ScanID, Title: title, Findings: fs, Rules: set.Rules, Version: version}
+	if err := writeReport(stdout, rf, rep); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stderr, "rules: %d rules in %v: %d findings, %d new, %d resolved\n", len(set.Rules), res.Duration.Round(1e6),
+		res.Counts.Findings, res.Counts.New, res.Counts.Resolved)
+	if err := res.Err(); err != nil {
+		return 0, err
+	}
+	if failing {
+		newOnes, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: []string{"new"}, MinSeverity: threshold})
+		if err != nil {
+			return 0, err
+		}
+		if len(newOnes) > 0 {
+			fmt.Fprintf(stderr, "%d new findings at or above %s\n", len(newOnes), threshold)
+			return exitFindings, nil
+		}
+	}
+	return exitOK, nil
+}
+
+// writeReport writes the report to --output, or to stdout.
+func writeReport(stdout io.Writer, rf *reportFlags, rep *rules.Report) error {
+	if rf.output == "" {
+		return rules.Write(stdout, rf.format, rep)
+	}
+	f, err := os.Create(rf.output)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := rules.Write(f, rf.format, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("report %s: %w", rf.output, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report %s: %w", rf.output, err)
+	}
+	return nil
+}

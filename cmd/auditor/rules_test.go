@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func pushLayers(t *testing.T, ref string, files ...map[string][]byte) {
+	t.Helper()
+	var ls []v1.Layer
+	for _, f := range files {
+		l, err := crane.Layer(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+	}
+	img, err := mutate.AppendLayers(empty.Image, ls...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestScanFailOn: a second scan with nothing changed reports no new
+// finding; an image that adds /etc/ld.so.preload is exactly one new
+// finding, and --fail-on high makes the scan exit 4.
+func TestScanFailOn(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	base := map[string][]byte{"etc/passwd": []byte("root:x:0:0::/root:/bin/sh\n"), "usr/bin/ls": []byte("\x7fELF ls")}
+	pushLayers(t, reg+"/team/app:1", base)
+	db := filepath.Join(t.TempDir(), "a.db")
+
+	for i := 1; i <= 2; i++ {
+		code, out, stderr := runCLI(t, "scan", "--db", db, "--quiet", "--fail-on", "high", reg)
+		if code != exitOK || !strings.Contains(out, "new findings (scan ") || !strings.Contains(out, "): none") {
+			t.Fatalf("scan %d: exit %d\n%s%s", i, code, out, stderr)
+		}
+	}
+	pushLayers(t, reg+"/team/app:2", base, map[string][]byte{"etc/ld.so.preload": []byte("/usr/lib/libhook.so\n")})
+	code, out, stderr := runCLI(t, "scan", "--db", db, "--quiet", "--fail-on", "high", reg)
+	if code != exitFindings {
+		t.Fatalf("scan with a bad file: exit %d, want %d\n%s%s", code, exitFindings, out, stderr)
+	}
+	if !strings.Contains(out, "new findings (scan 3): 1\n") || !strings.Contains(out, "persistence-point") || !strings.Contains(out, "/etc/ld.so.preload") {
+		t.Errorf("report:\n%s", out)
+	}
+
+	// rules run re-evaluates the latest scan: the same finding is still new.
+	code, out, stderr = runCLI(t, "rules", "run", "--db", db, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("rules run: exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		ScanID   int64 `json:"scan_id"`
+		Findings []struct {
+			RuleID, Path, State string
+			Tags                []string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("rules run --format json: %v\n%s", err, out)
+	}
+	if rep.ScanID != 3 || len(rep.Findings) != 1 || rep.Findings[0].Path != "/etc/ld.so.preload" || rep.Findings[0].State != "new" ||
+		len(rep.Findings[0].Tags) != 1 || rep.Findings[0].Tags[0] != "team/app:2" {
+		t.Errorf("rules run: %+v", rep)
+	}
+	if code, _, _ := runCLI(t, "rules", "run", "--db", db, "--fail-on", "critical"); code != exitOK {
+		t.Errorf("rules run --fail-on critical: exit %d, want 0 (the finding is high)", code)
+	}
+	if code, _, _ := runCLI(t, "rules", "run", "--db", db, "--fail-on", "high", "--format", "sarif"); code != exitFindings {
+		t.Errorf("rules run --fail-on high: exit %d, want %d", code, exitFindings)
+	}
+	if code, _, stderr := runCLI(t, "scan", "--db", db, "--fail-on", "severe", reg); code != exitUsage {
+		t.Errorf("--fail-on severe: exit %d, want %d\n%s", code, exitUsage, stderr)
+	}
+
+	// rules test prints a file's rows; rules list shows the pack.
+	rf := filepath.Join(t.TempDir(), "mine.toml")
+	os.WriteFile(rf, []byte(`[[rule]]
+id = "preload"
+title = "preload"
+severity = "info"
+description = "d"
+query = "SELECT image_digest, path, layer_digest, 'seen' AS detail FROM image_files WHERE path = '/etc/ld.so.preload'"
+`), 0o644)
+	code, out, stderr = runCLI(t, "rules", "test", "--db", db, rf)
+	if code != exitOK || !strings.Contains(out, "rule preload (info): 1 rows") || !strings.Contains(out, "/etc/ld.so.preload") {
+		t.Errorf("rules test: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, "rules", "list")
+	if code != exitOK || !strings.Contains(out, "persistence-point") || !strings.Contains(out, "aws-access-key-id") {
+		t.Errorf("rules list: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,230 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Finding is one row a rule returned, as the rules package records it.
+type Finding struct {
+	Fingerprint     string // stable: hash of rule id, image, layer, path and detail
+	RuleID          string
+	Severity        string
+	Title           string
+	ImageDigest     string
+	LayerDigest     string // "" for none
+	Path            string // "" for an image-level finding
+	Detail          string
+	Suppressed      string // the reason of the suppression that applies, or ""
+	SuppressedUntil string // its expiry (YYYY-MM-DD), or ""
+}
+
+// FindingCounts sums up a rules run.
+type FindingCounts struct {
+	Findings int64 // open findings of the rules evaluated (returned, or carried over)
+	New      int64 // of which first seen (or seen again after resolution) in this scan
+	Resolved int64 // findings of the rules evaluated that were not returned any more
+}
+
+// LatestScan returns the id of the newest scan, or 0 if there is none.
+func (db *DB) LatestScan(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, `SELECT MAX(id) FROM scans`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("latest scan: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// RecordFleetFiles notes, for the "new to the fleet" signal (the
+// file_history view), every (path, sha256) of a regular file under one of
+// prefixes (e.g. "/usr/bin/") in layers no earlier call recorded, as first
+// seen in scanID. The first call ever records everything as the baseline
+// (first_scan 0). Its cost grows with the layers added since the last call.
+func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var recorded bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fleet_layers)`).Scan(&recorded); err != nil {
+			return err
+		}
+		first := scanID
+		if !recorded {
+			first = 0
+		}
+		var conds []string
+		var args []any
+		args = append(args, first)
+		for _, p := range prefixes {
+			conds = append(conds, `substr(p.path, 1, ?) = ?`)
+			args = append(args, len(p), p)
+		}
+		if len(conds) == 0 {
+			conds = []string{"0"}
+		}
+		q := `INSERT INTO fleet_contents (path_id, content_id, first_scan)
+			SELECT DISTINCT e.path_id, e.content_id, ? FROM layers l
+			JOIN entries e ON e.layer_id = l.id AND e.id BETWEEN l.first_entry AND l.last_entry
+			JOIN paths p ON p.id = e.path_id
+			WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
+			  AND (` + strings.Join(conds, " OR ") + `)
+			ON CONFLICT DO NOTHING`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO fleet_layers (layer_id, first_scan)
+			SELECT id, ? FROM layers WHERE id NOT IN (SELECT layer_id FROM fleet_layers)`, first)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("scan %d: record fleet files: %w", scanID, err)
+	}
+	return nil
+}
+
+// RuleEval names a rule a rules run evaluated.
+type RuleEval struct {
+	RuleID  string
+	Version string // changes when the rule does
+	// Scoped rules judge each image on its own rows only: a run evaluates
+	// them on the images PrepareScopes put in their scope, and carries the
+	// findings of the other images over.
+	Scoped bool
+}
+
+// imageStamps is a CTE: every indexed image manifest with a stamp that
+// changes when its rows do (re-indexed, or its layers content-checked with
+// other patterns).
+const imageStamps = `stamps AS (
+	SELECT m.digest, m.indexed_at || '|' || COALESCE((SELECT MAX(c.checked_at) FROM manifest_layers ml
+		JOIN content_checks c ON c.layer_id = ml.layer_id WHERE ml.manifest_id = m.id), '') AS stamp
+	FROM manifests m WHERE m.is_index = 0 AND m.indexed_at IS NOT NULL)`
+
+// PrepareScopes sets, for each scoped rule, the images a run must evaluate
+// it on: those not evaluated yet with this rule version, or whose rows
+// changed since; every image when full. It returns how many images each
+// scoped rule has in scope. The scope is what the rule_scope table holds
+// until the next call.
+func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (map[string]int, error) {
+	out := map[string]int{}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rule_scope`); err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if !r.Scoped {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`
+				INSERT INTO rule_scope (rule_id, image_digest)
+				SELECT ?1, s.digest FROM stamps s
+				LEFT JOIN rule_image_evals e ON e.rule_id = ?1 AND e.image_digest = s.digest
+				WHERE ?3 OR e.image_digest IS NULL OR e.version != ?2 OR e.stamp != s.stamp`, r.RuleID, r.Version, full)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.RuleID, err)
+			}
+			n, _ := res.RowsAffected()
+			out[r.RuleID] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rule scopes: %w", err)
+	}
+	return out, nil
+}
+
+// RecordFindings records a rules run for scanID in one transaction: every
+// finding returned (new ones get first_seen scanID; known ones get
+// last_seen scanID, and become new again if they were resolved); for the
+// rules in evaluated, every unresolved finding not returned now is resolved
+// in scanID, except, for scoped rules, findings of images outside the
+// rule's scope, which are carried over (last_seen scanID). Findings of
+// rules not evaluated keep their state. Recording the same scan again
+// replaces that run's outcome.
+func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []RuleEval, started string, fs []Finding) (FindingCounts, error) {
+	var c FindingCounts
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_findings (fingerprint TEXT PRIMARY KEY)`,
+			`CREATE TEMP TABLE IF NOT EXISTS run_rules (rule_id TEXT PRIMARY KEY, version TEXT NOT NULL, scoped INTEGER NOT NULL)`,
+			`DELETE FROM run_findings`, `DELETE FROM run_rules`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		put, err := tx.PrepareContext(ctx, `INSERT INTO finding_rows (fingerprint, rule_id, severity, title, image_digest,
+			layer_digest, path, detail, first_seen, last_seen, new_in, suppressed, suppressed_until)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11)
+			ON CONFLICT (fingerprint) DO UPDATE SET severity = excluded.severity, title = excluded.title,
+				last_seen = MAX(last_seen, excluded.last_seen),
+				new_in = CASE WHEN resolved_in IS NOT NULL AND resolved_in <= excluded.last_seen THEN excluded.last_seen ELSE new_in END,
+				resolved_in = NULL, suppressed = excluded.suppressed, suppressed_until = excluded.suppressed_until`)
+		if err != nil {
+			return err
+		}
+		defer put.Close()
+		mark, err := tx.PrepareContext(ctx, `INSERT INTO run_findings (fingerprint) VALUES (?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer mark.Close()
+		for _, f := range fs {
+			if _, err := put.ExecContext(ctx, f.Fingerprint, f.RuleID, f.Severity, f.Title, f.ImageDigest, nullStr(f.LayerDigest),
+				nullStr(f.Path), f.Detail, scanID, nullStr(f.Suppressed), nullStr(f.SuppressedUntil)); err != nil {
+				return fmt.Errorf("finding %s of rule %s: %w", f.Fingerprint, f.RuleID, err)
+			}
+			if _, err := mark.ExecContext(ctx, f.Fingerprint); err != nil {
+				return err
+			}
+		}
+		for _, r := range evaluated {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO run_rules (rule_id, version, scoped) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				r.RuleID, r.Version, r.Scoped); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			// Resolve what was evaluated and not returned.
+			`UPDATE finding_rows SET resolved_in = ?1
+			WHERE resolved_in IS NULL AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)
+			  AND (rule_id IN (SELECT rule_id FROM run_rules WHERE scoped = 0)
+			       OR EXISTS (SELECT 1 FROM rule_scope s JOIN run_rules r ON r.rule_id = s.rule_id AND r.scoped = 1
+			                  WHERE s.rule_id = finding_rows.rule_id AND s.image_digest = finding_rows.image_digest))`,
+			// Carry over the findings of images out of a scoped rule's scope.
+			`UPDATE finding_rows SET last_seen = ?1
+			WHERE resolved_in IS NULL AND last_seen < ?1 AND rule_id IN (SELECT rule_id FROM run_rules WHERE scoped = 1)`,
+			// Remember what scoped rules were evaluated on.
+			`WITH ` + imageStamps + `
+			INSERT INTO rule_image_evals (rule_id, image_digest, version, stamp)
+			SELECT s.rule_id, s.image_digest, r.version, st.stamp FROM rule_scope s
+			JOIN run_rules r ON r.rule_id = s.rule_id AND r.scoped = 1
+			JOIN stamps st ON st.digest = s.image_digest WHERE true
+			ON CONFLICT (rule_id, image_digest) DO UPDATE SET version = excluded.version, stamp = excluded.stamp`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, scanID); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(new_in = ?1), 0) FROM finding_rows
+			WHERE resolved_in IS NULL AND rule_id IN (SELECT rule_id FROM run_rules)`, scanID).Scan(&c.Findings, &c.New); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM finding_rows WHERE resolved_in = ?`, scanID).Scan(&c.Resolved); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO rule_evals (scan_id, started, finished, rules, findings, new, resolved)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (scan_id) DO UPDATE SET started = excluded.started, finished = excluded.finished, rules = excluded.rules,
+				findings = excluded.findings, new = excluded.new, resolved = excluded.resolved`,
+			scanID, started, db.now(), len(evaluated), c.Findings, c.New, c.Resolved)
+		return err
+	})
+	if err != nil {
+		return c, fmt.Errorf("scan %d: record findings: %w", scanID, err)
+	}
+	return c, nil
+}
+
+// ErrNoScan is returned when the index holds no scan to evaluate rules for.
+var ErrNoScan = errors.New("the index holds no scan: run auditor scan first")

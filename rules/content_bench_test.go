@@ -1,0 +1,98 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/internal/fleettest"
+)
+
+func fleetBlob(b *testing.B, prefix string) (string, []byte) {
+	b.Helper()
+	dir := filepath.Join(fleettest.StorageDir(b), "blobs", "sha256", prefix[:2])
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range ents {
+		if len(e.Name()) == 64 && e.Name()[:len(prefix)] == prefix {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name(), "data"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return "sha256:" + e.Name(), data
+		}
+	}
+	b.Fatalf("no blob %s in the fleet registry", prefix)
+	return "", nil
+}
+
+// BenchmarkReadLayerContent reads the Debian base layer with and without the
+// default content patterns; compare the two ns/op (target: < 15% more).
+func BenchmarkReadLayerContent(b *testing.B) {
+	digest, blob := fleetBlob(b, "1660d00e467f")
+	m, err := NewMatcher(DefaultPatterns(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cm   crawl.ContentMatcher
+	}{{"plain", nil}, {"patterns", m}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(blob)))
+			for b.Loop() {
+				l, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Content: tc.cm}, crawl.Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(l.Entries) != 4247 {
+					b.Fatalf("%d entries", len(l.Entries))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkContentOverhead alternates reads of the Debian base layer with
+// and without the default patterns, so both see the same machine load, and
+// reports the patterns' extra cost in wall time and in process CPU time
+// (the figure to hold under 15%).
+func BenchmarkContentOverhead(b *testing.B) {
+	digest, blob := fleetBlob(b, "1660d00e467f")
+	m, err := NewMatcher(DefaultPatterns(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	read := func(cm crawl.ContentMatcher) (time.Duration, time.Duration) {
+		cpu0, t0 := cpuTime(b), time.Now()
+		if _, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Content: cm}, crawl.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), cpuTime(b) - cpu0
+	}
+	var wallPlain, wallPat, cpuPlain, cpuPat time.Duration
+	for b.Loop() {
+		w, c := read(nil)
+		wallPlain, cpuPlain = wallPlain+w, cpuPlain+c
+		w, c = read(m)
+		wallPat, cpuPat = wallPat+w, cpuPat+c
+	}
+	b.ReportMetric(100*(float64(wallPat)/float64(wallPlain)-1), "%wall-overhead")
+	b.ReportMetric(100*(float64(cpuPat)/float64(cpuPlain)-1), "%cpu-overhead")
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,171 @@
+package rules
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Querier is the read-only connection rules run on (index.DB.Reader()).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// MaxRows bounds the rows one rule may return: past it the rule fails
+// (it is surely too broad to be read by anyone).
+const MaxRows = 100_000
+
+// wrap makes a rule's query a subquery, so that it must be one SELECT
+// (a second statement does not compile) and its columns can be picked.
+func wrap(r *Rule, cols string) string {
+	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
+	return "SELECT " + cols + " FROM (\n" + q + "\n) AS rule_rows"
+}
+
+// args binds :scan_id for queries that use it.
+func args(r *Rule, scanID int64) []any {
+	if strings.Contains(r.Query, ":scan_id") {
+		return []any{sql.Named("scan_id", scanID)}
+	}
+	return nil
+}
+
+// Validate compiles the rule's query against the index schema and checks
+// that it returns the required columns. It runs nothing.
+func Validate(ctx context.Context, db Querier, r *Rule) error {
+	rows, err := db.QueryContext(ctx, wrap(r, "*")+" LIMIT 0", args(r, 0)...)
+	if err != nil {
+		return fmt.Errorf("rule %s (%s): query does not compile: %w", r.ID, r.Source, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+	}
+	var missing []string
+	for _, c := range RequiredColumns {
+		if !slices.Contains(cols, c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("rule %s (%s): query does not return column %s (it returns %s)", r.ID, r.Source,
+			strings.Join(missing, ", "), strings.Join(cols, ", "))
+	}
+	return rows.Err()
+}
+
+// Finding is one row a rule returned.
+type Finding struct {
+	Fingerprint string
+	RuleID      string
+	Severity    Severity
+	Title       string
+	ImageDigest string
+	LayerDigest string // "" when the rule returned NULL
+	Path        string // "" for an image-level finding
+	Detail      string
+
+	// Set when read back from the findings view.
+	Registry, Repository, Tags string
+	FirstSeen, LastSeen        int64
+	State                      string // new, open or resolved
+	Suppressed                 string // the suppression's reason
+	SuppressedUntil            string
+}
+
+// Fingerprint is the stable identity of a finding.
+func Fingerprint(ruleID, image, layer, path, detail string) string {
+	h := sha256.New()
+	for _, s := range []string{ruleID, image, layer, path, detail} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Eval runs one rule read-only on the whole index and returns its
+// findings, in the order the query gave them. scanID is bound to :scan_id.
+func Eval(ctx context.Context, db Querier, r *Rule, scanID int64) ([]Finding, error) {
+	return eval(ctx, db, r, scanID, false)
+}
+
+// eval is Eval, restricted when scoped to the images the rule_scope table
+// holds for the rule (SQLite pushes the condition into the rule's query).
+func eval(ctx context.Context, db Querier, r *Rule, scanID int64, scoped bool) ([]Finding, error) {
+	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
+	if scoped {
+		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
+		a = append(a, sql.Named("auditor_rule_id", r.ID))
+	}
+	rows, err := db.QueryContext(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+	}
+	defer rows.Close()
+	var out []Finding
+	seen := map[string]bool{}
+	for rows.Next() {
+		var img, path, layer, detail sql.NullString
+		if err := rows.Scan(&img, &path, &layer, &detail); err != nil {
+			return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+		}
+		if !img.Valid || img.String == "" {
+			return nil, fmt.Errorf("rule %s (%s): a row has no image_digest", r.ID, r.Source)
+		}
+		if len(out) >= MaxRows {
+			return nil, fmt.Errorf("rule %s (%s): more than %d rows; make it narrower", r.ID, r.Source, MaxRows)
+		}
+		f := Finding{RuleID: r.ID, Severity: r.Severity, Title: r.Title, ImageDigest: img.String,
+			LayerDigest: layer.String, Path: path.String, Detail: detail.String}
+		f.Fingerprint = Fingerprint(f.RuleID, f.ImageDigest, f.LayerDigest, f.Path, f.Detail)
+		if seen[f.Fingerprint] {
+			continue // the same finding twice (e.g. an image in two repositories)
+		}
+		seen[f.Fingerprint] = true
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+	}
+	return out, nil
+}
+
+// TestRows runs a rule read-only and returns every column it returns, for
+// "auditor rules test": the header, then the rows as text.
+func TestRows(ctx context.Context, db Querier, r *Rule, scanID int64, limit int) ([]string, [][]string, error) {
+	rows, err := db.QueryContext(ctx, wrap(r, "*"), args(r, scanID)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	var out [][]string
+	for rows.Next() && (limit <= 0 || len(out) < limit) {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			if v.Valid {
+				row[i] = v.String
+			} else {
+				row[i] = "NULL"
+			}
+		}
+		out = append(out, row)
+	}
+	return cols, out, rows.Err()
+}

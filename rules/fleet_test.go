@@ -1,0 +1,131 @@
+package rules
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/fleettest"
+)
+
+var (
+	fleetOnce sync.Once
+	fleetDB   string
+)
+
+// fleetIndex scans the shared fleet once per test binary, with the default
+// content patterns, and runs the default pack on it.
+func fleetIndex(t testing.TB) string {
+	t.Helper()
+	reg := fleettest.Registry(t)
+	fleetOnce.Do(func() {
+		dir, err := tempDirOutsideTest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fleetDB = filepath.Join(dir, "fleet.db")
+		// Only the fleet.list repositories: other tests push images
+		// (some broken on purpose) into the same registry.
+		var targets []string
+		for _, r := range fleettest.Repositories(t) {
+			targets = append(targets, reg+"/"+r)
+		}
+		scanInto(t, fleetDB, testMatcher(t), targets...)
+		runRules(t, fleetDB, defaultSet(t), RunOptions{})
+	})
+	if fleetDB == "" {
+		t.Fatal("fleet index failed in an earlier test")
+	}
+	return fleetDB
+}
+
+// TestCleanFleetFindings: the clean images of the shared fleet (Debian
+// base, nginx, redis, busybox, billing-worker) get these finding counts
+// from the default pack: none at all; in particular no high or critical.
+// edge/corner-cases is the planted torture test and gets its own counts.
+func TestCleanFleetFindings(t *testing.T) {
+	db := fleetIndex(t)
+	want := map[string]map[string]int{
+		"library/debian":      {},
+		"mirror/debian":       {},
+		"apps/nginx":          {},
+		"apps/redis":          {},
+		"tools/busybox":       {},
+		"corp/billing-worker": {},
+		"ops/toolbox":         {},
+		"legacy/hello":        {},
+		"edge/corner-cases":   {"high": 5, "medium": 4, "low": 13},
+	}
+	got := map[string]map[string]int{}
+	for repo := range want {
+		got[repo] = map[string]int{}
+	}
+	for _, f := range findings(t, db, Filter{}) {
+		for _, repo := range strings.Fields(f.Repository) {
+			if got[repo] == nil {
+				t.Errorf("finding in unexpected repository %s: %s %s", repo, f.RuleID, f.Path)
+				continue
+			}
+			got[repo][f.Severity.String()]++
+			if want[repo][f.Severity.String()] == 0 {
+				t.Errorf("%s: unexpected %s finding %s %s: %s", repo, f.Severity, f.RuleID, f.Path, f.Detail)
+			}
+		}
+	}
+	for repo, w := range want {
+		for sev, n := range w {
+			if got[repo][sev] != n {
+				t.Errorf("%s: %d %s findings, want %d", repo, got[repo][sev], sev, n)
+			}
+		}
+	}
+}
+
+// TestFleetContentMatches: the fleet holds no secret, so content checks
+// find nothing; every layer was checked with the patterns' version.
+func TestFleetContentMatches(t *testing.T) {
+	db := fleetIndex(t)
+	ctx := context.Background()
+	idx, err := index.OpenReadOnly(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	var matches, unchecked int
+	if err := idx.Reader().QueryRowContext(ctx, `SELECT count(*) FROM content_matches`).Scan(&matches); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Reader().QueryRowContext(ctx, `SELECT count(*) FROM layers l WHERE NOT EXISTS
+		(SELECT 1 FROM content_checks c WHERE c.layer_id = l.id AND c.version = ?)`, testMatcher(t).Version()).Scan(&unchecked); err != nil {
+		t.Fatal(err)
+	}
+	if matches != 0 || unchecked != 0 {
+		t.Errorf("fleet: %d content matches, %d layers not checked; want 0 and 0", matches, unchecked)
+	}
+}
+
+// BenchmarkDefaultPackFleet runs the whole default pack (evaluation and
+// bookkeeping) on the shared fleet's index: "full" evaluates every rule on
+// every image, "unchanged" is a nightly run after a scan that found
+// nothing new (rules of scope "image" have nothing to evaluate).
+func BenchmarkDefaultPackFleet(b *testing.B) {
+	db := fleetIndex(b)
+	set := defaultSet(b)
+	for _, full := range []bool{true, false} {
+		name := "unchanged"
+		if full {
+			name = "full"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu := cpuTime(b)
+			for b.Loop() {
+				runRules(b, db, set, RunOptions{Full: full})
+			}
+			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		})
+	}
+}

