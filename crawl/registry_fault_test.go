@@ -33,7 +33,7 @@ func startProxy(t *testing.T, seed uint64) *faultproxy.Proxy {
 
 // fastRetry keeps the retry schedule of a fault test short; the logic is
 // the default's.
-var fastRetry = crawl.Retry{Backoff: 20 * time.Millisecond, StallTimeout: 400 * time.Millisecond}
+var fastRetry = crawl.Retry{Attempts: 6, Backoff: 20 * time.Millisecond, StallTimeout: time.Second}
 
 // TestScanThroughFaultsEqualsCleanScan scans the fleet through a proxy that
 // fails about one request in six in every way it can, and checks the index
