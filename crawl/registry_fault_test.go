@@ -16,7 +16,7 @@ import (
 )
 
 // startProxy starts a fault proxy in front of the fleet registry.
-func startProxy(t *testing.T, seed uint64) *faultproxy.Proxy {
+func startProxy(t testing.TB, seed uint64) *faultproxy.Proxy {
 	t.Helper()
 	fleettest.Registry(t)
 	up := os.Getenv("FLEET_URL")
