@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,7 +182,11 @@ func TestKilledScansResume(t *testing.T) {
 	t.Parallel()
 	clean := cleanIndex(t)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	for round := range 2 {
+	rounds := 2
+	if n, err := strconv.Atoi(os.Getenv("AUDITOR_KILL_ROUNDS")); err == nil && n > 0 {
+		rounds = n // a longer soak: AUDITOR_KILL_ROUNDS=20 go test -run TestKilledScansResume
+	}
+	for round := range rounds {
 		dir := t.TempDir()
 		db := filepath.Join(dir, "killed.db")
 		cfg := scanConfig(t, dir, db, 0)
