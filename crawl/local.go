@@ -275,7 +275,7 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 	d.MediaType = mt
 	if kind == kindIndex {
 		if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
-			fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", digest, ErrLimit, maxDepth))
+			fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", digest, ErrManifestLimit, maxDepth))
 			return
 		}
 		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))

@@ -190,7 +190,7 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, pare
 
 func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
 	if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
-		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrLimit, maxDepth))
+		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrManifestLimit, maxDepth))
 		return
 	}
 	platforms := j.rc.platforms

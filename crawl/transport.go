@@ -58,9 +58,6 @@ type fetchTransport struct {
 	fails     int       // consecutive failed requests
 	openUntil time.Time
 	lastErr   string
-
-	// RetryAfterWaits counts the waits Retry-After imposed (for tests).
-	retryAfterWaits atomic.Int64
 }
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -157,7 +154,6 @@ func (t *fetchTransport) admit(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
-	t.retryAfterWaits.Add(1)
 	tm := time.NewTimer(wait)
 	defer tm.Stop()
 	select {
