@@ -128,6 +128,12 @@ func TestFleetLayerEntryCounts(t *testing.T) {
 			t.Errorf("layer %s: entries|file rows = %s, MANIFEST.md says %d", prefix, got[0], n)
 		}
 	}
+	// One blob, two media types: each image shows its manifest's.
+	mts := queryStrings(t, db, `SELECT DISTINCT il.media_type FROM image_layers il JOIN images i ON i.digest = il.image_digest
+		WHERE il.layer_digest LIKE 'sha256:1660d00e467f%' AND i.repository IN ('library/debian', 'mirror/debian') ORDER BY 1`)
+	if strings.Join(mts, ",") != "application/vnd.docker.image.rootfs.diff.tar.gzip,application/vnd.oci.image.layer.v1.tar+gzip" {
+		t.Errorf("base layer media types per image: %v", mts)
+	}
 	comp := queryStrings(t, db, `SELECT substr(digest, 8, 12), compression FROM layers WHERE substr(digest, 8, 12) IN ('2ab9a4a6cc4c', '2ee16fabc225', 'c79fbf49537e', 'b9588ed2d30d', '1660d00e467f') ORDER BY 1`)
 	wantComp := "1660d00e467f|gzip,2ab9a4a6cc4c|zstd,2ee16fabc225|none,b9588ed2d30d|none,c79fbf49537e|zstd"
 	if strings.Join(comp, ",") != wantComp {

@@ -94,6 +94,9 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 		return err
 	}
 	rec.Layers = stored
+	for _, l := range p.Layers {
+		rec.LayerMediaTypes = append(rec.LayerMediaTypes, l.MediaType)
+	}
 	if err := c.sink.PutImage(ctx, repo, parent.Digest, rec); err != nil {
 		return err
 	}

@@ -222,7 +222,11 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_layers (manifest_id, position, layer_id) VALUES (?, ?, ?)`, id, pos, s.id); err != nil {
+		var mt any
+		if pos < len(img.LayerMediaTypes) {
+			mt = nullStr(img.LayerMediaTypes[pos])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_layers (manifest_id, position, layer_id, media_type) VALUES (?, ?, ?, ?)`, id, pos, s.id, mt); err != nil {
 			return err
 		}
 	}

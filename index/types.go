@@ -122,6 +122,9 @@ type Image struct {
 	StopSignal   string
 	History      []History
 	Layers       []string // layer digests, bottom first; all must be indexed
+	// LayerMediaTypes are the layers' media types as this image's manifest
+	// gives them (same order as Layers; may be shorter).
+	LayerMediaTypes []string
 }
 
 // IndexChild is one manifest listed by an image index.

@@ -21,10 +21,10 @@ var views = map[string]string{
 	"tags":   "registry, repository, tag, digest",
 	"images": "digest, registry, repository, index_digest, media_type, os, architecture, variant, config_digest, created, user, workdir, entrypoint, cmd, env, labels, exposed_ports, volumes, stop_signal, manifest_size",
 	// layers.media_type is left out: a blob shared by a Docker and an OCI
-	// manifest gets the media type of whichever image read it first, which
-	// depends on timing (a known limit of the schema).
+	// manifest keeps the media type it was first read under, which depends
+	// on timing; image_layers.media_type is each image's own.
 	"layers":       "digest, diff_id, compression, size, uncompressed_size, entries",
-	"image_layers": "image_digest, position, layer_digest",
+	"image_layers": "image_digest, position, layer_digest, media_type",
 	"history":      "image_digest, position, created, created_by, comment, author, empty_layer, layer_position",
 	"files":        "layer_digest, path, raw_name, type, mode, uid, gid, uname, gname, size, mtime, sha256, linkname, kind, capabilities, seq",
 	"image_files":  "image_digest, registry, repository, layer_position, layer_digest, path, type, mode, uid, gid, size, sha256, linkname, kind, visible, hidden_by_position, hidden_how, uname, gname, mtime, raw_name, capabilities, seq",
