@@ -265,7 +265,7 @@ func entryFromHeader(hdr *tar.Header) index.Entry {
 		Kind:    index.KindNone,
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse: // archive/tar reports old-style regular files as TypeReg
 		e.Type, e.Size = index.TypeFile, hdr.Size
 	case tar.TypeLink:
 		e.Type, e.Linkname = index.TypeHardlink, hdr.Linkname

@@ -118,7 +118,7 @@ func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) 
 			return
 		}
 		if !st.IsDir() {
-			fail(fmt.Errorf("%s is not a directory (an OCI image layout); for a tar of one use oci-archive:", abs))
+			fail(fmt.Errorf("%s is not a directory (an OCI image layout); scan a tar of one as oci-archive:PATH", abs))
 			return
 		}
 		src.fsys = os.DirFS(abs)

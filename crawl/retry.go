@@ -146,13 +146,6 @@ type redactedError struct {
 	err    error
 }
 
-func redacted(rc *registryClient, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &redactedError{rc.redact, err}
-}
-
 func (e *redactedError) Error() string { return e.redact(e.err) }
 func (e *redactedError) Unwrap() error { return e.err }
 

@@ -85,7 +85,7 @@ func (t *tarFS) Open(name string) (fs.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
 		switch e.typ {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			return &tarFSFile{SectionReader: io.NewSectionReader(t.f, e.off, e.size), name: path.Base(cur), e: e}, nil
 		case tar.TypeSymlink:
 			if strings.HasPrefix(e.link, "/") {

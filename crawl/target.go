@@ -71,7 +71,7 @@ func ParseTarget(s string) (Target, error) {
 			}
 		}
 		if t.Path == "" {
-			return Target{}, fmt.Errorf("target %q: name a path after %s:", s, src)
+			return Target{}, fmt.Errorf("target %q: give a path, as in %s:PATH", s, src)
 		}
 		return t, nil
 	}
