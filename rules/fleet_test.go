@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
@@ -17,8 +18,8 @@ var (
 	fleetDB   string
 )
 
-// fleetIndex scans the shared fleet once per test binary, with the default
-// content patterns, and runs the default pack on it.
+// fleetIndex scans the shared fleet's repositories once per test binary,
+// with the default content patterns, and runs the default pack on it.
 func fleetIndex(t testing.TB) string {
 	t.Helper()
 	reg := fleettest.Registry(t)
@@ -28,7 +29,13 @@ func fleetIndex(t testing.TB) string {
 			t.Fatal(err)
 		}
 		fleetDB = filepath.Join(dir, "fleet.db")
-		scanInto(t, fleetDB, testMatcher(t), reg)
+		// The fleet's own repositories only: other tests push theirs
+		// (some broken on purpose) into the same registry.
+		var repos []string
+		for _, tag := range fleettest.Tags(t) {
+			repos = append(repos, tag.Repository)
+		}
+		scanWith(t, fleetDB, crawl.Options{Content: testMatcher(t), Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
 		runRules(t, fleetDB, defaultSet(t), RunOptions{})
 	})
 	if fleetDB == "" {

@@ -186,14 +186,20 @@ func testMatcher(t testing.TB) *Matcher {
 // scan id. Any scan error fails the test.
 func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...string) int64 {
 	t.Helper()
+	return scanWith(t, dbPath, crawl.Options{Content: m}, targets...)
+}
+
+// scanWith is scanInto with crawl options (opts.Content the matcher).
+func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	db, err := index.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if m != nil {
-		db.SetContentVersion(m.Version())
+	if opts.Content != nil {
+		db.SetContentVersion(opts.Content.Version())
 	}
 	id, err := db.BeginScan(ctx, strings.Join(targets, " "), "test")
 	if err != nil {
@@ -201,11 +207,12 @@ func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...st
 	}
 	var mu sync.Mutex
 	var errs []string
-	cr, err := crawl.New(db, crawl.Options{Content: m, OnError: func(e index.ScanError) {
+	opts.OnError = func(e index.ScanError) {
 		mu.Lock()
 		errs = append(errs, e.Repository+"@"+e.Reference+": "+e.Message)
 		mu.Unlock()
-	}})
+	}
+	cr, err := crawl.New(db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
