@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
 
@@ -91,11 +90,7 @@ func TestCleanFleetFindings(t *testing.T) {
 func TestFleetContentMatches(t *testing.T) {
 	db := fleetIndex(t)
 	ctx := context.Background()
-	idx, err := index.OpenReadOnly(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := openRO(t, db)
 	var matches, unchecked int
 	if err := idx.Reader().QueryRowContext(ctx, `SELECT count(*) FROM content_matches`).Scan(&matches); err != nil {
 		t.Fatal(err)

@@ -267,18 +267,23 @@ func defaultSet(t testing.TB) *Set {
 // findings reads back findings (suppressed included) from the index.
 func findings(t testing.TB, dbPath string, f Filter) []Finding {
 	t.Helper()
-	ctx := context.Background()
-	db, err := index.OpenReadOnly(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	f.Suppressed = true
-	fs, err := ReadFindings(ctx, db.Reader(), f)
+	fs, err := ReadFindings(context.Background(), openRO(t, dbPath).Reader(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fs
+}
+
+// openRO opens an index read-only for the rest of the test.
+func openRO(t testing.TB, dbPath string) *index.DB {
+	t.Helper()
+	db, err := index.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "index.db") }
