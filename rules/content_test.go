@@ -1,11 +1,8 @@
 package rules
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/auditor-dev/auditor/index"
 )
 
 func TestMatcherFindsAndRedacts(t *testing.T) {
@@ -131,12 +128,7 @@ func contentRows(t testing.TB, db string) string {
 func countRows(t testing.TB, db, view string) int {
 	t.Helper()
 	var n int
-	idx, err := index.OpenReadOnly(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	if err := idx.Reader().QueryRow(`SELECT count(*) FROM ` + view).Scan(&n); err != nil {
+	if err := openRO(t, db).Reader().QueryRow(`SELECT count(*) FROM ` + view).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -144,12 +136,7 @@ func countRows(t testing.TB, db, view string) int {
 
 func queryLines(t testing.TB, db, q string) string {
 	t.Helper()
-	idx, err := index.OpenReadOnly(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	rows, err := idx.Reader().Query(q)
+	rows, err := openRO(t, db).Reader().Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
 
@@ -17,8 +17,8 @@ var (
 	fleetDB   string
 )
 
-// fleetIndex scans the shared fleet once per test binary, with the default
-// content patterns, and runs the default pack on it.
+// fleetIndex scans the shared fleet's repositories once per test binary,
+// with the default content patterns, and runs the default pack on it.
 func fleetIndex(t testing.TB) string {
 	t.Helper()
 	reg := fleettest.Registry(t)
@@ -28,13 +28,13 @@ func fleetIndex(t testing.TB) string {
 			t.Fatal(err)
 		}
 		fleetDB = filepath.Join(dir, "fleet.db")
-		// Only the fleet.list repositories: other tests push images
+		// The fleet's own repositories only: other tests push theirs
 		// (some broken on purpose) into the same registry.
-		var targets []string
-		for _, r := range fleettest.Repositories(t) {
-			targets = append(targets, reg+"/"+r)
+		var repos []string
+		for _, tag := range fleettest.Tags(t) {
+			repos = append(repos, tag.Repository)
 		}
-		scanInto(t, fleetDB, testMatcher(t), targets...)
+		scanWith(t, fleetDB, crawl.Options{Content: testMatcher(t), Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
 		runRules(t, fleetDB, defaultSet(t), RunOptions{})
 	})
 	if fleetDB == "" {
@@ -90,11 +90,7 @@ func TestCleanFleetFindings(t *testing.T) {
 func TestFleetContentMatches(t *testing.T) {
 	db := fleetIndex(t)
 	ctx := context.Background()
-	idx, err := index.OpenReadOnly(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := openRO(t, db)
 	var matches, unchecked int
 	if err := idx.Reader().QueryRowContext(ctx, `SELECT count(*) FROM content_matches`).Scan(&matches); err != nil {
 		t.Fatal(err)

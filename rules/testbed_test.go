@@ -186,14 +186,20 @@ func testMatcher(t testing.TB) *Matcher {
 // scan id. Any scan error fails the test.
 func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...string) int64 {
 	t.Helper()
+	return scanWith(t, dbPath, crawl.Options{Content: m}, targets...)
+}
+
+// scanWith is scanInto with crawl options (opts.Content the matcher).
+func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	db, err := index.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if m != nil {
-		db.SetContentVersion(m.Version())
+	if opts.Content != nil {
+		db.SetContentVersion(opts.Content.Version())
 	}
 	id, err := db.BeginScan(ctx, strings.Join(targets, " "), "test")
 	if err != nil {
@@ -201,11 +207,12 @@ func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...st
 	}
 	var mu sync.Mutex
 	var errs []string
-	cr, err := crawl.New(db, crawl.Options{Content: m, OnError: func(e index.ScanError) {
+	opts.OnError = func(e index.ScanError) {
 		mu.Lock()
 		errs = append(errs, e.Repository+"@"+e.Reference+": "+e.Message)
 		mu.Unlock()
-	}})
+	}
+	cr, err := crawl.New(db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,18 +267,23 @@ func defaultSet(t testing.TB) *Set {
 // findings reads back findings (suppressed included) from the index.
 func findings(t testing.TB, dbPath string, f Filter) []Finding {
 	t.Helper()
-	ctx := context.Background()
-	db, err := index.OpenReadOnly(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	f.Suppressed = true
-	fs, err := ReadFindings(ctx, db.Reader(), f)
+	fs, err := ReadFindings(context.Background(), openRO(t, dbPath).Reader(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fs
+}
+
+// openRO opens an index read-only for the rest of the test.
+func openRO(t testing.TB, dbPath string) *index.DB {
+	t.Helper()
+	db, err := index.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "index.db") }

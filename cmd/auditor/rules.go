@@ -55,9 +55,9 @@ func rulesList(args []string, stdout, stderr io.Writer) (int, error) {
 		return 0, err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tSEVERITY\tSTATUS\tSOURCE\tTITLE")
+	fmt.Fprintln(tw, "RULE\tSEVERITY\tSCOPE\tSTATUS\tSOURCE\tTITLE")
 	row := func(r *rules.Rule, status string) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, status, r.Source, r.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Scope, status, r.Source, r.Title)
 	}
 	for i := range set.Rules {
 		row(&set.Rules[i], "enabled")

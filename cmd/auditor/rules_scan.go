@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -16,9 +17,17 @@ import (
 // run).
 type reportFlags struct {
 	failOn, format, output string
+	fs                     *flag.FlagSet
+}
+
+// quiet reports whether the command's --quiet flag (if it has one) is set.
+func (f *reportFlags) quiet() bool {
+	q := f.fs.Lookup("quiet")
+	return q != nil && q.Value.String() == "true"
 }
 
 func (f *reportFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
 	fs.StringVar(&f.failOn, "fail-on", "", `exit 4 when new findings at or above this severity exist (info, low, medium, high, critical; default: rules.fail_on in config)`)
 	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv or sarif (default: rules.format in config, else table)")
 	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
@@ -108,8 +117,16 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	if err := writeReport(stdout, rf, rep); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(stderr, "rules: %d rules in %v: %d findings, %d new, %d resolved\n", len(set.Rules), res.Duration.Round(1e6),
+	// The run's counts: part of the table report; for the machine formats on
+	// stderr, unless --quiet.
+	counts := fmt.Sprintf("rules: %d rules in %v: %d open findings, %d new, %d resolved\n", len(set.Rules), res.Duration.Round(time.Millisecond),
 		res.Counts.Findings, res.Counts.New, res.Counts.Resolved)
+	switch {
+	case rf.format == "table" && rf.output == "":
+		fmt.Fprint(stdout, "\n"+counts)
+	case !rf.quiet():
+		fmt.Fprint(stderr, counts)
+	}
 	if err := res.Err(); err != nil {
 		return 0, err
 	}

@@ -67,6 +67,9 @@ func TestScanFailOn(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "new findings (scan ") || !strings.Contains(out, "): none") {
 			t.Fatalf("scan %d: exit %d\n%s%s", i, code, out, stderr)
 		}
+		if stderr != "" || !strings.Contains(out, " rules in ") {
+			t.Errorf("scan %d --quiet: stderr %q; the rules' counts belong in the report:\n%s", i, stderr, out)
+		}
 	}
 	pushLayers(t, reg+"/team/app:2", base, map[string][]byte{"etc/ld.so.preload": []byte("/usr/lib/libhook.so\n")})
 	code, out, stderr := runCLI(t, "scan", "--db", db, "--quiet", "--fail-on", "high", reg)
