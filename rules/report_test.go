@@ -49,6 +49,13 @@ func TestSuppressions(t *testing.T) {
 	if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "expired on 2026-05-31") || !strings.Contains(res.Warnings[1], "matched no finding") {
 		t.Errorf("warnings: %q", res.Warnings)
 	}
+	// A run with nothing to evaluate again carries the findings over: the
+	// suppression that matched one is still in use, not "matched no finding".
+	res = runRules(t, db, defaultSet(t), RunOptions{Suppressions: sups[:1],
+		Now: func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }})
+	if len(res.Warnings) != 0 {
+		t.Errorf("incremental run warnings: %q", res.Warnings)
+	}
 	// Suppressed findings are not reported unless asked for.
 	if fs, _ := readFindingsAt(t, db, Filter{States: []string{"new"}}); len(fs) != 2 {
 		t.Errorf("new unsuppressed findings: %d, want 2", len(fs))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -177,6 +178,21 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 				recs[i].Suppressed, recs[i].SuppressedUntil = s.Reason, s.Expires
 				used[j] = true
 				break
+			}
+		}
+	}
+	// Findings of rules not evaluated again (incremental runs carry them
+	// over) count too: a suppression matching one of them is in use.
+	if slices.Contains(used, false) {
+		current, err := ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true})
+		if err != nil {
+			return nil, err
+		}
+		for i := range current {
+			for j, s := range sups {
+				if !used[j] && s.matches(&current[i], names[current[i].ImageDigest]) {
+					used[j] = true
+				}
 			}
 		}
 	}
