@@ -27,7 +27,8 @@ func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
 }
 
 // LayerByDiffID returns the digest of a layer indexed by the current reader
-// whose uncompressed tar has this diff_id, or "" when there is none.
+// (and content patterns) whose uncompressed tar has this diff_id, or "" when
+// there is none.
 func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) {
 	var d string
 	err := db.r.QueryRowContext(ctx, `SELECT digest FROM layers WHERE diff_id = ? AND reader_version >= ? ORDER BY id LIMIT 1`, diffID, ReaderVersion).Scan(&d)
@@ -36,6 +37,11 @@ func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) 
 	}
 	if err != nil {
 		return "", fmt.Errorf("layer with diff_id %s: %w", diffID, err)
+	}
+	// A layer whose files were not matched with the current content
+	// patterns does not stand in: the caller reads its own copy.
+	if ok, err := db.contentChecked(ctx, d); err != nil || !ok {
+		return "", err
 	}
 	return d, nil
 }
