@@ -283,13 +283,7 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 			fail("", fmt.Errorf("index %s: %w", digest, err))
 			return
 		}
-		rec := &index.ImageIndex{Digest: digest, MediaType: string(d.MediaType), Size: int64(len(raw))}
-		if rec.MediaType == "" {
-			rec.MediaType = string(im.MediaType)
-		}
-		for _, m := range im.Manifests {
-			rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
-		}
+		rec := indexRecord(digest, d.MediaType, int64(len(raw)), im)
 		if err := c.sink.PutIndex(ctx, rec); err != nil {
 			fail("", err)
 			return

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -251,13 +252,7 @@ func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Desc
 			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
 			return
 		}
-		rec := &index.ImageIndex{Digest: rd.Digest.String(), MediaType: string(rd.MediaType), Size: rd.Size}
-		if rec.MediaType == "" {
-			rec.MediaType = string(im.MediaType)
-		}
-		for _, m := range im.Manifests {
-			rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
-		}
+		rec := indexRecord(rd.Digest.String(), rd.MediaType, rd.Size, im)
 		if err := c.sink.PutIndex(ctx, rec); err != nil {
 			fail("", err)
 			return
@@ -355,4 +350,16 @@ func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Des
 		Redact: j.rc.redact,
 	}
 	return c.indexImage(ctx, j.rec(), j.reference(), parent, p)
+}
+
+// indexRecord maps a parsed index (manifest list) to what the index stores.
+func indexRecord(digest string, mt types.MediaType, size int64, im *v1.IndexManifest) *index.ImageIndex {
+	rec := &index.ImageIndex{Digest: digest, MediaType: string(mt), Size: size}
+	if rec.MediaType == "" {
+		rec.MediaType = string(im.MediaType)
+	}
+	for _, m := range im.Manifests {
+		rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
+	}
+	return rec
 }
