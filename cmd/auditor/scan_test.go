@@ -2,6 +2,8 @@ package main
 
 import (
 	"database/sql"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +69,29 @@ func TestScanUsageErrors(t *testing.T) {
 		if code == exitOK || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
+	}
+}
+
+// TestScanLocalTargetsFromConfig: docker-archive: and oci: targets work
+// from config.toml as on the command line.
+func TestScanLocalTargetsFromConfig(t *testing.T) {
+	images := filepath.Join(fleettest.Dir(t), "images")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	body := fmt.Sprintf("db = %q\ntargets = [%q, %q]\n[rules]\nenabled = false\n", filepath.Join(dir, "l.db"),
+		"docker-archive:"+filepath.Join(images, "docker-archive", "legacy-hello-1.0.tar"),
+		"oci:"+filepath.Join(images, "oci")+":busybox-1.35")
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "scan", "--quiet", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runCmd(t, "sql", "--db", filepath.Join(dir, "l.db"), "--format", "csv",
+		"SELECT t.registry, t.tag, count(*) AS images FROM tags t JOIN images i ON i.digest = t.digest OR i.index_digest = t.digest GROUP BY 1, 2 ORDER BY 1, 2")
+	want := "registry,tag,images\ndocker-archive,docker.io/legacy/hello:1.0,1\noci,busybox-1.35,2\n"
+	if code != exitOK || out != want {
+		t.Errorf("exit %d, got:\n%s%s\nwant:\n%s", code, out, errOut, want)
 	}
 }
