@@ -86,6 +86,7 @@ func ParseRef(s string) (Ref, error) {
 	return r, nil
 }
 
+// String renders the reference as a user would write it.
 func (r Ref) String() string {
 	s := r.Repository
 	if r.Registry != "" {
