@@ -225,6 +225,11 @@ func imageTags(ctx context.Context, db *sql.DB, registry, repo, digest, indexDig
 	if err != nil {
 		return nil, err
 	}
+	return scanTags(rows)
+}
+
+// scanTags reads a column of tags and closes rows.
+func scanTags(rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
 	tags := []string{}
 	for rows.Next() {
