@@ -60,6 +60,7 @@ type readCloser struct {
 	close func()
 }
 
+// Close releases the decoder.
 func (r *readCloser) Close() error { r.close(); return nil }
 
 // decompress detects the compression of the blob behind br and returns

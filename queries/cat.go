@@ -213,6 +213,7 @@ type verifier struct {
 	f *FileRef
 }
 
+// Read reads on, and at the end checks size and hash.
 func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.h.Write(p[:n])

@@ -208,6 +208,7 @@ func Find(ctx context.Context, db *sql.DB, o FindOptions) ([]FindRow, error) {
 	}
 	defer rows.Close()
 	tags := tagCache{db: db}
+	defer tags.close()
 	var out []FindRow
 	for rows.Next() {
 		var r FindRow
@@ -239,10 +240,12 @@ func findSQL(filter string) string {
 	return strings.Replace(query("find"), "{{filter}}", filter, 1)
 }
 
-// tagCache looks up each image's tags once.
+// tagCache looks up each image's tags once, through one prepared
+// statement (preparing it per image costs more than the lookup).
 type tagCache struct {
-	db *sql.DB
-	m  map[string][]string
+	db   *sql.DB
+	stmt *sql.Stmt
+	m    map[string][]string
 }
 
 func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest string) ([]string, error) {
@@ -253,12 +256,30 @@ func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest 
 	if c.m == nil {
 		c.m = map[string][]string{}
 	}
-	t, err := imageTags(ctx, c.db, registry, repo, digest, indexDigest)
+	if c.stmt == nil {
+		stmt, err := c.db.PrepareContext(ctx, query("image_tags"))
+		if err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
+		}
+		c.stmt = stmt
+	}
+	rows, err := c.stmt.QueryContext(ctx, registry, repo, digest, indexDigest)
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s: %w", k, err)
+	}
+	t, err := scanTags(rows)
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", k, err)
 	}
 	c.m[k] = t
 	return t, nil
+}
+
+// close releases the prepared statement.
+func (c *tagCache) close() {
+	if c.stmt != nil {
+		c.stmt.Close()
+	}
 }
 
 // Status renders visibility: "visible", or "hidden by N (how)".

@@ -52,6 +52,7 @@ func Images(ctx context.Context, db *sql.DB, pattern string) ([]ImageRow, error)
 		return nil, err
 	}
 	tags := tagCache{db: db}
+	defer tags.close()
 	for i := range out {
 		r := &out[i]
 		if r.Tags, err = tags.get(ctx, r.Registry, r.Repository, r.Digest, r.IndexDigest); err != nil {

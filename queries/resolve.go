@@ -86,6 +86,7 @@ func ParseRef(s string) (Ref, error) {
 	return r, nil
 }
 
+// String renders the reference as a user would write it.
 func (r Ref) String() string {
 	s := r.Repository
 	if r.Registry != "" {
@@ -224,6 +225,11 @@ func imageTags(ctx context.Context, db *sql.DB, registry, repo, digest, indexDig
 	if err != nil {
 		return nil, err
 	}
+	return scanTags(rows)
+}
+
+// scanTags reads a column of tags and closes rows.
+func scanTags(rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
 	tags := []string{}
 	for rows.Next() {
