@@ -63,13 +63,18 @@ func dsn(path string, readOnly bool) string {
 	// Wait for the writer instead of failing with SQLITE_BUSY: scans write
 	// while analysts read, and a second scan waits its turn.
 	q.Add("_pragma", "busy_timeout(30000)")
-	// Readers never block the writer, nor the writer readers.
-	q.Add("_pragma", "journal_mode(WAL)")
-	// Durable at checkpoints; a crash loses at most the last transactions,
-	// never consistency, which is all a re-runnable scan needs.
-	q.Add("_pragma", "synchronous(NORMAL)")
 	// 64 MiB page cache: the path and content indexes are hot.
 	q.Add("_pragma", "cache_size(-65536)")
+	if !readOnly {
+		// Readers never block the writer, nor the writer readers. The mode
+		// is stored in the file, so readers need not (and, read-only, could
+		// not) set it: they read a copy in another mode as it is.
+		q.Add("_pragma", "journal_mode(WAL)")
+		// Durable at checkpoints; a crash loses at most the last
+		// transactions, never consistency, which is all a re-runnable scan
+		// needs.
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
 	if readOnly {
 		// Belt and braces: the connection refuses writes whatever SQL says.
 		q.Add("_pragma", "query_only(1)")

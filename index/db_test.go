@@ -206,3 +206,25 @@ func TestScanRecords(t *testing.T) {
 		t.Error("scan error not recorded")
 	}
 }
+
+// TestOpenReadOnlyCopy: a copy of an index in another journal mode (VACUUM
+// INTO writes one in rollback mode) opens read-only as it is.
+func TestOpenReadOnlyCopy(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	if err := db.PutLayer(ctx, testLayer("sha256:a", "/x")); err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy.db")
+	if _, err := db.w.ExecContext(ctx, `VACUUM INTO ?`, cp); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if n := count(t, ro, `SELECT count(*) FROM files`); n != 1 {
+		t.Errorf("copy has %d file rows", n)
+	}
+}
