@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -16,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/auditor-dev/auditor/internal/pathglob"
 )
 
 // registryClient is the one puller (and the settings) used for a registry
@@ -152,46 +153,19 @@ func (rc *registryClient) repositories(ctx context.Context) ([]string, error) {
 }
 
 func checkGlob(g string) error {
-	for _, part := range strings.Split(g, "/") {
-		if part == "**" {
-			continue
-		}
-		if _, err := path.Match(part, ""); err != nil {
-			return fmt.Errorf("glob %q: %w", g, err)
-		}
+	if err := pathglob.Check(g); err != nil {
+		return fmt.Errorf("glob %q: %w", g, err)
 	}
 	return nil
 }
 
 func matchAny(globs []string, s string) bool {
 	for _, g := range globs {
-		if matchGlob(strings.Split(g, "/"), strings.Split(s, "/")) {
+		if pathglob.Match(g, s) {
 			return true
 		}
 	}
 	return false
-}
-
-// matchGlob matches path segments; "**" matches any number of segments.
-func matchGlob(g, s []string) bool {
-	for len(g) > 0 {
-		if g[0] == "**" {
-			for i := 0; i <= len(s); i++ {
-				if matchGlob(g[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(s) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(g[0], s[0]); !ok {
-			return false
-		}
-		g, s = g[1:], s[1:]
-	}
-	return len(s) == 0
 }
 
 func withCA(base http.RoundTripper, file string) (http.RoundTripper, error) {

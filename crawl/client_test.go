@@ -42,24 +42,3 @@ func TestSchemeGuard(t *testing.T) {
 		}
 	}
 }
-
-func TestGlobs(t *testing.T) {
-	for _, tt := range []struct {
-		glob, repo string
-		want       bool
-	}{
-		{"apps/*", "apps/nginx", true},
-		{"apps/*", "apps/team/nginx", false},
-		{"apps/**", "apps/team/nginx", true},
-		{"**/nginx", "apps/team/nginx", true},
-		{"**", "x", true},
-		{"a/**/z", "a/z", true},
-		{"a/**/z", "a/b/c/z", true},
-		{"a/**/z", "a/b/c/y", false},
-		{"team-?/api", "team-a/api", true},
-	} {
-		if got := matchAny([]string{tt.glob}, tt.repo); got != tt.want {
-			t.Errorf("%q ~ %q = %v", tt.glob, tt.repo, got)
-		}
-	}
-}

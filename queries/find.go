@@ -7,6 +7,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/auditor-dev/auditor/internal/pathglob"
 )
 
 // FindOptions say what Find looks for.
@@ -166,30 +168,7 @@ func (p FindPlan) matches(s string) bool {
 	if p.glob == nil {
 		return true
 	}
-	return matchSegments(p.glob, strings.Split(s, "/"))
-}
-
-// matchSegments matches path segments with path.Match; "**" matches any
-// number of segments.
-func matchSegments(g, s []string) bool {
-	for len(g) > 0 {
-		if g[0] == "**" {
-			for i := 0; i <= len(s); i++ {
-				if matchSegments(g[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(s) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(g[0], s[0]); !ok {
-			return false
-		}
-		g, s = g[1:], s[1:]
-	}
-	return len(s) == 0
+	return pathglob.MatchSegments(p.glob, strings.Split(s, "/"))
 }
 
 // Find returns the files matching o.Pattern in every indexed image, sorted
