@@ -19,21 +19,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/auditor-dev/auditor/bench/probe"
 	"github.com/auditor-dev/auditor/index"
 )
-
-// findCols are the columns `auditor find` prints.
-const findCols = `image_digest, registry, repository, layer_position, layer_digest, path, type, size, mode, sha256, visible, hidden_by_position, hidden_how`
-
-// query is one timed query.
-type query struct {
-	key, label, sql string
-	args            []any
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -103,71 +94,19 @@ func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, st
 	}
 	sha = strings.TrimPrefix(sha, "sha256:")
 
-	queries := []query{
-		{"FIND_PATH", "find exact path " + path, `SELECT ` + findCols + ` FROM image_files WHERE path = ?`, []any{path}},
-		{"FIND_GLOB", "find glob " + glob, `SELECT ` + findCols + ` FROM image_files WHERE path GLOB ?`, []any{glob}},
-		{"FIND_ANYGLOB", "find glob " + anyGlob, `SELECT ` + findCols + ` FROM image_files WHERE path GLOB ?`, []any{anyGlob}},
-		{"FIND_SHA256", "find sha256 " + sha[:12] + "...", `SELECT ` + findCols + ` FROM image_files WHERE sha256 = ?`, []any{sha}},
-		{"RULE_SETUID", "rule: setuid/setgid files", `SELECT image_digest, path, layer_digest, printf('mode %o', mode) AS detail
-			FROM image_files WHERE type = 'file' AND (mode & 3072) != 0`, nil},
-		{"RULE_TMPEXEC", "rule: executables in temporary dirs", `SELECT image_digest, path, layer_digest, kind AS detail
-			FROM image_files WHERE type = 'file' AND kind IN ('elf', 'script') AND (mode & 73) != 0
-			AND (path GLOB '/tmp/*' OR path GLOB '/var/tmp/*' OR path GLOB '/dev/shm/*' OR path GLOB '/run/*')`, nil},
-	}
+	queries := append([]probe.Query{probe.Find(path), probe.Find(glob), probe.Find(anyGlob), probe.Find("sha256:" + sha)}, probe.Rules...)
 	fmt.Fprintf(os.Stderr, "| query (median of %d; first run) | rows | median, ms | first, ms |\n|---|---:|---:|---:|\n", n)
 	kv := []string{stats}
 	for _, q := range queries {
-		got, first, median, err := timeQuery(ctx, db, q, n)
+		t, err := probe.Time(ctx, r, q, n)
 		if err != nil {
-			return fmt.Errorf("%s: %w", q.label, err)
+			return fmt.Errorf("%s: %w", q.Label, err)
 		}
-		fmt.Fprintf(os.Stderr, "| %s | %d | %.3f | %.3f |\n", q.label, got, ms(median), ms(first))
-		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", q.key, got, q.key, ms(first), q.key, ms(median)))
+		fmt.Fprintf(os.Stderr, "| %s | %d | %.3f | %.3f |\n", q.Label, t.Rows, ms(t.Median), ms(t.First))
+		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", q.Key, t.Rows, q.Key, ms(t.First), q.Key, ms(t.Median)))
 	}
 	fmt.Println(strings.Join(kv, " "))
 	return nil
-}
-
-// timeQuery runs q n times, reading every row, and returns the row count, the
-// first run's time and the median.
-func timeQuery(ctx context.Context, db *index.DB, q query, n int) (int64, time.Duration, time.Duration, error) {
-	var times []time.Duration
-	var count int64
-	for range n {
-		start := time.Now()
-		rows, err := db.Reader().QueryContext(ctx, q.sql, q.args...)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		cols, err := rows.Columns()
-		if err != nil {
-			rows.Close()
-			return 0, 0, 0, err
-		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		count = 0
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return 0, 0, 0, err
-			}
-			count++
-		}
-		if err := rows.Close(); err != nil {
-			return 0, 0, 0, err
-		}
-		if err := rows.Err(); err != nil {
-			return 0, 0, 0, err
-		}
-		times = append(times, time.Since(start))
-	}
-	first := times[0]
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return count, first, times[len(times)/2], nil
 }
 
 func fileSize(p string) int64 {
