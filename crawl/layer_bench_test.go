@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -163,4 +164,41 @@ func limitDrain(r io.Reader, buf []byte) error {
 			h.Sum(buf[:0])
 		}
 	}
+}
+
+// BenchmarkReadLayerManyFiles reads a layer of 200k small files (node_modules
+// scale) and reports the heap the returned layer holds: ReadLayer keeps every
+// entry until the layer is stored, so this grows with the file count.
+func BenchmarkReadLayerManyFiles(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	const files = 200_000
+	for i := range files {
+		body := fmt.Appendf(nil, "module.exports = %d\n", i)
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: fmt.Sprintf("app/node_modules/pkg%04d/lib/sub%02d/file%06d.js", i%5000, i%37, i), Mode: 0o644, Size: int64(len(body))})
+		tw.Write(body)
+	}
+	tw.Close()
+	blob := buf.Bytes()
+	b.SetBytes(int64(len(blob)))
+	var heap float64
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		l, err := ReadLayer(context.Background(), bytes.NewReader(blob), LayerInput{Digest: "sha256:x"}, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc-before.HeapAlloc) / 1e6
+		runtime.KeepAlive(l)
+		b.StartTimer()
+	}
+	b.ReportMetric(heap, "heap-MB-held")
+	b.ReportMetric(heap*1e6/files, "heap-B/entry")
 }

@@ -7,7 +7,8 @@
 //
 // It prints progress and a summary on stderr and one line of KEY=VALUE
 // figures on stdout (BIG_ROWS, BIG_LAYERS, BIG_IMAGES, BIG_SECONDS,
-// BIG_LAYER_ROWS_PER_S, BIG_IMAGES_PER_S, BIG_DB_BYTES).
+// BIG_LAYER_ROWS_PER_S, BIG_IMAGES_PER_S, BIG_DB_BYTES), also written to
+// DB.bigindex.
 package main
 
 import (
@@ -88,8 +89,10 @@ func run(ctx context.Context, path string, rows int, force bool) error {
 		res.Layers, res.Rows, res.Images, total.Round(time.Second), res.Build.Round(time.Second),
 		res.PutLayer.Round(time.Second), float64(res.Rows)/res.PutLayer.Seconds(),
 		res.PutImage.Round(time.Second), float64(res.Images)/res.PutImage.Seconds(), size, float64(size)/float64(res.Rows))
-	fmt.Printf("BIG_ROWS=%d BIG_LAYERS=%d BIG_IMAGES=%d BIG_SECONDS=%.1f BIG_BUILD_SECONDS=%.1f BIG_PUTLAYER_SECONDS=%.1f BIG_LAYER_ROWS_PER_S=%.0f BIG_PUTIMAGE_SECONDS=%.1f BIG_IMAGES_PER_S=%.2f BIG_DB_BYTES=%d\n",
+	kv := fmt.Sprintf("BIG_ROWS=%d BIG_LAYERS=%d BIG_IMAGES=%d BIG_SECONDS=%.1f BIG_BUILD_SECONDS=%.1f BIG_PUTLAYER_SECONDS=%.1f BIG_LAYER_ROWS_PER_S=%.0f BIG_PUTIMAGE_SECONDS=%.1f BIG_IMAGES_PER_S=%.2f BIG_DB_BYTES=%d\n",
 		res.Rows, res.Layers, res.Images, total.Seconds(), res.Build.Seconds(), res.PutLayer.Seconds(), float64(res.Rows)/res.PutLayer.Seconds(),
 		res.PutImage.Seconds(), float64(res.Images)/res.PutImage.Seconds(), size)
-	return nil
+	fmt.Print(kv)
+	// Kept beside the index, so a run that reuses it can report how it was made.
+	return os.WriteFile(path+".bigindex", []byte(kv), 0o644)
 }
