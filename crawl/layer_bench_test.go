@@ -2,12 +2,9 @@ package crawl
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -16,6 +13,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/auditor-dev/auditor/bench/drain"
 )
 
 // benchBlobs are a generated layer tar (~48 MB, ~2,000 entries with the
@@ -89,8 +88,9 @@ func genBenchTar(size int) []byte {
 
 // BenchmarkReadLayer measures ReadLayer per uncompressed byte (MB/s) on
 // gzip, zstd and plain tars; BenchmarkReadLayerLimit does only the work that
-// cannot be skipped (decompress, walk the tar, sha256 each file), on the same
-// blobs, so their ratio in one run is ReadLayer's overhead.
+// cannot be skipped (bench/drain: decompress, walk the tar, sha256 each file,
+// as bench/limit does), on the same blobs, so their ratio in one run is
+// ReadLayer's overhead.
 func BenchmarkReadLayer(b *testing.B) {
 	blobs, size := benchBlobs()
 	for _, enc := range []string{"gzip", "zstd", "plain"} {
@@ -116,53 +116,11 @@ func BenchmarkReadLayerLimit(b *testing.B) {
 			b.SetBytes(size)
 			buf := make([]byte, copyBufSize)
 			for b.Loop() {
-				if err := limitDrain(bytes.NewReader(blobs[enc]), buf); err != nil {
+				if _, err := drain.Blob(bytes.NewReader(blobs[enc]), buf); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-	}
-}
-
-// limitDrain decompresses, walks the tar and hashes every regular file,
-// nothing else (what bench/limit does to each blob).
-func limitDrain(r io.Reader, buf []byte) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(4)
-	var src io.Reader = br
-	switch {
-	case magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		src = zr
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		src = zr
-	}
-	tr := tar.NewReader(src)
-	h := sha256.New()
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			h.Reset()
-			if _, err := io.CopyBuffer(h, tr, buf); err != nil {
-				return err
-			}
-			h.Sum(buf[:0])
-		}
 	}
 }
 

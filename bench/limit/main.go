@@ -15,12 +15,8 @@
 package main
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,13 +34,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
-)
 
-// zstdMaxWindow matches crawl's limit, so both accept the same blobs.
-const zstdMaxWindow = 128 << 20
+	"github.com/auditor-dev/auditor/bench/drain"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -209,8 +202,7 @@ func (c *clientCache) get(ctx context.Context, repo name.Repository) (*http.Clie
 }
 
 // readBlob GETs a blob (the raw bytes, no digest check: the limit does only
-// what cannot be skipped) and drains it through decompression and per-file
-// hashing.
+// what cannot be skipped) and drains it (bench/drain).
 func readBlob(ctx context.Context, clients *clientCache, b blob, t *totals) error {
 	cl, err := clients.get(ctx, b.repo)
 	if err != nil {
@@ -230,66 +222,15 @@ func readBlob(ctx context.Context, clients *clientCache, b blob, t *totals) erro
 		return fmt.Errorf("GET blob: %s", resp.Status)
 	}
 	cr := &countReader{r: resp.Body}
-	n, entries, files, err := drain(cr)
+	c, err := drain.Blob(cr, make([]byte, 256<<10))
 	if err != nil {
 		return err
 	}
 	t.compressed.Add(cr.n)
-	t.uncompressed.Add(n)
-	t.entries.Add(entries)
-	t.files.Add(files)
+	t.uncompressed.Add(c.Uncompressed)
+	t.entries.Add(c.Entries)
+	t.files.Add(c.Files)
 	return nil
-}
-
-// drain decompresses r (gzip, zstd or plain tar, from its magic bytes),
-// hashes every regular file and reads to the end. It returns the
-// uncompressed bytes, tar entries and regular files.
-func drain(r io.Reader) (uncompressed, entries, files int64, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(4)
-	var tarStream io.Reader = br
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return 0, 0, 0, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
-		if err != nil {
-			return 0, 0, 0, fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		tarStream = zr
-	}
-	ur := &countReader{r: tarStream}
-	tr := tar.NewReader(ur)
-	buf := make([]byte, 256<<10)
-	h := sha256.New()
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, 0, 0, fmt.Errorf("tar after %d entries: %w", entries, err)
-		}
-		entries++
-		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
-			h.Reset()
-			if _, err := io.CopyBuffer(h, tr, buf); err != nil {
-				return 0, 0, 0, fmt.Errorf("%s: %w", hdr.Name, err)
-			}
-			h.Sum(buf[:0])
-			files++
-		}
-	}
-	if _, err := io.CopyBuffer(io.Discard, ur, buf); err != nil {
-		return 0, 0, 0, err
-	}
-	return ur.n, entries, files, nil
 }
 
 type countReader struct {
