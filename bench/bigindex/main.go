@@ -7,7 +7,7 @@
 //
 // It prints progress and a summary on stderr and one line of KEY=VALUE
 // figures on stdout (BIG_ROWS, BIG_LAYERS, BIG_IMAGES, BIG_SECONDS,
-// BIG_LAYER_ROWS_PER_S, BIG_IMAGES_PER_S, BIG_DB_BYTES), also written to
+// BIG_LAYER_ROWS_PER_S, BIG_IMAGES_PER_S, BIG_DB_BYTES, BIG_PEAK_RSS_MB), also written to
 // DB.bigindex.
 package main
 
@@ -19,6 +19,8 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditor-dev/auditor/bench/synth"
@@ -89,10 +91,27 @@ func run(ctx context.Context, path string, rows int, force bool) error {
 		res.Layers, res.Rows, res.Images, total.Round(time.Second), res.Build.Round(time.Second),
 		res.PutLayer.Round(time.Second), float64(res.Rows)/res.PutLayer.Seconds(),
 		res.PutImage.Round(time.Second), float64(res.Images)/res.PutImage.Seconds(), size, float64(size)/float64(res.Rows))
-	kv := fmt.Sprintf("BIG_ROWS=%d BIG_LAYERS=%d BIG_IMAGES=%d BIG_SECONDS=%.1f BIG_BUILD_SECONDS=%.1f BIG_PUTLAYER_SECONDS=%.1f BIG_LAYER_ROWS_PER_S=%.0f BIG_PUTIMAGE_SECONDS=%.1f BIG_IMAGES_PER_S=%.2f BIG_DB_BYTES=%d\n",
+	kv := fmt.Sprintf("BIG_ROWS=%d BIG_LAYERS=%d BIG_IMAGES=%d BIG_SECONDS=%.1f BIG_BUILD_SECONDS=%.1f BIG_PUTLAYER_SECONDS=%.1f BIG_LAYER_ROWS_PER_S=%.0f BIG_PUTIMAGE_SECONDS=%.1f BIG_IMAGES_PER_S=%.2f BIG_DB_BYTES=%d BIG_PEAK_RSS_MB=%s\n",
 		res.Rows, res.Layers, res.Images, total.Seconds(), res.Build.Seconds(), res.PutLayer.Seconds(), float64(res.Rows)/res.PutLayer.Seconds(),
-		res.PutImage.Seconds(), float64(res.Images)/res.PutImage.Seconds(), size)
+		res.PutImage.Seconds(), float64(res.Images)/res.PutImage.Seconds(), size, peakRSS())
 	fmt.Print(kv)
 	// Kept beside the index, so a run that reuses it can report how it was made.
 	return os.WriteFile(path+".bigindex", []byte(kv), 0o644)
+}
+
+// peakRSS returns the process's peak resident set size in MB, from
+// /proc/self/status (VmHWM), or "?" where there is none.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return strconv.FormatInt(kb/1024, 10)
+			}
+		}
+	}
+	return "?"
 }
