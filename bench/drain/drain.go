@@ -63,7 +63,7 @@ func Blob(r io.Reader, buf []byte) (Counts, error) {
 			return c, fmt.Errorf("tar after %d entries: %w", c.Entries, err)
 		}
 		c.Entries++
-		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+		if hdr.Typeflag == tar.TypeReg { // Reader reports legacy TypeRegA entries as TypeReg
 			h.Reset()
 			if _, err := io.CopyBuffer(h, tr, buf); err != nil {
 				return c, fmt.Errorf("%s: %w", hdr.Name, err)

@@ -113,15 +113,14 @@ func pkgName(universe string, i int) string {
 
 // file is one generated file before it becomes an entry.
 type file struct {
-	path    string
-	key     string // names its content: same key, same sha256
-	typ     index.EntryType
-	mode    int64
-	size    int64
-	link    string
-	kind    index.ContentKind
-	uid     int64
-	special bool // keep mode as given (setuid and friends)
+	path string
+	key  string // names its content: same key, same sha256
+	typ  index.EntryType
+	mode int64
+	size int64
+	link string
+	kind index.ContentKind
+	uid  int64
 }
 
 // subtree appends n files of package pkg under root, in nested directories up
