@@ -51,7 +51,7 @@ func Blob(r io.Reader, buf []byte) (Counts, error) {
 		defer zr.Close()
 		tarStream = zr
 	}
-	ur := &countReader{r: tarStream}
+	ur := &Counter{R: tarStream}
 	tr := tar.NewReader(ur)
 	h := sha256.New()
 	for {
@@ -75,17 +75,18 @@ func Blob(r io.Reader, buf []byte) (Counts, error) {
 	if _, err := io.CopyBuffer(io.Discard, ur, buf); err != nil {
 		return c, err
 	}
-	c.Uncompressed = ur.n
+	c.Uncompressed = ur.N
 	return c, nil
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
+// Counter counts the bytes read through it.
+type Counter struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *Counter) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }

@@ -19,7 +19,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -221,25 +220,14 @@ func readBlob(ctx context.Context, clients *clientCache, b blob, t *totals) erro
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET blob: %s", resp.Status)
 	}
-	cr := &countReader{r: resp.Body}
+	cr := &drain.Counter{R: resp.Body}
 	c, err := drain.Blob(cr, make([]byte, 256<<10))
 	if err != nil {
 		return err
 	}
-	t.compressed.Add(cr.n)
+	t.compressed.Add(cr.N)
 	t.uncompressed.Add(c.Uncompressed)
 	t.entries.Add(c.Entries)
 	t.files.Add(c.Files)
 	return nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
