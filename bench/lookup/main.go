@@ -1,0 +1,120 @@
+// Command lookup times, on an existing index, the queries analysts and rules
+// run most: `find` by exact path, by glob and by sha256 (the SQL the find
+// command runs over the public image_files view), and typical rules. It opens
+// the index read-only (index.OpenReadOnly) and reports the database's bytes
+// per file row.
+//
+// Usage: lookup [-path P] [-glob G] [-anyglob G] [-sha256 H] [-n N] DB
+//
+// Without -path, the path of a regular file found in the most layers is used;
+// without -sha256, that file's hash. Each query runs N times; the first
+// (cold) and the median time are reported. One line of KEY=VALUE figures goes
+// to stdout for bench/run, a markdown table to stderr. With -stats, only the
+// size and row counts are printed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/auditor-dev/auditor/bench/probe"
+	"github.com/auditor-dev/auditor/index"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	path := flag.String("path", "", "exact path to find (default: a regular file found in the most layers)")
+	glob := flag.String("glob", "/usr/lib/*/libz.so*", "glob to find (SQLite GLOB: * also matches /)")
+	anyGlob := flag.String("anyglob", "*/authorized_keys", "glob with a leading wildcard (no indexable prefix)")
+	sha := flag.String("sha256", "", "content hash to find (default: the hash of -path's content)")
+	n := flag.Int("n", 5, "runs of each query")
+	statsOnly := flag.Bool("stats", false, "only print the index's size and row counts")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: lookup [-path P] [-glob G] [-anyglob G] [-sha256 H] [-n N] DB")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 || *n < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(ctx, flag.Arg(0), *path, *glob, *anyGlob, *sha, *n, *statsOnly); err != nil {
+		fmt.Fprintf(os.Stderr, "lookup: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, statsOnly bool) error {
+	db, err := index.OpenReadOnly(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r := db.Reader()
+
+	var rows, layers, unc, uncMax int64
+	if err := r.QueryRowContext(ctx, `SELECT COALESCE(sum(entries), 0), count(*), COALESCE(sum(uncompressed_size), 0),
+		COALESCE(max(uncompressed_size), 0) FROM layers`).Scan(&rows, &layers, &unc, &uncMax); err != nil {
+		return err
+	}
+	var images, imageRows int64
+	if err := r.QueryRowContext(ctx, `SELECT count(DISTINCT il.image_digest), COALESCE(sum(l.entries), 0)
+		FROM image_layers il JOIN layers l ON l.digest = il.layer_digest`).Scan(&images, &imageRows); err != nil {
+		return err
+	}
+	size := fileSize(dbPath) + fileSize(dbPath+"-wal")
+	stats := fmt.Sprintf("DB_BYTES=%d DB_FILE_ROWS=%d DB_LAYERS=%d DB_UNCOMPRESSED_BYTES=%d DB_UNCOMPRESSED_MAX=%d DB_IMAGES=%d DB_IMAGE_FILE_ROWS=%d",
+		size, rows, layers, unc, uncMax, images, imageRows)
+	fmt.Fprintf(os.Stderr, "index %s: %d bytes, %d file rows in %d layers (%.1f B/row), %d images (%d image_files rows)\n",
+		dbPath, size, rows, layers, float64(size)/float64(max(rows, 1)), images, imageRows)
+	if statsOnly {
+		fmt.Println(stats)
+		return nil
+	}
+	if path == "" {
+		// The regular file path found in the most layers (a base-image file).
+		err := r.QueryRowContext(ctx, `SELECT path FROM files WHERE type = 'file' AND size > 0
+			GROUP BY path ORDER BY count(*) DESC, path LIMIT 1`).Scan(&path)
+		if err != nil {
+			return fmt.Errorf("choosing a path: %w", err)
+		}
+	}
+	if sha == "" {
+		err := r.QueryRowContext(ctx, `SELECT sha256 FROM files WHERE path = ? AND sha256 IS NOT NULL
+			GROUP BY sha256 ORDER BY count(*) DESC LIMIT 1`, path).Scan(&sha)
+		if err != nil {
+			return fmt.Errorf("choosing a hash of %s: %w", path, err)
+		}
+	}
+	sha = strings.TrimPrefix(sha, "sha256:")
+
+	queries := append([]probe.Query{probe.Find(path), probe.Find(glob), probe.Find(anyGlob), probe.Find("sha256:" + sha)}, probe.Rules...)
+	fmt.Fprintf(os.Stderr, "| query (median of %d; first run) | rows | median, ms | first, ms |\n|---|---:|---:|---:|\n", n)
+	kv := []string{stats}
+	for _, q := range queries {
+		t, err := probe.Time(ctx, r, q, n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.Label, err)
+		}
+		fmt.Fprintf(os.Stderr, "| %s | %d | %.3f | %.3f |\n", q.Label, t.Rows, ms(t.Median), ms(t.First))
+		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", q.Key, t.Rows, q.Key, ms(t.First), q.Key, ms(t.Median)))
+	}
+	fmt.Println(strings.Join(kv, " "))
+	return nil
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
