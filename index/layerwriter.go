@@ -62,8 +62,8 @@ func (w *LayerWriter) Len() int64 { return w.n }
 
 // Add adds the next entry of the layer, in tar order. A hardlink without
 // SHA256 gets that of the last regular file before it in the layer at its
-// Linkname (cleaned as paths are). Every chunkEntries entries, Add writes
-// them in their own transaction; ctx governs that write.
+// Linkname (cleaned as paths are). Once chunkEntries entries are held, the
+// next Add writes them in their own transaction; ctx governs that write.
 func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	if w.done {
 		return fmt.Errorf("layer %s: add after commit or abort", w.digest)
@@ -75,11 +75,14 @@ func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	if w.contentOnly {
 		return nil
 	}
-	w.buf = append(w.buf, e)
-	if len(w.buf) < chunkEntries {
-		return nil
+	if len(w.buf) >= chunkEntries {
+		// Written only now, so the matches of the chunk's last entry are in.
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
 	}
-	return w.flush(ctx)
+	w.buf = append(w.buf, e)
+	return nil
 }
 
 // AddMatch records a content match in the entry numbered m.Seq (from 0, in
@@ -295,10 +298,9 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	in := newInterner(db)
-	now := db.now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if w.contentOnly {
-			return putContent(ctx, tx, w.digest, l.ContentVersion, w.n, w.matches, now)
+			return putContent(ctx, tx, w.digest, l.ContentVersion, w.n, w.matches, db.now())
 		}
 		var id, version int64
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
@@ -321,16 +323,18 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 		if _, err := w.writeChunk(ctx, tx, in, lid, first); err != nil {
 			return err
 		}
+		indexedAt := db.now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO layers
 			(id, digest, diff_id, media_type, compression, size, uncompressed_size, entries, first_entry, last_entry, reader_version, indexed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			lid, w.digest, nullStr(l.DiffID), nullStr(l.MediaType), l.Compression, l.Size, l.UncompressedSize,
-			w.n, first, first+w.n-1, ReaderVersion, now)
+			w.n, first, first+w.n-1, ReaderVersion, indexedAt)
 		if err != nil {
 			return err
 		}
+		checkedAt := db.now()
 		if l.ContentVersion != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO content_checks (layer_id, version, checked_at) VALUES (?, ?, ?)`, lid, l.ContentVersion, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO content_checks (layer_id, version, checked_at) VALUES (?, ?, ?)`, lid, l.ContentVersion, checkedAt); err != nil {
 				return fmt.Errorf("content check: %w", err)
 			}
 		}
