@@ -40,18 +40,20 @@ func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) 
 	return d, nil
 }
 
-// PutLayer stores a layer held whole in memory, with its content matches:
-// after it returns nil, HasLayer(l.Digest) is true and every entry is in the
-// files view; after an error or a crash, nothing of the layer is visible. A
-// layer already indexed by this reader version keeps its entries (only its
-// content matches are stored). It is BeginLayer, Add of every entry, and
-// Commit; readers of large layers should stream through BeginLayer instead.
+// PutLayer stores a layer held whole in memory, with its content matches,
+// in one transaction: after it returns nil, HasLayer(l.Digest) is true and
+// every entry is in the files view; after an error or a crash, nothing of
+// the layer is stored. A layer already indexed by this reader version keeps
+// its entries (only its content matches are stored). Readers of large layers
+// stream through BeginLayer instead.
 func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	w, err := db.BeginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))
 	if err != nil {
 		return err
 	}
 	defer w.Abort(ctx)
+	w.chunk = len(l.Entries) + 1 // the memory is spent already: one transaction
+	w.buf = make([]Entry, 0, len(l.Entries))
 	for i := range l.Entries {
 		if err := w.Add(ctx, l.Entries[i]); err != nil {
 			return err

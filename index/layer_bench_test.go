@@ -51,3 +51,40 @@ func BenchmarkPutLayer(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkLayerWriter writes the layers of BenchmarkPutLayer through a
+// streaming LayerWriter (chunked transactions) and reports rows per second.
+func BenchmarkLayerWriter(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "w.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	layers := make([]*Layer, 0, 4)
+	for i := range 4 {
+		layers = append(layers, benchLayer(fmt.Sprintf("sha256:%064x", i), n))
+	}
+	rows := 0
+	i := 0
+	for b.Loop() {
+		l := layers[i%len(layers)]
+		l.Digest = fmt.Sprintf("sha256:%064x", i)
+		i++
+		w, err := db.BeginLayer(ctx, l.Digest, 5_000_000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range l.Entries {
+			if err := w.Add(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Commit(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+		rows += n
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}

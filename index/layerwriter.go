@@ -10,7 +10,9 @@ import (
 
 // chunkEntries is how many entries a LayerWriter holds before it writes them
 // in a transaction of their own: its memory does not grow with the layer.
-const chunkEntries = 8192
+// Larger chunks write a little faster (fewer commits) and cost about 300
+// bytes an entry.
+const chunkEntries = 16384
 
 // LayerWriter stores one layer whose entries arrive in tar order, a chunk at
 // a time, so that memory does not grow with the number of entries. Nothing
@@ -27,6 +29,7 @@ type LayerWriter struct {
 	db          *DB
 	digest      string
 	max         int64 // most entries the layer may have (ids reserved)
+	chunk       int   // entries held before they are written
 	contentOnly bool  // the layer is indexed already: keep only content matches
 
 	buf     []Entry        // entries not yet written
@@ -54,7 +57,7 @@ func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("layer %s: %w", digest, err)
 	}
-	return &LayerWriter{db: db, digest: digest, max: maxEntries, contentOnly: err == nil && v >= ReaderVersion}, nil
+	return &LayerWriter{db: db, digest: digest, max: maxEntries, chunk: chunkEntries, contentOnly: err == nil && v >= ReaderVersion}, nil
 }
 
 // Len returns how many entries were added.
@@ -62,7 +65,7 @@ func (w *LayerWriter) Len() int64 { return w.n }
 
 // Add adds the next entry of the layer, in tar order. A hardlink without
 // SHA256 gets that of the last regular file before it in the layer at its
-// Linkname (cleaned as paths are). Once chunkEntries entries are held, the
+// Linkname (cleaned as paths are). Once a chunk of entries is held, the
 // next Add writes them in their own transaction; ctx governs that write.
 func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	if w.done {
@@ -75,7 +78,7 @@ func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	if w.contentOnly {
 		return nil
 	}
-	if len(w.buf) >= chunkEntries {
+	if len(w.buf) >= w.chunk {
 		// Written only now, so the matches of the chunk's last entry are in.
 		if err := w.flush(ctx); err != nil {
 			return err
@@ -169,7 +172,15 @@ func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, 
 			e := &w.buf[i]
 			var cid, mtime, kind any
 			if e.SHA256 != "" {
-				cid = in.id(e.SHA256, w.db.conts, in.conts)
+				id, err := in.id(e.SHA256, in.conts)
+				if err != nil {
+					return nil, err
+				}
+				cid = id
+			}
+			pid, err := in.id(e.Path, in.paths)
+			if err != nil {
+				return nil, err
 			}
 			if !e.ModTime.IsZero() {
 				mtime = e.ModTime.Unix()
@@ -177,7 +188,7 @@ func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, 
 			if e.Kind != KindNone {
 				kind = int(e.Kind)
 			}
-			args = append(args, base+int64(i), lid, in.id(e.Path, w.db.paths, in.paths), nullStr(e.RawName), int(e.Type), e.Mode,
+			args = append(args, base+int64(i), lid, pid, nullStr(e.RawName), int(e.Type), e.Mode,
 				e.UID, e.GID, nullStr(e.Uname), nullStr(e.Gname), e.Size, mtime, cid, nullStr(e.Linkname), kind,
 				nullStr(e.Capabilities))
 		}
