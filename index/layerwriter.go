@@ -32,10 +32,14 @@ type LayerWriter struct {
 	chunk       int   // entries held before they are written
 	contentOnly bool  // the layer is indexed already: keep only content matches
 
-	buf     []Entry        // entries not yet written
-	matches []ContentMatch // matches not yet written (all of them when contentOnly)
-	n       int64          // entries added
-	written int64          // entries written (committed) to the reservation
+	// Add fills buf and matches; a full chunk moves to out and outMatches,
+	// which a goroutine writes while the next chunk fills.
+	buf, out            []Entry
+	matches, outMatches []ContentMatch // all of them when contentOnly
+	n                   int64          // entries added
+	queued              int64          // entries moved to out, written or not
+	inflight            chan error     // the write of out, if one runs
+	written             int64          // entries written (committed) to the reservation
 
 	reserved bool  // lid and first are reserved in pending_layers
 	lid      int64 // layers.id the layer gets
@@ -80,12 +84,44 @@ func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	}
 	if len(w.buf) >= w.chunk {
 		// Written only now, so the matches of the chunk's last entry are in.
-		if err := w.flush(ctx); err != nil {
+		if err := w.wait(); err != nil {
 			return err
 		}
+		w.handOff()
+		done := make(chan error, 1)
+		w.inflight = done
+		go func() { done <- w.flush(ctx) }()
 	}
 	w.buf = append(w.buf, e)
 	return nil
+}
+
+// handOff moves the held entries, and their matches, to out. Call it with
+// no write in flight.
+func (w *LayerWriter) handOff() {
+	end := w.queued + int64(len(w.buf))
+	w.out, w.buf = w.buf, w.out[:0]
+	w.outMatches = w.outMatches[:0]
+	keep := w.matches[:0]
+	for _, m := range w.matches {
+		if int64(m.Seq) < end {
+			w.outMatches = append(w.outMatches, m)
+		} else {
+			keep = append(keep, m)
+		}
+	}
+	w.matches = keep
+	w.queued = end
+}
+
+// wait waits for the write in flight, if any, and returns its error.
+func (w *LayerWriter) wait() error {
+	if w.inflight == nil {
+		return nil
+	}
+	err := <-w.inflight
+	w.inflight = nil
+	return err
 }
 
 // AddMatch records a content match in the entry numbered m.Seq (from 0, in
@@ -94,15 +130,15 @@ func (w *LayerWriter) AddMatch(m ContentMatch) {
 	w.matches = append(w.matches, m)
 }
 
-// flush writes the buffered entries in a transaction of their own, first
-// reserving the layer's ids.
+// flush writes the entries of out in a transaction of their own, first
+// reserving the layer's ids. It runs on its own goroutine, the only one
+// touching out, outMatches, written and the reservation meanwhile.
 func (w *LayerWriter) flush(ctx context.Context) error {
 	db := w.db
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	in := newInterner(db)
 	reserved, lid, first := w.reserved, w.lid, w.first
-	var rest []ContentMatch
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if !reserved {
 			var err error
@@ -114,19 +150,17 @@ func (w *LayerWriter) flush(ctx context.Context) error {
 				return fmt.Errorf("reserving ids: %w", err)
 			}
 		}
-		var err error
-		rest, err = w.writeChunk(ctx, tx, in, lid, first)
-		return err
+		return w.writeChunk(ctx, tx, in, lid, first)
 	})
 	if err != nil {
-		return fmt.Errorf("layer %s: store entries %d-%d: %w", w.digest, w.written, w.written+int64(len(w.buf))-1, err)
+		return fmt.Errorf("layer %s: store entries %d-%d: %w", w.digest, w.written, w.written+int64(len(w.out))-1, err)
 	}
 	in.commit()
 	w.reserved, w.lid, w.first = true, lid, first
-	w.written += int64(len(w.buf))
-	clear(w.buf) // drop references to the strings of the chunk
-	w.buf = w.buf[:0]
-	w.matches = append(w.matches[:0], rest...)
+	w.written += int64(len(w.out))
+	clear(w.out) // drop references to the strings of the chunk
+	w.out = w.out[:0]
+	w.outMatches = w.outMatches[:0]
 	return nil
 }
 
@@ -139,48 +173,48 @@ func nextIDs(ctx context.Context, tx *sql.Tx) (lid, first int64, err error) {
 	return lid, first, err
 }
 
-// writeChunk writes the buffered entries, numbered from w.written, and the
-// content matches found in them; it returns the matches of later entries.
-func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, lid, first int64) ([]ContentMatch, error) {
+// writeChunk writes the entries of out, numbered from w.written, and the
+// content matches found in them.
+func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, lid, first int64) error {
 	if err := w.resolveLinks(ctx, tx, in, first); err != nil {
-		return nil, fmt.Errorf("hardlinks: %w", err)
+		return fmt.Errorf("hardlinks: %w", err)
 	}
-	keys := make([]string, 0, len(w.buf))
-	for i := range w.buf {
-		keys = append(keys, w.buf[i].Path)
+	keys := make([]string, 0, len(w.out))
+	for i := range w.out {
+		keys = append(keys, w.out[i].Path)
 	}
 	if err := in.internAll(ctx, tx, "paths", "path", keys, w.db.paths, in.paths); err != nil {
-		return nil, fmt.Errorf("paths: %w", err)
+		return fmt.Errorf("paths: %w", err)
 	}
 	keys = keys[:0]
-	for i := range w.buf {
-		if w.buf[i].SHA256 != "" {
-			keys = append(keys, w.buf[i].SHA256)
+	for i := range w.out {
+		if w.out[i].SHA256 != "" {
+			keys = append(keys, w.out[i].SHA256)
 		}
 	}
 	if err := in.internAll(ctx, tx, "contents", "sha256", keys, w.db.conts, in.conts); err != nil {
-		return nil, fmt.Errorf("contents: %w", err)
+		return fmt.Errorf("contents: %w", err)
 	}
 
 	base := first + w.written
 	var full *sql.Stmt
 	args := make([]any, 0, entryBatch*entryColumns)
-	for start := 0; start < len(w.buf); start += entryBatch {
-		end := min(start+entryBatch, len(w.buf))
+	for start := 0; start < len(w.out); start += entryBatch {
+		end := min(start+entryBatch, len(w.out))
 		args = args[:0]
 		for i := start; i < end; i++ {
-			e := &w.buf[i]
+			e := &w.out[i]
 			var cid, mtime, kind any
 			if e.SHA256 != "" {
 				id, err := in.id(e.SHA256, in.conts)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				cid = id
 			}
 			pid, err := in.id(e.Path, in.paths)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !e.ModTime.IsZero() {
 				mtime = e.ModTime.Unix()
@@ -196,7 +230,7 @@ func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, 
 		if n := end - start; n == entryBatch {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, insertEntries(entryBatch)); err != nil {
-					return nil, err
+					return err
 				}
 				defer full.Close()
 			}
@@ -205,39 +239,33 @@ func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, 
 			_, err = tx.ExecContext(ctx, insertEntries(n), args...)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("entries %d-%d: %w", w.written+int64(start), w.written+int64(end)-1, err)
+			return fmt.Errorf("entries %d-%d: %w", w.written+int64(start), w.written+int64(end)-1, err)
 		}
 	}
 	return w.writeMatches(ctx, tx, lid, first)
 }
 
-// writeMatches stores the content matches of the buffered entries and
-// returns the others.
-func (w *LayerWriter) writeMatches(ctx context.Context, tx *sql.Tx, lid, first int64) ([]ContentMatch, error) {
-	end := w.written + int64(len(w.buf))
-	var rest []ContentMatch
+// writeMatches stores the content matches of the entries of out.
+func (w *LayerWriter) writeMatches(ctx context.Context, tx *sql.Tx, lid, first int64) error {
+	end := w.written + int64(len(w.out))
 	var stmt *sql.Stmt
-	for _, m := range w.matches {
+	for _, m := range w.outMatches {
 		seq := int64(m.Seq)
-		if seq >= end {
-			rest = append(rest, m)
-			continue
-		}
-		if seq < w.written || m.Seq < 0 {
-			return nil, fmt.Errorf("content match %s: no entry %d to store it in", m.PatternID, m.Seq)
+		if seq < w.written || seq >= end || m.Seq < 0 {
+			return fmt.Errorf("content match %s: no entry %d to store it in", m.PatternID, m.Seq)
 		}
 		if stmt == nil {
 			var err error
 			if stmt, err = tx.PrepareContext(ctx, insertHit); err != nil {
-				return nil, err
+				return err
 			}
 			defer stmt.Close()
 		}
 		if _, err := stmt.ExecContext(ctx, lid, first+seq, m.PatternID, m.Offset, m.Excerpt); err != nil {
-			return nil, fmt.Errorf("content match %s in %q: %w", m.PatternID, w.buf[seq-w.written].Path, err)
+			return fmt.Errorf("content match %s in %q: %w", m.PatternID, w.out[seq-w.written].Path, err)
 		}
 	}
-	return rest, nil
+	return nil
 }
 
 const insertHit = `INSERT INTO content_hits (layer_id, entry_id, pattern_id, "offset", excerpt)
@@ -246,7 +274,7 @@ const insertHit = `INSERT INTO content_hits (layer_id, entry_id, pattern_id, "of
 // linkCache is where resolveLinks finds the regular files of the chunk.
 type linkCache map[string]string
 
-// resolveLinks sets the SHA256 of the buffered hardlinks that have none to
+// resolveLinks sets the SHA256 of the hardlinks of out that have none to
 // that of the last regular file before them at their target: in the chunk,
 // or among the entries already written.
 func (w *LayerWriter) resolveLinks(ctx context.Context, tx *sql.Tx, in *interner, first int64) error {
@@ -257,8 +285,8 @@ func (w *LayerWriter) resolveLinks(ctx context.Context, tx *sql.Tx, in *interner
 	}
 	clear(files)
 	var stmt *sql.Stmt
-	for i := range w.buf {
-		e := &w.buf[i]
+	for i := range w.out {
+		e := &w.out[i]
 		switch {
 		case e.Type == TypeFile:
 			files[e.Path] = e.SHA256
@@ -305,6 +333,12 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	if l.Digest != w.digest {
 		return fmt.Errorf("layer %s: commit as %s", w.digest, l.Digest)
 	}
+	if err := w.wait(); err != nil {
+		return err
+	}
+	if !w.contentOnly {
+		w.handOff()
+	}
 	db := w.db
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -331,7 +365,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 				return err
 			}
 		}
-		if _, err := w.writeChunk(ctx, tx, in, lid, first); err != nil {
+		if err := w.writeChunk(ctx, tx, in, lid, first); err != nil {
 			return err
 		}
 		indexedAt := db.now()
@@ -376,6 +410,7 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 		return nil
 	}
 	defer w.finish()
+	w.wait() // its error is why we abort, or moot
 	if !w.reserved {
 		return nil
 	}
@@ -391,5 +426,5 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 
 func (w *LayerWriter) finish() {
 	w.done = true
-	w.buf, w.matches, w.files = nil, nil, nil
+	w.buf, w.out, w.matches, w.outMatches, w.files = nil, nil, nil, nil, nil
 }
