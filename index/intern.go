@@ -42,6 +42,9 @@ func (c *idCache) get(k string) (int64, bool) {
 }
 
 func (c *idCache) put(k string, id int64) {
+	if _, ok := c.young[k]; ok {
+		return
+	}
 	if len(c.young) >= cacheKeys/2 {
 		c.old, c.young = c.young, make(map[string]int64, cacheKeys/2)
 	}

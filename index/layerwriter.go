@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 )
 
 // chunkEntries is how many entries a LayerWriter holds before it writes them
@@ -278,6 +279,9 @@ type linkCache map[string]string
 // that of the last regular file before them at their target: in the chunk,
 // or among the entries already written.
 func (w *LayerWriter) resolveLinks(ctx context.Context, tx *sql.Tx, in *interner, first int64) error {
+	if !slices.ContainsFunc(w.out, func(e Entry) bool { return e.Type == TypeHardlink && e.SHA256 == "" }) {
+		return nil // most chunks: no map of their files needed
+	}
 	files := w.files
 	if files == nil {
 		files = linkCache{}
