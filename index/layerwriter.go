@@ -25,7 +25,9 @@ const chunkEntries = 16384
 // of Commit. A larger one reserves, at its first chunk, a layers.id and a
 // block of maxEntries entry ids (recorded in pending_layers), so its entries
 // get consecutive ids in tar order even while other layers are written at
-// the same time. A LayerWriter is used by one goroutine.
+// the same time. Each full chunk is written on a goroutine of its own while
+// the next one fills, so reading and writing a large layer overlap; the
+// methods of a LayerWriter are called from one goroutine.
 type LayerWriter struct {
 	db          *DB
 	digest      string
@@ -40,6 +42,7 @@ type LayerWriter struct {
 	n                   int64          // entries added
 	queued              int64          // entries moved to out, written or not
 	inflight            chan error     // the write of out, if one runs
+	err                 error          // the first write that failed
 	written             int64          // entries written (committed) to the reservation
 
 	reserved bool  // lid and first are reserved in pending_layers
@@ -71,7 +74,9 @@ func (w *LayerWriter) Len() int64 { return w.n }
 // Add adds the next entry of the layer, in tar order. A hardlink without
 // SHA256 gets that of the last regular file before it in the layer at its
 // Linkname (cleaned as paths are). Once a chunk of entries is held, the
-// next Add writes them in their own transaction; ctx governs that write.
+// next Add hands them to a goroutine that writes them in a transaction of
+// their own (ctx governs that write); an error of that write is returned by
+// a later Add or by Commit.
 func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 	if w.done {
 		return fmt.Errorf("layer %s: add after commit or abort", w.digest)
@@ -115,14 +120,16 @@ func (w *LayerWriter) handOff() {
 	w.queued = end
 }
 
-// wait waits for the write in flight, if any, and returns its error.
+// wait waits for the write in flight, if any, and returns the error of
+// the first write that failed.
 func (w *LayerWriter) wait() error {
-	if w.inflight == nil {
-		return nil
+	if w.inflight != nil {
+		if err := <-w.inflight; err != nil && w.err == nil {
+			w.err = err
+		}
+		w.inflight = nil
 	}
-	err := <-w.inflight
-	w.inflight = nil
-	return err
+	return w.err
 }
 
 // AddMatch records a content match in the entry numbered m.Seq (from 0, in

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -293,5 +294,39 @@ func TestLayerWriterMaxEntries(t *testing.T) {
 	}
 	if err == nil {
 		t.Error("a fourth entry in a layer of at most 3 was accepted")
+	}
+}
+
+// TestLayerWriterCancelled: a chunk write that fails (its context ended)
+// fails the layer: a later Add or Commit says so, and Abort leaves no row.
+func TestLayerWriterCancelled(t *testing.T) {
+	db := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := db.BeginLayer(ctx, "sha256:cancelled", 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := bigEntries(3*chunkEntries + 1)
+	var failed error
+	for i, e := range es {
+		if i == chunkEntries+1 {
+			cancel() // the second chunk's write runs with this context
+		}
+		if failed = w.Add(ctx, e); failed != nil {
+			break
+		}
+	}
+	if failed == nil {
+		failed = w.Commit(ctx, &Layer{Digest: "sha256:cancelled"})
+	}
+	if !errors.Is(failed, context.Canceled) {
+		t.Errorf("layer written with a cancelled context: %v", failed)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM entries`) + count(t, db, `SELECT count(*) FROM pending_layers`); n != 0 {
+		t.Errorf("%d rows left by a failed layer", n)
 	}
 }
