@@ -26,8 +26,9 @@ import (
 type Sink interface {
 	// HasLayer reports whether a layer blob is already fully indexed.
 	HasLayer(ctx context.Context, digest string) (bool, error)
-	// PutLayer stores a layer and its entries atomically.
-	PutLayer(ctx context.Context, l *index.Layer) error
+	// BeginLayer starts storing a layer of at most maxEntries entries,
+	// streamed a chunk at a time; it becomes visible, whole, at Commit.
+	BeginLayer(ctx context.Context, digest string, maxEntries int64) (*index.LayerWriter, error)
 	// Manifest reports what is stored of a manifest digest.
 	Manifest(ctx context.Context, digest string) (index.ManifestState, error)
 	// PutIndex stores an image index and its children list.
@@ -42,6 +43,8 @@ type Sink interface {
 	// PutTag records a tag -> digest mapping seen now.
 	PutTag(ctx context.Context, repo index.Repo, tag, digest string) error
 }
+
+var _ Sink = (*index.DB)(nil)
 
 // DefaultJobs is how many layers are read at once when Options.Jobs is 0:
 // one per core, since reading a layer is decompression and hashing.

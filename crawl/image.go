@@ -159,28 +159,41 @@ func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) erro
 	return withRetries(ctx, c.opts.Retry, streamFailed, func() error { return c.readLayerOnce(ctx, p, l) })
 }
 
+// readLayerOnce streams a layer blob into the sink, a chunk of entries at
+// a time: memory does not grow with the layer. The layer becomes visible
+// only once it was read to its end and checked.
 func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) error {
 	rc, err := p.Open(ctx, l)
 	if err != nil {
 		return fmt.Errorf("fetching blob: %w", &redactedError{p.Redact, err})
 	}
 	defer rc.Close()
+	lim := c.opts.Limits.withDefaults()
+	w, err := c.sink.BeginLayer(ctx, l.Digest, lim.MaxEntries)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := w.Abort(ctx); err != nil {
+			c.log.Error("removing an unfinished layer", "digest", l.Digest, "error", err)
+		}
+	}()
 	trap := &streamTrap{r: rc}
 	pr := &progressReader{r: trap, n: &c.stats.bytes}
-	layer, err := ReadLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID, Content: c.opts.Content}, c.opts.Limits)
+	layer, err := StreamLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID, Content: c.opts.Content}, lim, w)
 	if err != nil {
 		return trap.classify(err)
 	}
 	if l.Size > 0 && layer.Size != l.Size {
 		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, l.Size)
 	}
-	if err := c.sink.PutLayer(ctx, layer); err != nil {
+	if err := w.Commit(ctx, layer); err != nil {
 		return err
 	}
 	c.stats.layersRead.Add(1)
-	c.stats.files.Add(int64(len(layer.Entries)))
+	c.stats.files.Add(w.Len())
 	c.stats.uncompressed.Add(layer.UncompressedSize)
-	c.log.Debug("indexed layer", "digest", layer.Digest, "entries", len(layer.Entries), "bytes", layer.Size)
+	c.log.Debug("indexed layer", "digest", layer.Digest, "entries", w.Len(), "bytes", layer.Size)
 	return nil
 }
 

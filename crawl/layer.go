@@ -83,14 +83,69 @@ type LayerInput struct {
 	Content ContentMatcher
 }
 
-// ReadLayer streams a layer blob (gzip, zstd or plain tar, detected from its
-// first bytes, whatever the media type says) and returns every tar entry
-// with its content hash. It writes nothing anywhere: the blob is data, read
-// once. Decompression runs on its own goroutine, ahead of tar parsing and
-// hashing, so one large layer keeps two cores busy. After it returns nil, the
-// blob was read to its end, and checked against in.Digest when in.Verify
-// asks, and the diff_id too when in.CheckDiffID asks.
+// EntrySink receives a layer's entries as StreamLayer reads them.
+// *index.LayerWriter is one.
+type EntrySink interface {
+	// Add takes the next entry, in tar order. Hardlinks come without
+	// SHA256: the sink resolves them (see index.LayerWriter.Add).
+	Add(ctx context.Context, e index.Entry) error
+	// AddMatch takes a content match in an entry already added, numbered by
+	// its Seq from 0 in tar order.
+	AddMatch(m index.ContentMatch)
+}
+
+var _ EntrySink = (*index.LayerWriter)(nil)
+
+// ReadLayer reads a layer blob like StreamLayer and returns it whole: every
+// tar entry, in tar order, with its content hash (hardlinks to regular files
+// of the layer with their target's), and its content matches. Its memory
+// grows with the number of entries: the crawler streams instead.
 func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*index.Layer, error) {
+	var c collector
+	l, err := StreamLayer(ctx, r, in, lim, &c)
+	if err != nil {
+		return nil, err
+	}
+	l.Entries, l.ContentMatches = c.entries, c.matches
+	return l, nil
+}
+
+// collector is the EntrySink of ReadLayer.
+type collector struct {
+	entries []index.Entry
+	matches []index.ContentMatch
+	files   map[string]string // path -> sha256 of the last regular file there
+}
+
+func (c *collector) Add(_ context.Context, e index.Entry) error {
+	if c.files == nil {
+		c.files = map[string]string{}
+	}
+	switch e.Type {
+	case index.TypeFile:
+		c.files[e.Path] = e.SHA256
+	case index.TypeHardlink:
+		if e.SHA256 == "" {
+			e.SHA256 = c.files[cleanPath(e.Linkname)]
+		}
+	}
+	c.entries = append(c.entries, e)
+	return nil
+}
+
+func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matches, m) }
+
+// StreamLayer streams a layer blob (gzip, zstd or plain tar, detected from
+// its first bytes, whatever the media type says), hands every tar entry with
+// its content hash to out as it goes, and returns what it learnt of the blob
+// (the returned Layer has no Entries nor ContentMatches: out got them). Its
+// memory does not depend on the number of entries. It writes nothing but to
+// out: the blob is data, read once. Decompression runs on its own goroutine,
+// ahead of tar parsing and hashing, so one large layer keeps two cores busy.
+// After it returns nil, the blob was read to its end, and checked against
+// in.Digest when in.Verify asks, and the diff_id too when in.CheckDiffID
+// asks; after an error, out may have had some of the entries.
+func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, out EntrySink) (*index.Layer, error) {
 	lim = lim.withDefaults()
 	cr := &countReader{r: r, ctx: ctx}
 	var blobHash hash.Hash
@@ -124,7 +179,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 		tarBytes = io.TeeReader(ur, diffHash)
 	}
 	tr := tar.NewReader(tarBytes)
-	if err := readEntries(ctx, tr, layer, lim, in.Content); err != nil {
+	if err := readEntries(ctx, tr, layer, lim, in.Content, out); err != nil {
 		return nil, err
 	}
 	// Read what follows the tar end (padding) so the diff_id covers every
@@ -159,40 +214,35 @@ func decompressErr(compression string, err error) error {
 	return fmt.Errorf("%s: %w", compression, err)
 }
 
-func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, cm ContentMatcher) error {
+func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, cm ContentMatcher, out EntrySink) error {
 	bufp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bufp)
 	buf := *bufp
-	fileHashes := map[string]string{} // path -> sha256 of regular files, for hardlinks
 	h := sha256.New()
 	var cbuf []byte // whole files for cm
 	if cm != nil {
 		layer.ContentVersion = cm.Version()
 	}
+	var n int64 // entries so far
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading tar after %d entries: %w", len(layer.Entries), decompressErr(layer.Compression, err))
+			return fmt.Errorf("reading tar after %d entries: %w", n, decompressErr(layer.Compression, err))
 		}
-		if int64(len(layer.Entries)) >= lim.MaxEntries {
+		if n >= lim.MaxEntries {
 			return fmt.Errorf("%w: more than %d tar entries", ErrLimit, lim.MaxEntries)
 		}
 		e := entryFromHeader(hdr)
-		switch e.Type {
-		case index.TypeFile:
+		var ms []index.ContentMatch
+		if e.Type == index.TypeFile {
 			h.Reset()
 			var sum string
 			var kind index.ContentKind
 			if cm != nil && hdr.Size <= cm.MaxSize() {
-				var ms []index.ContentMatch
 				sum, kind, ms, err = matchContent(tr, h, &cbuf, hdr.Size, cm, e.Path)
-				for _, m := range ms {
-					m.Seq = len(layer.Entries)
-					layer.ContentMatches = append(layer.ContentMatches, m)
-				}
 			} else {
 				sum, kind, err = hashContent(tr, h, buf, hdr.Size)
 			}
@@ -200,12 +250,16 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
 			}
 			e.SHA256, e.Kind = sum, kind
-			fileHashes[e.Path] = sum
-		case index.TypeHardlink:
-			e.SHA256 = fileHashes[cleanPath(hdr.Linkname)]
 		}
-		layer.Entries = append(layer.Entries, e)
-		if len(layer.Entries)%4096 == 0 && ctx.Err() != nil {
+		if err := out.Add(ctx, e); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			m.Seq = int(n)
+			out.AddMatch(m)
+		}
+		n++
+		if n%4096 == 0 && ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // SetContentVersion sets the version of the content patterns the current
 // scan matches files with ("" for none). While it is set, HasLayer reports
 // false for a layer whose files were not matched with this version, so the
-// crawler reads it again, and PutLayer then stores only its content matches
+// crawler reads it again, and the layer writer then stores only its content matches
 // (its entries are already indexed and are not written twice).
 func (db *DB) SetContentVersion(v string) { db.contentVersion.Store(&v) }
 
@@ -41,47 +41,47 @@ func (db *DB) contentChecked(ctx context.Context, digest string) (bool, error) {
 	return have == want, nil
 }
 
-// putContent stores l's content matches, replacing those of an older pattern
-// version, and records the version. It does nothing when l was not matched
-// (ContentVersion "") or is already recorded with this version. The layer's
-// entries must be stored already, in the same tar order as l.Entries.
-func putContent(ctx context.Context, tx *sql.Tx, l *Layer, now string) error {
-	if l.ContentVersion == "" {
+// putContent stores the content matches of an indexed layer read again for
+// its content (n entries, matches numbered by Seq in tar order), replacing
+// those of an older pattern version, and records the version. It does
+// nothing when the layer was not matched (version "") or is already recorded
+// with this version.
+func putContent(ctx context.Context, tx *sql.Tx, digest, version string, n int64, matches []ContentMatch, now string) error {
+	if version == "" {
 		return nil
 	}
-	var id, first, n int64
+	var id, first, stored int64
 	var have sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT l.id, l.first_entry, l.entries, c.version FROM layers l
-		LEFT JOIN content_checks c ON c.layer_id = l.id WHERE l.digest = ?`, l.Digest).Scan(&id, &first, &n, &have)
+		LEFT JOIN content_checks c ON c.layer_id = l.id WHERE l.digest = ?`, digest).Scan(&id, &first, &stored, &have)
 	if err != nil {
 		return fmt.Errorf("content matches: %w", err)
 	}
-	if have.Valid && have.String == l.ContentVersion {
+	if have.Valid && have.String == version {
 		return nil
 	}
-	if n != int64(len(l.Entries)) {
-		return fmt.Errorf("content matches: layer read with %d entries, but %d are indexed", len(l.Entries), n)
+	if n != stored {
+		return fmt.Errorf("content matches: layer read with %d entries, but %d are indexed", n, stored)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM content_hits WHERE layer_id = ?`, id); err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO content_hits (layer_id, entry_id, pattern_id, "offset", excerpt)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	stmt, err := tx.PrepareContext(ctx, insertHit)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	for _, m := range l.ContentMatches {
-		if m.Seq < 0 || m.Seq >= len(l.Entries) {
+	for _, m := range matches {
+		if m.Seq < 0 || int64(m.Seq) >= n {
 			return fmt.Errorf("content match %s: no entry %d", m.PatternID, m.Seq)
 		}
 		if _, err := stmt.ExecContext(ctx, id, first+int64(m.Seq), m.PatternID, m.Offset, m.Excerpt); err != nil {
-			return fmt.Errorf("content match %s in %q: %w", m.PatternID, l.Entries[m.Seq].Path, err)
+			return fmt.Errorf("content match %s in entry %d: %w", m.PatternID, m.Seq, err)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO content_checks (layer_id, version, checked_at) VALUES (?, ?, ?)
 		ON CONFLICT (layer_id) DO UPDATE SET version = excluded.version, checked_at = excluded.checked_at`,
-		id, l.ContentVersion, now)
+		id, version, now)
 	return err
 }
 

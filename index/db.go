@@ -49,9 +49,9 @@ type DB struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
-	mu    sync.Mutex       // guards paths and contents, the writer's caches
-	paths map[string]int64 // path -> paths.id, for rows already committed
-	conts map[string]int64 // sha256 hex -> contents.id, committed
+	mu    sync.Mutex // guards the writer and its caches
+	paths *idCache   // path -> paths.id, for rows already committed
+	conts *idCache   // sha256 hex -> contents.id, committed
 
 	contentVersion atomic.Pointer[string] // see SetContentVersion
 }
@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, path: path, Now: time.Now, paths: map[string]int64{}, conts: map[string]int64{}}
+	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -16,10 +16,17 @@ const (
 )
 
 // BeginScan records the start of a scan and returns its id. Scans left
-// "running" by a process that died are marked interrupted first.
+// "running" by a process that died are marked interrupted first, and the
+// rows of layers it left half written are removed: call it under the scan
+// lock (LockScan), with no layer being written.
 func (db *DB) BeginScan(ctx context.Context, targets, version string) (int64, error) {
 	var id int64
+	db.mu.Lock()
+	defer db.mu.Unlock()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := dropAllPending(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ? WHERE status = ?`, ScanInterrupted, ScanRunning); err != nil {
 			return err
 		}

@@ -1,0 +1,131 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// interner resolves paths and content hashes to their ids within one write
+// transaction, remembering the ids it used until the transaction commits.
+type interner struct {
+	db           *DB
+	paths, conts map[string]int64 // used in this transaction
+}
+
+func newInterner(db *DB) *interner {
+	return &interner{db: db, paths: map[string]int64{}, conts: map[string]int64{}}
+}
+
+// cacheKeys bounds each of the writer's committed-id caches (paths and
+// content hashes), so that the writer's memory does not grow with the
+// number of files indexed: 80-100 bytes a key, at most some 45 MB in all.
+const cacheKeys = 1 << 18
+
+// idCache remembers the ids of recently used keys, at most cacheKeys of them,
+// in two generations: when the young one is full, the old one is dropped
+// and the young one becomes old. Keys used again are put back in the young
+// one, so what every layer shares (/etc/passwd, common libraries) stays.
+type idCache struct {
+	young, old map[string]int64
+}
+
+func newIDCache() *idCache { return &idCache{young: map[string]int64{}} }
+
+func (c *idCache) get(k string) (int64, bool) {
+	if id, ok := c.young[k]; ok {
+		return id, true
+	}
+	id, ok := c.old[k]
+	return id, ok
+}
+
+func (c *idCache) put(k string, id int64) {
+	if _, ok := c.young[k]; ok {
+		return
+	}
+	if len(c.young) >= cacheKeys/2 {
+		c.old, c.young = c.young, make(map[string]int64, cacheKeys/2)
+	}
+	c.young[k] = id
+}
+
+// commit moves the ids used in a committed transaction into the DB's
+// caches. Call it with db.mu held.
+func (w *interner) commit() {
+	for k, v := range w.paths {
+		w.db.paths.put(k, v)
+	}
+	for k, v := range w.conts {
+		w.db.conts.put(k, v)
+	}
+}
+
+// id returns the id of a key interned in this transaction by internAll.
+func (w *interner) id(key string, pending map[string]int64) (int64, error) {
+	if id, ok := pending[key]; ok {
+		return id, nil
+	}
+	return 0, fmt.Errorf("%q was not interned", key) // a bug; never stored as id 0
+}
+
+// internAll makes sure every key has a row in table(col), finding it in the
+// cache, or existing rows, or inserting the others in batches, and records
+// their ids in pending.
+func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string, keys []string, committed *idCache, pending map[string]int64) error {
+	var missing []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if _, ok := pending[k]; ok || seen[k] {
+			continue
+		}
+		if id, ok := committed.get(k); ok {
+			pending[k] = id
+			continue
+		}
+		seen[k] = true
+		missing = append(missing, k)
+	}
+	scan := func(q string, chunk []string) error {
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var k string
+			if err := rows.Scan(&id, &k); err != nil {
+				return err
+			}
+			pending[k] = id
+		}
+		return rows.Err()
+	}
+	for start := 0; start < len(missing); start += internBatch {
+		chunk := missing[start:min(start+internBatch, len(missing))]
+		q := "SELECT id, " + col + " FROM " + table + " WHERE " + col + " IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		if err := scan(q, chunk); err != nil {
+			return err
+		}
+	}
+	var absent []string
+	for _, k := range missing {
+		if _, ok := pending[k]; !ok {
+			absent = append(absent, k)
+		}
+	}
+	for start := 0; start < len(absent); start += internBatch {
+		chunk := absent[start:min(start+internBatch, len(absent))]
+		q := "INSERT INTO " + table + " (" + col + ") VALUES (?)" + strings.Repeat(",(?)", len(chunk)-1) + " RETURNING id, " + col
+		if err := scan(q, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
