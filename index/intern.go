@@ -29,9 +29,12 @@ const cacheKeys = 1 << 18
 // one, so what every layer shares (/etc/passwd, common libraries) stays.
 type idCache struct {
 	young, old map[string]int64
+	// lastNew is the share of looked-up keys that were new in the last
+	// internAll: it decides whether to insert first or look up first.
+	lastNew float64
 }
 
-func newIDCache() *idCache { return &idCache{young: map[string]int64{}} }
+func newIDCache() *idCache { return &idCache{young: map[string]int64{}, lastNew: 1} }
 
 func (c *idCache) get(k string) (int64, bool) {
 	if id, ok := c.young[k]; ok {
@@ -107,25 +110,58 @@ func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string,
 		}
 		return rows.Err()
 	}
-	for start := 0; start < len(missing); start += internBatch {
-		chunk := missing[start:min(start+internBatch, len(missing))]
-		q := "SELECT id, " + col + " FROM " + table + " WHERE " + col + " IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
-		if err := scan(q, chunk); err != nil {
-			return err
+	// Mostly new keys (a cold scan): insert, skipping conflicts, then look
+	// up only the keys that were there. Mostly known keys: look up, then
+	// insert the rest. Either way each key costs about one index probe.
+	lookup := func(keys []string) error {
+		for start := 0; start < len(keys); start += internBatch {
+			chunk := keys[start:min(start+internBatch, len(keys))]
+			if err := scan("SELECT id, "+col+" FROM "+table+" WHERE "+col+" IN (?"+strings.Repeat(",?", len(chunk)-1)+")", chunk); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	var absent []string
-	for _, k := range missing {
-		if _, ok := pending[k]; !ok {
-			absent = append(absent, k)
+	insert := func(keys []string) error {
+		for start := 0; start < len(keys); start += internBatch {
+			chunk := keys[start:min(start+internBatch, len(keys))]
+			if err := scan("INSERT INTO "+table+" ("+col+") VALUES (?)"+strings.Repeat(",(?)", len(chunk)-1)+
+				" ON CONFLICT ("+col+") DO NOTHING RETURNING id, "+col, chunk); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	for start := 0; start < len(absent); start += internBatch {
-		chunk := absent[start:min(start+internBatch, len(absent))]
-		q := "INSERT INTO " + table + " (" + col + ") VALUES (?)" + strings.Repeat(",(?)", len(chunk)-1) + " RETURNING id, " + col
-		if err := scan(q, chunk); err != nil {
-			return err
+	left := func() []string {
+		var out []string
+		for _, k := range missing {
+			if _, ok := pending[k]; !ok {
+				out = append(out, k)
+			}
 		}
+		return out
+	}
+	insertFirst := committed.lastNew >= 0.5
+	first, then := lookup, insert
+	if insertFirst {
+		first, then = insert, lookup
+	}
+	if err := first(missing); err != nil {
+		return err
+	}
+	rest := left()
+	if err := then(rest); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		newKeys := len(rest) // what the lookup did not find, then inserted
+		if insertFirst {
+			newKeys = len(missing) - len(rest) // what the insert added
+		}
+		committed.lastNew = float64(newKeys) / float64(len(missing))
+	}
+	if rest := left(); len(rest) > 0 {
+		return fmt.Errorf("%d keys not interned in %s", len(rest), table) // a bug
 	}
 	return nil
 }
