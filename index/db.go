@@ -52,6 +52,8 @@ type DB struct {
 	mu    sync.Mutex // guards the writer and its caches
 	paths *idCache   // path -> paths.id, for rows already committed
 	conts *idCache   // sha256 hex -> contents.id, committed
+	// entries keeps recent layers' overlay entries for PutImage.
+	entries *entryCache
 
 	contentVersion atomic.Pointer[string] // see SetContentVersion
 }
@@ -102,7 +104,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache()}
+	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache(), entries: newEntryCache()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

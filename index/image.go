@@ -247,9 +247,14 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 
 	layers := make([][]OverlayEntry, len(spans))
 	for pos, s := range spans {
-		l, err := overlayEntries(ctx, tx, s.first, s.last)
-		if err != nil {
-			return err
+		key := layerKey{s.id, s.first}
+		l, ok := db.entries.get(key)
+		if !ok {
+			var err error
+			if l, err = overlayEntries(ctx, tx, s.first, s.last); err != nil {
+				return err
+			}
+			db.entries.put(key, l)
 		}
 		layers[pos] = l
 	}
