@@ -47,8 +47,11 @@ type Sink interface {
 var _ Sink = (*index.DB)(nil)
 
 // DefaultJobs is how many layers are read at once when Options.Jobs is 0:
-// one per core, since reading a layer is decompression and hashing.
-var DefaultJobs = max(2, runtime.NumCPU())
+// two more than the cores. Reading a layer is decompression and hashing,
+// but each reader also waits for the index's single writer (and the
+// network); two extra keep the cores busy meanwhile (the big fleet's cold
+// scan on 2 cores: 4.0 s with 4 jobs, 5.0 s with 2).
+var DefaultJobs = runtime.NumCPU() + 2
 
 // Registry holds the settings of one registry host.
 type Registry struct {

@@ -105,7 +105,7 @@ func LoadConfig(path string, required bool) (Config, error) {
 		return cfg, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
 	}
 	if cfg.Jobs < 0 {
-		return cfg, fmt.Errorf("config %s: jobs must be 0 (one per core) or more, got %d", path, cfg.Jobs)
+		return cfg, fmt.Errorf("config %s: jobs must be 0 (the default) or more, got %d", path, cfg.Jobs)
 	}
 	return cfg, nil
 }

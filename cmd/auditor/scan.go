@@ -52,7 +52,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.SetOutput(stderr)
 	var cf commonFlags
 	cf.register(fs)
-	jobs := fs.Int("jobs", -1, "layers read at once (default: jobs in config, else one per core)")
+	jobs := fs.Int("jobs", -1, "layers read at once (default: jobs in config, else two more than the cores)")
 	var platforms stringList
 	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
 	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
