@@ -27,6 +27,7 @@ import (
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // memRegistry starts go-containerregistry's in-process registry.
@@ -87,20 +88,7 @@ func (r *result) messages() string {
 
 func (r *result) strings(t *testing.T, q string, args ...any) []string {
 	t.Helper()
-	rows, err := r.db.Reader().Query(q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return indextest.Strings(t, r.db.Reader(), q, args...)
 }
 
 func scan(t *testing.T, opts crawl.Options, targets ...string) *result {

@@ -3,6 +3,8 @@ package rules
 import (
 	"strings"
 	"testing"
+
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 func TestMatcherFindsAndRedacts(t *testing.T) {
@@ -136,21 +138,5 @@ func countRows(t testing.TB, db, view string) int {
 
 func queryLines(t testing.TB, db, q string) string {
 	t.Helper()
-	rows, err := openRO(t, db).Reader().Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, "\n")
+	return strings.Join(indextest.Strings(t, openRO(t, db).Reader(), q), "\n")
 }

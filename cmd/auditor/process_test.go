@@ -146,23 +146,7 @@ func scanStatuses(t *testing.T, db string) []string {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	rows, err := d.Reader().Query(`SELECT status FROM scans ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return indextest.Strings(t, d.Reader(), `SELECT status FROM scans ORDER BY id`)
 }
 
 func exitCode(err error) int {

@@ -160,3 +160,26 @@ func IntegrityOK(tb testing.TB, path string) {
 		tb.Errorf("integrity_check %s: %s", path, strings.Join(msgs, "; "))
 	}
 }
+
+// Strings runs a query whose rows are one text column (or one value that
+// scans as text) and returns them; any error fails tb.
+func Strings(tb testing.TB, db *sql.DB, q string, args ...any) []string {
+	tb.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
