@@ -1,7 +1,6 @@
 package crawl_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,10 +8,8 @@ import (
 	"log"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -93,30 +90,9 @@ func (r *result) strings(t *testing.T, q string, args ...any) []string {
 
 func scan(t *testing.T, opts crawl.Options, targets ...string) *result {
 	t.Helper()
-	db, err := index.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	res := &result{db: db}
-	var mu sync.Mutex
-	opts.OnError = func(e index.ScanError) { mu.Lock(); res.errs = append(res.errs, e); mu.Unlock() }
-	cr, err := crawl.New(db, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ts []crawl.Target
-	for _, s := range targets {
-		tg, err := crawl.ParseTarget(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, tg)
-	}
-	if err := cr.Scan(context.Background(), ts); err != nil {
-		t.Fatal(err)
-	}
-	return res
+	db := tempDB(t)
+	_, errs := scanInto(t, db, opts, targets...)
+	return &result{db: db, errs: errs}
 }
 
 func TestUnsupportedManifests(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -21,12 +22,14 @@ import (
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
 
-// scanInto scans targets into an existing database and returns the
-// crawler's counters and the errors.
-func scanInto(t *testing.T, db *index.DB, targets ...string) (crawl.Stats, []index.ScanError) {
+// scanInto scans targets into an existing database with opts and returns
+// the crawler's counters and the errors it reported.
+func scanInto(t *testing.T, db *index.DB, opts crawl.Options, targets ...string) (crawl.Stats, []index.ScanError) {
 	t.Helper()
+	var mu sync.Mutex
 	var errs []index.ScanError
-	cr, err := crawl.New(db, crawl.Options{Jobs: 2, OnError: func(e index.ScanError) { errs = append(errs, e) }})
+	opts.OnError = func(e index.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() } // called concurrently
+	cr, err := crawl.New(db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +60,7 @@ func tempDB(t *testing.T) *index.DB {
 func TestOCILayout(t *testing.T) {
 	dir := filepath.Join(fleettest.Dir(t), "images", "oci")
 	db := tempDB(t)
-	_, errs := scanInto(t, db, "oci:"+dir)
+	_, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "oci:"+dir)
 	if len(errs) > 0 {
 		t.Fatalf("errors: %+v", errs)
 	}
@@ -91,7 +94,7 @@ func TestOCILayout(t *testing.T) {
 
 	// oci:DIR:REF scans one image.
 	db2 := tempDB(t)
-	if _, errs := scanInto(t, db2, "oci:"+dir+":redis-7.0"); len(errs) > 0 {
+	if _, errs := scanInto(t, db2, crawl.Options{Jobs: 2}, "oci:"+dir+":redis-7.0"); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if got := (&result{db: db2}).strings(t, `SELECT tag FROM tags`); strings.Join(got, ",") != "redis-7.0" {
@@ -104,7 +107,7 @@ func itoaT(n int) string { b, _ := json.Marshal(n); return string(b) }
 func TestDockerArchive(t *testing.T) {
 	archive := filepath.Join(fleettest.Dir(t), "images", "docker-archive", "legacy-hello-1.0.tar")
 	db := tempDB(t)
-	st, errs := scanInto(t, db, "docker-archive:"+archive)
+	st, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "docker-archive:"+archive)
 	if len(errs) > 0 {
 		t.Fatalf("errors: %+v", errs)
 	}
@@ -133,10 +136,10 @@ func TestLocalLayersDedupWithRegistry(t *testing.T) {
 	reg := fleettest.Registry(t)
 	dir := filepath.Join(fleettest.Dir(t), "images")
 	db := tempDB(t)
-	if _, errs := scanInto(t, db, reg+"/library/debian:bookworm", reg+"/legacy/hello:1.0"); len(errs) > 0 {
+	if _, errs := scanInto(t, db, crawl.Options{Jobs: 2}, reg+"/library/debian:bookworm", reg+"/legacy/hello:1.0"); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	st, errs := scanInto(t, db, "oci:"+filepath.Join(dir, "oci")+":debian-bookworm-minbase", "docker-archive:"+filepath.Join(dir, "docker-archive", "legacy-hello-1.0.tar"))
+	st, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "oci:"+filepath.Join(dir, "oci")+":debian-bookworm-minbase", "docker-archive:"+filepath.Join(dir, "docker-archive", "legacy-hello-1.0.tar"))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -215,7 +218,7 @@ func TestOCIArchive(t *testing.T) {
 	tarDir(t, filepath.Join(dir, "layout"), archive)
 
 	db := tempDB(t)
-	st, errs := scanInto(t, db, "oci-archive:"+archive+":v1")
+	st, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "oci-archive:"+archive+":v1")
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -270,14 +273,14 @@ func TestBadArchives(t *testing.T) {
 	}
 	for target, want := range tests {
 		db := tempDB(t)
-		_, errs := scanInto(t, db, target)
+		_, errs := scanInto(t, db, crawl.Options{Jobs: 2}, target)
 		if len(errs) != 1 || !strings.Contains(errs[0].Message+" "+errs[0].Repository, want) {
 			t.Errorf("%s: errors %+v, want one containing %q", target, errs, want)
 		}
 	}
 	// A bad archive does not stop a good one in the same scan.
 	db := tempDB(t)
-	_, errs := scanInto(t, db, "docker-archive:"+truncated, "docker-archive:"+good)
+	_, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "docker-archive:"+truncated, "docker-archive:"+good)
 	if len(errs) != 1 || len((&result{db: db}).strings(t, `SELECT digest FROM images`)) != 1 {
 		t.Errorf("bad + good archive: errors %+v", errs)
 	}

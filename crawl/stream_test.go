@@ -22,7 +22,7 @@ func TestStreamedLayerEqualsWholeLayer(t *testing.T) {
 	dir := t.TempDir()
 	writeBigLayout(t, dir, n)
 	db := tempDB(t)
-	if _, errs := scanInto(t, db, "oci:"+filepath.Join(dir, "oci")); len(errs) > 0 {
+	if _, errs := scanInto(t, db, crawl.Options{Jobs: 2}, "oci:"+filepath.Join(dir, "oci")); len(errs) > 0 {
 		t.Fatalf("errors: %+v", errs)
 	}
 	var digest string
