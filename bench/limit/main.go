@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	jobs := flag.Int("jobs", runtime.NumCPU(), "layer blobs read at once")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file (to compare with auditor scan --cpuprofile)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: limit [-jobs N] HOST[:PORT]")
 		flag.PrintDefaults()
@@ -50,6 +52,19 @@ func main() {
 	if flag.NArg() != 1 || *jobs < 1 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "limit: %v\n", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "limit: %v\n", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	if err := run(ctx, flag.Arg(0), *jobs); err != nil {
 		fmt.Fprintf(os.Stderr, "limit: %v\n", err)

@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	fleettest.Cleanup()
 	os.Exit(code)
 }
 
