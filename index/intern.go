@@ -90,12 +90,33 @@ func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string,
 		seen[k] = true
 		missing = append(missing, k)
 	}
+	// Full batches reuse one prepared statement per query text, so a chunk
+	// of keys is parsed once per query, not once per batch.
+	prepared := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range prepared {
+			st.Close()
+		}
+	}()
 	scan := func(q string, chunk []string) error {
 		args := make([]any, len(chunk))
 		for i, k := range chunk {
 			args[i] = k
 		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == internBatch {
+			st := prepared[q]
+			if st == nil {
+				if st, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+				prepared[q] = st
+			}
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, q, args...)
+		}
 		if err != nil {
 			return err
 		}
@@ -110,6 +131,9 @@ func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string,
 		}
 		return rows.Err()
 	}
+	// INSERT OR IGNORE rather than ON CONFLICT DO NOTHING: nothing else in
+	// the statement can then abort it, so SQLite keeps no statement journal
+	// (a copy of every page the statement changes, in a temporary file).
 	// Mostly new keys (a cold scan): insert, skipping conflicts, then look
 	// up only the keys that were there. Mostly known keys: look up, then
 	// insert the rest. Either way each key costs about one index probe.
@@ -125,8 +149,8 @@ func (w *interner) internAll(ctx context.Context, tx *sql.Tx, table, col string,
 	insert := func(keys []string) error {
 		for start := 0; start < len(keys); start += internBatch {
 			chunk := keys[start:min(start+internBatch, len(keys))]
-			if err := scan("INSERT INTO "+table+" ("+col+") VALUES (?)"+strings.Repeat(",(?)", len(chunk)-1)+
-				" ON CONFLICT ("+col+") DO NOTHING RETURNING id, "+col, chunk); err != nil {
+			if err := scan("INSERT OR IGNORE INTO "+table+" ("+col+") VALUES (?)"+strings.Repeat(",(?)", len(chunk)-1)+
+				" RETURNING id, "+col, chunk); err != nil {
 				return err
 			}
 		}

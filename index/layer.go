@@ -98,10 +98,13 @@ const entryBatch = 256
 // internBatch is how many keys one interning statement looks up or inserts.
 const internBatch = 512
 
-// insertEntries is an INSERT of n entry rows.
+// insertEntries is an INSERT of n entry rows. OR IGNORE (with the caller
+// checking that all n rows were stored) spares SQLite a statement journal:
+// a multi-row INSERT that could abort half-way must first copy every page it
+// changes to a temporary file, so that it can undo itself.
 func insertEntries(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO entries (id, layer_id, path_id, raw_name, type, mode, uid, gid, uname, gname, size, mtime, content_id, linkname, kind, capabilities) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO entries (id, layer_id, path_id, raw_name, type, mode, uid, gid, uname, gname, size, mtime, content_id, linkname, kind, capabilities) VALUES `)
 	row := "(" + strings.Repeat("?,", entryColumns-1) + "?)"
 	for i := range n {
 		if i > 0 {

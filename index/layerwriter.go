@@ -235,16 +235,26 @@ func (w *LayerWriter) writeChunk(ctx context.Context, tx *sql.Tx, in *interner, 
 				nullStr(e.Capabilities))
 		}
 		var err error
-		if n := end - start; n == entryBatch {
+		var res sql.Result
+		n := end - start
+		if n == entryBatch {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, insertEntries(entryBatch)); err != nil {
 					return err
 				}
 				defer full.Close()
 			}
-			_, err = full.ExecContext(ctx, args...)
+			res, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertEntries(n), args...)
+			res, err = tx.ExecContext(ctx, insertEntries(n), args...)
+		}
+		var stored int64
+		if err == nil {
+			stored, err = res.RowsAffected()
+		}
+		if err == nil && stored != int64(n) {
+			// INSERT OR IGNORE skipped a row: a reserved id was taken (a bug).
+			err = fmt.Errorf("%d of %d rows stored", stored, n)
 		}
 		if err != nil {
 			return fmt.Errorf("entries %d-%d: %w", w.written+int64(start), w.written+int64(end)-1, err)
