@@ -10,15 +10,21 @@
 // without -sha256, that file's hash. Each query runs N times; the first
 // (cold) and the median time are reported. One line of KEY=VALUE figures goes
 // to stdout for bench/run, a markdown table to stderr. With -stats, only the
-// size and row counts are printed.
+// size and row counts are printed. With -naive DIR, it also builds in DIR the
+// naive one-table layout the index is compared with (every column of the
+// files view in one table, the layer by digest, with indexes on path and
+// sha256) and prints its size.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +41,7 @@ func main() {
 	sha := flag.String("sha256", "", "content hash to find (default: the hash of -path's content)")
 	n := flag.Int("n", 5, "runs of each query")
 	statsOnly := flag.Bool("stats", false, "only print the index's size and row counts")
+	naive := flag.String("naive", "", "also build the naive one-table layout in this directory and print its size")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: lookup [-path P] [-glob G] [-anyglob G] [-sha256 H] [-n N] DB")
 		flag.PrintDefaults()
@@ -43,6 +50,12 @@ func main() {
 	if flag.NArg() != 1 || *n < 1 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *naive != "" {
+		if err := naiveSize(ctx, flag.Arg(0), *naive); err != nil {
+			fmt.Fprintf(os.Stderr, "lookup: naive layout: %v\n", err)
+			os.Exit(1)
+		}
 	}
 	if err := run(ctx, flag.Arg(0), *path, *glob, *anyGlob, *sha, *n, *statsOnly); err != nil {
 		fmt.Fprintf(os.Stderr, "lookup: %v\n", err)
@@ -108,6 +121,47 @@ func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, st
 	fmt.Println(strings.Join(kv, " "))
 	return nil
 }
+
+// naiveSize copies the files view of the index at dbPath into one table of
+// dir/naive.db, indexes its path and sha256 columns as a naive design would,
+// and prints NAIVE_BYTES and NAIVE_ROWS.
+func naiveSize(ctx context.Context, dbPath, dir string) error {
+	out := filepath.Join(dir, "naive.db")
+	os.Remove(out)
+	defer os.Remove(out)
+	db, err := sql.Open("sqlite", out)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	src := "file:" + url.PathEscape(dbPath) + "?mode=ro"
+	var rows int64
+	for _, q := range []string{
+		`ATTACH ` + quote(src) + ` AS src`,
+		`CREATE TABLE files AS SELECT * FROM src.files`,
+		`CREATE INDEX files_path ON files (path)`,
+		`CREATE INDEX files_sha256 ON files (sha256)`,
+		`DETACH src`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM files`).Scan(&rows); err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	size := fileSize(out)
+	fmt.Fprintf(os.Stderr, "naive layout: %d bytes, %d file rows (%.1f B/row)\n", size, rows, float64(size)/float64(max(rows, 1)))
+	fmt.Printf("NAIVE_BYTES=%d NAIVE_ROWS=%d\n", size, rows)
+	return nil
+}
+
+// quote is s as an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func fileSize(p string) int64 {
 	st, err := os.Stat(p)
