@@ -56,6 +56,8 @@ type DB struct {
 	entries *entryCache
 
 	contentVersion atomic.Pointer[string] // see SetContentVersion
+
+	writeTime atomic.Int64 // nanoseconds in write transactions; see WriteTime
 }
 
 // dsn builds a modernc.org/sqlite DSN whose pragmas apply to every pooled
@@ -269,15 +271,22 @@ func notIndex(err error) error {
 
 // inTx runs fn in a write transaction, committing if it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil) // waits for the one write connection
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	defer func() { db.writeTime.Add(int64(time.Since(start))) }()
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
+
+// WriteTime is the time spent in write transactions since Open, not
+// counting waits for the write connection: the writer's share of a scan's
+// wall time says whether storing rows caps it.
+func (db *DB) WriteTime() time.Duration { return time.Duration(db.writeTime.Load()) }
 
 func (db *DB) now() string { return db.Now().UTC().Format(time.RFC3339Nano) }
