@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/auditor-dev/auditor/internal/pathglob"
 )
@@ -27,7 +26,7 @@ type registryClient struct {
 	nameOpts  []name.Option
 	platforms []v1.Platform
 	cfg       Registry
-	layerSem  *semaphore.Weighted
+	layerSem  *slots
 	fetch     *fetchTransport
 	secrets   []string // never shown in messages
 }
@@ -56,7 +55,7 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 	if jobs == 0 {
 		jobs = c.opts.Jobs
 	}
-	rc.layerSem = semaphore.NewWeighted(int64(jobs))
+	rc.layerSem = newSlots(jobs)
 
 	base := c.opts.Transport
 	if base == nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/auditor-dev/auditor/index"
@@ -139,7 +138,7 @@ type Crawler struct {
 
 	mu       sync.Mutex
 	pullers  map[string]*registryClient
-	localSem *semaphore.Weighted // layer reads from local sources
+	localSem *slots // layer reads from local sources
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
@@ -193,7 +192,7 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Crawler{sink: sink, opts: opts, log: log, pullers: map[string]*registryClient{}, localSem: semaphore.NewWeighted(int64(opts.Jobs))}, nil
+	return &Crawler{sink: sink, opts: opts, log: log, pullers: map[string]*registryClient{}, localSem: newSlots(opts.Jobs)}, nil
 }
 
 // Stats returns the counters so far.
@@ -219,6 +218,11 @@ func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
 	}
 }
 
+// imagesInFlight is how many tags are resolved and indexed at once (at
+// least; twice the layer jobs if more). An image in flight holds its
+// manifest and config, and a goroutine per layer waiting for a read slot.
+const imagesInFlight = 64
+
 // Scan crawls every target. Failures of single repositories, images or
 // layers are reported through Options.OnError and do not stop the crawl;
 // Scan returns an error only when ctx ends or when nothing can be done for a
@@ -226,10 +230,12 @@ func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
 func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	jobs := make(chan job)
 	// Consumers: resolve tags and index their images. Manifest requests are
-	// latency-bound, so there are more of these than layer readers. Nothing
-	// here fails the whole crawl: failures are reported per image.
+	// latency-bound, so there are more of these than layer readers; and the
+	// more images are in flight, the more layers wait for a read slot, so
+	// the biggest of them start first (see slots). Nothing here fails the
+	// whole crawl: failures are reported per image.
 	var consumers sync.WaitGroup
-	for range 2 * c.opts.Jobs {
+	for range max(2*c.opts.Jobs, imagesInFlight) {
 		consumers.Go(func() {
 			for j := range jobs {
 				j.run(ctx, c)

@@ -9,7 +9,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -56,7 +55,7 @@ type imageParts struct {
 	// sources whose layers are known by their diff_id.
 	CheckDiffID bool
 	// Sem bounds how many layers this source reads at once.
-	Sem *semaphore.Weighted
+	Sem *slots
 	// Redact hides secrets in error messages.
 	Redact func(error) string
 }
@@ -151,10 +150,10 @@ func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (s
 }
 
 func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) error {
-	if err := p.Sem.Acquire(ctx, 1); err != nil {
+	if err := p.Sem.acquire(ctx, l.Size); err != nil {
 		return err
 	}
-	defer p.Sem.Release(1)
+	defer p.Sem.release()
 	// A blob cut off mid-stream is read again from the start.
 	return withRetries(ctx, c.opts.Retry, streamFailed, func() error { return c.readLayerOnce(ctx, p, l) })
 }
