@@ -330,3 +330,4 @@ func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 	}
 	return nil
 }
+

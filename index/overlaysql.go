@@ -37,7 +37,31 @@ func init() {
 // overlaySorted computes the entries image manifestID hides, from its
 // manifest_layers rows already written in tx, reading its entries sorted by
 // path, and passes each to emit.
-func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
+func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) (err error) {
+	// SQLite's sorter keeps up to the page cache's size in memory before it
+	// spills to temporary files; the page cache matters little to this
+	// sequential read. Both shrink for the sort, and the cache grows back
+	// after it.
+	var cacheSize int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -sortCacheKiB)); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	defer func() {
+		if _, rerr := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize)); rerr != nil && err == nil {
+			err = fmt.Errorf("visibility: %w", rerr)
+		}
+	}()
+	return sortedVisibility(ctx, tx, manifestID, emit)
+}
+
+// sortCacheKiB is the page cache, and so the sorter's memory, while an
+// image's entries are sorted by path.
+const sortCacheKiB = 16 << 10
+
+func sortedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
 	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
 	// their paths by id; the sorter does the rest.
 	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
