@@ -330,4 +330,3 @@ func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 	}
 	return nil
 }
-
