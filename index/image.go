@@ -252,12 +252,15 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 	for _, s := range spans {
 		total += s.last - s.first + 1
 	}
-	if total > overlayInMemoryMax {
+	if total > db.overlayInMemoryMax() {
 		err = overlaySorted(ctx, tx, id, hw.add)
 	} else {
 		err = db.overlayInMemory(ctx, tx, spans, hw.add)
 	}
-	if err := errors.Join(err, hw.close()); err != nil {
+	if cerr := hw.close(err == nil); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)

@@ -31,7 +31,7 @@ func firstHidings(hs []Hidden) []Hidden {
 // grow in tar order within a layer, but layers' id ranges are not in
 // position order, as in a real index.
 func layersFromBytes(data []byte) [][]OverlayEntry {
-	names := []string{"a", "b", "b-x", "c", "b.d"}
+	names := []string{"a", "b", "b-x", "c", "b.d", "b\x01", "b c", "é"}
 	types := []EntryType{TypeFile, TypeDir, TypeDir, TypeSymlink, TypeHardlink, TypeWhiteout, TypeOpaque, TypeChar, TypeFile, TypeDir}
 	next := func() int {
 		if len(data) == 0 {

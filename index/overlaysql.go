@@ -10,13 +10,25 @@ import (
 	"modernc.org/sqlite"
 )
 
-// overlayInMemoryMax is the most entries (over all its layers) an image may
-// have for PutImage to compute its visibility with Overlay in memory (fast,
-// about 120 bytes an entry, so some 30 MB at most). Larger images are
-// computed in path order from SQLite's sorter, whose memory is bounded (it
-// spills to temporary files), so that a scan's memory does not grow with
-// the number of files in an image. Tests lower it to run both ways.
-var overlayInMemoryMax int64 = 1 << 18
+// DefaultOverlayInMemoryMax is the most entries (over all its layers) an
+// image may have for PutImage to compute its visibility with Overlay in
+// memory: fast, but about 120 bytes an entry, so some 30 MB at most. Larger
+// images are computed in path order from SQLite's sorter, whose memory is
+// bounded (it spills to temporary files), so that a scan's memory does not
+// grow with the number of files in an image.
+const DefaultOverlayInMemoryMax = 1 << 18
+
+// overlayInMemoryMax returns the DB's OverlayInMemoryMax or its default.
+func (db *DB) overlayInMemoryMax() int64 {
+	switch n := db.OverlayInMemoryMax; {
+	case n == 0:
+		return DefaultOverlayInMemoryMax
+	case n < 0:
+		return -1
+	default:
+		return n
+	}
+}
 
 // The writer's connections sort an image's entries by
 // overlay_path_key(path), a BLOB in the order pathKey gives.
@@ -124,10 +136,11 @@ func (w *hiddenWriter) add(h Hidden) error {
 	return err
 }
 
-// close writes the rows left and releases the statement.
-func (w *hiddenWriter) close() error {
+// close writes the rows left, if flush (else they are dropped: the
+// transaction fails), and releases the statement.
+func (w *hiddenWriter) close(flush bool) error {
 	defer w.full.Close()
-	if len(w.args) == 0 {
+	if !flush || len(w.args) == 0 {
 		return nil
 	}
 	_, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/4), w.args...)
