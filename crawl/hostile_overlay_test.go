@@ -1,0 +1,110 @@
+package crawl_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+)
+
+// TestHostileVisibilityByPath stacks the readable layers of the hostile
+// corpus into images (all of them, in both orders, and every pair) in two
+// indexes, one computing visibility in memory and one in path order through
+// SQLite's sorter, and checks that image_files agrees row for row.
+func TestHostileVisibilityByPath(t *testing.T) {
+	ctx := context.Background()
+	open := func(name string, max int64) *index.DB {
+		db, err := index.Open(ctx, filepath.Join(t.TempDir(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.OverlayInMemoryMax = max
+		return db
+	}
+	mem, byPath := open("mem.db", 0), open("path.db", -1)
+	var digests []string
+	for _, c := range hostileLayers(t) {
+		if c.wantErr != "" {
+			continue
+		}
+		l, err := crawl.ReadLayer(ctx, bytes.NewReader(c.blob), crawl.LayerInput{Digest: digestOf(c.blob), Verify: true}, corpusLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, db := range []*index.DB{mem, byPath} {
+			if err := db.PutLayer(ctx, l); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		digests = append(digests, l.Digest)
+	}
+	if len(digests) < 5 {
+		t.Fatalf("only %d readable layers in the corpus", len(digests))
+	}
+	stacks := [][]string{digests, reversed(digests)}
+	for _, a := range digests {
+		for _, b := range digests {
+			stacks = append(stacks, []string{a, b})
+		}
+	}
+	for i, s := range stacks {
+		img := &index.Image{Digest: fmt.Sprintf("sha256:%064x", i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: s}
+		for _, db := range []*index.DB{mem, byPath} {
+			if err := db.PutImage(ctx, index.Repo{Registry: "r", Name: "hostile"}, "", img); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rows := func(db *index.DB) []string {
+		rs, err := db.Reader().Query(`SELECT image_digest, layer_position, seq, path, type, visible,
+			COALESCE(hidden_by_position, -1), COALESCE(hidden_how, '') FROM image_files ORDER BY 1, 2, 3`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var out []string
+		for rs.Next() {
+			var img, path, typ, how string
+			var pos, seq, visible, by int
+			if err := rs.Scan(&img, &pos, &seq, &path, &typ, &visible, &by, &how); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s L%d#%d %s %q visible=%d by=%d %s", img[7:15], pos, seq, typ, path, visible, by, how))
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want, got := rows(mem), rows(byPath)
+	hidden := 0
+	for _, r := range want {
+		if strings.Contains(r, " visible=0 ") {
+			hidden++
+		}
+	}
+	if hidden < 100 {
+		t.Fatalf("only %d of %d image_files rows hidden: the comparison proves little", hidden, len(want))
+	}
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("image_files differ at row %d:\n got %s\nwant %s", i, got[i], want[i])
+			}
+		}
+		t.Fatalf("image_files: %d rows in path order, %d in memory", len(got), len(want))
+	}
+}
+
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
