@@ -58,11 +58,17 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
+	if cacheSize > -sortCacheKiB && cacheSize <= sortCacheKiB/4 {
+		return sortedVisibility(ctx, tx, manifestID, emit) // small already (pages of 4 KiB at most)
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -sortCacheKiB)); err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
 	defer func() {
-		if _, rerr := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize)); rerr != nil && err == nil {
+		// Even when ctx is done; when the transaction is (a cancelled scan),
+		// the smaller cache stays, which costs speed, never correctness.
+		_, rerr := tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
+		if rerr != nil && err == nil {
 			err = fmt.Errorf("visibility: %w", rerr)
 		}
 	}()
