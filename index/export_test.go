@@ -66,15 +66,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 		if err := overlaySorted(ctx, tx, im.id, func(h Hidden) error { path = append(path, h); return nil }); err != nil {
 			return nil, nil, nil, err
 		}
-		seen := map[int64]bool{}
-		var first []Hidden
-		for _, h := range mem {
-			if !seen[h.ID] {
-				seen[h.ID] = true
-				first = append(first, h)
-			}
-		}
-		inMemory[im.digest], byPath[im.digest] = byID(first), byID(path)
+		inMemory[im.digest], byPath[im.digest] = firstHidings(mem), byID(path)
 		st, err := storedHidden(ctx, tx, im.id)
 		if err != nil {
 			return nil, nil, nil, err
