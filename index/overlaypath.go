@@ -65,26 +65,35 @@ func isAncestorKey(a, b []byte) bool {
 // sort key of its path (pathKey), the position of its layer in the image,
 // its id and type.
 type pathEntry struct {
-	key  []byte
-	pos  int
-	id   int64
-	typ  EntryType
-	when ovTime
+	key []byte
+	pos int
+	id  int64
+	typ EntryType
 }
+
+// ovEnt is an entry at a frame's path, in 16 bytes: a path may hold
+// millions (a hostile layer repeating one name).
+type ovEnt struct {
+	id  int64
+	pos int32
+	typ EntryType
+}
+
+func (e ovEnt) marker() bool { return e.typ == TypeWhiteout || e.typ == TypeOpaque }
 
 // ovTime orders the events of Overlay: by layer position, then markers
 // before other entries, then tar order (entry ids grow in tar order).
 type ovTime struct {
-	pos   int
+	pos   int32
 	phase uint8 // 0 for whiteouts and opaque markers, 1 for other entries
 	id    int64
 }
 
-func timeOf(pos int, id int64, typ EntryType) ovTime {
-	if typ == TypeWhiteout || typ == TypeOpaque {
-		return ovTime{pos, 0, id}
+func (e ovEnt) when() ovTime {
+	if e.marker() {
+		return ovTime{e.pos, 0, e.id}
 	}
-	return ovTime{pos, 1, id}
+	return ovTime{e.pos, 1, e.id}
 }
 
 func (a ovTime) cmp(b ovTime) int {
@@ -97,90 +106,114 @@ func (a ovTime) cmp(b ovTime) int {
 	return cmp.Compare(a.id, b.id)
 }
 
-// ovEvent is something that happened at a path and hides what lies beneath
-// it: a whiteout, an opaque marker or a non-directory placed there.
+// ovEvent is something that happened at a path and hid an entry.
 type ovEvent struct {
 	at  ovTime
 	how HiddenHow
 }
 
-// ovFate is what becomes of one entry at a frame's path.
-type ovFate struct {
-	id      int64
-	placed  ovTime    // when it was placed (for markers, when they apply)
-	end     ovTime    // when an event at its path or above hid it,
-	how     HiddenHow // and how,
-	hidden  bool      // if any did
-	conv    bool      // a lower non-directory a later entry beneath turns into a directory
-	convAt  ovTime    // the first such entry beneath, while it was in place,
-	reached bool      // if any
-}
-
-// ovFrame holds, for a path on the way from the root to the current one,
-// its entries' fates and the events that hide its subtree.
+// ovFrame holds the entries at a path on the way from the root to the
+// current one, and what the paths beneath did to them.
 type ovFrame struct {
-	key   []byte
-	fates []ovFate
-	below []ovEvent // events hiding the subtree, in time order
-	live  []int     // indexes in fates of the conv entries, in time order
+	key  []byte
+	root bool
+	ents []ovEnt // in time order once pushed
+	// nextBelow[i] is the first j >= i whose entry hides the path's
+	// subtree (a whiteout, an opaque marker, a non-directory); len(ents)
+	// if none.
+	nextBelow []int32
+	// prevSelf[i] is the last j <= i whose entry hides the one at the path
+	// before it (an entry, or a whiteout); -1 if none.
+	prevSelf []int32
+	// conv maps an entry that a later entry beneath turned into a
+	// directory to the first time that happened.
+	conv map[int32]ovTime
 }
 
-// firstAfter returns the first event of f.below after t.
+// hidesBelow reports whether e, at a frame's path, hides what lies beneath,
+// and how.
+func (f *ovFrame) hidesBelow(e ovEnt) (HiddenHow, bool) {
+	switch {
+	case e.typ == TypeOpaque:
+		return HiddenOpaque, true
+	case e.typ == TypeWhiteout:
+		return HiddenDeleted, !f.root // a whiteout of "/" deletes nothing
+	case e.typ != TypeDir:
+		return HiddenOverwritten, true
+	}
+	return 0, false
+}
+
+// hidesSelf reports whether e, at a frame's path, hides the entry there
+// before it, and how.
+func (f *ovFrame) hidesSelf(e ovEnt) (HiddenHow, bool) {
+	switch e.typ {
+	case TypeOpaque:
+		return 0, false
+	case TypeWhiteout:
+		return HiddenDeleted, !f.root
+	}
+	return HiddenOverwritten, true
+}
+
+// after returns the index of the first entry later than t.
+func (f *ovFrame) after(t ovTime) int {
+	return sort.Search(len(f.ents), func(i int) bool { return f.ents[i].when().cmp(t) > 0 })
+}
+
+// firstAfter returns the first event at f's path after t that hides what
+// lies beneath.
 func (f *ovFrame) firstAfter(t ovTime) (ovEvent, bool) {
-	i := sort.Search(len(f.below), func(i int) bool { return f.below[i].at.cmp(t) > 0 })
-	if i == len(f.below) {
+	i := f.after(t)
+	if i == len(f.ents) {
 		return ovEvent{}, false
 	}
-	return f.below[i], true
-}
-
-// placedBeneath records that an entry was placed beneath f's path at t: the
-// non-directory at f's path in place at t, if any, becomes a directory.
-func (f *ovFrame) placedBeneath(t ovTime) {
-	i := sort.Search(len(f.live), func(i int) bool { return f.fates[f.live[i]].placed.cmp(t) > 0 }) - 1
-	if i < 0 {
-		return
+	j := f.nextBelow[i]
+	if int(j) == len(f.ents) {
+		return ovEvent{}, false
 	}
-	x := &f.fates[f.live[i]]
-	if x.hidden && x.end.cmp(t) < 0 {
-		return // already gone at t
-	}
-	if !x.reached || t.cmp(x.convAt) < 0 {
-		x.convAt, x.reached = t, true
-	}
+	how, _ := f.hidesBelow(f.ents[j])
+	return ovEvent{f.ents[j].when(), how}, true
 }
 
 // pathOverlay runs the path-order visibility computation: feed it an
 // image's entries with add, grouped by key in key order (the order of
 // entries with the same key does not matter), then call finish. emit
-// receives every hidden entry once, as Overlay would report it (an entry
-// id that the image holds twice, through a layer it lists twice, is
-// reported for its first hiding only, which is what the hidden table keeps).
+// receives every hidden entry once, as Overlay would report it; an entry id
+// that the image holds twice (dupIDs: it lists a layer twice) is reported
+// for its first hiding only, which is what the hidden table keeps.
 type pathOverlay struct {
-	emit  func(Hidden) error
-	stack []*ovFrame
-	group []pathEntry
-	free  []*ovFrame // popped frames, for reuse
+	emit   func(Hidden) error
+	dupIDs bool
+	stack  []*ovFrame // the ancestors of cur, root first
+	cur    *ovFrame   // the entries at the path being read
+	free   []*ovFrame // popped frames, for reuse
+	fates  []Hidden   // scratch, for dupIDs
+	fateAt []ovTime   // scratch, for dupIDs
 }
 
-func newPathOverlay(emit func(Hidden) error) *pathOverlay {
-	return &pathOverlay{emit: emit}
+func newPathOverlay(dupIDs bool, emit func(Hidden) error) *pathOverlay {
+	return &pathOverlay{emit: emit, dupIDs: dupIDs}
 }
 
 func (o *pathOverlay) add(e pathEntry) error {
-	if len(o.group) > 0 && !bytes.Equal(o.group[0].key, e.key) {
-		if err := o.flushGroup(); err != nil {
+	if o.cur != nil && !bytes.Equal(o.cur.key, e.key) {
+		if err := o.push(); err != nil {
 			return err
 		}
 	}
-	e.when = timeOf(e.pos, e.id, e.typ)
-	o.group = append(o.group, e)
+	if o.cur == nil {
+		o.cur = o.newFrame(e.key)
+	}
+	o.cur.ents = append(o.cur.ents, ovEnt{id: e.id, pos: int32(e.pos), typ: e.typ})
 	return nil
 }
 
 func (o *pathOverlay) finish() error {
-	if err := o.flushGroup(); err != nil {
-		return err
+	if o.cur != nil {
+		if err := o.push(); err != nil {
+			return err
+		}
 	}
 	for len(o.stack) > 0 {
 		if err := o.pop(); err != nil {
@@ -190,129 +223,163 @@ func (o *pathOverlay) finish() error {
 	return nil
 }
 
-// flushGroup handles the entries at one path: it closes the frames of the
-// paths that are not its ancestors, computes what the ancestors' events do
-// to its entries and what its entries do to the ancestors', and pushes its
-// frame.
-func (o *pathOverlay) flushGroup() error {
-	g := o.group
-	if len(g) == 0 {
-		return nil
-	}
-	key := g[0].key
-	for len(o.stack) > 0 && !isAncestorKey(o.stack[len(o.stack)-1].key, key) {
+// push closes the frames of the paths that are not ancestors of the
+// current one, records what the current path's entries do to its
+// ancestors' (turning a non-directory into a directory), and pushes it.
+func (o *pathOverlay) push() error {
+	f := o.cur
+	o.cur = nil
+	for len(o.stack) > 0 && !isAncestorKey(o.stack[len(o.stack)-1].key, f.key) {
 		if err := o.pop(); err != nil {
 			return err
 		}
 	}
-	slices.SortFunc(g, func(a, b pathEntry) int { return a.when.cmp(b.when) })
-	root := bytes.Equal(key, rootKey)
-
-	f := o.newFrame(key)
-	for _, e := range g {
-		if e.typ == TypeWhiteout || e.typ == TypeOpaque {
-			f.fates = append(f.fates, ovFate{id: e.id, placed: e.when, end: e.when, how: HiddenMarker, hidden: true})
-			switch {
-			case e.typ == TypeOpaque:
-				f.below = append(f.below, ovEvent{e.when, HiddenOpaque})
-			case !root: // a whiteout of "/" deletes nothing
-				f.below = append(f.below, ovEvent{e.when, HiddenDeleted})
-			}
-			continue
+	slices.SortFunc(f.ents, func(a, b ovEnt) int { return a.when().cmp(b.when()) })
+	n := len(f.ents)
+	f.nextBelow = slices.Grow(f.nextBelow[:0], n)[:n]
+	f.prevSelf = slices.Grow(f.prevSelf[:0], n)[:n]
+	next := int32(n)
+	for i := n - 1; i >= 0; i-- {
+		if _, ok := f.hidesBelow(f.ents[i]); ok {
+			next = int32(i)
 		}
-		for _, a := range o.stack {
-			a.placedBeneath(e.when)
-		}
-		f.fates = append(f.fates, ovFate{id: e.id, placed: e.when, conv: !root && e.typ != TypeDir && e.typ != TypeSymlink})
-		if e.typ != TypeDir {
-			f.below = append(f.below, ovEvent{e.when, HiddenOverwritten})
-		}
+		f.nextBelow[i] = next
 	}
-	// The next entry or whiteout at the same path hides an entry.
-	var next ovEvent
-	haveNext := false
-	for i := len(g) - 1; i >= 0; i-- {
-		x := &f.fates[i]
-		if !x.hidden && haveNext {
-			x.end, x.how, x.hidden = next.at, next.how, true
+	prev := int32(-1)
+	for i, e := range f.ents {
+		if _, ok := f.hidesSelf(e); ok {
+			prev = int32(i)
 		}
-		switch {
-		case g[i].typ == TypeOpaque:
-		case g[i].typ == TypeWhiteout:
-			if !root {
-				next, haveNext = ovEvent{g[i].when, HiddenDeleted}, true
+		f.prevSelf[i] = prev
+		if !e.marker() {
+			for _, a := range o.stack {
+				o.placedBeneath(a, e.when())
 			}
-		default:
-			next, haveNext = ovEvent{g[i].when, HiddenOverwritten}, true
-		}
-	}
-	// So does the first event above it after it was placed.
-	for i := range f.fates {
-		x := &f.fates[i]
-		if x.how == HiddenMarker {
-			continue
-		}
-		for _, a := range o.stack {
-			if ev, ok := a.firstAfter(x.placed); ok && (!x.hidden || ev.at.cmp(x.end) < 0) {
-				x.end, x.how, x.hidden = ev.at, ev.how, true
-			}
-		}
-		if x.conv {
-			f.live = append(f.live, i)
 		}
 	}
 	o.stack = append(o.stack, f)
-	o.group = o.group[:0]
 	return nil
 }
 
-func (o *pathOverlay) newFrame(key []byte) *ovFrame {
-	if n := len(o.free); n > 0 {
-		f := o.free[n-1]
-		o.free = o.free[:n-1]
-		f.key, f.fates, f.below, f.live = key, f.fates[:0], f.below[:0], f.live[:0]
-		return f
+// placedBeneath records that an entry was placed beneath a's path at t: the
+// non-directory in place at a's path at t, if any, becomes a directory.
+func (o *pathOverlay) placedBeneath(a *ovFrame, t ovTime) {
+	i := a.after(t) - 1
+	if i < 0 {
+		return
 	}
-	return &ovFrame{key: key}
+	j := a.prevSelf[i]
+	if j < 0 {
+		return
+	}
+	e := a.ents[j]
+	if a.root || e.typ == TypeWhiteout || e.typ == TypeDir || e.typ == TypeSymlink {
+		return // nothing there, or nothing that turns into a directory
+	}
+	if c, ok := a.conv[j]; ok && c.cmp(t) < 0 {
+		return
+	}
+	if _, gone := o.hiddenFromAbove(a, e.when(), t); gone {
+		return
+	}
+	if a.conv == nil {
+		a.conv = map[int32]ovTime{}
+	}
+	a.conv[j] = t
+}
+
+// hiddenFromAbove returns the first event at an ancestor of f's path (the
+// frames below f on the stack) after placed, if it comes before limit (if
+// limit is the zero ovTime, whenever it comes).
+func (o *pathOverlay) hiddenFromAbove(f *ovFrame, placed, limit ovTime) (ovEvent, bool) {
+	var first ovEvent
+	found := false
+	for _, a := range o.stack {
+		if a == f {
+			break
+		}
+		if ev, ok := a.firstAfter(placed); ok && (!found || ev.at.cmp(first.at) < 0) {
+			first, found = ev, true
+		}
+	}
+	if found && limit != (ovTime{}) && first.at.cmp(limit) >= 0 {
+		return ovEvent{}, false
+	}
+	return first, found
+}
+
+func (o *pathOverlay) newFrame(key []byte) *ovFrame {
+	f := &ovFrame{}
+	if n := len(o.free); n > 0 {
+		f = o.free[n-1]
+		o.free = o.free[:n-1]
+	}
+	f.key, f.root, f.ents = key, bytes.Equal(key, rootKey), f.ents[:0]
+	return f
 }
 
 // pop closes the top frame, whose subtree has been seen whole, and emits
 // its hidden entries.
 func (o *pathOverlay) pop() error {
 	f := o.stack[len(o.stack)-1]
-	o.stack = o.stack[:len(o.stack)-1]
-	for i := range f.fates {
-		x := &f.fates[i]
-		if x.reached && (!x.hidden || x.convAt.cmp(x.end) < 0) {
-			x.end, x.how, x.hidden = x.convAt, HiddenOverwritten, true
+	var selfEv ovEvent
+	haveSelf := false
+	o.fates, o.fateAt = o.fates[:0], o.fateAt[:0]
+	for i := len(f.ents) - 1; i >= 0; i-- {
+		e := f.ents[i]
+		t := e.when()
+		ev, hidden := selfEv, haveSelf
+		if e.marker() {
+			ev, hidden = ovEvent{t, HiddenMarker}, true
+		} else {
+			if up, ok := o.hiddenFromAbove(f, t, ovTime{}); ok && (!hidden || up.at.cmp(ev.at) < 0) {
+				ev, hidden = up, true
+			}
+			if c, ok := f.conv[int32(i)]; ok && (!hidden || c.cmp(ev.at) < 0) {
+				ev, hidden = ovEvent{c, HiddenOverwritten}, true
+			}
 		}
-	}
-	fates := f.fates
-	if len(fates) > 1 {
-		// An id twice (a layer listed twice): keep its first hiding.
-		slices.SortFunc(fates, func(a, b ovFate) int {
-			if c := cmp.Compare(a.id, b.id); c != 0 {
-				return c
-			}
-			if a.hidden != b.hidden {
-				if a.hidden {
-					return -1
-				}
-				return 1
-			}
-			return a.end.cmp(b.end)
-		})
-	}
-	for i, x := range fates {
-		if !x.hidden || (i > 0 && fates[i-1].id == x.id) {
+		if how, ok := f.hidesSelf(e); ok {
+			selfEv, haveSelf = ovEvent{t, how}, true
+		}
+		if !hidden {
 			continue
 		}
-		if err := o.emit(Hidden{ID: x.id, By: x.end.pos, How: x.how}); err != nil {
-			return err
+		h := Hidden{ID: e.id, By: int(ev.at.pos), How: ev.how}
+		if !o.dupIDs {
+			if err := o.emit(h); err != nil {
+				return err
+			}
+			continue
+		}
+		o.fates, o.fateAt = append(o.fates, h), append(o.fateAt, ev.at)
+	}
+	if o.dupIDs {
+		// An id twice (a layer listed twice): keep its first hiding.
+		idx := make([]int, len(o.fates))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			if c := cmp.Compare(o.fates[a].ID, o.fates[b].ID); c != 0 {
+				return c
+			}
+			return o.fateAt[a].cmp(o.fateAt[b])
+		})
+		for k, i := range idx {
+			if k > 0 && o.fates[idx[k-1]].ID == o.fates[i].ID {
+				continue
+			}
+			if err := o.emit(o.fates[i]); err != nil {
+				return err
+			}
 		}
 	}
-	f.key = nil
-	o.free = append(o.free, f)
+	o.stack = o.stack[:len(o.stack)-1]
+	f.key, f.conv = nil, nil
+	if cap(f.ents) <= 1<<12 { // keep small frames for reuse, not huge ones
+		o.free = append(o.free, f)
+	}
 	return nil
 }
 
@@ -327,7 +394,15 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, error) {
 	}
 	slices.SortStableFunc(all, func(a, b pathEntry) int { return bytes.Compare(a.key, b.key) })
 	var out []Hidden
-	o := newPathOverlay(func(h Hidden) error { out = append(out, h); return nil })
+	seen := map[int64]bool{}
+	dupIDs := false
+	for _, l := range layers {
+		for _, e := range l {
+			dupIDs = dupIDs || seen[e.ID]
+			seen[e.ID] = true
+		}
+	}
+	o := newPathOverlay(dupIDs, func(h Hidden) error { out = append(out, h); return nil })
 	for _, e := range all {
 		if err := o.add(e); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -127,5 +128,44 @@ func TestPathKeyOrder(t *testing.T) {
 		if got := isAncestorKey(pathKey(c.a), pathKey(c.b)); got != c.want {
 			t.Errorf("isAncestorKey(%q, %q) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+// TestOverlayByPathMemory checks that a path repeated a million times (a
+// hostile layer) costs the path-order merge some 24 bytes an entry, not the
+// hundreds a tree or a general record would.
+func TestOverlayByPathMemory(t *testing.T) {
+	const n = 1_000_000
+	var live uint64
+	emitted := 0
+	o := newPathOverlay(false, func(Hidden) error {
+		if emitted == 0 { // all the entries at /x are held now
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			live = ms.HeapAlloc
+		}
+		emitted++
+		return nil
+	})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		if err := o.add(pathEntry{key: pathKey("/x"), id: int64(i + 1), typ: TypeFile}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.add(pathEntry{key: pathKey("/y"), id: n + 1, typ: TypeFile}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if emitted != n-1 {
+		t.Fatalf("%d entries hidden, want %d", emitted, n-1)
+	}
+	if grew := int64(live) - int64(before.HeapAlloc); grew > 48<<20 {
+		t.Errorf("holding %d entries at one path took %d MB", n, grew>>20)
 	}
 }
