@@ -309,10 +309,12 @@ func (o *pathOverlay) hiddenFromAbove(f *ovFrame, placed, limit ovTime) (ovEvent
 }
 
 func (o *pathOverlay) newFrame(key []byte) *ovFrame {
-	f := &ovFrame{}
+	var f *ovFrame
 	if n := len(o.free); n > 0 {
 		f = o.free[n-1]
 		o.free = o.free[:n-1]
+	} else {
+		f = &ovFrame{}
 	}
 	f.key, f.root, f.ents = key, bytes.Equal(key, rootKey), f.ents[:0]
 	return f
