@@ -27,11 +27,15 @@ import (
 // The first three involve only A and its ancestors; the last involves only
 // A's subtree, which the path order delivers before leaving A. Markers are
 // hidden as markers by their own layer.
+//
+// Memory: 24 bytes for each entry at the paths on the way from the root to
+// the current one (a handful, in real images), whatever the image's size;
+// SQLite's sorter spills what it sorts to temporary files.
 
 // pathKey returns the sort key of a path: its bytes with '/' as 0x00, the
 // smallest byte, so that every path under a directory sorts right after it
 // and before any sibling that merely shares its prefix ("/a/b", "/a/b/c",
-// "/a/b-x"). Bytes 0x00 and 0x01, which tar names cannot hold anyway, are
+// "/a/b-x"). Bytes 0x00 (which tar names cannot hold anyway) and 0x01 are
 // escaped as 0x01 0x01 and 0x01 0x02, so that the order of other paths is
 // the byte order and 0x00 only ever separates components.
 func pathKey(p string) []byte {
