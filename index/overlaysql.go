@@ -58,8 +58,12 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
-	if cacheSize > -sortCacheKiB && cacheSize <= sortCacheKiB/4 {
-		return sortedVisibility(ctx, tx, manifestID, emit) // small already (pages of 4 KiB at most)
+	kib := -cacheSize // a negative cache_size is in KiB,
+	if cacheSize > 0 {
+		kib = cacheSize * 4 // a positive one in pages, of 4 KiB by default
+	}
+	if kib <= sortCacheKiB {
+		return sortedVisibility(ctx, tx, manifestID, emit) // small already
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -sortCacheKiB)); err != nil {
 		return fmt.Errorf("visibility: %w", err)
