@@ -83,14 +83,15 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 // image's entries are sorted by path.
 const sortCacheKiB = 16 << 10
 
+// sortedVisibility is overlaySorted with the cache as it is.
 func sortedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
-	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
-	// their paths by id; the sorter does the rest.
 	var dupIDs bool // a layer listed twice: its entry ids come twice
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) > count(DISTINCT layer_id) FROM manifest_layers WHERE manifest_id = ?`,
 		manifestID).Scan(&dupIDs); err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
+	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
+	// their paths by id; the sorter does the rest.
 	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
 		FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
 		WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
