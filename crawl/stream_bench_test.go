@@ -141,11 +141,29 @@ func peakRSS() uint64 {
 	return 0
 }
 
+// overlayInMemoryMax is the index.DB.OverlayInMemoryMax BenchmarkScanBigLayer
+// scans with: AUDITOR_BENCH_OVERLAY_MAX, 0 (the default) if unset; -1 sends
+// every image through the path-order visibility, a large value keeps them
+// all in memory (the way before it existed).
+func overlayInMemoryMax(tb testing.TB) int64 {
+	s := os.Getenv("AUDITOR_BENCH_OVERLAY_MAX")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		tb.Fatalf("AUDITOR_BENCH_OVERLAY_MAX: %v", err)
+	}
+	return n
+}
+
 // BenchmarkScanBigLayer scans, into an empty index, an OCI layout holding one
 // layer of a million small entries (AUDITOR_BENCH_ENTRIES), and reports the
 // entries stored per second and the peaks, during the scan, of the Go heap
 // in use, of the live Go heap, and of the process's resident set (which
-// also counts SQLite's page cache; run it alone: -bench ScanBigLayer).
+// also counts SQLite's page cache and sorter; run it alone, one iteration:
+// -bench ScanBigLayer -benchtime 1x). The image's visibility is computed in
+// path order unless AUDITOR_BENCH_OVERLAY_MAX says otherwise.
 func BenchmarkScanBigLayer(b *testing.B) {
 	n := bigLayerEntries(b)
 	dir := b.TempDir()
@@ -163,6 +181,7 @@ func BenchmarkScanBigLayer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		db.OverlayInMemoryMax = overlayInMemoryMax(b)
 		var errs []index.ScanError
 		cr, err := crawl.New(db, crawl.Options{OnError: func(e index.ScanError) { errs = append(errs, e) }})
 		if err != nil {

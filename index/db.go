@@ -48,6 +48,12 @@ type DB struct {
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// OverlayInMemoryMax is the most entries (over all its layers) an image
+	// may have for PutImage to compute its visibility in memory; larger
+	// images are computed in path order, in bounded memory. 0 means
+	// DefaultOverlayInMemoryMax; a negative value sends every image through
+	// the path order. Set it before writing.
+	OverlayInMemoryMax int64
 
 	mu    sync.Mutex // guards the writer and its caches
 	paths *idCache   // path -> paths.id, for rows already committed

@@ -211,8 +211,7 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 			return err
 		}
 	}
-	type span struct{ id, first, last int64 }
-	spans := make([]span, len(img.Layers))
+	spans := make([]layerSpan, len(img.Layers))
 	for pos, d := range img.Layers {
 		s := &spans[pos]
 		err := tx.QueryRowContext(ctx, `SELECT id, first_entry, last_entry FROM layers WHERE digest = ?`, d).Scan(&s.id, &s.first, &s.last)
@@ -245,6 +244,35 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 		}
 	}
 
+	hw, err := newHiddenWriter(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, s := range spans {
+		total += s.last - s.first + 1
+	}
+	if total > db.overlayInMemoryMax() {
+		err = overlaySorted(ctx, tx, id, hw.add)
+	} else {
+		err = db.overlayInMemory(ctx, tx, spans, hw.add)
+	}
+	if cerr := hw.close(err == nil); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)
+	return err
+}
+
+// layerSpan is a stored layer's row id and range of entry ids.
+type layerSpan struct{ id, first, last int64 }
+
+// overlayInMemory computes with Overlay the entries an image of the given
+// layers hides, and passes each to emit.
+func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan, emit func(Hidden) error) error {
 	layers := make([][]OverlayEntry, len(spans))
 	for pos, s := range spans {
 		key := layerKey{s.id, s.first}
@@ -258,19 +286,12 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 		}
 		layers[pos] = l
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for _, h := range Overlay(layers) {
-		if _, err := stmt.ExecContext(ctx, id, h.ID, h.By, int(h.How)); err != nil {
+		if err := emit(h); err != nil {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)
-	return err
+	return nil
 }
 
 func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {

@@ -114,6 +114,13 @@ func TestOverlay(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("hidden:\n got %q\nwant %q", got, tt.want)
 			}
+			byPath, err := overlayByPath(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := render(byPath, names); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("hidden, in path order:\n got %q\nwant %q", got, tt.want)
+			}
 		})
 	}
 }

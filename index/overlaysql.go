@@ -1,0 +1,165 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+)
+
+// DefaultOverlayInMemoryMax is the most entries (over all its layers) an
+// image may have for PutImage to compute its visibility with Overlay in
+// memory: fast, but about 120 bytes an entry, so some 30 MB at most. Larger
+// images are computed in path order from SQLite's sorter, whose memory is
+// bounded (it spills to temporary files), so that a scan's memory does not
+// grow with the number of files in an image.
+const DefaultOverlayInMemoryMax = 1 << 18
+
+// overlayInMemoryMax returns the DB's OverlayInMemoryMax or its default.
+func (db *DB) overlayInMemoryMax() int64 {
+	switch n := db.OverlayInMemoryMax; {
+	case n == 0:
+		return DefaultOverlayInMemoryMax
+	case n < 0:
+		return -1
+	default:
+		return n
+	}
+}
+
+// The writer's connections sort an image's entries by
+// overlay_path_key(path), a BLOB in the order pathKey gives.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("overlay_path_key", 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			s, ok := text(args[0])
+			if !ok {
+				return nil, fmt.Errorf("overlay_path_key: path is %T", args[0])
+			}
+			return pathKey(s), nil
+		})
+	if err != nil {
+		panic(err) // only for a name registered twice: a programming error
+	}
+}
+
+// overlaySorted computes the entries image manifestID hides, from its
+// manifest_layers rows already written in tx, reading its entries sorted by
+// path, and passes each to emit.
+func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) (err error) {
+	// SQLite's sorter keeps up to the page cache's size in memory before it
+	// spills to temporary files; the page cache matters little to this
+	// sequential read. Both shrink for the sort, and the cache grows back
+	// after it.
+	var cacheSize int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	kib := -cacheSize // a negative cache_size is in KiB,
+	if cacheSize > 0 {
+		kib = cacheSize * 4 // a positive one in pages, of 4 KiB by default
+	}
+	if kib <= sortCacheKiB {
+		return sortedVisibility(ctx, tx, manifestID, emit) // small already
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -sortCacheKiB)); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	defer func() {
+		// Even when ctx is done; when the transaction is (a cancelled scan),
+		// the smaller cache stays, which costs speed, never correctness.
+		_, rerr := tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
+		if rerr != nil && err == nil {
+			err = fmt.Errorf("visibility: %w", rerr)
+		}
+	}()
+	return sortedVisibility(ctx, tx, manifestID, emit)
+}
+
+// sortCacheKiB is the page cache, and so the sorter's memory, while an
+// image's entries are sorted by path.
+const sortCacheKiB = 16 << 10
+
+// sortedVisibility is overlaySorted with the cache as it is.
+func sortedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
+	var dupIDs bool // a layer listed twice: its entry ids come twice
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) > count(DISTINCT layer_id) FROM manifest_layers WHERE manifest_id = ?`,
+		manifestID).Scan(&dupIDs); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
+	// their paths by id; the sorter does the rest.
+	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
+		FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
+		WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
+			AND p.id = e.path_id
+		ORDER BY 1`, manifestID)
+	if err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	defer rows.Close()
+	o := newPathOverlay(dupIDs, emit)
+	for rows.Next() {
+		var e pathEntry
+		if err := rows.Scan(&e.key, &e.pos, &e.id, &e.typ); err != nil {
+			return fmt.Errorf("visibility: %w", err)
+		}
+		if err := o.add(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	return o.finish()
+}
+
+// hiddenBatch is how many hidden rows one INSERT writes.
+const hiddenBatch = 200
+
+// hiddenWriter inserts an image's hidden rows in batches.
+type hiddenWriter struct {
+	ctx        context.Context
+	tx         *sql.Tx
+	manifestID int64
+	full       *sql.Stmt // inserts hiddenBatch rows
+	args       []any
+}
+
+func newHiddenWriter(ctx context.Context, tx *sql.Tx, manifestID int64) (*hiddenWriter, error) {
+	full, err := tx.PrepareContext(ctx, hiddenInsert(hiddenBatch))
+	if err != nil {
+		return nil, err
+	}
+	return &hiddenWriter{ctx: ctx, tx: tx, manifestID: manifestID, full: full, args: make([]any, 0, 4*hiddenBatch)}, nil
+}
+
+func hiddenInsert(n int) string {
+	return `INSERT INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, n-1) + ` ON CONFLICT DO NOTHING`
+}
+
+func (w *hiddenWriter) add(h Hidden) error {
+	w.args = append(w.args, w.manifestID, h.ID, h.By, int(h.How))
+	if len(w.args) < cap(w.args) {
+		return nil
+	}
+	_, err := w.full.ExecContext(w.ctx, w.args...)
+	w.args = w.args[:0]
+	return err
+}
+
+// close writes the rows left, if flush (else they are dropped: the
+// transaction fails), and releases the statement.
+func (w *hiddenWriter) close(flush bool) error {
+	defer w.full.Close()
+	if !flush || len(w.args) == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/4), w.args...)
+	w.args = w.args[:0]
+	return err
+}
