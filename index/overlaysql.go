@@ -138,8 +138,10 @@ func newHiddenWriter(ctx context.Context, tx *sql.Tx, manifestID int64) (*hidden
 }
 
 func hiddenInsert(n int) string {
-	return `INSERT INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?)`, n-1) + ` ON CONFLICT DO NOTHING`
+	// OR IGNORE (an entry hidden twice keeps its first hiding) rather than
+	// ON CONFLICT DO NOTHING: no statement journal (see insertEntries).
+	return `INSERT OR IGNORE INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, n-1)
 }
 
 func (w *hiddenWriter) add(h Hidden) error {
