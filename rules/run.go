@@ -125,6 +125,11 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		return nil, err
 	}
 
+	images, err := countImages(ctx, db.Reader())
+	if err != nil {
+		return nil, err
+	}
+
 	var mu sync.Mutex
 	var all []Finding
 	g, gctx := errgroup.WithContext(ctx)
@@ -135,8 +140,10 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 			t := time.Now()
 			var fs []Finding
 			var err error
-			if n, scoped := inScope[r.ID]; !scoped || n > 0 {
-				fs, err = eval(gctx, db.Reader(), r, scanID, scoped)
+			if n, scoped := inScope[r.ID]; !scoped {
+				fs, err = eval(gctx, db.Reader(), r, scanID, wholeIndex)
+			} else if n > 0 {
+				fs, err = eval(gctx, db.Reader(), r, scanID, scopingFor(n, images))
 			}
 			res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
 			if err != nil {
@@ -245,4 +252,23 @@ func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
 		out[d] = append(out[d], a, b)
 	}
 	return out, rows.Err()
+}
+
+// countImages counts the images of the index.
+func countImages(ctx context.Context, q Querier) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT count(DISTINCT digest) FROM images`)
+	if err != nil {
+		return 0, fmt.Errorf("counting images: %w", err)
+	}
+	defer rows.Close()
+	var n int
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("counting images: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("counting images: %w", err)
+	}
+	return n, nil
 }
