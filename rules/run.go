@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -9,8 +10,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -130,32 +129,58 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		return nil, err
 	}
 
+	// jobs workers, each on its own connection with a small page cache,
+	// take the rules in turn.
+	conns := make([]*sql.Conn, 0, jobs)
+	for range min(jobs, len(set.Rules)) {
+		c, err := ruleConn(ctx, db.Reader())
+		if err != nil {
+			for _, c := range conns {
+				releaseRuleConn(c)
+			}
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
 	var mu sync.Mutex
 	var all []Finding
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for i := range set.Rules {
-		r := &set.Rules[i]
-		g.Go(func() error {
-			t := time.Now()
-			var fs []Finding
-			var err error
-			if n, scoped := inScope[r.ID]; !scoped {
-				fs, err = eval(gctx, db.Reader(), r, scanID, wholeIndex)
-			} else if n > 0 {
-				fs, err = eval(gctx, db.Reader(), r, scanID, scopingFor(n, images))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for _, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer releaseRuleConn(conn)
+			for i := range next {
+				r := &set.Rules[i]
+				t := time.Now()
+				var fs []Finding
+				var err error
+				if n, scoped := inScope[r.ID]; !scoped {
+					fs, err = eval(ctx, conn, r, scanID, wholeIndex)
+				} else if n > 0 {
+					fs, err = eval(ctx, conn, r, scanID, scopingFor(n, images))
+				}
+				res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				all = append(all, fs...)
+				mu.Unlock()
 			}
-			res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
-			if err != nil {
-				return nil
-			}
-			mu.Lock()
-			all = append(all, fs...)
-			mu.Unlock()
-			return nil
-		})
+		}()
 	}
-	g.Wait()
+feed:
+	for i := range set.Rules {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
@@ -271,4 +296,32 @@ func countImages(ctx context.Context, q Querier) (int, error) {
 		return 0, fmt.Errorf("counting images: %w", err)
 	}
 	return n, nil
+}
+
+// ruleCacheKiB is the page cache of each connection evaluating rules. The
+// rules read much of the index once each, pages the operating system
+// caches anyway: a large cache per connection (the pool's default) would
+// cost jobs times its size in memory and save little time.
+var ruleCacheKiB = 2048
+
+// ruleConn takes a connection from the read-only pool to evaluate rules on,
+// with a page cache of ruleCacheKiB.
+func ruleConn(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rules: read-only connection: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, ruleCacheKiB)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("rules: read-only connection: %w", err)
+	}
+	return c, nil
+}
+
+// releaseRuleConn gives a connection of ruleConn back to the pool, with the
+// pool's page cache size again.
+func releaseRuleConn(c *sql.Conn) {
+	// A fresh context: the run's may be done, and the connection outlives it.
+	c.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = -%d`, index.ReaderCacheKiB))
+	c.Close()
 }
