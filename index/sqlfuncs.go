@@ -4,11 +4,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"path"
-	"regexp"
-	"regexp/syntax"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"modernc.org/sqlite"
 )
@@ -67,54 +64,6 @@ func sqlRegexp(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, er
 		m, _ = regexpCache.LoadOrStore(pat, c)
 	}
 	return boolInt(m.(func(string) bool)(s)), nil
-}
-
-// compileMatch compiles pat into a function reporting whether a string
-// holds a match, as regexp.MatchString does. A pattern that is a single
-// class of ASCII characters (such as rules' "[\x00-\x1f\x7f]", run on
-// every path) gets a byte scan, many times faster than the regexp engine.
-func compileMatch(pat string) (func(string) bool, error) {
-	re, err := regexp.Compile(pat)
-	if err != nil {
-		return nil, err
-	}
-	if m := asciiClassMatch(pat); m != nil {
-		return m, nil
-	}
-	return re.MatchString, nil
-}
-
-// asciiClassMatch returns a matcher for a pattern that is one character
-// class of ASCII characters only, or nil. It matches exactly where the
-// regexp does: a byte below 0x80 is always a whole rune, and a byte from
-// 0x80 up is part of a rune, or an invalid byte, outside any ASCII class.
-func asciiClassMatch(pat string) func(string) bool {
-	t, err := syntax.Parse(pat, syntax.Perl) // regexp.Compile's flags
-	if err != nil {
-		return nil
-	}
-	t = t.Simplify()
-	if t.Op != syntax.OpCharClass {
-		return nil
-	}
-	var in [utf8.RuneSelf]bool
-	for i := 0; i+1 < len(t.Rune); i += 2 {
-		lo, hi := t.Rune[i], t.Rune[i+1]
-		if hi >= utf8.RuneSelf {
-			return nil
-		}
-		for r := lo; r <= hi; r++ {
-			in[r] = true
-		}
-	}
-	return func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if b := s[i]; b < utf8.RuneSelf && in[b] {
-				return true
-			}
-		}
-		return false
-	}
 }
 
 func text(v driver.Value) (string, bool) {

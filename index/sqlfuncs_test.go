@@ -2,7 +2,6 @@ package index
 
 import (
 	"context"
-	"regexp"
 	"testing"
 )
 
@@ -37,42 +36,6 @@ func TestSQLFunctions(t *testing.T) {
 		}
 		if err := db.w.QueryRowContext(context.Background(), q).Scan(&ok); err != nil || !ok {
 			t.Errorf("write: %s = %v, %v", q, ok, err)
-		}
-	}
-}
-
-// TestRegexpClassFastPath: patterns that are one ASCII character class get
-// a byte scan; it must match exactly where the regexp engine does, invalid
-// UTF-8 and case folding included. Other patterns keep the engine.
-func TestRegexpClassFastPath(t *testing.T) {
-	subjects := []string{"", "/usr/bin/ls", "/opt/ctl\x01name", "tab\there", "del\x7f", "nul\x00", "\xff\xfe", "\xc3\x01",
-		"é", "\u2028", "Kelvin\u212a", "ſ", "AbC", "a-b", "x]y", "/etc/.hidden"}
-	for _, tt := range []struct {
-		pat  string
-		fast bool
-	}{
-		{`[\x00-\x1f\x7f]`, true},
-		{`[a-c]`, true},
-		{`(?i)[k]`, false}, // folds to the Kelvin sign: not ASCII
-		{`[^a-z]`, false},  // negated: holds non-ASCII runes
-		{`[-\]]`, true},
-		{`\.`, false}, // a literal: the engine's own fast path
-		{`[ab]c`, false},
-		{`\s`, true},
-		{`[[:upper:]]`, true},
-	} {
-		m, err := compileMatch(tt.pat)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fast := asciiClassMatch(tt.pat) != nil; fast != tt.fast {
-			t.Errorf("%q: fast path %v, want %v", tt.pat, fast, tt.fast)
-		}
-		re := regexp.MustCompile(tt.pat)
-		for _, s := range subjects {
-			if got, want := m(s), re.MatchString(s); got != want {
-				t.Errorf("%q on %q: %v, regexp says %v", tt.pat, s, got, want)
-			}
 		}
 	}
 }

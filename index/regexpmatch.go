@@ -1,0 +1,159 @@
+package index
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
+
+// compileMatch compiles pat into a function reporting whether a string
+// holds a match, exactly as regexp.MatchString does, only faster for the
+// shapes rules use on every path of a fleet:
+//
+//   - a single class of ASCII characters (e.g. "[\x00-\x1f\x7f]") is a
+//     byte scan;
+//   - a pattern every match of which contains one of a few literals (e.g.
+//     "(?i)(^|/)(\.netrc|id_(rsa|dsa)|...)$") first looks for them with
+//     strings.Contains, and runs the regexp only on strings holding one.
+func compileMatch(pat string) (func(string) bool, error) {
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return nil, err
+	}
+	t, err := syntax.Parse(pat, syntax.Perl) // regexp.Compile's flags
+	if err != nil {
+		return re.MatchString, nil
+	}
+	t = t.Simplify()
+	if m := asciiClassMatch(t); m != nil {
+		return m, nil
+	}
+	if lits := requiredLiterals(t); len(lits) > 0 {
+		return prefiltered(lits, re.MatchString), nil
+	}
+	return re.MatchString, nil
+}
+
+// asciiClassMatch returns a matcher for a pattern that is one character
+// class of ASCII characters only, or nil. It matches exactly where the
+// regexp does: a byte below 0x80 is always a whole rune, and a byte from
+// 0x80 up is part of a rune, or an invalid byte, outside any ASCII class.
+func asciiClassMatch(t *syntax.Regexp) func(string) bool {
+	if t.Op != syntax.OpCharClass {
+		return nil
+	}
+	var in [utf8.RuneSelf]bool
+	for i := 0; i+1 < len(t.Rune); i += 2 {
+		lo, hi := t.Rune[i], t.Rune[i+1]
+		if hi >= utf8.RuneSelf {
+			return nil
+		}
+		for r := lo; r <= hi; r++ {
+			in[r] = true
+		}
+	}
+	return func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < utf8.RuneSelf && in[b] {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// literal is a string a match must contain; fold means compared ASCII
+// case-insensitively (s is then lower case).
+type literal struct {
+	s    string
+	fold bool
+}
+
+// requiredLiterals returns literals of ASCII characters one of which every
+// match of t contains, or nil when it cannot tell.
+func requiredLiterals(t *syntax.Regexp) []literal {
+	switch t.Op {
+	case syntax.OpLiteral:
+		s := string(t.Rune)
+		if s == "" || !isASCII(s) {
+			return nil
+		}
+		if t.Flags&syntax.FoldCase != 0 {
+			return []literal{{strings.ToLower(s), true}}
+		}
+		return []literal{{s, false}}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(t.Sub[0])
+	case syntax.OpRepeat:
+		if t.Min >= 1 {
+			return requiredLiterals(t.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Every part is in the match: take the most selective part's.
+		var best []literal
+		for _, sub := range t.Sub {
+			if l := requiredLiterals(sub); l != nil && (best == nil || shortest(l) > shortest(best)) {
+				best = l
+			}
+		}
+		return best
+	case syntax.OpAlternate:
+		// One of the branches is in the match: any of their literals.
+		var all []literal
+		for _, sub := range t.Sub {
+			l := requiredLiterals(sub)
+			if l == nil {
+				return nil
+			}
+			all = append(all, l...)
+		}
+		return all
+	}
+	return nil
+}
+
+func shortest(ls []literal) int {
+	n := -1
+	for _, l := range ls {
+		if n < 0 || len(l.s) < n {
+			n = len(l.s)
+		}
+	}
+	return n
+}
+
+// prefiltered runs match only on strings holding one of lits. A string with
+// a byte from 0x80 up always goes to match: under case folding a non-ASCII
+// rune can match an ASCII letter (the Kelvin sign matches k).
+func prefiltered(lits []literal, match func(string) bool) func(string) bool {
+	return func(s string) bool {
+		if !isASCII(s) {
+			return match(s)
+		}
+		lower := ""
+		lowered := false
+		for _, l := range lits {
+			subject := s
+			if l.fold {
+				if !lowered {
+					lower, lowered = strings.ToLower(s), true
+				}
+				subject = lower
+			}
+			if strings.Contains(subject, l.s) {
+				return match(s)
+			}
+		}
+		return false
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
