@@ -1,0 +1,86 @@
+package rules
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// TestScopingsAgree: a rule of scope "image" finds the same rows whether
+// its scope is pushed into its query (image by image), applied to its rows
+// afterwards (once over the whole index), or, with every image in scope,
+// not applied at all; on a first run and on an incremental one.
+func TestScopingsAgree(t *testing.T) {
+	reg := testRegistry(t)
+	imgs, _ := classImages(t)
+	pushAll(t, reg, imgs)
+	dbPath := tempDB(t)
+	m := testMatcher(t)
+	set := defaultSet(t)
+	ctx := context.Background()
+	scanInto(t, dbPath, m, reg)
+
+	check := func(full bool) (evaluated int) {
+		t.Helper()
+		db, err := index.Open(ctx, dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		evals := make([]index.RuleEval, len(set.Rules))
+		for i, r := range set.Rules {
+			evals[i] = index.RuleEval{RuleID: r.ID, Version: r.Version(), Scoped: r.Scope == ScopeImage}
+		}
+		inScope, err := db.PrepareScopes(ctx, evals, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range set.Rules {
+			r := &set.Rules[i]
+			if r.Scope != ScopeImage {
+				continue
+			}
+			rows := func(s scoping) string {
+				fs, err := eval(ctx, db.Reader(), r, 1, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, f := range fs {
+					out = append(out, f.Fingerprint+" "+f.ImageDigest+" "+f.Path+" "+f.Detail)
+				}
+				slices.Sort(out)
+				return strings.Join(out, "\n")
+			}
+			pushed, after := rows(scopePushed), rows(scopeAfter)
+			if pushed != after {
+				t.Errorf("full %v, rule %s: scope pushed down:\n%s\nscope applied after:\n%s", full, r.ID, pushed, after)
+			}
+			if full {
+				if whole := rows(wholeIndex); whole != after {
+					t.Errorf("rule %s: every image in scope:\n%s\nwhole index:\n%s", r.ID, after, whole)
+				}
+			}
+			if inScope[r.ID] > 0 && after != "" {
+				evaluated++
+			}
+		}
+		return evaluated
+	}
+	if n := check(true); n < 10 {
+		t.Errorf("first run: %d rules found something, want at least 10", n)
+	}
+	runRules(t, dbPath, set, RunOptions{})
+
+	// One new image, holding the hidden-file and tar classes again: only
+	// it is in scope now.
+	again := testImage{repo: "test/again", layers: append(slices.Clone(imgs[1].layers), imgs[6].layers[1])}
+	pushAll(t, reg, []testImage{again})
+	scanInto(t, dbPath, m, reg)
+	if n := check(false); n < 3 {
+		t.Errorf("incremental run: %d rules found something in the new image, want at least 3", n)
+	}
+}
