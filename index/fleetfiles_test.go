@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // TestFleetFilesQueriesAgree: RecordFleetFiles reads paths by prefix ranges
@@ -28,27 +30,13 @@ func TestFleetFilesQueriesAgree(t *testing.T) {
 	prefixes := []string{"/bin/", "/sbin/", "/usr/bin/", "/usr/lib/", "/usr/lib64/", "/lib/", "/libx32/", "/usr/local/lib/"}
 	rows := func(q string, args []any) string {
 		t.Helper()
-		tx, err := db.w.BeginTx(ctx, nil)
-		if err != nil {
+		if _, err := db.w.ExecContext(ctx, q, append([]any{int64(7)}, args...)...); err != nil {
 			t.Fatal(err)
 		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, q, append([]any{int64(7)}, args...)...); err != nil {
-			t.Fatal(err)
-		}
-		r, err := tx.QueryContext(ctx, `SELECT p.path || ' ' || c.sha256 || ' ' || f.first_scan FROM fleet_contents f
+		out := indextest.Strings(t, db.w, `SELECT p.path || ' ' || c.sha256 || ' ' || f.first_scan FROM fleet_contents f
 			JOIN paths p ON p.id = f.path_id JOIN contents c ON c.id = f.content_id ORDER BY 1`)
-		if err != nil {
+		if _, err := db.w.ExecContext(ctx, `DELETE FROM fleet_contents`); err != nil {
 			t.Fatal(err)
-		}
-		defer r.Close()
-		var out []string
-		for r.Next() {
-			var s string
-			if err := r.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
 		}
 		return strings.Join(out, "\n")
 	}
