@@ -127,26 +127,45 @@ func shortest(ls []literal) int {
 // a byte from 0x80 up always goes to match: under case folding a non-ASCII
 // rune can match an ASCII letter (the Kelvin sign matches k).
 func prefiltered(lits []literal, match func(string) bool) func(string) bool {
+	// The literals by their first byte (both cases of a folded letter), so
+	// that one pass over the string tries only those that can start at
+	// each byte.
+	var byFirst [utf8.RuneSelf][]literal
+	for _, l := range lits {
+		c := l.s[0]
+		byFirst[c] = append(byFirst[c], l)
+		if l.fold && 'a' <= c && c <= 'z' {
+			byFirst[c-'a'+'A'] = append(byFirst[c-'a'+'A'], l)
+		}
+	}
 	return func(s string) bool {
 		if !isASCII(s) {
 			return match(s)
 		}
-		lower := ""
-		lowered := false
-		for _, l := range lits {
-			subject := s
-			if l.fold {
-				if !lowered {
-					lower, lowered = strings.ToLower(s), true
+		for i := 0; i < len(s); i++ {
+			for _, l := range byFirst[s[i]] {
+				if len(s)-i >= len(l.s) && (l.fold && equalFoldLower(s[i:i+len(l.s)], l.s) || !l.fold && s[i:i+len(l.s)] == l.s) {
+					return match(s)
 				}
-				subject = lower
-			}
-			if strings.Contains(subject, l.s) {
-				return match(s)
 			}
 		}
 		return false
 	}
+}
+
+// equalFoldLower reports whether the ASCII string a equals lower, a lower
+// case string, ASCII case-insensitively.
+func equalFoldLower(a, lower string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
