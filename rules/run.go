@@ -129,36 +129,36 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		return nil, err
 	}
 
-	// jobs workers, each on its own connection with a small page cache,
-	// take the rules in turn.
-	conns := make([]*sql.Conn, 0, jobs)
-	for range min(jobs, len(set.Rules)) {
-		c, err := ruleConn(ctx, db.Reader())
-		if err != nil {
-			for _, c := range conns {
-				releaseRuleConn(c)
-			}
-			return nil, err
-		}
-		conns = append(conns, c)
+	// Workers, each on its own connection with a small page cache, take
+	// the rules in turn; no more than the pool has connections.
+	workers := min(jobs, len(set.Rules))
+	if n := db.Reader().Stats().MaxOpenConnections; n > 0 {
+		workers = min(workers, n)
 	}
+	next := make(chan int, len(set.Rules))
+	for i := range set.Rules {
+		next <- i
+	}
+	close(next)
 	var mu sync.Mutex
 	var all []Finding
-	next := make(chan int)
 	var wg sync.WaitGroup
-	for _, conn := range conns {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer releaseRuleConn(conn)
+			conn, connErr := ruleConn(ctx, db.Reader())
+			if connErr == nil {
+				defer releaseRuleConn(conn)
+			}
 			for i := range next {
 				r := &set.Rules[i]
 				t := time.Now()
 				var fs []Finding
-				var err error
-				if n, scoped := inScope[r.ID]; !scoped {
+				err := connErr // without a connection, the rules this worker takes fail
+				if n, scoped := inScope[r.ID]; err == nil && !scoped {
 					fs, err = eval(ctx, conn, r, scanID, wholeIndex)
-				} else if n > 0 {
+				} else if err == nil && n > 0 {
 					fs, err = eval(ctx, conn, r, scanID, scopingFor(n, images))
 				}
 				res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
@@ -171,15 +171,6 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 			}
 		}()
 	}
-feed:
-	for i := range set.Rules {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
@@ -302,7 +293,7 @@ func countImages(ctx context.Context, q Querier) (int, error) {
 // rules read much of the index once each, pages the operating system
 // caches anyway: a large cache per connection (the pool's default) would
 // cost jobs times its size in memory and save little time.
-var ruleCacheKiB = 2048
+const ruleCacheKiB = 2048
 
 // ruleConn takes a connection from the read-only pool to evaluate rules on,
 // with a page cache of ruleCacheKiB.

@@ -84,3 +84,26 @@ func TestScopingsAgree(t *testing.T) {
 		t.Errorf("incremental run: %d rules found something in the new image, want at least 3", n)
 	}
 }
+
+// TestRunJobs: any number of jobs gives the same findings, more jobs than
+// the read-only pool has connections included.
+func TestRunJobs(t *testing.T) {
+	reg := testRegistry(t)
+	imgs, want := classImages(t)
+	pushAll(t, reg, imgs)
+	m := testMatcher(t)
+	set := defaultSet(t)
+	for _, jobs := range []int{1, 3, 20} {
+		db := tempDB(t)
+		scanInto(t, db, m, reg)
+		res := runRules(t, db, set, RunOptions{Jobs: jobs})
+		if res.Counts.New != int64(len(want)) {
+			t.Errorf("%d jobs: %d new findings, want %d", jobs, res.Counts.New, len(want))
+		}
+		for _, rr := range res.Rules {
+			if rr.Rule == nil {
+				t.Errorf("%d jobs: a rule has no result", jobs)
+			}
+		}
+	}
+}
