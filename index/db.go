@@ -58,9 +58,6 @@ type DB struct {
 	contentVersion atomic.Pointer[string] // see SetContentVersion
 }
 
-// ReaderCacheKiB is the page cache of each read-only connection, in KiB.
-const ReaderCacheKiB = 16384
-
 // dsn builds a modernc.org/sqlite DSN whose pragmas apply to every pooled
 // connection.
 func dsn(path string, readOnly bool) string {
@@ -72,7 +69,7 @@ func dsn(path string, readOnly bool) string {
 	// are hot); 16 MiB for each of the (up to 8) readers, so that parallel
 	// rule runs do not multiply memory.
 	if readOnly {
-		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", ReaderCacheKiB))
+		q.Add("_pragma", "cache_size(-16384)")
 	} else {
 		q.Add("_pragma", "cache_size(-65536)")
 	}

@@ -147,9 +147,9 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, connErr := ruleConn(ctx, db.Reader())
+			conn, release, connErr := ruleConn(ctx, db.Reader())
 			if connErr == nil {
-				defer releaseRuleConn(conn)
+				defer release()
 			}
 			for i := range next {
 				r := &set.Rules[i]
@@ -296,23 +296,26 @@ func countImages(ctx context.Context, q Querier) (int, error) {
 const ruleCacheKiB = 2048
 
 // ruleConn takes a connection from the read-only pool to evaluate rules on,
-// with a page cache of ruleCacheKiB.
-func ruleConn(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
+// with a page cache of ruleCacheKiB; release gives it back to the pool with
+// the cache size it had.
+func ruleConn(ctx context.Context, pool *sql.DB) (conn *sql.Conn, release func(), err error) {
 	c, err := pool.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rules: read-only connection: %w", err)
+		return nil, nil, fmt.Errorf("rules: read-only connection: %w", err)
 	}
-	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, ruleCacheKiB)); err != nil {
+	var was int64
+	err = c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was)
+	if err == nil {
+		_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, ruleCacheKiB))
+	}
+	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("rules: read-only connection: %w", err)
+		return nil, nil, fmt.Errorf("rules: read-only connection: %w", err)
 	}
-	return c, nil
-}
-
-// releaseRuleConn gives a connection of ruleConn back to the pool, with the
-// pool's page cache size again.
-func releaseRuleConn(c *sql.Conn) {
-	// A fresh context: the run's may be done, and the connection outlives it.
-	c.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = -%d`, index.ReaderCacheKiB))
-	c.Close()
+	return c, func() {
+		// A fresh context: the run's may be done, and the connection
+		// outlives it.
+		c.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
+		c.Close()
+	}, nil
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"testing"
@@ -105,5 +106,49 @@ func TestRunJobs(t *testing.T) {
 				t.Errorf("%d jobs: a rule has no result", jobs)
 			}
 		}
+	}
+}
+
+// TestRunLeavesPoolCache: the connections a run evaluated rules on go back
+// to the read-only pool with the pool's page cache size.
+func TestRunLeavesPoolCache(t *testing.T) {
+	reg := testRegistry(t)
+	imgs, _ := classImages(t)
+	pushAll(t, reg, imgs[:2])
+	dbPath := tempDB(t)
+	scanInto(t, dbPath, testMatcher(t), reg)
+	ctx := context.Background()
+	db, err := index.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cacheSizes := func() []int64 {
+		t.Helper()
+		var out []int64
+		var conns []*sql.Conn
+		for range 3 {
+			c, err := db.Reader().Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			var n int64
+			if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		return out
+	}
+	before := cacheSizes()
+	if _, err := Run(ctx, db, defaultSet(t), RunOptions{Jobs: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if after := cacheSizes(); !slices.Equal(after, before) {
+		t.Errorf("page cache sizes of the pool's connections: %v after a run, %v before", after, before)
 	}
 }
