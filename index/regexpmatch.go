@@ -29,7 +29,7 @@ func compileMatch(pat string) (func(string) bool, error) {
 	if m := asciiClassMatch(t); m != nil {
 		return m, nil
 	}
-	if lits := requiredLiterals(t); len(lits) > 0 {
+	if lits := minimal(requiredLiterals(t)); len(lits) > 0 {
 		return prefiltered(lits, re.MatchString), nil
 	}
 	return re.MatchString, nil
@@ -90,13 +90,32 @@ func requiredLiterals(t *syntax.Regexp) []literal {
 			return requiredLiterals(t.Sub[0])
 		}
 	case syntax.OpConcat:
-		// Every part is in the match: take the most selective part's.
+		// Every part is in the match: take the most selective part's, a
+		// run of consecutive parts that match a few strings each counting
+		// as one part matching their concatenations (".", "p12|key" is
+		// ".p12|.key").
 		var best []literal
-		for _, sub := range t.Sub {
-			if l := requiredLiterals(sub); l != nil && (best == nil || shortest(l) > shortest(best)) {
+		consider := func(l []literal) {
+			if l != nil && (best == nil || shortest(l) > shortest(best)) {
 				best = l
 			}
 		}
+		run := exact{strs: []string{""}}
+		for _, sub := range t.Sub {
+			if e, ok := exactStrings(sub); ok {
+				if r, ok := run.concat(e); ok {
+					run = r
+					continue
+				}
+				consider(run.literals())
+				run = e
+				continue
+			}
+			consider(run.literals())
+			run = exact{strs: []string{""}}
+			consider(requiredLiterals(sub))
+		}
+		consider(run.literals())
 		return best
 	case syntax.OpAlternate:
 		// One of the branches is in the match: any of their literals.
@@ -111,6 +130,131 @@ func requiredLiterals(t *syntax.Regexp) []literal {
 		return all
 	}
 	return nil
+}
+
+// exact is the set of strings a part of a pattern matches, all of them,
+// when there are few: ASCII, lower case when folded.
+type exact struct {
+	strs []string
+	fold int // 0: holds only "", 1: matched exactly, 2: case-folded
+}
+
+// maxExact bounds the strings an exact set holds.
+const maxExact = 32
+
+// exactStrings returns the strings t matches, if few and ASCII.
+func exactStrings(t *syntax.Regexp) (exact, bool) {
+	switch t.Op {
+	case syntax.OpEmptyMatch:
+		return exact{strs: []string{""}}, true
+	case syntax.OpLiteral:
+		s := string(t.Rune)
+		if !isASCII(s) {
+			return exact{}, false
+		}
+		if t.Flags&syntax.FoldCase != 0 {
+			return exact{strs: []string{strings.ToLower(s)}, fold: 2}, true
+		}
+		return exact{strs: []string{s}, fold: 1}, true
+	case syntax.OpCapture:
+		return exactStrings(t.Sub[0])
+	case syntax.OpQuest:
+		e, ok := exactStrings(t.Sub[0])
+		if !ok {
+			return exact{}, false
+		}
+		return e.union(exact{strs: []string{""}})
+	case syntax.OpAlternate:
+		out := exact{}
+		for _, sub := range t.Sub {
+			e, ok := exactStrings(sub)
+			if !ok {
+				return exact{}, false
+			}
+			if out, ok = out.union(e); !ok {
+				return exact{}, false
+			}
+		}
+		return out, true
+	case syntax.OpConcat:
+		out := exact{strs: []string{""}}
+		for _, sub := range t.Sub {
+			e, ok := exactStrings(sub)
+			if !ok {
+				return exact{}, false
+			}
+			if out, ok = out.concat(e); !ok {
+				return exact{}, false
+			}
+		}
+		return out, true
+	}
+	return exact{}, false
+}
+
+// foldWith is the fold of two sets put together, if they agree.
+func foldWith(a, b int) (int, bool) {
+	switch {
+	case a == 0:
+		return b, true
+	case b == 0 || a == b:
+		return a, true
+	}
+	return 0, false
+}
+
+func (e exact) union(o exact) (exact, bool) {
+	fold, ok := foldWith(e.fold, o.fold)
+	if !ok || len(e.strs)+len(o.strs) > maxExact {
+		return exact{}, false
+	}
+	return exact{strs: append(append([]string(nil), e.strs...), o.strs...), fold: fold}, true
+}
+
+func (e exact) concat(o exact) (exact, bool) {
+	fold, ok := foldWith(e.fold, o.fold)
+	if !ok || len(e.strs)*len(o.strs) > maxExact {
+		return exact{}, false
+	}
+	out := exact{fold: fold}
+	for _, a := range e.strs {
+		for _, b := range o.strs {
+			out.strs = append(out.strs, a+b)
+		}
+	}
+	return out, true
+}
+
+// literals is the set as required literals, or nil if it holds "" (a
+// string every string contains).
+func (e exact) literals() []literal {
+	var out []literal
+	for _, s := range e.strs {
+		if s == "" {
+			return nil
+		}
+		out = append(out, literal{s, e.fold == 2})
+	}
+	return out
+}
+
+// minimal drops from lits those containing another (a string holding
+// "sbin" holds "bin"), and repeats.
+func minimal(lits []literal) []literal {
+	var out []literal
+	for i, l := range lits {
+		redundant := false
+		for j, o := range lits {
+			if i != j && o.fold == l.fold && strings.Contains(l.s, o.s) && (len(o.s) < len(l.s) || j < i) {
+				redundant = true
+				break
+			}
+		}
+		if !redundant {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func shortest(ls []literal) int {

@@ -19,6 +19,7 @@ var matchPatterns = []string{
 	`^/home/[^/]+/\.[^/]+$`,
 	`^(/etc/ld\.so\.preload|/etc/crontab|/etc/cron\.(d|daily)/.+|/root/\.ssh/authorized_keys2?|/home/[^/]+/\.(bashrc|profile))$`,
 	`[\x00-\x1f\x7f]`, `[a-c]`, `(?i)[k]`, `[^a-z]`, `\s`, `(?i)ab(?-i)CD`, `x{2,}y`, `(ab)*c`, `a|b*`, `(?i)ſ`,
+	`a(bb|cc)?d`, `ab|abc|b`, `(?i)id_(rsa|dsa)|[^/]+\.(p12|key)`,
 }
 
 // Subjects: paths and strings that nearly match, in other cases, with
@@ -30,7 +31,9 @@ var matchSubjects = []string{
 	"kinsing", "kın", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/libexec/x", "/sbin/init", "/tmp/.cache/x",
 	"/home/app/.bashrc", "/etc/cron.d/job", "/root/.ssh/authorized_keys2", "a/../b", "..", "ctl\x01x", "del\x7f",
 	"\xff\xfe/.netrc", "/\xc3.netrc", "curl -fsSL http://x | sh", "WGET x|bash", "é", "abCD", "ABcd", "abcd", "xxy",
-	"ababc", "b", "\u017f", "S", "s", "tab\there",
+	"ababc", "b", "\u017f", "S", "s", "tab\there", "/etc/secrets.env", "/etc/secret.txt.bak", "/x/.KeyStore",
+	"/app/Application_Default_Credentials.json", "/home/u/.ssh/id_ecdsa.pub", "/srv/x.p12", "/srv/.p12/x", "/opt/frpc",
+	"/opt/XMR-stak-2", "pspy64s", "abbd", "accd", "ad", "abd",
 }
 
 func TestCompileMatchAgreesWithRegexp(t *testing.T) {
@@ -71,7 +74,10 @@ func TestMatchFastPaths(t *testing.T) {
 		{`(^|/)\.\.(/|$)`, false, ".."},
 		{`^(/usr)?/(s?bin|lib[^/]*)/`, false, "bin lib"},
 		{`(?i)ab(?-i)CD`, false, "ab"},
-		{`(?i)x(ab|cd)`, false, "ab cd"},
+		{`(?i)x(ab|cd)`, false, "xab xcd"},
+		{`(?i)id_(rsa|dsa)|[^/]+\.(p12|key)`, false, ".key .p12 id_dsa id_rsa"},
+		{`a(bb|cc)?d`, false, "abbd accd ad"},
+		{`ab|abc|b`, false, "b"},
 		{`a|b*`, false, ""},
 		{`(ab)*c`, false, "c"},
 		{`(?i)ſ`, false, "s"}, // the parser keeps the orbit's least rune, S
@@ -81,7 +87,7 @@ func TestMatchFastPaths(t *testing.T) {
 			t.Errorf("%q: class fast path %v, want %v", tt.pat, class, tt.class)
 		}
 		var lits []string
-		for _, l := range requiredLiterals(re) {
+		for _, l := range minimal(requiredLiterals(re)) {
 			lits = append(lits, l.s)
 		}
 		slices.Sort(lits)
