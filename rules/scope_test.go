@@ -15,9 +15,7 @@ import (
 // afterwards (once over the whole index), or, with every image in scope,
 // not applied at all; on a first run and on an incremental one.
 func TestScopingsAgree(t *testing.T) {
-	reg := testRegistry(t)
-	imgs, _ := classImages(t)
-	pushAll(t, reg, imgs)
+	reg, imgs, _ := classRegistry(t)
 	dbPath := tempDB(t)
 	m := testMatcher(t)
 	set := defaultSet(t)
@@ -89,9 +87,7 @@ func TestScopingsAgree(t *testing.T) {
 // TestRunJobs: any number of jobs gives the same findings, more jobs than
 // the read-only pool has connections included.
 func TestRunJobs(t *testing.T) {
-	reg := testRegistry(t)
-	imgs, want := classImages(t)
-	pushAll(t, reg, imgs)
+	reg, _, want := classRegistry(t)
 	m := testMatcher(t)
 	set := defaultSet(t)
 	for _, jobs := range []int{1, 3, 20} {
@@ -151,4 +147,13 @@ func TestRunLeavesPoolCache(t *testing.T) {
 	if after := cacheSizes(); !slices.Equal(after, before) {
 		t.Errorf("page cache sizes of the pool's connections: %v after a run, %v before", after, before)
 	}
+}
+
+// classRegistry is a test registry holding the images of classImages.
+func classRegistry(t testing.TB) (string, []testImage, []hit) {
+	t.Helper()
+	reg := testRegistry(t)
+	imgs, want := classImages(t)
+	pushAll(t, reg, imgs)
+	return reg, imgs, want
 }
