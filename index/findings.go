@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Finding is one row a rule returned, as the rules package records it.
@@ -53,24 +54,18 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 		if !recorded {
 			first = 0
 		}
-		var conds []string
-		var args []any
-		args = append(args, first)
-		for _, p := range prefixes {
-			conds = append(conds, `substr(p.path, 1, ?) = ?`)
-			args = append(args, len(p), p)
+		var fresh, all int64
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM layers WHERE id NOT IN (SELECT layer_id FROM fleet_layers)),
+			(SELECT count(*) FROM layers)`).Scan(&fresh, &all); err != nil {
+			return err
 		}
-		if len(conds) == 0 {
-			conds = []string{"0"}
+		q, args := fleetFilesByLayer(prefixes)
+		if fresh*4 >= all {
+			// Most layers are new (a first run): read the paths under the
+			// prefixes through the path index, not every new entry.
+			q, args = fleetFilesByPath(prefixes)
 		}
-		q := `INSERT INTO fleet_contents (path_id, content_id, first_scan)
-			SELECT DISTINCT e.path_id, e.content_id, ? FROM layers l
-			JOIN entries e ON e.layer_id = l.id AND e.id BETWEEN l.first_entry AND l.last_entry
-			JOIN paths p ON p.id = e.path_id
-			WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
-			  AND (` + strings.Join(conds, " OR ") + `)
-			ON CONFLICT DO NOTHING`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, append([]any{first}, args...)...); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO fleet_layers (layer_id, first_scan)
@@ -81,6 +76,58 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 		return fmt.Errorf("scan %d: record fleet files: %w", scanID, err)
 	}
 	return nil
+}
+
+// fleetFilesByLayer is the query of RecordFleetFiles that reads the
+// entries of the layers not yet recorded, testing each one's path against
+// the prefixes: cheapest when few layers are new. Its first parameter is
+// first_scan.
+func fleetFilesByLayer(prefixes []string) (string, []any) {
+	var conds []string
+	var args []any
+	for _, p := range prefixes {
+		conds = append(conds, `substr(p.path, 1, ?) = ?`)
+		args = append(args, len(p), p)
+	}
+	if len(conds) == 0 {
+		conds = []string{"0"}
+	}
+	return `INSERT INTO fleet_contents (path_id, content_id, first_scan)
+		SELECT DISTINCT e.path_id, e.content_id, ? FROM layers l
+		JOIN entries e ON e.layer_id = l.id AND e.id BETWEEN l.first_entry AND l.last_entry
+		JOIN paths p ON p.id = e.path_id
+		WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
+		  AND (` + strings.Join(conds, " OR ") + `)
+		ON CONFLICT DO NOTHING`, args
+}
+
+// fleetFilesByPath is fleetFilesByLayer's query reading instead the paths
+// under each prefix (a range of the path index: those from the prefix up to
+// the prefix with its last byte incremented), then their entries in layers
+// not yet recorded: cheapest when most layers are new. It selects the same
+// rows for prefixes of ASCII characters (where substr's characters are
+// bytes); others fall back to fleetFilesByLayer.
+func fleetFilesByPath(prefixes []string) (string, []any) {
+	var rows []string
+	var args []any
+	for _, p := range prefixes {
+		if p == "" || strings.ContainsFunc(p, func(r rune) bool { return r >= utf8.RuneSelf || r == 0x7f }) {
+			return fleetFilesByLayer(prefixes)
+		}
+		rows = append(rows, fmt.Sprintf("(?%d, ?%d)", len(args)+2, len(args)+3))
+		args = append(args, p, p[:len(p)-1]+string(p[len(p)-1]+1))
+	}
+	if len(rows) == 0 {
+		return fleetFilesByLayer(prefixes)
+	}
+	return `WITH dirs (lo, hi) AS (VALUES ` + strings.Join(rows, ", ") + `)
+		INSERT INTO fleet_contents (path_id, content_id, first_scan)
+		SELECT DISTINCT e.path_id, e.content_id, ?1 FROM dirs d
+		CROSS JOIN paths p ON p.path >= d.lo AND p.path < d.hi
+		JOIN entries e ON e.path_id = p.id
+		JOIN layers l ON l.id = e.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
+		WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
+		ON CONFLICT DO NOTHING`, args
 }
 
 // RuleEval names a rule a rules run evaluated.

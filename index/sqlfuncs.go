@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -48,7 +47,7 @@ func registerFunctions(register func(string, int32, func(*sqlite.FunctionContext
 // The default "sqlite" driver serves the write connection.
 func init() { registerFunctions(sqlite.RegisterDeterministicScalarFunction) }
 
-var regexpCache sync.Map // pattern -> *regexp.Regexp
+var regexpCache sync.Map // pattern -> func(string) bool
 
 func sqlRegexp(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	pat, ok1 := text(args[0])
@@ -56,15 +55,15 @@ func sqlRegexp(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, er
 	if !ok1 || !ok2 {
 		return nil, nil
 	}
-	re, ok := regexpCache.Load(pat)
+	m, ok := regexpCache.Load(pat)
 	if !ok {
-		c, err := regexp.Compile(pat)
+		c, err := compileMatch(pat)
 		if err != nil {
 			return nil, fmt.Errorf("regexp %q: %w", pat, err)
 		}
-		re, _ = regexpCache.LoadOrStore(pat, c)
+		m, _ = regexpCache.LoadOrStore(pat, c)
 	}
-	return boolInt(re.(*regexp.Regexp).MatchString(s)), nil
+	return boolInt(m.(func(string) bool)(s)), nil
 }
 
 func text(v driver.Value) (string, bool) {

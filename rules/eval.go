@@ -22,9 +22,11 @@ const MaxRows = 100_000
 // wrap makes a rule's query a subquery, so that it must be one SELECT
 // (a second statement does not compile) and its columns can be picked.
 func wrap(r *Rule, cols string) string {
-	q := strings.TrimRight(strings.TrimSpace(r.Query), ";")
-	return "SELECT " + cols + " FROM (\n" + q + "\n) AS rule_rows"
+	return "SELECT " + cols + " FROM (\n" + query(r) + "\n) AS rule_rows"
 }
+
+// query is the rule's query without a trailing semicolon.
+func query(r *Rule) string { return strings.TrimRight(strings.TrimSpace(r.Query), ";") }
 
 // args binds :scan_id for queries that use it.
 func args(r *Rule, scanID int64) []any {
@@ -91,15 +93,50 @@ func Fingerprint(ruleID, image, layer, path, detail string) string {
 // Eval runs one rule read-only on the whole index and returns its
 // findings, in the order the query gave them. scanID is bound to :scan_id.
 func Eval(ctx context.Context, db Querier, r *Rule, scanID int64) ([]Finding, error) {
-	return eval(ctx, db, r, scanID, false)
+	return eval(ctx, db, r, scanID, wholeIndex)
 }
 
-// eval is Eval, restricted when scoped to the images the rule_scope table
-// holds for the rule (SQLite pushes the condition into the rule's query).
-func eval(ctx context.Context, db Querier, r *Rule, scanID int64, scoped bool) ([]Finding, error) {
+// scoping says how eval restricts a rule to the images of its scope (the
+// images the rule_scope table holds for it). Either way the rule returns
+// the same rows; only the work SQLite does differs.
+type scoping int
+
+const (
+	// wholeIndex: no restriction (Eval, and rules of scope "fleet").
+	wholeIndex scoping = iota
+	// scopePushed: the condition is pushed into the rule's query, so SQLite
+	// evaluates it image by image on the images in scope: cheapest when
+	// they are few (a nightly run after a scan that found a few new images).
+	scopePushed
+	// scopeAfter: the rule runs once over the whole index and its rows are
+	// filtered afterwards: cheapest when most images are in scope (a first
+	// scan, a full run), since a layer shared by many images is then read
+	// once instead of once per image.
+	scopeAfter
+)
+
+// scopingFor picks how to restrict a rule of scope "image" with inScope of
+// images images in its scope.
+func scopingFor(inScope, images int) scoping {
+	if inScope*4 >= images {
+		return scopeAfter
+	}
+	return scopePushed
+}
+
+// eval is Eval, restricted to the images the rule_scope table holds for the
+// rule unless s is wholeIndex.
+func eval(ctx context.Context, db Querier, r *Rule, scanID int64, s scoping) ([]Finding, error) {
 	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
-	if scoped {
+	switch s {
+	case scopePushed:
 		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
+		a = append(a, sql.Named("auditor_rule_id", r.ID))
+	case scopeAfter:
+		// A LIMIT keeps SQLite from pushing the condition down into the
+		// rule's query (and "LIMIT -1" limits nothing).
+		q = "SELECT image_digest, path, layer_digest, detail FROM (SELECT * FROM (\n" + query(r) + "\n) LIMIT -1) AS rule_rows" +
+			"\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
 		a = append(a, sql.Named("auditor_rule_id", r.ID))
 	}
 	rows, err := db.QueryContext(ctx, q, a...)

@@ -185,9 +185,7 @@ func pushAll(t testing.TB, reg string, imgs []testImage) {
 // changed reports nothing new, and that a new image adding one system
 // binary is reported once, as new to the fleet.
 func TestDefaultPackClasses(t *testing.T) {
-	reg := testRegistry(t)
-	imgs, want := classImages(t)
-	pushAll(t, reg, imgs)
+	reg, imgs, want := classRegistry(t)
 	db := tempDB(t)
 	m := testMatcher(t)
 	set := defaultSet(t)

@@ -25,8 +25,12 @@ type Filter struct {
 // ReadFindings reads findings from the findings view, most severe first,
 // then by image (repository), rule and path.
 func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
+	tags, err := findingTags(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := q.QueryContext(ctx, `SELECT fingerprint, rule_id, severity, title, image_digest,
-		COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(tags, ''), COALESCE(layer_digest, ''), COALESCE(path, ''),
+		COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(layer_digest, ''), COALESCE(path, ''),
 		detail, first_seen, last_seen, state, COALESCE(suppressed_reason, ''), COALESCE(suppressed_until, '')
 		FROM findings`)
 	if err != nil {
@@ -37,10 +41,11 @@ func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
 	for rows.Next() {
 		var x Finding
 		var sev string
-		if err := rows.Scan(&x.Fingerprint, &x.RuleID, &sev, &x.Title, &x.ImageDigest, &x.Registry, &x.Repository, &x.Tags,
+		if err := rows.Scan(&x.Fingerprint, &x.RuleID, &sev, &x.Title, &x.ImageDigest, &x.Registry, &x.Repository,
 			&x.LayerDigest, &x.Path, &x.Detail, &x.FirstSeen, &x.LastSeen, &x.State, &x.Suppressed, &x.SuppressedUntil); err != nil {
 			return nil, fmt.Errorf("reading findings: %w", err)
 		}
+		x.Tags = tags[x.ImageDigest]
 		if x.Severity, err = ParseSeverity(sev); err != nil {
 			return nil, fmt.Errorf("finding %s: %w", x.Fingerprint, err)
 		}
@@ -71,6 +76,30 @@ func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
 		}
 		return a.Path < b.Path
 	})
+	return out, nil
+}
+
+// findingTags maps the image digest of findings to the findings view's
+// tags column. The column depends on the image only and costs a pass over
+// the tag history each time, so it is read for one finding per image.
+func findingTags(ctx context.Context, q Querier) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT image_digest, COALESCE(tags, '') FROM findings
+		WHERE fingerprint IN (SELECT MIN(fingerprint) FROM findings GROUP BY image_digest)`)
+	if err != nil {
+		return nil, fmt.Errorf("reading findings' tags: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var d, t string
+		if err := rows.Scan(&d, &t); err != nil {
+			return nil, fmt.Errorf("reading findings' tags: %w", err)
+		}
+		out[d] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading findings' tags: %w", err)
+	}
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -9,8 +10,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -125,30 +124,54 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		return nil, err
 	}
 
+	images, err := countImages(ctx, db.Reader())
+	if err != nil {
+		return nil, err
+	}
+
+	// Workers, each on its own connection with a small page cache, take
+	// the rules in turn; no more than the pool has connections.
+	workers := min(jobs, len(set.Rules))
+	if n := db.Reader().Stats().MaxOpenConnections; n > 0 {
+		workers = min(workers, n)
+	}
+	next := make(chan int, len(set.Rules))
+	for i := range set.Rules {
+		next <- i
+	}
+	close(next)
 	var mu sync.Mutex
 	var all []Finding
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for i := range set.Rules {
-		r := &set.Rules[i]
-		g.Go(func() error {
-			t := time.Now()
-			var fs []Finding
-			var err error
-			if n, scoped := inScope[r.ID]; !scoped || n > 0 {
-				fs, err = eval(gctx, db.Reader(), r, scanID, scoped)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, release, connErr := ruleConn(ctx, db.Reader())
+			if connErr == nil {
+				defer release()
 			}
-			res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
-			if err != nil {
-				return nil
+			for i := range next {
+				r := &set.Rules[i]
+				t := time.Now()
+				var fs []Finding
+				err := connErr // without a connection, the rules this worker takes fail
+				if n, scoped := inScope[r.ID]; err == nil && !scoped {
+					fs, err = eval(ctx, conn, r, scanID, wholeIndex)
+				} else if err == nil && n > 0 {
+					fs, err = eval(ctx, conn, r, scanID, scopingFor(n, images))
+				}
+				res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				all = append(all, fs...)
+				mu.Unlock()
 			}
-			mu.Lock()
-			all = append(all, fs...)
-			mu.Unlock()
-			return nil
-		})
+		}()
 	}
-	g.Wait()
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
@@ -245,4 +268,54 @@ func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
 		out[d] = append(out[d], a, b)
 	}
 	return out, rows.Err()
+}
+
+// countImages counts the images of the index.
+func countImages(ctx context.Context, q Querier) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT count(DISTINCT digest) FROM images`)
+	if err != nil {
+		return 0, fmt.Errorf("counting images: %w", err)
+	}
+	defer rows.Close()
+	var n int
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("counting images: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("counting images: %w", err)
+	}
+	return n, nil
+}
+
+// ruleCacheKiB is the page cache of each connection evaluating rules. The
+// rules read much of the index once each, pages the operating system
+// caches anyway: a large cache per connection (the pool's default) would
+// cost jobs times its size in memory and save little time.
+const ruleCacheKiB = 2048
+
+// ruleConn takes a connection from the read-only pool to evaluate rules on,
+// with a page cache of ruleCacheKiB; release gives it back to the pool with
+// the cache size it had.
+func ruleConn(ctx context.Context, pool *sql.DB) (conn *sql.Conn, release func(), err error) {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rules: read-only connection: %w", err)
+	}
+	var was int64
+	err = c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was)
+	if err == nil {
+		_, err = c.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, ruleCacheKiB))
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("rules: read-only connection: %w", err)
+	}
+	return c, func() {
+		// A fresh context: the run's may be done, and the connection
+		// outlives it.
+		c.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
+		c.Close()
+	}, nil
 }
