@@ -56,7 +56,7 @@ const (
 	zstdMaxWindow = 128 << 20 // largest zstd window accepted (zstd --long=27)
 	// Decompressed data is handed from the decompressing goroutine to the
 	// tar reader and hashers in buffers of this size, this many ahead.
-	readAheadSize    = 1 << 20
+	readAheadSize    = 256 << 10
 	readAheadBuffers = 4
 	copyBufSize      = 256 << 10
 	sniffSize        = 4
