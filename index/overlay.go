@@ -69,16 +69,18 @@ func Overlay(layers [][]OverlayEntry) []Hidden {
 		if p == "/" {
 			return nil, "", root
 		}
-		parts := strings.Split(p[1:], "/")
-		for _, part := range parts[:len(parts)-1] {
+		rest := p[1:]
+		for {
+			part, more, found := strings.Cut(rest, "/")
+			if !found {
+				return parent, part, parent.children[part]
+			}
 			c := parent.children[part]
 			if c == nil {
 				return nil, "", nil
 			}
-			parent = c
+			parent, rest = c, more
 		}
-		name = parts[len(parts)-1]
-		return parent, name, parent.children[name]
 	}
 
 	for pos, entries := range layers {
@@ -127,8 +129,9 @@ func place(root *ovNode, p string, pos int, out *[]Hidden) *ovNode {
 	if p == "/" {
 		return n
 	}
-	parts := strings.Split(p[1:], "/")
-	for i, part := range parts {
+	rest := p[1:]
+	for {
+		part, more, notLast := strings.Cut(rest, "/")
 		if n.children == nil {
 			n.children = map[string]*ovNode{}
 		}
@@ -136,11 +139,14 @@ func place(root *ovNode, p string, pos int, out *[]Hidden) *ovNode {
 		if c == nil {
 			c = &ovNode{typ: TypeDir}
 			n.children[part] = c
-		} else if i < len(parts)-1 && c.typ != TypeDir && c.typ != TypeSymlink {
+		} else if notLast && c.typ != TypeDir && c.typ != TypeSymlink {
 			*out = append(*out, Hidden{ID: c.id, By: pos, How: HiddenOverwritten})
 			c.id, c.typ = 0, TypeDir
 		}
 		n = c
+		if !notLast {
+			return n
+		}
+		rest = more
 	}
-	return n
 }
