@@ -21,6 +21,7 @@ import (
 	"github.com/auditor-dev/auditor/internal/faultproxy"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 	"github.com/auditor-dev/auditor/internal/indextest"
+	"github.com/auditor-dev/auditor/queries/querytest"
 )
 
 // These tests run the real auditor binary, built once per test run, as a
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-	fleettest.Cleanup()
+	querytest.Cleanup() // and fleettest's
 	os.Exit(code)
 }
 

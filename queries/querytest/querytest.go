@@ -56,6 +56,15 @@ func FleetIndex(tb testing.TB) string {
 	return fleetPath
 }
 
+// Cleanup removes what FleetIndex made, and the fleet index it copied
+// (fleettest.Cleanup); call it from TestMain after m.Run.
+func Cleanup() {
+	if fleetPath != "" {
+		os.RemoveAll(filepath.Dir(fleetPath))
+	}
+	fleettest.Cleanup()
+}
+
 // Copy copies the index at src to dst (a consistent snapshot), in WAL
 // mode as index.Open leaves a database (VACUUM INTO does not keep it).
 func Copy(ctx context.Context, src, dst string) error {
