@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
@@ -165,5 +166,63 @@ func copyIndex(t testing.TB, src, dst string) {
 		if err := os.WriteFile(dst+suffix, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestFindingsTags checks the findings view's tags (read through the
+// tag_history_digest index since migration 0004) against the first
+// definition of the column, with a finding on every image of the fleet:
+// tagged directly and through multi-arch indexes, in several repositories.
+func TestFindingsTags(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tags.db")
+	copyIndex(t, fleetIndex(t), path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `INSERT INTO finding_rows (fingerprint, rule_id, severity, title, image_digest, detail,
+		first_seen, last_seen, new_in) SELECT 'test-' || digest, 'test', 'info', 'test', digest, '', 1, 1, 1
+		FROM manifests WHERE is_index = 0`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT COALESCE(f.tags, ''), COALESCE(
+		(SELECT group_concat(tag, ' ') FROM (SELECT DISTINCT r.name || ':' || t.tag AS tag FROM tag_history t
+			JOIN repositories r ON r.id = t.repository_id
+			WHERE (t.digest = f.image_digest OR t.digest IN (SELECT rm.index_digest FROM repo_manifests rm
+				JOIN manifests m ON m.id = rm.manifest_id WHERE m.digest = f.image_digest AND rm.repository_id = t.repository_id))
+			  AND t.last_seen = (SELECT MAX(t2.last_seen) FROM tag_history t2 WHERE t2.repository_id = t.repository_id AND t2.tag = t.tag)
+			ORDER BY 1)), ''), f.image_digest,
+		EXISTS (SELECT 1 FROM repo_manifests rm JOIN manifests m ON m.id = rm.manifest_id
+			WHERE m.digest = f.image_digest AND rm.index_digest IS NOT NULL)
+		FROM findings f WHERE f.rule_id = 'test'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, several, viaIndex := 0, 0, 0
+	for rows.Next() {
+		var got, want, img string
+		var indexed bool
+		if err := rows.Scan(&got, &want, &img, &indexed); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("image %s: findings.tags %q, first definition %q", img, got, want)
+		}
+		n++
+		if strings.Contains(want, " ") {
+			several++
+		}
+		if indexed && want != "" {
+			viaIndex++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 15 || several == 0 || viaIndex == 0 {
+		t.Fatalf("%d images, %d with several tags, %d tagged through an index: the comparison proves little", n, several, viaIndex)
 	}
 }
