@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -111,11 +110,18 @@ func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, st
 
 	fmt.Fprintf(os.Stderr, "| query (median of %d; first run) | rows | median, ms | first, ms |\n|---|---:|---:|---:|\n", n)
 	kv := []string{stats}
+	report := func(key, label string, t probe.Timing) {
+		fmt.Fprintf(os.Stderr, "| %s | %d | %.3f | %.3f |\n", label, t.Rows, ms(t.Median), ms(t.First))
+		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", key, t.Rows, key, ms(t.First), key, ms(t.Median)))
+	}
 	// What `auditor find` runs (queries.Find: globs go through the distinct
 	// paths first), then the same lookups as plain SQL over the image_files
 	// view (what an ad hoc query costs), then rules.
 	for _, p := range []struct{ key, pattern string }{{"AUDITOR_FIND_PATH", path}, {"AUDITOR_FIND_GLOB", glob}, {"AUDITOR_FIND_ANYGLOB", anyGlob}, {"AUDITOR_FIND_SHA256", "sha256:" + sha}} {
-		t, err := timeFind(ctx, r, p.pattern, n)
+		t, err := probe.TimeFunc(n, func() (int64, error) {
+			rows, err := queries.Find(ctx, r, queries.FindOptions{Pattern: p.pattern})
+			return int64(len(rows)), err
+		})
 		if err != nil {
 			return fmt.Errorf("auditor find %s: %w", p.pattern, err)
 		}
@@ -123,8 +129,7 @@ func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, st
 		if len(label) > 24 {
 			label = label[:19] + "..."
 		}
-		fmt.Fprintf(os.Stderr, "| `auditor find` %s | %d | %.3f | %.3f |\n", label, t.Rows, ms(t.Median), ms(t.First))
-		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", p.key, t.Rows, p.key, ms(t.First), p.key, ms(t.Median)))
+		report(p.key, "`auditor find` "+label, t)
 	}
 	queries := append([]probe.Query{probe.Find(path), probe.Find(glob), probe.Find(anyGlob), probe.Find("sha256:" + sha)}, probe.Rules...)
 	for _, q := range queries {
@@ -136,30 +141,10 @@ func run(ctx context.Context, dbPath, path, glob, anyGlob, sha string, n int, st
 		if strings.HasPrefix(label, "find ") {
 			label = "view: " + label
 		}
-		fmt.Fprintf(os.Stderr, "| %s | %d | %.3f | %.3f |\n", label, t.Rows, ms(t.Median), ms(t.First))
-		kv = append(kv, fmt.Sprintf("%s_ROWS=%d %s_FIRST_MS=%.3f %s_MS=%.3f", q.Key, t.Rows, q.Key, ms(t.First), q.Key, ms(t.Median)))
+		report(q.Key, label, t)
 	}
 	fmt.Println(strings.Join(kv, " "))
 	return nil
-}
-
-// timeFind runs queries.Find (what `auditor find` runs) n times.
-func timeFind(ctx context.Context, db *sql.DB, pattern string, n int) (probe.Timing, error) {
-	var times []time.Duration
-	var t probe.Timing
-	for range max(n, 1) {
-		start := time.Now()
-		rows, err := queries.Find(ctx, db, queries.FindOptions{Pattern: pattern})
-		if err != nil {
-			return t, err
-		}
-		times = append(times, time.Since(start))
-		t.Rows = int64(len(rows))
-	}
-	t.First = times[0]
-	slices.Sort(times)
-	t.Median = times[len(times)/2]
-	return t, nil
 }
 
 // naiveSize copies the files view of the index at dbPath into one table of

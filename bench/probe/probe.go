@@ -102,11 +102,17 @@ type Timing struct {
 // Time runs q n times and returns the row count, the first run's time and
 // the median.
 func Time(ctx context.Context, db *sql.DB, q Query, n int) (Timing, error) {
+	return TimeFunc(n, func() (int64, error) { return Run(ctx, db, q) })
+}
+
+// TimeFunc runs fn (which returns the rows it read) n times and returns the
+// row count, the first run's time and the median.
+func TimeFunc(n int, fn func() (int64, error)) (Timing, error) {
 	var times []time.Duration
 	var t Timing
 	for range max(n, 1) {
 		start := time.Now()
-		rows, err := Run(ctx, db, q)
+		rows, err := fn()
 		if err != nil {
 			return t, err
 		}
