@@ -80,7 +80,8 @@ func dsn(path string, readOnly bool) string {
 	// A bigger writer cache saved little CPU and cost peak RSS: on the big
 	// benchmark fleet's default cold scan, 16 MiB peaked 12-17 MB higher than
 	// 8 MiB; building a 1.6M-row index, 4 MiB stored 4% fewer rows/s than
-	// 16 MiB.
+	// 16 MiB. The writer's cache also bounds the memory of the sort behind
+	// the visibility of large images (overlaySorted): keep it small.
 	if readOnly {
 		q.Add("_pragma", "cache_size(-16384)")
 	} else {

@@ -48,43 +48,10 @@ func init() {
 
 // overlaySorted computes the entries image manifestID hides, from its
 // manifest_layers rows already written in tx, reading its entries sorted by
-// path, and passes each to emit.
-func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) (err error) {
-	// SQLite's sorter keeps up to the page cache's size in memory before it
-	// spills to temporary files; the page cache matters little to this
-	// sequential read. Both shrink for the sort, and the cache grows back
-	// after it.
-	var cacheSize int64
-	if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cacheSize); err != nil {
-		return fmt.Errorf("visibility: %w", err)
-	}
-	kib := -cacheSize // a negative cache_size is in KiB,
-	if cacheSize > 0 {
-		kib = cacheSize * 4 // a positive one in pages, of 4 KiB by default
-	}
-	if kib <= sortCacheKiB {
-		return sortedVisibility(ctx, tx, manifestID, emit) // small already
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -sortCacheKiB)); err != nil {
-		return fmt.Errorf("visibility: %w", err)
-	}
-	defer func() {
-		// Even when ctx is done; when the transaction is (a cancelled scan),
-		// the smaller cache stays, which costs speed, never correctness.
-		_, rerr := tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize))
-		if rerr != nil && err == nil {
-			err = fmt.Errorf("visibility: %w", rerr)
-		}
-	}()
-	return sortedVisibility(ctx, tx, manifestID, emit)
-}
-
-// sortCacheKiB is the page cache, and so the sorter's memory, while an
-// image's entries are sorted by path.
-const sortCacheKiB = 16 << 10
-
-// sortedVisibility is overlaySorted with the cache as it is.
-func sortedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
+// path, and passes each to emit. SQLite's sorter keeps up to about the
+// writer's page cache (8 MiB, see dsn) in memory before it spills to
+// temporary files.
+func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
 	var dupIDs bool // a layer listed twice: its entry ids come twice
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) > count(DISTINCT layer_id) FROM manifest_layers WHERE manifest_id = ?`,
 		manifestID).Scan(&dupIDs); err != nil {
