@@ -7,7 +7,11 @@
 // throughput over the limit's, measured on the same blobs, is how close the
 // scan runs to the machine's limit.
 //
-// Usage: limit [-jobs N] HOST[:PORT]
+// With -verify it also checks each blob's sha256 against its digest, as the
+// scan must: that run is the floor of any scan that trusts only what it
+// verified, so the scan's distance from it is what indexing costs.
+//
+// Usage: limit [-jobs N] [-verify] HOST[:PORT]
 //
 // It prints a human summary on stderr and one line of KEY=VALUE figures on
 // stdout (LIMIT_LAYERS, LIMIT_COMPRESSED_BYTES, LIMIT_UNCOMPRESSED_BYTES,
@@ -17,8 +21,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -44,8 +51,9 @@ func main() {
 	defer stop()
 	jobs := flag.Int("jobs", runtime.NumCPU(), "layer blobs read at once")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file (to compare with auditor scan --cpuprofile)")
+	verify := flag.Bool("verify", false, "also check each blob's digest (sha256 of the compressed bytes), as auditor scan does")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: limit [-jobs N] HOST[:PORT]")
+		fmt.Fprintln(os.Stderr, "usage: limit [-jobs N] [-verify] HOST[:PORT]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -66,7 +74,7 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(ctx, flag.Arg(0), *jobs); err != nil {
+	if err := run(ctx, flag.Arg(0), *jobs, *verify); err != nil {
 		fmt.Fprintf(os.Stderr, "limit: %v\n", err)
 		os.Exit(1)
 	}
@@ -83,7 +91,7 @@ type totals struct {
 	compressed, uncompressed, entries, files atomic.Int64
 }
 
-func run(ctx context.Context, host string, jobs int) error {
+func run(ctx context.Context, host string, jobs int, verify bool) error {
 	reg, err := name.NewRegistry(host)
 	if err != nil {
 		return err
@@ -106,7 +114,7 @@ func run(ctx context.Context, host string, jobs int) error {
 	clients := &clientCache{reg: reg, auth: auth, m: map[string]*http.Client{}}
 	for _, b := range blobs {
 		g.Go(func() error {
-			if err := readBlob(gctx, clients, b, &t); err != nil {
+			if err := readBlob(gctx, clients, b, verify, &t); err != nil {
 				return fmt.Errorf("layer %s in %s: %w", b.digest, b.repo, err)
 			}
 			return nil
@@ -215,9 +223,10 @@ func (c *clientCache) get(ctx context.Context, repo name.Repository) (*http.Clie
 	return cl, nil
 }
 
-// readBlob GETs a blob (the raw bytes, no digest check: the limit does only
-// what cannot be skipped) and drains it (bench/drain).
-func readBlob(ctx context.Context, clients *clientCache, b blob, t *totals) error {
+// readBlob GETs a blob and drains it (bench/drain). Without verify the raw
+// bytes are not checked against the digest: the limit does only what cannot
+// be skipped.
+func readBlob(ctx context.Context, clients *clientCache, b blob, verify bool, t *totals) error {
 	cl, err := clients.get(ctx, b.repo)
 	if err != nil {
 		return err
@@ -235,10 +244,20 @@ func readBlob(ctx context.Context, clients *clientCache, b blob, t *totals) erro
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET blob: %s", resp.Status)
 	}
-	cr := &drain.Counter{R: resp.Body}
+	var body io.Reader = resp.Body
+	h := sha256.New()
+	if verify {
+		body = io.TeeReader(body, h)
+	}
+	cr := &drain.Counter{R: body}
 	c, err := drain.Blob(cr, make([]byte, 256<<10))
 	if err != nil {
 		return err
+	}
+	if verify {
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != b.digest.String() {
+			return fmt.Errorf("blob hashes to %s", got)
+		}
 	}
 	t.compressed.Add(cr.N)
 	t.uncompressed.Add(c.Uncompressed)
