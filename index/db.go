@@ -60,6 +60,8 @@ type DB struct {
 	conts *idCache   // sha256 hex -> contents.id, committed
 	// entries keeps recent layers' overlay entries for PutImage.
 	entries *entryCache
+	// prefixes keeps the overlay trees of recent images' lower layers.
+	prefixes *prefixCache
 
 	contentVersion atomic.Pointer[string] // see SetContentVersion
 
@@ -118,7 +120,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache(), entries: newEntryCache()}
+	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache(), entries: newEntryCache(), prefixes: newPrefixCache()}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

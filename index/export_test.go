@@ -59,7 +59,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 			return nil, nil, nil, err
 		}
 		var mem, path []Hidden
-		fresh := &DB{entries: newEntryCache()}
+		fresh := &DB{entries: newEntryCache(), prefixes: newPrefixCache()}
 		if err := fresh.overlayInMemory(ctx, tx, spans, func(h Hidden) error { mem = append(mem, h); return nil }); err != nil {
 			return nil, nil, nil, err
 		}
@@ -92,3 +92,7 @@ func storedHidden(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Hidden, 
 	}
 	return out, rows.Err()
 }
+
+// KeepNoPrefixes makes db compute every image's visibility over all its
+// layers, as if no image before it had the same lower layers.
+func KeepNoPrefixes(db *DB) { db.prefixes = nil }

@@ -270,28 +270,59 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 // layerSpan is a stored layer's row id and range of entry ids.
 type layerSpan struct{ id, first, last int64 }
 
-// overlayInMemory computes with Overlay the entries an image of the given
-// layers hides, and passes each to emit.
+// overlayInMemory computes with an overlay tree the entries an image of the
+// given layers hides, and passes each to emit. The tree of the layers below
+// the top one is kept (prefixCache) and reused by the next image that has
+// the same ones, which then applies only its own top layer.
 func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan, emit func(Hidden) error) error {
-	layers := make([][]OverlayEntry, len(spans))
-	for pos, s := range spans {
-		key := layerKey{s.id, s.first}
-		l, ok := db.entries.get(key)
-		if !ok {
-			var err error
-			if l, err = overlayEntries(ctx, tx, s.first, s.last); err != nil {
+	if len(spans) == 0 {
+		return nil
+	}
+	below, top := spans[:len(spans)-1], spans[len(spans)-1]
+	key := prefixKey(below)
+	tree, entries := db.prefixes.take(key)
+	if tree == nil {
+		tree, entries = newOverlayTree(), 0
+		for pos, s := range below {
+			l, err := db.layerEntries(ctx, tx, s)
+			if err != nil {
 				return err
 			}
-			db.entries.put(key, l)
+			tree.apply(pos, l)
+			entries += len(l)
 		}
-		layers[pos] = l
 	}
-	for _, h := range Overlay(layers) {
+	l, err := db.layerEntries(ctx, tx, top)
+	if err != nil {
+		return err
+	}
+	m := tree.mark()
+	tree.apply(len(below), l)
+	for _, h := range tree.out {
 		if err := emit(h); err != nil {
-			return err
+			return err // the tree, half emitted, is dropped
 		}
+	}
+	tree.rollback(m)
+	if len(below) > 0 {
+		db.prefixes.put(key, tree, entries)
 	}
 	return nil
+}
+
+// layerEntries returns a stored layer's overlay entries, from the entry
+// cache or SQLite.
+func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]OverlayEntry, error) {
+	key := layerKey{s.id, s.first}
+	if l, ok := db.entries.get(key); ok {
+		return l, nil
+	}
+	l, err := overlayEntries(ctx, tx, s.first, s.last)
+	if err != nil {
+		return nil, err
+	}
+	db.entries.put(key, l)
+	return l, nil
 }
 
 func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {

@@ -50,98 +50,197 @@ type ovNode struct {
 // Entries never hidden are visible. Overlay trusts nothing about the input
 // beyond Path being absolute and clean.
 func Overlay(layers [][]OverlayEntry) []Hidden {
-	root := &ovNode{typ: TypeDir}
-	var out []Hidden
-	hideTree := func(n *ovNode, by int, how HiddenHow, self bool) {
-		var walk func(*ovNode, bool)
-		walk = func(n *ovNode, self bool) {
-			if self && n.id != 0 {
-				out = append(out, Hidden{ID: n.id, By: by, How: how})
-			}
-			for _, c := range n.children {
-				walk(c, true)
-			}
-		}
-		walk(n, self)
-	}
-	lookup := func(p string) (parent *ovNode, name string, n *ovNode) {
-		parent = root
-		if p == "/" {
-			return nil, "", root
-		}
-		rest := p[1:]
-		for {
-			part, more, found := strings.Cut(rest, "/")
-			if !found {
-				return parent, part, parent.children[part]
-			}
-			c := parent.children[part]
-			if c == nil {
-				return nil, "", nil
-			}
-			parent, rest = c, more
-		}
-	}
-
+	t := newOverlayTree()
 	for pos, entries := range layers {
-		// Whiteouts first, against the lower layers only.
-		for _, e := range entries {
-			switch e.Type {
-			case TypeWhiteout:
-				out = append(out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
-				parent, name, n := lookup(e.Path)
-				if n == nil || parent == nil {
-					continue // nothing to delete (or "/"): an orphan whiteout
-				}
-				hideTree(n, pos, HiddenDeleted, true)
-				delete(parent.children, name)
-			case TypeOpaque:
-				out = append(out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
-				if _, _, n := lookup(e.Path); n != nil {
-					hideTree(n, pos, HiddenOpaque, false)
-					n.children = nil
-				}
-			}
+		t.apply(pos, entries)
+	}
+	return t.out
+}
+
+// overlayTree is the filesystem tree Overlay builds, layer by layer, and
+// the entries hidden so far. After mark, every change is logged, and
+// rollback undoes the changes since a mark: a tree built for the layers
+// images share can then be reused for each image's own top layer.
+type overlayTree struct {
+	root    *ovNode
+	out     []Hidden
+	logging bool
+	undo    []ovUndo
+}
+
+// ovUndo is one logged change to an overlayTree, with what it replaced.
+type ovUndo struct {
+	n     *ovNode
+	op    ovOp
+	name  string             // ovAdd, ovDel: the child's name
+	child *ovNode            // ovDel: the child removed
+	m     map[string]*ovNode // ovChildren: the map replaced
+	id    int64              // ovSet: the id replaced
+	typ   EntryType          // ovSet: the type replaced
+}
+
+type ovOp uint8
+
+const (
+	ovAdd      ovOp = iota // a child was added
+	ovDel                  // a child was removed
+	ovChildren             // the children map was replaced
+	ovSet                  // id and type were changed
+)
+
+// overlayMark is a point to roll an overlayTree back to.
+type overlayMark struct{ undo, out int }
+
+func newOverlayTree() *overlayTree {
+	return &overlayTree{root: &ovNode{typ: TypeDir}}
+}
+
+// mark starts logging changes and returns the current state, for rollback.
+func (t *overlayTree) mark() overlayMark {
+	t.logging = true
+	return overlayMark{len(t.undo), len(t.out)}
+}
+
+// rollback undoes every change since m and stops logging.
+func (t *overlayTree) rollback(m overlayMark) {
+	for i := len(t.undo) - 1; i >= m.undo; i-- {
+		u := &t.undo[i]
+		switch u.op {
+		case ovAdd:
+			delete(u.n.children, u.name)
+		case ovDel:
+			u.n.children[u.name] = u.child
+		case ovChildren:
+			u.n.children = u.m
+		case ovSet:
+			u.n.id, u.n.typ = u.id, u.typ
 		}
-		for _, e := range entries {
-			if e.Type == TypeWhiteout || e.Type == TypeOpaque {
-				continue
+		*u = ovUndo{}
+	}
+	t.undo = t.undo[:m.undo]
+	t.out = t.out[:m.out]
+	t.logging = false
+}
+
+func (t *overlayTree) addChild(n *ovNode, name string, c *ovNode) {
+	if n.children == nil {
+		t.setChildren(n, map[string]*ovNode{})
+	}
+	if t.logging {
+		t.undo = append(t.undo, ovUndo{n: n, op: ovAdd, name: name})
+	}
+	n.children[name] = c
+}
+
+func (t *overlayTree) delChild(n *ovNode, name string) {
+	if t.logging {
+		t.undo = append(t.undo, ovUndo{n: n, op: ovDel, name: name, child: n.children[name]})
+	}
+	delete(n.children, name)
+}
+
+func (t *overlayTree) setChildren(n *ovNode, m map[string]*ovNode) {
+	if t.logging {
+		t.undo = append(t.undo, ovUndo{n: n, op: ovChildren, m: n.children})
+	}
+	n.children = m
+}
+
+func (t *overlayTree) set(n *ovNode, id int64, typ EntryType) {
+	if t.logging {
+		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, typ: n.typ})
+	}
+	n.id, n.typ = id, typ
+}
+
+// hideTree records n (if self) and everything beneath it as hidden by
+// layer by.
+func (t *overlayTree) hideTree(n *ovNode, by int, how HiddenHow, self bool) {
+	if self && n.id != 0 {
+		t.out = append(t.out, Hidden{ID: n.id, By: by, How: how})
+	}
+	for _, c := range n.children {
+		t.hideTree(c, by, how, true)
+	}
+}
+
+// lookup finds the node at p and its parent; n is nil if there is none.
+func (t *overlayTree) lookup(p string) (parent *ovNode, name string, n *ovNode) {
+	parent = t.root
+	if p == "/" {
+		return nil, "", t.root
+	}
+	rest := p[1:]
+	for {
+		part, more, found := strings.Cut(rest, "/")
+		if !found {
+			return parent, part, parent.children[part]
+		}
+		c := parent.children[part]
+		if c == nil {
+			return nil, "", nil
+		}
+		parent, rest = c, more
+	}
+}
+
+// apply lays the entries of the layer at position pos over the tree.
+func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
+	// Whiteouts first, against the lower layers only.
+	for _, e := range entries {
+		switch e.Type {
+		case TypeWhiteout:
+			t.out = append(t.out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
+			parent, name, n := t.lookup(e.Path)
+			if n == nil || parent == nil {
+				continue // nothing to delete (or "/"): an orphan whiteout
 			}
-			n := place(root, e.Path, pos, &out)
-			if n.id != 0 {
-				out = append(out, Hidden{ID: n.id, By: pos, How: HiddenOverwritten})
+			t.hideTree(n, pos, HiddenDeleted, true)
+			t.delChild(parent, name)
+		case TypeOpaque:
+			t.out = append(t.out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
+			if _, _, n := t.lookup(e.Path); n != nil {
+				t.hideTree(n, pos, HiddenOpaque, false)
+				t.setChildren(n, nil)
 			}
-			if e.Type != TypeDir {
-				hideTree(n, pos, HiddenOverwritten, false)
-				n.children = nil
-			}
-			n.id, n.typ = e.ID, e.Type
 		}
 	}
-	return out
+	for _, e := range entries {
+		if e.Type == TypeWhiteout || e.Type == TypeOpaque {
+			continue
+		}
+		n := t.place(e.Path, pos)
+		if n.id != 0 {
+			t.out = append(t.out, Hidden{ID: n.id, By: pos, How: HiddenOverwritten})
+		}
+		if e.Type != TypeDir {
+			t.hideTree(n, pos, HiddenOverwritten, false)
+			if n.children != nil {
+				t.setChildren(n, nil)
+			}
+		}
+		t.set(n, e.ID, e.Type)
+	}
 }
 
 // place finds or creates the node for path p, making its ancestors
 // directories: an ancestor that is a lower non-directory (other than a
 // symlink) is hidden as overwritten by layer pos.
-func place(root *ovNode, p string, pos int, out *[]Hidden) *ovNode {
-	n := root
+func (t *overlayTree) place(p string, pos int) *ovNode {
+	n := t.root
 	if p == "/" {
 		return n
 	}
 	rest := p[1:]
 	for {
 		part, more, notLast := strings.Cut(rest, "/")
-		if n.children == nil {
-			n.children = map[string]*ovNode{}
-		}
 		c := n.children[part]
 		if c == nil {
 			c = &ovNode{typ: TypeDir}
-			n.children[part] = c
+			t.addChild(n, part, c)
 		} else if notLast && c.typ != TypeDir && c.typ != TypeSymlink {
-			*out = append(*out, Hidden{ID: c.id, By: pos, How: HiddenOverwritten})
-			c.id, c.typ = 0, TypeDir
+			t.out = append(t.out, Hidden{ID: c.id, By: pos, How: HiddenOverwritten})
+			t.set(c, 0, TypeDir)
 		}
 		n = c
 		if !notLast {

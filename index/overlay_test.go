@@ -1,7 +1,10 @@
 package index
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -122,5 +125,57 @@ func TestOverlay(t *testing.T) {
 				t.Errorf("hidden, in path order:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// sortedHidings is Overlay's output in a fixed order (hideTree walks maps).
+func sortedHidings(hs []Hidden) []Hidden {
+	hs = slices.Clone(hs)
+	slices.SortFunc(hs, func(a, b Hidden) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.By, b.By), cmp.Compare(a.How, b.How))
+	})
+	return hs
+}
+
+// TestOverlayTreeRollback builds the tree of random lower layers once, then
+// lays several random top layers over it in turn, rolling each back: each
+// must hide what Overlay computes from scratch for that stack, and after a
+// rollback the tree must hide only what the lower layers hide.
+func TestOverlayTreeRollback(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	buf := make([]byte, 200)
+	random := func() [][]OverlayEntry {
+		for i := range buf {
+			buf[i] = byte(r.UintN(256))
+		}
+		return layersFromBytes(buf)
+	}
+	rolledBack := 0
+	for range 5000 {
+		below := random()
+		tree := newOverlayTree()
+		for pos, l := range below {
+			tree.apply(pos, l)
+		}
+		want := sortedHidings(Overlay(below))
+		for range 3 {
+			top := random()[0]
+			m := tree.mark()
+			tree.apply(len(below), top)
+			stack := append(slices.Clone(below), top)
+			if got, want := sortedHidings(tree.out), sortedHidings(Overlay(stack)); !slices.Equal(got, want) {
+				t.Fatalf("top layer %v over %v: got %v, want %v", top, below, got, want)
+			}
+			if len(tree.undo) > 0 {
+				rolledBack++
+			}
+			tree.rollback(m)
+			if got := sortedHidings(tree.out); !slices.Equal(got, want) {
+				t.Fatalf("after rolling back %v over %v: got %v, want %v", top, below, got, want)
+			}
+		}
+	}
+	if rolledBack < 5000 {
+		t.Fatalf("only %d top layers changed the tree: the test proves little", rolledBack)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -15,7 +16,9 @@ import (
 // that sort around '/', duplicates, files replacing directories and back,
 // whiteouts, opaque directories, layers listed twice) in two indexes, one
 // computing visibility in memory and one in path order through SQLite's
-// sorter, and checks that image_files agrees row for row.
+// sorter, and checks that image_files agrees row for row. Each stack has
+// siblings with another top layer, which the in-memory index computes over
+// the tree it kept of the shared lower layers.
 func TestVisibilityByPathSQLite(t *testing.T) {
 	ctx := context.Background()
 	open := func(name string, max int64) *DB {
@@ -58,9 +61,34 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 			}
 			img.Layers = append(img.Layers, l.Digest)
 		}
-		for _, db := range []*DB{mem, byPath} {
-			if err := db.PutImage(ctx, Repo{Registry: "r", Name: "x"}, "", img); err != nil {
-				t.Fatal(err)
+		images := []*Image{img}
+		// Two siblings that differ from img in their top layer only: the
+		// in-memory index computes them over the tree it kept of img's lower
+		// layers (prefixCache), after rolling back img's top layer.
+		for sib := range 2 {
+			if len(img.Layers) < 2 {
+				break
+			}
+			for i := range buf {
+				buf[i] = byte(r.UintN(256))
+			}
+			l := &Layer{Digest: fmt.Sprintf("sha256:%056x%04x%04x", n, sib, 0xfff), Compression: "none"}
+			for _, e := range layersFromBytes(buf)[0] {
+				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Mode: 0o644, Kind: KindNone})
+			}
+			for _, db := range []*DB{mem, byPath} {
+				if err := db.PutLayer(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+			}
+			images = append(images, &Image{Digest: fmt.Sprintf("sha256:%056x%04x%04x", n, sib, 1), MediaType: img.MediaType,
+				Layers: append(slices.Clone(img.Layers[:len(img.Layers)-1]), l.Digest)})
+		}
+		for _, im := range images {
+			for _, db := range []*DB{mem, byPath} {
+				if err := db.PutImage(ctx, Repo{Registry: "r", Name: "x"}, "", im); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}

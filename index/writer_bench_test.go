@@ -58,37 +58,56 @@ func BenchmarkPutLayer(b *testing.B) {
 
 // BenchmarkPutImage measures storing one image (layer map, history, and the
 // visibility computation over all its layers' entries, ~35k here) whose
-// layers are already stored.
+// layers are already stored: "new-application" images each have their own
+// application layer over a few shared base and runtime layers, so each
+// computes its visibility over all its layers; "application-tags" images
+// are tags of one application, which differ in their top layer only, so
+// each lays its top layer over the tree kept of the layers below.
 func BenchmarkPutImage(b *testing.B) {
-	ctx := context.Background()
-	db := openBenchDB(b)
-	s := benchSpec
-	s.Bases, s.Stacks = 2, 2 // every image on the same few shared layers
-	size := map[string]int{} // layer digest -> entries
-	for i := range s.Bases {
-		size[putLayer(b, db, s.BaseLayer(i))] = len(s.BaseLayer(i).Entries)
-	}
-	for i := range s.Stacks {
-		size[putLayer(b, db, s.StackLayer(i))] = len(s.StackLayer(i).Entries)
-	}
-	a := 0
-	var entries int64
-	for b.Loop() {
-		b.StopTimer()
-		for _, l := range []*index.Layer{s.AppLayer(a), s.TagLayer(a, 1)} {
-			size[putLayer(b, db, l)] = len(l.Entries)
+	for _, sameApp := range []bool{false, true} {
+		name := "new-application"
+		if sameApp {
+			name = "application-tags"
 		}
-		_, img := s.Image(a, 1)
-		a++
-		b.StartTimer()
-		if err := db.PutImage(ctx, s.Repo(a), "", img); err != nil {
-			b.Fatal(err)
-		}
-		for _, d := range img.Layers {
-			entries += int64(size[d])
-		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			db := openBenchDB(b)
+			s := benchSpec
+			s.Bases, s.Stacks = 2, 2 // every image on the same few shared layers
+			s.Tags = 1 << 20
+			size := map[string]int{} // layer digest -> entries
+			for i := range s.Bases {
+				size[putLayer(b, db, s.BaseLayer(i))] = len(s.BaseLayer(i).Entries)
+			}
+			for i := range s.Stacks {
+				size[putLayer(b, db, s.StackLayer(i))] = len(s.StackLayer(i).Entries)
+			}
+			size[putLayer(b, db, s.AppLayer(0))] = len(s.AppLayer(0).Entries)
+			n := 0
+			var entries int64
+			for b.Loop() {
+				b.StopTimer()
+				n++
+				a, t := n, 1
+				if sameApp {
+					a, t = 0, n
+				} else {
+					size[putLayer(b, db, s.AppLayer(a))] = len(s.AppLayer(a).Entries)
+				}
+				l := s.TagLayer(a, t)
+				size[putLayer(b, db, l)] = len(l.Entries)
+				_, img := s.Image(a, t)
+				b.StartTimer()
+				if err := db.PutImage(ctx, s.Repo(a), "", img); err != nil {
+					b.Fatal(err)
+				}
+				for _, d := range img.Layers {
+					entries += int64(size[d])
+				}
+			}
+			b.ReportMetric(float64(entries)/float64(b.N), "entries/op")
+		})
 	}
-	b.ReportMetric(float64(entries)/float64(b.N), "entries/op")
 }
 
 func putLayer(b *testing.B, db *index.DB, l *index.Layer) string {
