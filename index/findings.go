@@ -23,6 +23,13 @@ type Finding struct {
 	SuppressedUntil string // its expiry (YYYY-MM-DD), or ""
 }
 
+// Suppression sets which suppression applies to a recorded finding.
+type Suppression struct {
+	Fingerprint string
+	Reason      string // "" for none
+	Until       string // its expiry (YYYY-MM-DD), or ""
+}
+
 // FindingCounts sums up a rules run.
 type FindingCounts struct {
 	Findings int64 // open findings of the rules evaluated (returned, or carried over)
@@ -188,9 +195,10 @@ func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (m
 // rules in evaluated, every unresolved finding not returned now is resolved
 // in scanID, except, for scoped rules, findings of images outside the
 // rule's scope, which are carried over (last_seen scanID). Findings of
-// rules not evaluated keep their state. Recording the same scan again
+// rules not evaluated keep their state, but for resuppress: the suppressions
+// that now apply to findings not returned. Recording the same scan again
 // replaces that run's outcome.
-func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []RuleEval, started string, fs []Finding) (FindingCounts, error) {
+func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []RuleEval, started string, fs []Finding, resuppress []Suppression) (FindingCounts, error) {
 	var c FindingCounts
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_findings (fingerprint TEXT PRIMARY KEY)`,
@@ -223,6 +231,12 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []Rule
 			}
 			if _, err := mark.ExecContext(ctx, f.Fingerprint); err != nil {
 				return err
+			}
+		}
+		for _, r := range resuppress {
+			if _, err := tx.ExecContext(ctx, `UPDATE finding_rows SET suppressed = ?, suppressed_until = ? WHERE fingerprint = ?`,
+				nullStr(r.Reason), nullStr(r.Until), r.Fingerprint); err != nil {
+				return fmt.Errorf("finding %s: %w", r.Fingerprint, err)
 			}
 		}
 		for _, r := range evaluated {

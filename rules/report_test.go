@@ -60,6 +60,28 @@ func TestSuppressions(t *testing.T) {
 	if fs, _ := readFindingsAt(t, db, Filter{States: []string{"new"}}); len(fs) != 2 {
 		t.Errorf("new unsuppressed findings: %d, want 2", len(fs))
 	}
+	// Findings carried over take the suppressions of each run: one added,
+	// one expired, and none at all.
+	suppressedAfter := func(day time.Time, sups []Suppression) string {
+		t.Helper()
+		runRules(t, db, defaultSet(t), RunOptions{Suppressions: sups, Now: func() time.Time { return day }})
+		var got []string
+		for _, f := range findings(t, db, Filter{}) {
+			got = append(got, f.RuleID+" "+f.Suppressed)
+		}
+		return strings.Join(got, "\n")
+	}
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	added := append(sups[:1:1], Suppression{Rule: "known-bad-name", Image: "team/app", Reason: "triaged"})
+	if got, want := suppressedAfter(june, added), "known-bad-name triaged\nconfig-ld-preload \nsecret-file-name test fixture"; got != want {
+		t.Errorf("suppression added, carried findings:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := suppressedAfter(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), added), "known-bad-name triaged\nconfig-ld-preload \nsecret-file-name "; got != want {
+		t.Errorf("suppression expired, carried findings:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := suppressedAfter(june, nil), "known-bad-name \nconfig-ld-preload \nsecret-file-name "; got != want {
+		t.Errorf("no suppressions, carried findings:\n%s\nwant:\n%s", got, want)
+	}
 	for _, bad := range []Suppression{{Rule: "x"}, {Reason: "r"}, {Fingerprint: "f", Rule: "x", Reason: "r"}, {Rule: "x", Reason: "r", Expires: "tomorrow"}} {
 		if err := bad.compile(0); err == nil {
 			t.Errorf("suppression %+v: no error", bad)

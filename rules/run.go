@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -192,31 +191,39 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		}
 	}
 	used := make([]bool, len(sups))
+	suppression := func(f *Finding) (reason, until string) {
+		for j, s := range sups {
+			if s.matches(f, names[f.ImageDigest]) {
+				used[j] = true
+				return s.Reason, s.Expires
+			}
+		}
+		return "", ""
+	}
+	returned := make(map[string]bool, len(all))
 	for i := range all {
 		f := &all[i]
 		recs[i] = index.Finding{Fingerprint: f.Fingerprint, RuleID: f.RuleID, Severity: f.Severity.String(), Title: f.Title,
 			ImageDigest: f.ImageDigest, LayerDigest: f.LayerDigest, Path: f.Path, Detail: f.Detail}
-		for j, s := range sups {
-			if s.matches(f, names[f.ImageDigest]) {
-				recs[i].Suppressed, recs[i].SuppressedUntil = s.Reason, s.Expires
-				used[j] = true
-				break
-			}
-		}
+		recs[i].Suppressed, recs[i].SuppressedUntil = suppression(f)
+		returned[f.Fingerprint] = true
 	}
-	// Findings of rules not evaluated again (incremental runs carry them
-	// over) count too: a suppression matching one of them is in use.
-	if slices.Contains(used, false) {
-		current, err := ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true})
-		if err != nil {
-			return nil, err
+	// Findings not returned now but still open (of rules not evaluated
+	// again, or of images out of a scoped rule's scope) take the current
+	// suppressions too: a suppression added, removed or expired since
+	// applies to them as to the rest.
+	carried, err := ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true})
+	if err != nil {
+		return nil, err
+	}
+	var resuppress []index.Suppression
+	for i := range carried {
+		f := &carried[i]
+		if returned[f.Fingerprint] {
+			continue
 		}
-		for i := range current {
-			for j, s := range sups {
-				if !used[j] && s.matches(&current[i], names[current[i].ImageDigest]) {
-					used[j] = true
-				}
-			}
+		if reason, until := suppression(f); reason != f.Suppressed || until != f.SuppressedUntil {
+			resuppress = append(resuppress, index.Suppression{Fingerprint: f.Fingerprint, Reason: reason, Until: until})
 		}
 	}
 	for j, s := range sups {
@@ -224,7 +231,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 			res.Warnings = append(res.Warnings, fmt.Sprintf("suppression (%s) matched no finding", s.describe()))
 		}
 	}
-	counts, err := db.RecordFindings(ctx, scanID, evaluated, startedAt, recs)
+	counts, err := db.RecordFindings(ctx, scanID, evaluated, startedAt, recs, resuppress)
 	if err != nil {
 		return nil, err
 	}
