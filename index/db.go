@@ -305,4 +305,10 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // wall time says whether storing rows caps it.
 func (db *DB) WriteTime() time.Duration { return time.Duration(db.writeTime.Load()) }
 
-func (db *DB) now() string { return db.Now().UTC().Format(time.RFC3339Nano) }
+func (db *DB) now() string { return db.Now().UTC().Format(TimeFormat) }
+
+// TimeFormat is how the index stores the times it records (first_seen,
+// last_seen, scans): RFC 3339 in UTC with all nine fractional digits, so
+// that comparing them as text compares them as times (RFC3339Nano drops
+// trailing zeros, and "05.1Z" sorts after "05.12Z").
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"

@@ -228,3 +228,16 @@ func TestOpenReadOnlyCopy(t *testing.T) {
 		t.Errorf("copy has %d file rows", n)
 	}
 }
+
+// TestTimeFormatOrder checks that recorded times compare as text in time
+// order, also within one second (RFC3339Nano would put 05.1 after 05.12).
+func TestTimeFormatOrder(t *testing.T) {
+	base := time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)
+	times := []time.Time{base, base.Add(100 * time.Millisecond), base.Add(120 * time.Millisecond), base.Add(time.Second), base.Add(time.Second + time.Nanosecond)}
+	for i := 1; i < len(times); i++ {
+		a, b := times[i-1].Format(TimeFormat), times[i].Format(TimeFormat)
+		if a >= b {
+			t.Errorf("%s does not sort before %s", a, b)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/auditor-dev/auditor/index"
 )
 
 // Since is the point fleet changes are counted from: what scans after
@@ -33,7 +35,7 @@ func SinceScan(ctx context.Context, db *sql.DB, n int64) (Since, error) {
 
 // SinceTime is the point at t: the changes of scans that started after it.
 func SinceTime(ctx context.Context, db *sql.DB, t time.Time) (Since, error) {
-	ts := t.UTC().Format(time.RFC3339Nano)
+	ts := t.UTC().Format(index.TimeFormat)
 	var n int64
 	if err := db.QueryRowContext(ctx, query("scan_before"), ts).Scan(&n); err != nil {
 		return Since{}, fmt.Errorf("scans: %w", err)

@@ -109,7 +109,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		}
 		sups = append(sups, &s)
 	}
-	startedAt := now().UTC().Format(time.RFC3339Nano)
+	startedAt := now().UTC().Format(index.TimeFormat)
 	if err := db.RecordFleetFiles(ctx, scanID, SystemDirs); err != nil {
 		return nil, err
 	}
