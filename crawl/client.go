@@ -117,28 +117,39 @@ func (rc *registryClient) repository(repo string) (name.Repository, error) {
 	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)
 }
 
-// repositories lists the repositories to scan: the configured list, or the
-// catalog (paged), filtered by the include and exclude globs.
-func (rc *registryClient) repositories(ctx context.Context) ([]string, error) {
+// registryName is the registry as its repositories' records name it.
+func (rc *registryClient) registryName() string {
+	reg, err := name.NewRegistry(rc.host, rc.nameOpts...)
+	if err != nil {
+		return rc.host
+	}
+	return reg.RegistryStr()
+}
+
+// repositories lists the repositories to scan: the configured ones, or
+// those of the catalog that the include and exclude globs select. catalog
+// is the whole catalog when it was read (nil for configured ones).
+func (rc *registryClient) repositories(ctx context.Context) (repos, catalog []string, err error) {
 	all := rc.cfg.Repositories
 	if len(all) == 0 {
 		reg, err := name.NewRegistry(rc.host, rc.nameOpts...)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cat, err := rc.puller.Catalogger(ctx, reg)
 		if err != nil {
-			return nil, fmt.Errorf("listing repositories (catalog API; list them in config.toml if the registry has none): %s", rc.redact(err))
+			return nil, nil, fmt.Errorf("listing repositories (catalog API; list them in config.toml if the registry has none): %s", rc.redact(err))
 		}
+		all = []string{}
 		for cat.HasNext() {
 			page, err := cat.Next(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("listing repositories: %s", rc.redact(err))
+				return nil, nil, fmt.Errorf("listing repositories: %s", rc.redact(err))
 			}
 			all = append(all, page.Repos...)
 		}
+		catalog = all
 	}
-	var out []string
 	for _, r := range all {
 		if matchAny(rc.cfg.Exclude, r) {
 			continue
@@ -146,9 +157,9 @@ func (rc *registryClient) repositories(ctx context.Context) ([]string, error) {
 		if len(rc.cfg.Include) > 0 && !matchAny(rc.cfg.Include, r) {
 			continue
 		}
-		out = append(out, r)
+		repos = append(repos, r)
 	}
-	return out, nil
+	return repos, catalog, nil
 }
 
 func checkGlob(g string) error {

@@ -41,6 +41,12 @@ type Sink interface {
 	LayerByDiffID(ctx context.Context, diffID string) (string, error)
 	// PutTag records a tag -> digest mapping seen now.
 	PutTag(ctx context.Context, repo index.Repo, tag, digest string) error
+	// TagsListed records a repository's complete tag list, read now: its
+	// other tags are gone.
+	TagsListed(ctx context.Context, repo index.Repo, tags []string) error
+	// ReposListed records a registry's complete catalog, read now: the
+	// tags of its other repositories are gone.
+	ReposListed(ctx context.Context, registry string, repos []string) error
 }
 
 var _ Sink = (*index.DB)(nil)

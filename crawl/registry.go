@@ -71,10 +71,15 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		}
 		return
 	}
-	repos, err := rc.repositories(ctx)
+	repos, catalog, err := rc.repositories(ctx)
 	if err != nil {
 		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
 		return
+	}
+	if catalog != nil {
+		if err := c.sink.ReposListed(ctx, rc.registryName(), catalog); err != nil {
+			c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
+		}
 	}
 	c.stats.repos.Add(int64(len(repos)))
 	for _, r := range repos {
@@ -97,6 +102,7 @@ func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Re
 		c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
 		return
 	}
+	listed := []string{}
 	for lister.HasNext() {
 		page, err := lister.Next(ctx)
 		if err != nil {
@@ -108,6 +114,12 @@ func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Re
 				return
 			}
 		}
+		listed = append(listed, page.Tags...)
+	}
+	// The whole list was read: the repository's other tags are gone.
+	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
+	if err := c.sink.TagsListed(ctx, rec, listed); err != nil {
+		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -344,8 +345,8 @@ func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]Overl
 }
 
 // PutTag records that repo's tag points at digest now: a new mapping gets
-// first_seen, a known one has last_seen refreshed, so a moved tag keeps its
-// old mapping with its old last_seen.
+// first_seen, a known one has last_seen refreshed (and is no longer gone),
+// so a moved tag keeps its old mapping with its old last_seen.
 func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		rid, err := repoID(ctx, tx, repo)
@@ -355,12 +356,76 @@ func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 		now := db.now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO tag_history (repository_id, tag, digest, first_seen, last_seen)
 			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (repository_id, tag, digest) DO UPDATE SET last_seen = excluded.last_seen`,
+			ON CONFLICT (repository_id, tag, digest) DO UPDATE SET last_seen = excluded.last_seen, gone = NULL`,
 			rid, tag, digest, now, now)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("tag %s:%s: store: %w", repo, tag, err)
+	}
+	return nil
+}
+
+// TagsListed records repo's complete list of tags, as the registry gave it
+// now: the repository's other tags are gone (tags.current is 0 for them)
+// until a scan sees them again.
+func (db *DB) TagsListed(ctx context.Context, repo Repo, tags []string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := fillTemp(ctx, tx, "listed", tags); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tag_history SET gone = ?1
+			WHERE gone IS NULL AND tag NOT IN (SELECT name FROM temp.listed)
+			  AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)`,
+			db.now(), repo.Registry, repo.Name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("tags of %s: %w", repo, err)
+	}
+	return nil
+}
+
+// ReposListed records registry's complete catalog, as the registry gave it
+// now: the tags of its other repositories are gone until a scan sees them
+// again.
+func (db *DB) ReposListed(ctx context.Context, registry string, repos []string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := fillTemp(ctx, tx, "listed", repos); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tag_history SET gone = ?1
+			WHERE gone IS NULL AND repository_id IN (SELECT id FROM repositories
+				WHERE registry = ?2 AND name NOT IN (SELECT name FROM temp.listed))`,
+			db.now(), registry)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("repositories of %s: %w", registry, err)
+	}
+	return nil
+}
+
+// fillTemp makes the temporary table temp.<table> (name TEXT PRIMARY KEY)
+// hold exactly names.
+func fillTemp(ctx context.Context, tx *sql.Tx, table string, names []string) error {
+	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS ` + table + ` (name TEXT PRIMARY KEY)`, `DELETE FROM temp.` + table} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	const batch = 256
+	for len(names) > 0 {
+		n := min(len(names), batch)
+		q := `INSERT OR IGNORE INTO temp.` + table + ` (name) VALUES (?)` + strings.Repeat(`, (?)`, n-1)
+		args := make([]any, n)
+		for i, s := range names[:n] {
+			args[i] = s
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+		names = names[n:]
 	}
 	return nil
 }

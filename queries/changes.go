@@ -45,7 +45,7 @@ func SinceTime(ctx context.Context, db *sql.DB, t time.Time) (Since, error) {
 
 // ChangeRow is one change in the fleet.
 type ChangeRow struct {
-	Change               string // new-image, new-tag, moved-tag, new-file, new-finding
+	Change               string // new-image, new-tag, moved-tag, deleted-tag, new-file, new-finding
 	Registry, Repository string
 	Tag                  string
 	ImageDigest          string
@@ -56,8 +56,9 @@ type ChangeRow struct {
 }
 
 // FleetChanges lists what changed in the fleet since s: images repositories
-// first held, tags that appeared or moved, paths no earlier image had
-// (visible, not directories), and, when rules have run, new findings.
+// first held, tags that appeared, moved or were deleted, paths no earlier
+// image had (visible, not directories), and, when rules have run, new
+// findings.
 func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error) {
 	if s.None {
 		return nil, nil
@@ -92,6 +93,17 @@ func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error)
 			return nil // re-pointed back where it was
 		default:
 			r.Change, r.Previous = "moved-tag", prev.V
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = scanRows(ctx, db, "changes_deleted_tags", []any{s.Time}, func(rows *sql.Rows) error {
+		r := ChangeRow{Change: "deleted-tag"}
+		if err := rows.Scan(&r.Registry, &r.Repository, &r.Tag, &r.ImageDigest); err != nil {
+			return err
 		}
 		out = append(out, r)
 		return nil

@@ -261,7 +261,8 @@ func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
 		UNION ALL
 		SELECT i.digest, t.repository || ':' || t.tag, t.registry || '/' || t.repository || ':' || t.tag
 		FROM tags t JOIN images i ON i.registry = t.registry AND i.repository = t.repository
-			AND (t.digest = i.digest OR t.digest = i.index_digest)`)
+			AND (t.digest = i.digest OR t.digest = i.index_digest)
+		WHERE t.current`)
 	if err != nil {
 		return nil, fmt.Errorf("image names: %w", err)
 	}

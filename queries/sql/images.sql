@@ -1,7 +1,7 @@
 -- images: every indexed platform image of every repository, with its size
 -- and how many entries its final filesystem shows. ?1 is a GLOB over
 -- repository, registry/repository, repository:tag, registry/repository:tag
--- or the digest ('' for all).
+-- (current tags) or the digest ('' for all).
 --
 -- The count of visible entries reads the index's private hidden table:
 -- through image_files it would visit every entry of every image.
@@ -20,7 +20,7 @@ WHERE ?1 = ''
    OR i.repository GLOB ?1 OR i.registry || '/' || i.repository GLOB ?1 OR i.digest GLOB ?1
    OR EXISTS (SELECT 1 FROM tags t
               WHERE t.registry = i.registry AND t.repository = i.repository
-                AND t.digest IN (i.digest, i.index_digest)
+                AND t.digest IN (i.digest, i.index_digest) AND t.current
                 AND (t.repository || ':' || t.tag GLOB ?1
                      OR t.registry || '/' || t.repository || ':' || t.tag GLOB ?1))
 GROUP BY i.registry, i.repository, i.digest
