@@ -37,14 +37,29 @@ func TestMatcherFindsAndRedacts(t *testing.T) {
 			}
 		})
 	}
-	t.Run("private key header shown", func(t *testing.T) {
-		got := m.Match("/k", []byte("-----BEGIN CERTIFICATE-----\nMII\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n"))
-		if len(got) != 1 || got[0].PatternID != "private-key" || got[0].Excerpt != "-----BEGIN OPENSSH PRIVATE KEY-----" {
+	t.Run("private key header shown, key data redacted", func(t *testing.T) {
+		body := "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+		got := m.Match("/k", []byte("-----BEGIN CERTIFICATE-----\nMII\n-----BEGIN OPENSSH PRIVATE KEY-----\n"+body+"\n"))
+		if len(got) != 1 || got[0].PatternID != "private-key" || !strings.HasPrefix(got[0].Excerpt, "-----BEGIN OPENSSH PRIVATE KEY-----.b3Bl*") ||
+			strings.Contains(got[0].Excerpt, body[4:12]) {
 			t.Errorf("Match = %+v", got)
 		}
 	})
+	t.Run("private keys", func(t *testing.T) {
+		for _, key := range []string{
+			"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIE\n",
+			"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGVbR3IBCADQ2r6MzB5QyV8l9kq3VnJcDFGH1234abcd\n",
+			"-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\r\n",
+		} {
+			if got := m.Match("/k", []byte(key)); len(got) != 1 || got[0].PatternID != "private-key" {
+				t.Errorf("Match(%q) = %+v, want one private-key", key, got)
+			}
+		}
+	})
 	t.Run("near misses", func(t *testing.T) {
-		for _, s := range []string{"AKIA1234", "xAKIAQWERTYUIOP234567", "ghp_short", "stratum is a word", "AKIAqwertyuiop234567"} {
+		for _, s := range []string{"AKIA1234", "xAKIAQWERTYUIOP234567", "ghp_short", "stratum is a word", "AKIAqwertyuiop234567",
+			"\x00\x25-----BEGIN PGP PRIVATE KEY BLOCK-----\n[50:application/pgp-keys]\n", // shared-mime-info's magic
+			"Keys start with `-----BEGIN RSA PRIVATE KEY-----` and end with ...\n"} {
 			if got := m.Match("/n", []byte(s)); len(got) != 0 {
 				t.Errorf("Match(%q) = %+v, want nothing", s, got)
 			}

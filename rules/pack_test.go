@@ -65,9 +65,16 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "secret-in-content", path: "/srv/app/config.yml", layer: 1},
 		hit{rule: "secret-file-name", path: "/root/.git-credentials", layer: 1})
 
-	// 3. A script in a hidden directory under /tmp.
-	add(img("test/exec", layerOf(t, ent{name: "tmp/.cache/run", mode: 0o755, body: "#!/bin/sh\nexec /tmp/.cache/x\n"})),
-		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/.cache/run", layer: 1})
+	// 3. A script in a hidden directory under /tmp, a library to preload in
+	// /tmp, and an executable among detached debug symbols (the symbols
+	// themselves, ELF files without an execute bit, are normal).
+	add(img("test/exec", layerOf(t, ent{name: "tmp/.cache/run", mode: 0o755, body: "#!/bin/sh\nexec /tmp/.cache/x\n"},
+		ent{name: "tmp/libhook.so", mode: 0o644, body: elf("hook")},
+		ent{name: "usr/lib/debug/.build-id/ab/cdef0123.debug", mode: 0o644, body: elf("symbols")},
+		ent{name: "usr/lib/debug/.build-id/cd/ef456789", mode: 0o755, body: elf("miner")})),
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/.cache/run", layer: 1},
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/libhook.so", layer: 1},
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/usr/lib/debug/.build-id/cd/ef456789", layer: 1})
 
 	// 4. A setuid helper and a binary with file capabilities.
 	add(img("test/privilege", layerOf(t,
