@@ -76,12 +76,17 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/libhook.so", layer: 1},
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/usr/lib/debug/.build-id/cd/ef456789", layer: 1})
 
-	// 4. A setuid helper and a binary with file capabilities.
+	// 4. A setuid helper, a binary with file capabilities, and a hardlink
+	// whose setgid mode extraction applies to the file it links.
 	add(img("test/privilege", layerOf(t,
 		ent{name: "usr/local/bin/helper", mode: 0o4755, body: elf("helper")},
-		ent{name: "usr/local/bin/pinger", mode: 0o755, body: elf("pinger"), caps: capNetRaw()})),
+		ent{name: "usr/local/bin/pinger", mode: 0o755, body: elf("pinger"), caps: capNetRaw()},
+		ent{name: "usr/local/bin/tool", mode: 0o755, body: elf("tool")},
+		ent{name: "usr/local/bin/tool2", mode: 0o2755, typ: tar.TypeLink, link: "usr/local/bin/tool"})),
 		hit{rule: "setuid-unusual", path: "/usr/local/bin/helper", layer: 1},
 		hit{rule: "setuid-added-by-upper-layer", path: "/usr/local/bin/helper", layer: 1},
+		hit{rule: "setuid-unusual", path: "/usr/local/bin/tool2", layer: 1},
+		hit{rule: "setuid-added-by-upper-layer", path: "/usr/local/bin/tool2", layer: 1},
 		hit{rule: "file-capabilities", path: "/usr/local/bin/pinger", layer: 1})
 
 	// 5. A cron entry added by a plain layer; a package install (init
