@@ -189,16 +189,32 @@ func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (m
 	return out, nil
 }
 
+// RulesRun is what a rules run found, for RecordFindings.
+type RulesRun struct {
+	Started   string     // when the run started (TimeFormat)
+	Evaluated []RuleEval // the rules evaluated without error
+	// Rules lists the id of every rule of the run's set, evaluated or not
+	// (a rule that failed keeps its findings); findings of other rules,
+	// disabled or removed since, are resolved.
+	Rules    []string
+	Findings []Finding // what the evaluated rules returned
+	// Resuppress sets the suppression that now applies to findings not
+	// returned.
+	Resuppress []Suppression
+}
+
 // RecordFindings records a rules run for scanID in one transaction: every
 // finding returned (new ones get first_seen scanID; known ones get
 // last_seen scanID, and become new again if they were resolved); for the
-// rules in evaluated, every unresolved finding not returned now is resolved
+// rules evaluated, every unresolved finding not returned now is resolved
 // in scanID, except, for scoped rules, findings of images outside the
 // rule's scope, which are carried over (last_seen scanID). Findings of
-// rules not evaluated keep their state, but for resuppress: the suppressions
-// that now apply to findings not returned. Recording the same scan again
-// replaces that run's outcome.
-func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []RuleEval, started string, fs []Finding, resuppress []Suppression) (FindingCounts, error) {
+// rules of the set not evaluated keep their state (but for Resuppress);
+// findings of rules not in the set are resolved, and what those rules were
+// evaluated on is forgotten, so that enabling one again evaluates it
+// everywhere. Recording the same scan again replaces that run's outcome.
+func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (FindingCounts, error) {
+	evaluated, started, fs, resuppress := run.Evaluated, run.Started, run.Findings, run.Resuppress
 	var c FindingCounts
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_findings (fingerprint TEXT PRIMARY KEY)`,
@@ -245,7 +261,15 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, evaluated []Rule
 				return err
 			}
 		}
+		if err := fillTemp(ctx, tx, "run_set", run.Rules); err != nil {
+			return err
+		}
 		for _, q := range []string{
+			// Resolve the findings of rules no longer in the set, and
+			// forget what they were evaluated on.
+			`UPDATE finding_rows SET resolved_in = ?1
+			WHERE resolved_in IS NULL AND rule_id NOT IN (SELECT name FROM temp.run_set)`,
+			`DELETE FROM rule_image_evals WHERE rule_id NOT IN (SELECT name FROM temp.run_set)`,
 			// Resolve what was evaluated and not returned.
 			`UPDATE finding_rows SET resolved_in = ?1
 			WHERE resolved_in IS NULL AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)

@@ -142,3 +142,35 @@ func TestReportFormats(t *testing.T) {
 		t.Error("unknown format: no error")
 	}
 }
+
+// TestDisabledRuleFindings: disabling a rule resolves its findings;
+// enabling it again evaluates it on every image, so they come back.
+func TestDisabledRuleFindings(t *testing.T) {
+	db, _ := reportIndex(t, nil)
+	states := func() string {
+		t.Helper()
+		var got []string
+		for _, f := range findings(t, db, Filter{}) {
+			got = append(got, f.RuleID+" "+f.State)
+		}
+		return strings.Join(got, ", ")
+	}
+	if got, want := states(), "known-bad-name new, config-ld-preload new, secret-file-name new"; got != want {
+		t.Fatalf("findings: %s, want %s", got, want)
+	}
+	without, err := NewSet(SetOptions{Disable: []string{"known-bad-name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runRules(t, db, without, RunOptions{})
+	if got, want := states(), "known-bad-name resolved, config-ld-preload new, secret-file-name new"; got != want {
+		t.Errorf("with known-bad-name disabled: %s, want %s", got, want)
+	}
+	if res.Counts.Resolved != 1 {
+		t.Errorf("resolved %d, want 1", res.Counts.Resolved)
+	}
+	runRules(t, db, defaultSet(t), RunOptions{})
+	if got, want := states(), "known-bad-name new, config-ld-preload new, secret-file-name new"; got != want {
+		t.Errorf("enabled again: %s, want %s", got, want)
+	}
+}

@@ -231,7 +231,11 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 			res.Warnings = append(res.Warnings, fmt.Sprintf("suppression (%s) matched no finding", s.describe()))
 		}
 	}
-	counts, err := db.RecordFindings(ctx, scanID, evaluated, startedAt, recs, resuppress)
+	ids := make([]string, len(set.Rules))
+	for i := range set.Rules {
+		ids[i] = set.Rules[i].ID
+	}
+	counts, err := db.RecordFindings(ctx, scanID, index.RulesRun{Started: startedAt, Evaluated: evaluated, Rules: ids, Findings: recs, Resuppress: resuppress})
 	if err != nil {
 		return nil, err
 	}
