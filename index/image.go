@@ -354,6 +354,13 @@ func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 			return err
 		}
 		now := db.now()
+		// An event when the tag points somewhere else than it did (or
+		// was gone, or is new).
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tag_events (repository_id, tag, at, digest)
+			SELECT ?1, ?2, ?3, ?4 WHERE ?4 IS NOT (SELECT digest FROM tag_events
+				WHERE repository_id = ?1 AND tag = ?2 ORDER BY at DESC LIMIT 1)`, rid, tag, now, digest); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO tag_history (repository_id, tag, digest, first_seen, last_seen)
 			VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (repository_id, tag, digest) DO UPDATE SET last_seen = excluded.last_seen, gone = NULL`,
@@ -374,11 +381,8 @@ func (db *DB) TagsListed(ctx context.Context, repo Repo, tags []string) error {
 		if err := fillTemp(ctx, tx, "listed", tags); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE tag_history SET gone = ?1
-			WHERE gone IS NULL AND tag NOT IN (SELECT name FROM temp.listed)
-			  AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)`,
-			db.now(), repo.Registry, repo.Name)
-		return err
+		return goneWhere(ctx, tx, db.now(), `tag NOT IN (SELECT name FROM temp.listed)
+			AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)`, repo.Registry, repo.Name)
 	})
 	if err != nil {
 		return fmt.Errorf("tags of %s: %w", repo, err)
@@ -394,16 +398,25 @@ func (db *DB) ReposListed(ctx context.Context, registry string, repos []string) 
 		if err := fillTemp(ctx, tx, "listed", repos); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE tag_history SET gone = ?1
-			WHERE gone IS NULL AND repository_id IN (SELECT id FROM repositories
-				WHERE registry = ?2 AND name NOT IN (SELECT name FROM temp.listed))`,
-			db.now(), registry)
-		return err
+		return goneWhere(ctx, tx, db.now(), `repository_id IN (SELECT id FROM repositories
+			WHERE registry = ?2 AND name NOT IN (SELECT name FROM temp.listed))`, registry)
 	})
 	if err != nil {
 		return fmt.Errorf("repositories of %s: %w", registry, err)
 	}
 	return nil
+}
+
+// goneWhere marks gone at now the tags that cond (SQL over tag_history, with
+// now as ?1 and args from ?2) selects and that are not gone yet.
+func goneWhere(ctx context.Context, tx *sql.Tx, now, cond string, args ...any) error {
+	args = append([]any{now}, args...)
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tag_events (repository_id, tag, at, digest)
+		SELECT DISTINCT repository_id, tag, ?1, NULL FROM tag_history WHERE gone IS NULL AND `+cond, args...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tag_history SET gone = ?1 WHERE gone IS NULL AND `+cond, args...)
+	return err
 }
 
 // fillTemp makes the temporary table temp.<table> (name TEXT PRIMARY KEY)

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -73,4 +74,79 @@ func TestMigrateFromRuleScopesMissing(t *testing.T) {
 	if _, err := db.PrepareScopes(ctx, []RuleEval{{RuleID: "r", Version: "1", Scoped: true}}, false); err != nil {
 		t.Fatalf("after migrating: %v", err)
 	}
+}
+
+// TestMigrateTagEvents migrates an index written before tag_events: each
+// mapping becomes an event when first seen, and a tag moved back to an
+// earlier digest gets an event for it when last seen.
+func TestMigrateTagEvents(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`)
+	names, err := migrationNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		if base >= "0006" {
+			break
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(`INSERT INTO migrations (name, applied) VALUES (?, 'then')`, base)
+	}
+	exec(`INSERT INTO repositories (id, registry, name) VALUES (1, 'r', 'app')`)
+	// latest: d1 at t1, d2 at t2, d1 again at t3 (which only refreshed d1's row).
+	exec(`INSERT INTO tag_history (repository_id, tag, digest, first_seen, last_seen) VALUES
+		(1, 'latest', 'sha256:d1', 't1', 't3'), (1, 'latest', 'sha256:d2', 't2', 't2'), (1, 'v1', 'sha256:d2', 't2', 't3')`)
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := strings.Join(indexStrings(t, db, `SELECT tag || ' ' || at || ' ' || digest FROM tag_events ORDER BY tag, at`), ", ")
+	if want := "latest t1 sha256:d1, latest t2 sha256:d2, latest t3 sha256:d1, v1 t2 sha256:d2, v1 t3 sha256:d2"; got != want {
+		t.Errorf("tag_events after migrating: %s, want %s", got, want)
+	}
+	if got := strings.Join(indexStrings(t, db, `SELECT tag || '=' || digest FROM tags WHERE current ORDER BY tag`), " "); got != "latest=sha256:d1 v1=sha256:d2" {
+		t.Errorf("current tags after migrating: %s", got)
+	}
+}
+
+// indexStrings runs a query on db's writer and returns the first column.
+func indexStrings(t *testing.T, db *DB, q string) []string {
+	t.Helper()
+	rows, err := db.w.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -82,28 +82,19 @@ func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error)
 	}
 	err = scanRows(ctx, db, "changes_tags", []any{s.Time}, func(rows *sql.Rows) error {
 		var r ChangeRow
-		var prev sql.Null[string]
-		if err := rows.Scan(&r.Registry, &r.Repository, &r.Tag, &r.ImageDigest, &prev); err != nil {
+		var now, before sql.Null[string]
+		if err := rows.Scan(&r.Registry, &r.Repository, &r.Tag, &now, &before); err != nil {
 			return err
 		}
 		switch {
-		case !prev.Valid:
-			r.Change = "new-tag"
-		case prev.V == r.ImageDigest:
-			return nil // re-pointed back where it was
+		case now == before:
+			return nil // moved away and back, or came and went
+		case !before.Valid:
+			r.Change, r.ImageDigest = "new-tag", now.V
+		case !now.Valid:
+			r.Change, r.ImageDigest = "deleted-tag", before.V
 		default:
-			r.Change, r.Previous = "moved-tag", prev.V
-		}
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = scanRows(ctx, db, "changes_deleted_tags", []any{s.Time}, func(rows *sql.Rows) error {
-		r := ChangeRow{Change: "deleted-tag"}
-		if err := rows.Scan(&r.Registry, &r.Repository, &r.Tag, &r.ImageDigest); err != nil {
-			return err
+			r.Change, r.ImageDigest, r.Previous = "moved-tag", now.V, before.V
 		}
 		out = append(out, r)
 		return nil

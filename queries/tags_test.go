@@ -81,11 +81,24 @@ func TestDeletedTags(t *testing.T) {
 		t.Errorf("images app:1.0: %d rows, %v; want none", len(imgs), err)
 	}
 
-	// Seen again: current again.
-	if err := w.PutTag(ctx, repoA, "1.0", querytest.ImageA); err != nil {
-		t.Fatal(err)
+	// Seen again: current again. latest moves back to where it was at
+	// scan 1: a change since scan 2, none since scan 1.
+	for _, tag := range []string{"1.0", "latest"} {
+		if err := w.PutTag(ctx, repoA, tag, querytest.ImageA); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got, want := current(), "a.test/app:1.0=sha256:abcd11 a.test/app:2.0=sha256:c0ffee a.test/app:latest=sha256:c0ffee "; got != want {
+	if got, want := current(), "a.test/app:1.0=sha256:abcd11 a.test/app:2.0=sha256:c0ffee a.test/app:latest=sha256:abcd11 "; got != want {
 		t.Errorf("current tags after 1.0 is seen again: %s, want %s", got, want)
+	}
+	if got, want := changeLines(changesSinceScan(t, db, 2)), ""+
+		"moved-tag a.test/app tag=latest digest=sha256:abcd11 was=sha256:c0ffee path=\n"+
+		"deleted-tag b.test/app tag=1.0 digest=sha256:abcd22 was= path=\n"; got != want {
+		t.Errorf("changes since scan 2, latest moved back:\n%swant:\n%s", got, want)
+	}
+	for _, r := range changesSinceScan(t, db, 1) {
+		if r.Tag == "latest" || r.Tag == "1.0" && r.Registry == "a.test" {
+			t.Errorf("since scan 1: %s of %s:%s, which points where it did then", r.Change, r.Repository, r.Tag)
+		}
 	}
 }

@@ -1,11 +1,12 @@
--- changes_tags: tag mappings first seen after ?1, with the digest the tag
--- pointed at before (its latest mapping first seen at or before ?1), or
--- NULL for a new tag.
-SELECT t.registry, t.repository, t.tag, t.digest,
-       (SELECT p.digest FROM tags p
-        WHERE p.registry = t.registry AND p.repository = t.repository AND p.tag = t.tag
-          AND p.first_seen <= ?1
-        ORDER BY p.last_seen DESC LIMIT 1) AS previous
-FROM tags t
-WHERE t.first_seen > ?1
-ORDER BY t.registry, t.repository, t.tag, t.first_seen;
+-- changes_tags: the tags whose target changed after ?1 (tag_events): what
+-- each pointed at at ?1 (NULL: it did not exist, or was gone) and what it
+-- points at now (NULL: gone). A tag moved away and back shows both equal.
+WITH changed AS (SELECT DISTINCT repository_id, tag FROM tag_events WHERE at > ?1)
+SELECT r.registry, r.name, c.tag,
+       (SELECT e.digest FROM tag_events e WHERE e.repository_id = c.repository_id AND e.tag = c.tag
+        ORDER BY e.at DESC LIMIT 1) AS now,
+       (SELECT e.digest FROM tag_events e WHERE e.repository_id = c.repository_id AND e.tag = c.tag AND e.at <= ?1
+        ORDER BY e.at DESC LIMIT 1) AS before
+FROM changed c
+JOIN repositories r ON r.id = c.repository_id
+ORDER BY r.registry, r.name, c.tag;
