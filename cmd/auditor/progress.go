@@ -111,10 +111,24 @@ func (p *progress) start(stats func() crawl.Stats) {
 	}()
 }
 
+// update shows s. The final update completes the bars that are full and
+// stops the others where they are (a layer failed, so fewer were read than
+// there were to read): mpb's Wait would otherwise wait for them for ever.
 func (p *progress) update(s crawl.Stats, final bool) {
 	set := func(b *mpb.Bar, cur, total int64) {
-		b.SetTotal(max(total, cur), final)
-		b.SetCurrent(cur)
+		total = max(total, cur)
+		switch {
+		case !final:
+			b.SetTotal(total, false)
+			b.SetCurrent(cur)
+		case cur == total:
+			b.SetCurrent(cur)
+			b.SetTotal(total, true)
+		default:
+			b.SetTotal(total, false)
+			b.SetCurrent(cur)
+			b.Abort(false)
+		}
 	}
 	set(p.repos, s.RepositoriesDone, s.Repositories)
 	set(p.tags, s.TagsDone, s.Tags)
