@@ -133,6 +133,7 @@ type Stats struct {
 	BytesRead                      int64 // compressed layer bytes read so far
 	UncompressedBytes              int64
 	Errors                         int64
+	Artifacts                      int64 // manifests skipped: signatures, attestations, charts (not images)
 }
 
 // Crawler crawls registries into a Sink. It is safe for one Scan at a time.
@@ -150,6 +151,7 @@ type Crawler struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
 		layersRead, layersSkipped, layersToRead  atomic.Int64
 		files, bytes, uncompressed, errors       atomic.Int64
+		artifacts                                atomic.Int64
 	}
 }
 
@@ -209,6 +211,7 @@ func (c *Crawler) Stats() Stats {
 		Tags: s.tags.Load(), TagsDone: s.tagsDone.Load(), Images: s.images.Load(),
 		LayersRead: s.layersRead.Load(), LayersSkipped: s.layersSkipped.Load(), LayersToRead: s.layersToRead.Load(),
 		Files: s.files.Load(), BytesRead: s.bytes.Load(), UncompressedBytes: s.uncompressed.Load(), Errors: s.errors.Load(),
+		Artifacts: s.artifacts.Load(),
 	}
 }
 

@@ -302,6 +302,10 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 		return
 	}
 	p, err := j.src.ociImage(d, raw, c)
+	if errors.Is(err, errArtifact) {
+		c.skipArtifact(j.src.repo.Registry, j.src.repo.Name, j.ref, d.Digest.String(), err)
+		return
+	}
 	if err != nil {
 		fail("", err)
 		return
@@ -317,6 +321,9 @@ func (s *localSource) ociImage(d v1.Descriptor, raw []byte, c *Crawler) (*imageP
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
+	}
+	if err := notImage(m); err != nil {
+		return nil, err
 	}
 	cfgRaw, err := s.readBlob(m.Config)
 	if err != nil {

@@ -273,7 +273,9 @@ func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Desc
 	case kindImage:
 		if err := c.indexRemoteImage(ctx, j, rd, parent); err != nil {
 			var le *layerError
-			if errors.As(err, &le) {
+			if errors.Is(err, errArtifact) {
+				c.skipArtifact(j.repo.RegistryStr(), j.repo.RepositoryStr(), j.reference(), rd.Digest.String(), err)
+			} else if errors.As(err, &le) {
 				fail(le.digest, err)
 			} else {
 				fail("", err)
@@ -332,6 +334,9 @@ func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Des
 	if err != nil {
 		return fmt.Errorf("image %s: manifest: %w", rd.Digest, err)
 	}
+	if err := notImage(m); err != nil {
+		return err
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
@@ -371,6 +376,9 @@ func indexRecord(digest string, mt types.MediaType, size int64, im *v1.IndexMani
 		rec.MediaType = string(im.MediaType)
 	}
 	for _, m := range im.Manifests {
+		if attestationChild(m) {
+			continue // provenance and SBOMs, not a platform's filesystem
+		}
 		rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
 	}
 	return rec

@@ -224,6 +224,9 @@ func printSummary(w io.Writer, id int64, status string, s crawl.Stats, d, writes
 	row("repositories", s.Repositories)
 	row("tags", s.Tags)
 	row("images", s.Images)
+	if s.Artifacts > 0 {
+		row("not images", fmt.Sprintf("%d (signatures, attestations, charts: skipped)", s.Artifacts))
+	}
 	row("layers read", s.LayersRead)
 	row("layers skipped", s.LayersSkipped)
 	row("files", s.Files)

@@ -1,0 +1,41 @@
+package crawl
+
+import (
+	"errors"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// errArtifact marks a manifest that is not a container image but another
+// OCI artifact: a signature, an attestation, a Helm chart, an SBOM. The
+// crawler skips it (and counts it) instead of failing on its layers.
+var errArtifact = errors.New("not a container image")
+
+// notImage returns an error wrapping errArtifact when m's config is not an
+// image configuration or a layer is not a filesystem tar, nil otherwise.
+// An empty media type is taken as an image's: early clients left them out.
+func notImage(m *v1.Manifest) error {
+	if mt := m.Config.MediaType; mt != "" && !mt.IsConfig() {
+		return fmt.Errorf("%w: config media type %s", errArtifact, mt)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != "" && !l.MediaType.IsLayer() {
+			return fmt.Errorf("%w: layer %s has media type %s", errArtifact, l.Digest, l.MediaType)
+		}
+	}
+	return nil
+}
+
+// attestationChild reports whether an index child is an attestation
+// manifest (BuildKit's provenance and SBOMs: platform unknown/unknown,
+// annotated as such), which holds no filesystem.
+func attestationChild(d v1.Descriptor) bool {
+	return d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
+}
+
+// skipArtifact logs and counts a manifest skipped as an artifact.
+func (c *Crawler) skipArtifact(registry, repository, reference, digest string, err error) {
+	c.stats.artifacts.Add(1)
+	c.log.Info("skipped", "registry", registry, "repository", repository, "reference", reference, "manifest", digest, "reason", err.Error())
+}
