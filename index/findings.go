@@ -155,6 +155,26 @@ const imageStamps = `stamps AS (
 		JOIN content_checks c ON c.layer_id = ml.layer_id WHERE ml.manifest_id = m.id), '') AS stamp
 	FROM manifests m WHERE m.is_index = 0 AND m.indexed_at IS NOT NULL)`
 
+// untaggedImages is a CTE: the image manifests tags pointed at (directly or
+// through an index) and no current tag points at any more, their tags
+// moved away or deleted. Rules runs resolve their findings and skip them.
+const untaggedImages = `untagged AS (
+	SELECT m.digest FROM manifests m
+	WHERE m.is_index = 0
+	  AND EXISTS (SELECT 1 FROM tag_history t WHERE t.digest = m.digest
+	              UNION ALL
+	              SELECT 1 FROM repo_manifests rm
+	              JOIN tag_history t ON t.repository_id = rm.repository_id AND t.digest = rm.index_digest
+	              WHERE rm.manifest_id = m.id)
+	  AND NOT EXISTS (SELECT 1 FROM (SELECT t.repository_id, t.tag, t.last_seen, t.gone FROM tag_history t WHERE t.digest = m.digest
+	                                 UNION ALL
+	                                 SELECT t.repository_id, t.tag, t.last_seen, t.gone FROM repo_manifests rm
+	                                 JOIN tag_history t ON t.repository_id = rm.repository_id AND t.digest = rm.index_digest
+	                                 WHERE rm.manifest_id = m.id) t
+	                  WHERE t.gone IS NULL
+	                    AND NOT EXISTS (SELECT 1 FROM tag_history n
+	                                    WHERE n.repository_id = t.repository_id AND n.tag = t.tag AND n.last_seen > t.last_seen)))`
+
 // PrepareScopes sets, for each scoped rule, the images a run must evaluate
 // it on: those not evaluated yet with this rule version, or whose rows
 // changed since; every image when full. It returns how many images each
@@ -170,11 +190,12 @@ func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (m
 			if !r.Scoped {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`
+			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`, `+untaggedImages+`
 				INSERT INTO rule_scope (rule_id, image_digest)
 				SELECT ?1, s.digest FROM stamps s
 				LEFT JOIN rule_image_evals e ON e.rule_id = ?1 AND e.image_digest = s.digest
-				WHERE ?3 OR e.image_digest IS NULL OR e.version != ?2 OR e.stamp != s.stamp`, r.RuleID, r.Version, full)
+				WHERE (?3 OR e.image_digest IS NULL OR e.version != ?2 OR e.stamp != s.stamp)
+				  AND s.digest NOT IN (SELECT digest FROM untagged)`, r.RuleID, r.Version, full)
 			if err != nil {
 				return fmt.Errorf("rule %s: %w", r.RuleID, err)
 			}
@@ -212,7 +233,10 @@ type RulesRun struct {
 // rules of the set not evaluated keep their state (but for Resuppress);
 // findings of rules not in the set are resolved, and what those rules were
 // evaluated on is forgotten, so that enabling one again evaluates it
-// everywhere. Recording the same scan again replaces that run's outcome.
+// everywhere. Findings of images that tags pointed at and no current tag
+// does (moved away, deleted) are resolved, and not recorded again until a
+// tag points at the image again. Recording the same scan again replaces
+// that run's outcome.
 func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (FindingCounts, error) {
 	evaluated, started, fs, resuppress := run.Evaluated, run.Started, run.Findings, run.Resuppress
 	var c FindingCounts
@@ -223,6 +247,29 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}
+		}
+		// Images no current tag points at: their findings are resolved.
+		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_untagged (digest TEXT PRIMARY KEY)`, `DELETE FROM temp.run_untagged`,
+			`WITH ` + untaggedImages + ` INSERT INTO temp.run_untagged (digest) SELECT digest FROM untagged`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		untagged := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT digest FROM temp.run_untagged`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				rows.Close()
+				return err
+			}
+			untagged[d] = true
+		}
+		if err := rows.Close(); err != nil {
+			return err
 		}
 		put, err := tx.PrepareContext(ctx, `INSERT INTO finding_rows (fingerprint, rule_id, severity, title, image_digest,
 			layer_digest, path, detail, first_seen, last_seen, new_in, suppressed, suppressed_until)
@@ -241,6 +288,9 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 		}
 		defer mark.Close()
 		for _, f := range fs {
+			if untagged[f.ImageDigest] {
+				continue
+			}
 			if _, err := put.ExecContext(ctx, f.Fingerprint, f.RuleID, f.Severity, f.Title, f.ImageDigest, nullStr(f.LayerDigest),
 				nullStr(f.Path), f.Detail, scanID, nullStr(f.Suppressed), nullStr(f.SuppressedUntil)); err != nil {
 				return fmt.Errorf("finding %s of rule %s: %w", f.Fingerprint, f.RuleID, err)
@@ -270,6 +320,12 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			`UPDATE finding_rows SET resolved_in = ?1
 			WHERE resolved_in IS NULL AND rule_id NOT IN (SELECT name FROM temp.run_set)`,
 			`DELETE FROM rule_image_evals WHERE rule_id NOT IN (SELECT name FROM temp.run_set)`,
+			// Resolve the findings of images no current tag points at, and
+			// forget what they were evaluated on: tagged again, they are
+			// evaluated again.
+			`UPDATE finding_rows SET resolved_in = ?1
+			WHERE resolved_in IS NULL AND image_digest IN (SELECT digest FROM temp.run_untagged)`,
+			`DELETE FROM rule_image_evals WHERE image_digest IN (SELECT digest FROM temp.run_untagged)`,
 			// Resolve what was evaluated and not returned.
 			`UPDATE finding_rows SET resolved_in = ?1
 			WHERE resolved_in IS NULL AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)

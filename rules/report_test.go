@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -18,6 +20,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // reportIndex scans two planted images and runs the pack with a
 // suppression; it returns the index and the registry.
 func reportIndex(t *testing.T, sups []Suppression) (string, *Result) {
+	t.Helper()
+	db, _, res := reportIndexAt(t, sups)
+	return db, res
+}
+
+// reportIndexAt is reportIndex, also returning the registry.
+func reportIndexAt(t *testing.T, sups []Suppression) (string, string, *Result) {
 	t.Helper()
 	reg := testRegistry(t)
 	base := baseLayer(t)
@@ -28,7 +37,7 @@ func reportIndex(t *testing.T, sups []Suppression) (string, *Result) {
 	scanInto(t, db, testMatcher(t), reg)
 	res := runRules(t, db, defaultSet(t), RunOptions{Suppressions: sups,
 		Now: func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }})
-	return db, res
+	return db, reg, res
 }
 
 func TestSuppressions(t *testing.T) {
@@ -173,4 +182,56 @@ func TestDisabledRuleFindings(t *testing.T) {
 	if got, want := states(), "known-bad-name new, config-ld-preload new, secret-file-name new"; got != want {
 		t.Errorf("enabled again: %s, want %s", got, want)
 	}
+}
+
+// TestUntaggedImageFindings: when team/app:1.0 moves to the image of 2.0,
+// the image it named has no tag left and its findings are resolved; moved
+// back, they are open again.
+func TestUntaggedImageFindings(t *testing.T) {
+	db, reg, _ := reportIndexAt(t, nil)
+	states := func() string {
+		t.Helper()
+		var got []string
+		for _, f := range findings(t, db, Filter{}) {
+			got = append(got, f.RuleID+" "+f.State)
+		}
+		return strings.Join(got, ", ")
+	}
+	retag := func(from, to string) {
+		t.Helper()
+		src, err := name.ParseReference(reg + "/team/app:" + from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := remote.Image(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		push(t, reg+"/team/app:"+to, img)
+		scanInto(t, db, testMatcher(t), reg)
+		runRules(t, db, defaultSet(t), RunOptions{})
+	}
+	first, err := remote.Image(mustRef(t, reg+"/team/app:1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retag("2.0", "1.0")
+	if got, want := states(), "known-bad-name resolved, config-ld-preload open, secret-file-name resolved"; got != want {
+		t.Errorf("1.0 moved to 2.0's image: %s, want %s", got, want)
+	}
+	push(t, reg+"/team/app:1.0", first)
+	scanInto(t, db, testMatcher(t), reg)
+	runRules(t, db, defaultSet(t), RunOptions{})
+	if got, want := states(), "known-bad-name new, config-ld-preload open, secret-file-name new"; got != want {
+		t.Errorf("1.0 moved back: %s, want %s", got, want)
+	}
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
