@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -23,6 +26,14 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.db, "db", "", `index database (default: "db" in config, else auditor.db)`)
 	fs.StringVar(&c.config, "config", "", "config file (default: config.toml if present)")
+}
+
+// configPath names the config file load reads.
+func (c *commonFlags) configPath() string {
+	if c.config == "" {
+		return "config.toml"
+	}
+	return c.config
 }
 
 // load reads the config: the named file, or config.toml when present.
@@ -64,20 +75,39 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	targetArgs, err := parseArgs(fs, args, 0, -1) // flags may follow the targets
+	if err != nil {
 		return 0, err
+	}
+	for _, p := range platforms {
+		if _, err := v1.ParsePlatform(p); err != nil {
+			return 0, fmt.Errorf("%w: --platform %q: %v", errUsage, p, err)
+		}
+	}
+	if rf.output != "" {
+		if st, err := os.Stat(filepath.Dir(rf.output)); err != nil || !st.IsDir() {
+			return 0, fmt.Errorf("%w: --output %s: no such directory %s", errUsage, rf.output, filepath.Dir(rf.output))
+		}
 	}
 	cfg, err := cf.load()
 	if err != nil {
 		return 0, err
 	}
+	// The command line wins over the config, per-registry settings too.
 	if *jobs >= 0 {
 		cfg.Jobs = *jobs
+		for host, r := range cfg.Registries {
+			r.Jobs = 0
+			cfg.Registries[host] = r
+		}
 	}
 	if len(platforms) > 0 {
 		cfg.Platforms = platforms
+		for host, r := range cfg.Registries {
+			r.Platforms = nil
+			cfg.Registries[host] = r
+		}
 	}
-	targetArgs := fs.Args()
 	if len(targetArgs) == 0 {
 		targetArgs = cfg.Targets
 		if len(targetArgs) == 0 {
@@ -100,6 +130,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	opts, err := cfg.CrawlOptions()
 	if err != nil {
 		return 0, err
+	}
+	// Check the settings before taking the lock and recording a scan.
+	if _, err := crawl.New(nil, opts); err != nil {
+		return 0, fmt.Errorf("config %s: %w", cf.configPath(), err)
 	}
 
 	// One scan at a time per database: a second one refuses (or waits).
@@ -138,7 +172,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	opts.Log = prog.logger()
 	cr, err := crawl.New(db, opts)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errUsage, err)
+		return 0, err // checked above
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -162,6 +196,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		status = index.ScanInterrupted
 	case scanErr != nil:
 		status = index.ScanFailed
+	case st.Errors > 0 && st.Tags == 0 && st.Images == 0:
+		status = index.ScanFailed // nothing was reachable
+		scanErr = fmt.Errorf("nothing reachable: %d errors, no tag listed", st.Errors)
 	case st.Errors > 0:
 		status = index.ScanErrors
 	}
@@ -172,7 +209,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err := db.FinishScan(context.WithoutCancel(ctx), scanID, status, stats); err != nil {
 		return 0, err
 	}
-	printSummary(stdout, scanID, status, st, time.Since(started), db.WriteTime())
+	summary := stdout
+	if afterScan != nil && rf.format != "table" && rf.output == "" {
+		summary = stderr // stdout is the machine-readable report alone
+	}
+	printSummary(summary, scanID, status, st, time.Since(started), db.WriteTime())
 	for i, e := range errs {
 		if i == 20 {
 			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)

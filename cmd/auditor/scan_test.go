@@ -2,12 +2,23 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "modernc.org/sqlite"
 
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -94,4 +105,100 @@ func TestScanLocalTargetsFromConfig(t *testing.T) {
 	if code != exitOK || out != want {
 		t.Errorf("exit %d, got:\n%s%s\nwant:\n%s", code, out, errOut, want)
 	}
+}
+
+// TestScanCommandLine: flags after the targets, a JSON report alone on
+// stdout, --platform winning over a registry's platforms, exit 1 when
+// nothing is reachable, and settings checked before any scan is recorded.
+func TestScanCommandLine(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	tag, err := name.NewTag(reg + "/team/multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, mutate.AppendManifests(empty.Index, adds...)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	cfg := filepath.Join(dir, "config.toml")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fmt.Sprintf("[registries.%q]\nplatforms = [\"linux/amd64\"]\n[retry]\nattempts = 1\n", reg))
+
+	out, errOut, code := runCmd(t, "scan", reg, "--config", cfg, "--db", db, "--quiet", "--format", "json", "--platform", "linux/arm64")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var rep struct {
+		ScanID int64 `json:"scan_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.ScanID != 1 {
+		t.Errorf("stdout is not the JSON report alone (%v):\n%s", err, out)
+	}
+	if !strings.Contains(errOut, "scan 1: ok") {
+		t.Errorf("summary not on stderr:\n%s", errOut)
+	}
+	if got := sqlStrings(t, db, `SELECT architecture FROM images`); strings.Join(got, ",") != "arm64" {
+		t.Errorf("platforms indexed with --platform linux/arm64 over the config's linux/amd64: %v", got)
+	}
+
+	_, errOut, code = runCmd(t, "scan", "127.0.0.1:1", "--config", cfg, "--db", db, "--quiet")
+	if code != exitFailure || !strings.Contains(errOut, "nothing reachable") {
+		t.Errorf("unreachable registry: exit %d, want %d\n%s", code, exitFailure, errOut)
+	}
+
+	write(fmt.Sprintf("[registries.%q]\ninclude = [\"[abc\"]\n", reg))
+	_, errOut, code = runCmd(t, "scan", reg, "--config", cfg, "--db", db, "--quiet")
+	if code != exitFailure || !strings.Contains(errOut, "config "+cfg) || !strings.Contains(errOut, `"[abc"`) {
+		t.Errorf("bad glob in config: exit %d, want %d naming the file\n%s", code, exitFailure, errOut)
+	}
+	_, errOut, code = runCmd(t, "scan", reg, "--db", db, "--output", filepath.Join(dir, "no/such/dir/r.json"))
+	if code != exitUsage || !strings.Contains(errOut, "no such directory") {
+		t.Errorf("--output into a missing directory: exit %d, want %d\n%s", code, exitUsage, errOut)
+	}
+	if got := sqlStrings(t, db, `SELECT count(*) FROM scans`); strings.Join(got, "") != "2" {
+		t.Errorf("scans recorded: %v, want 2 (the refused commands record none)", got)
+	}
+}
+
+// sqlStrings runs q on the database at path and returns its first column.
+func sqlStrings(t *testing.T, path, q string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
