@@ -73,7 +73,9 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 		remote.WithTransport(rc.fetch),
 		remote.WithUserAgent("auditor"),
 		remote.WithRetryStatusCodes(retryStatusCodes...),
-		remote.WithRetryBackoff(c.opts.Retry.backoff()),
+		// go-containerregistry retries at once; fetchTransport waits in
+		// between, stopping when the scan is cancelled.
+		remote.WithRetryBackoff(remote.Backoff{Steps: c.opts.Retry.Attempts}),
 		remote.WithRetryPredicate(transient),
 	}
 	if c.opts.PageSize > 0 {

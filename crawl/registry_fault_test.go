@@ -197,3 +197,23 @@ func fleetOpts(t *testing.T, host string, r crawl.Retry) crawl.Options {
 	opts.Retry = r
 	return opts
 }
+
+// TestCancelDuringBackoff: a registry answering 503 to every manifest
+// request, with a long backoff between attempts: cancelling the scan ends
+// it at once, not after the backoff.
+func TestCancelDuringBackoff(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t, 1)
+	p.SetRules(faultproxy.Rule{Kind: faultproxy.Manifest, Fault: faultproxy.Status503, Rate: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	opts := crawl.Options{Retry: crawl.Retry{Attempts: 4, Backoff: 20 * time.Second}}
+	err := fleettest.Scan(ctx, filepath.Join(t.TempDir(), "i.db"), opts, p.Addr()+"/tools/busybox:1.35")
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("scan cancelled 0.5 s in ended after %s (%v)", elapsed.Round(time.Millisecond), err)
+	}
+	if n := len(p.Events()); n > 2 {
+		t.Errorf("%d requests, want at most 2, a HEAD and a GET (the retries come 20 s later)", n)
+	}
+}

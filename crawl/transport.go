@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,10 @@ var ErrRetryAfterTooLong = errors.New("registry asks to wait too long")
 const bufferUpTo = 4 << 20
 
 // fetchTransport sits under go-containerregistry's retrying transport, one
-// per registry host. It enforces the registry's request limits, honours
+// per registry host. It waits out the backoff between a request's attempts
+// (go-containerregistry's own sleep cannot be interrupted, so it is set to
+// nothing and the wait happens here, where a cancelled scan stops it at
+// once), enforces the registry's request limits, honours
 // Retry-After for every request to the host, fails a response that stalls,
 // caps manifest sizes, reads small bodies whole (so their failures are
 // retried by the layer above), and stops calling a registry that fails
@@ -52,6 +56,11 @@ type fetchTransport struct {
 	// breakAfter consecutive failed requests open the breaker for cooldown.
 	breakAfter int
 	cooldown   time.Duration
+	// retry is the backoff between attempts and how many there are; tries
+	// counts the failed attempts of requests go-containerregistry will try
+	// again (the same *http.Request each time).
+	retry Retry
+	tries sync.Map // *http.Request -> int
 
 	mu        sync.Mutex
 	notBefore time.Time // from the last Retry-After
@@ -62,6 +71,58 @@ type fetchTransport struct {
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if err := t.backoff(ctx, req); err != nil {
+		return nil, err
+	}
+	resp, err := t.roundTrip(ctx, req)
+	t.attempted(req, resp, err)
+	return resp, err
+}
+
+// backoff waits before a request's next attempt, as long as Retry.Backoff
+// after the first failure and three times longer after each further one
+// (with 10% jitter); it returns early, with the cause, if ctx ends.
+func (t *fetchTransport) backoff(ctx context.Context, req *http.Request) error {
+	v, ok := t.tries.Load(req)
+	if !ok {
+		return nil
+	}
+	b := t.retry.backoff()
+	var d time.Duration
+	for range v.(int) {
+		d = b.Step()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		t.tries.Delete(req)
+		return context.Cause(ctx)
+	case <-tm.C:
+		return nil
+	}
+}
+
+// attempted counts a failed attempt that go-containerregistry will retry,
+// and forgets the request otherwise.
+func (t *fetchTransport) attempted(req *http.Request, resp *http.Response, err error) {
+	n := 0
+	if v, ok := t.tries.Load(req); ok {
+		n = v.(int)
+	}
+	again := transient(err)
+	if err == nil && resp != nil {
+		again = slices.Contains(retryStatusCodes, resp.StatusCode)
+	}
+	if again && n+1 < t.retry.Attempts {
+		t.tries.Store(req, n+1)
+	} else {
+		t.tries.Delete(req)
+	}
+}
+
+// roundTrip makes one attempt of req.
+func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if err := t.admit(ctx); err != nil {
 		return nil, err
 	}
@@ -309,7 +370,7 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 	t := &fetchTransport{
 		next: next, host: host,
 		stall: r.StallTimeout, maxRetryAfter: r.MaxRetryAfter, maxManifest: c.opts.Limits.manifestSize(),
-		breakAfter: r.BreakAfter, cooldown: r.Cooldown,
+		breakAfter: r.BreakAfter, cooldown: r.Cooldown, retry: r,
 	}
 	if cfg.MaxRequests > 0 {
 		t.sem = semaphore.NewWeighted(int64(cfg.MaxRequests))
