@@ -237,6 +237,10 @@ const imagesInFlight = 64
 // Scan returns an error only when ctx ends or when nothing can be done for a
 // target. What was stored before a failure stays stored.
 func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
+	// What lives as long as the scan (local archives kept open for its
+	// jobs) ends with it.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	jobs := make(chan job)
 	// Consumers: resolve tags and index their images. Manifest requests are
 	// latency-bound, so there are more of these than layer readers; and the

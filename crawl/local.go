@@ -133,7 +133,7 @@ func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) 
 			fail(err)
 			return
 		}
-		// The archive stays open until the crawl ends with ctx.
+		// The archive stays open until the scan ends (Scan cancels ctx).
 		go func() { <-ctx.Done(); tfs.Close() }()
 		src.fsys = tfs
 		if t.Source == SourceOCIArchive {

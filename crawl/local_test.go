@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -286,4 +287,46 @@ func TestBadArchives(t *testing.T) {
 	}
 	_ = bytes.NewReader
 	_ = io.EOF
+}
+
+// TestLocalArchivesClosed scans an oci-archive ten times with a context that
+// never ends: each scan closes the archive when it returns.
+func TestLocalArchivesClosed(t *testing.T) {
+	if _, err := os.ReadDir("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to count open files")
+	}
+	dir := t.TempDir()
+	lp, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := random.Image(256, 1)
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "reg.example/app:1"})); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "img.tar")
+	tarDir(t, filepath.Join(dir, "layout"), archive)
+	db := tempDB(t)
+	open := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fds)
+	}
+	scan := func() {
+		t.Helper()
+		if _, errs := scanInto(t, db, crawl.Options{}, "oci-archive:"+archive+":reg.example/app:1"); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+	scan() // the database's files are open from here on
+	before := open()
+	for range 10 {
+		scan()
+	}
+	time.Sleep(50 * time.Millisecond) // a closing goroutine gets to run
+	if after := open(); after > before+2 {
+		t.Errorf("%d files open after 10 more scans, %d before", after, before)
+	}
 }

@@ -64,10 +64,12 @@ func ParseTarget(s string) (Target, error) {
 			continue
 		}
 		t := Target{Source: src, Path: rest}
-		// oci:DIR:REF and oci-archive:PATH:REF name one image by its ref name.
+		// oci:DIR:REF and oci-archive:PATH:REF name one image by its ref
+		// name, which may hold colons itself (busybox:1.35): the path ends
+		// at the first colon, as for skopeo and podman.
 		if src != SourceDockerArchive {
-			if i := strings.LastIndex(rest, ":"); i > 0 && !strings.Contains(rest[i:], "/") {
-				t.Path, t.Tag = rest[:i], rest[i+1:]
+			if path, ref, ok := strings.Cut(rest, ":"); ok && path != "" {
+				t.Path, t.Tag = path, ref
 			}
 		}
 		if t.Path == "" {

@@ -14,6 +14,8 @@ func TestParseTarget(t *testing.T) {
 		"oci:images/oci":                        {Source: "oci", Path: "images/oci"},
 		"oci:/srv/oci:redis-7.0":                {Source: "oci", Path: "/srv/oci", Tag: "redis-7.0"},
 		"oci-archive:img.tar:latest":            {Source: "oci-archive", Path: "img.tar", Tag: "latest"},
+		"oci:lay:busybox:1.35":                  {Source: "oci", Path: "lay", Tag: "busybox:1.35"},
+		"oci-archive:a.tar:reg.example/app:1":   {Source: "oci-archive", Path: "a.tar", Tag: "reg.example/app:1"},
 	}
 	for in, want := range good {
 		got, err := ParseTarget(in)

@@ -31,6 +31,10 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		return rulesRun(ctx, args[1:], stdout, stderr)
 	case "test":
 		return rulesTest(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		subs := strings.ReplaceAll(commands["rules"].summary, "\n            ", "\n  ")
+		fmt.Fprintf(stdout, "usage: auditor rules list|run|test FILE [flags]\n\n  %s\n\nRun \"auditor rules SUBCOMMAND -h\" for its flags.\n", subs)
+		return exitOK, nil
 	}
 	return 0, fmt.Errorf("%w: unknown rules subcommand %q (list, run or test FILE)", errUsage, args[0])
 }

@@ -127,3 +127,10 @@ query = "SELECT image_digest, path, layer_digest, 'seen' AS detail FROM image_fi
 		t.Errorf("rules list: exit %d\n%s", code, out)
 	}
 }
+
+func TestRulesHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "rules", "-h")
+	if code != exitOK || !strings.Contains(out, "rules run: ") || !strings.Contains(out, "rules test FILE") {
+		t.Errorf("rules -h: exit %d\n%s", code, out)
+	}
+}

@@ -243,7 +243,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 
 func describeError(e index.ScanError) string {
 	where := e.Registry
-	if e.Repository != "" {
+	switch {
+	case e.Repository == "":
+	case e.Registry == crawl.SourceOCI || e.Registry == crawl.SourceOCIArchive || e.Registry == crawl.SourceDockerArchive:
+		where += ":" + e.Repository // a local input and its path, as given on the command line
+	default:
 		where += "/" + e.Repository
 	}
 	if e.Reference != "" {

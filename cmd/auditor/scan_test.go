@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "modernc.org/sqlite"
 
+	"github.com/auditor-dev/auditor/index"
+
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
 
@@ -201,4 +203,22 @@ func sqlStrings(t *testing.T, path, q string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestDescribeError names registry images host/repo:tag and local inputs as
+// they are given on the command line.
+func TestDescribeError(t *testing.T) {
+	for _, c := range []struct {
+		e    index.ScanError
+		want string
+	}{
+		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "1.0", Message: "m"}, "r.example/app:1.0: m"},
+		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "sha256:ab", Message: "m"}, "r.example/app@sha256:ab: m"},
+		{index.ScanError{Registry: "oci-archive", Repository: "/tmp/a.tar", Reference: "v1", Message: "m"}, "oci-archive:/tmp/a.tar:v1: m"},
+		{index.ScanError{Registry: "r.example", Message: "m"}, "r.example: m"},
+	} {
+		if got := describeError(c.e); got != c.want {
+			t.Errorf("describeError(%+v) = %q, want %q", c.e, got, c.want)
+		}
+	}
 }
