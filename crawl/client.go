@@ -81,21 +81,28 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 	if c.opts.PageSize > 0 {
 		opts = append(opts, remote.WithPageSize(c.opts.PageSize))
 	}
-	if cfg.Auth != nil {
-		opts = append(opts, remote.WithAuth(cfg.Auth))
-		if a, err := cfg.Auth.Authorization(); err == nil && a != nil {
-			for _, s := range []string{a.Password, a.RegistryToken, a.IdentityToken, a.Auth} {
-				if s != "" {
-					rc.secrets = append(rc.secrets, s)
-				}
-			}
-		}
+	auth := cfg.Auth
+	if auth != nil {
+		opts = append(opts, remote.WithAuth(auth))
 	} else {
 		kc := c.opts.Keychain
 		if kc == nil {
 			kc = authn.DefaultKeychain
 		}
 		opts = append(opts, remote.WithAuthFromKeychain(kc))
+		if reg, err := name.NewRegistry(host, rc.nameOpts...); err == nil {
+			auth, _ = kc.Resolve(reg) // only to know its secrets: the puller resolves its own
+		}
+	}
+	// Whatever the credentials, no message shows them.
+	if auth != nil {
+		if a, err := auth.Authorization(); err == nil && a != nil {
+			for _, s := range []string{a.Password, a.RegistryToken, a.IdentityToken, a.Auth} {
+				if s != "" {
+					rc.secrets = append(rc.secrets, s)
+				}
+			}
+		}
 	}
 	p, err := remote.NewPuller(opts...)
 	if err != nil {

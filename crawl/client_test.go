@@ -1,9 +1,12 @@
 package crawl
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 )
 
 type noNetwork struct{ called bool }
@@ -40,5 +43,26 @@ func TestSchemeGuard(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "insecure = true") {
 			t.Errorf("%s: error %q does not say how to allow it", tt.url, err)
 		}
+	}
+}
+
+// keychainOf hands out one set of credentials for every registry.
+type keychainOf struct{ auth authn.Authenticator }
+
+func (k keychainOf) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
+
+// TestKeychainSecretsRedacted: credentials from a keychain (the Docker
+// config) are kept out of messages like those from config.toml.
+func TestKeychainSecretsRedacted(t *testing.T) {
+	c, err := New(nil, Options{Keychain: keychainOf{&authn.Basic{Username: "ci", Password: "hunter2-from-docker-config"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.client("registry.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.redact(errors.New("401 for ci:hunter2-from-docker-config")); strings.Contains(got, "hunter2") {
+		t.Errorf("message shows the keychain's password: %s", got)
 	}
 }
