@@ -33,6 +33,15 @@ func newEntryCache() *entryCache {
 	return &entryCache{lru: list.New(), items: map[layerKey]*list.Element{}}
 }
 
+// clear drops every layer's entries.
+func (c *entryCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	clear(c.items)
+	c.n = 0
+}
+
 func (c *entryCache) get(k layerKey) ([]OverlayEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -175,6 +175,18 @@ const untaggedImages = `untagged AS (
 	                    AND NOT EXISTS (SELECT 1 FROM tag_history n
 	                                    WHERE n.repository_id = t.repository_id AND n.tag = t.tag AND n.last_seen > t.last_seen)))`
 
+// fillUntagged makes the temporary table temp.untagged_images hold the
+// digests of untaggedImages, computed once per transaction.
+func fillUntagged(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS untagged_images (digest TEXT PRIMARY KEY)`, `DELETE FROM temp.untagged_images`,
+		`WITH ` + untaggedImages + ` INSERT INTO temp.untagged_images (digest) SELECT digest FROM untagged`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("untagged images: %w", err)
+		}
+	}
+	return nil
+}
+
 // PrepareScopes sets, for each scoped rule, the images a run must evaluate
 // it on: those not evaluated yet with this rule version, or whose rows
 // changed since; every image when full. It returns how many images each
@@ -186,16 +198,19 @@ func (db *DB) PrepareScopes(ctx context.Context, rules []RuleEval, full bool) (m
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rule_scope`); err != nil {
 			return err
 		}
+		if err := fillUntagged(ctx, tx); err != nil {
+			return err
+		}
 		for _, r := range rules {
 			if !r.Scoped {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`, `+untaggedImages+`
+			res, err := tx.ExecContext(ctx, `WITH `+imageStamps+`
 				INSERT INTO rule_scope (rule_id, image_digest)
 				SELECT ?1, s.digest FROM stamps s
 				LEFT JOIN rule_image_evals e ON e.rule_id = ?1 AND e.image_digest = s.digest
 				WHERE (?3 OR e.image_digest IS NULL OR e.version != ?2 OR e.stamp != s.stamp)
-				  AND s.digest NOT IN (SELECT digest FROM untagged)`, r.RuleID, r.Version, full)
+				  AND s.digest NOT IN (SELECT digest FROM temp.untagged_images)`, r.RuleID, r.Version, full)
 			if err != nil {
 				return fmt.Errorf("rule %s: %w", r.RuleID, err)
 			}
@@ -249,14 +264,11 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			}
 		}
 		// Images no current tag points at: their findings are resolved.
-		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS run_untagged (digest TEXT PRIMARY KEY)`, `DELETE FROM temp.run_untagged`,
-			`WITH ` + untaggedImages + ` INSERT INTO temp.run_untagged (digest) SELECT digest FROM untagged`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
+		if err := fillUntagged(ctx, tx); err != nil {
+			return err
 		}
 		untagged := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT digest FROM temp.run_untagged`)
+		rows, err := tx.QueryContext(ctx, `SELECT digest FROM temp.untagged_images`)
 		if err != nil {
 			return err
 		}
@@ -324,8 +336,8 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			// forget what they were evaluated on: tagged again, they are
 			// evaluated again.
 			`UPDATE finding_rows SET resolved_in = ?1
-			WHERE resolved_in IS NULL AND image_digest IN (SELECT digest FROM temp.run_untagged)`,
-			`DELETE FROM rule_image_evals WHERE image_digest IN (SELECT digest FROM temp.run_untagged)`,
+			WHERE resolved_in IS NULL AND image_digest IN (SELECT digest FROM temp.untagged_images)`,
+			`DELETE FROM rule_image_evals WHERE image_digest IN (SELECT digest FROM temp.untagged_images)`,
 			// Resolve what was evaluated and not returned.
 			`UPDATE finding_rows SET resolved_in = ?1
 			WHERE resolved_in IS NULL AND fingerprint NOT IN (SELECT fingerprint FROM run_findings)

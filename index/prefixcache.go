@@ -43,6 +43,18 @@ func prefixKey(spans []layerSpan) string {
 	return string(b)
 }
 
+// clear drops every tree.
+func (c *prefixCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	clear(c.items)
+	c.n = 0
+}
+
 // take removes and returns the tree kept for key, with its entry count.
 func (c *prefixCache) take(key string) (*overlayTree, int) {
 	if c == nil {
