@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMigrationsPinned fails when a migration listed in
@@ -99,7 +100,7 @@ func TestMigrateTagEvents(t *testing.T) {
 	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
-		if base >= "0006" {
+		if base >= "0006" { // before tags could be gone, and tag_events
 			break
 		}
 		body, err := migrations.ReadFile(name)
@@ -149,4 +150,35 @@ func indexStrings(t *testing.T, db *DB, q string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMigrateTagEventsAgain: an index that already has tag_events (a
+// development build created it in 0006) keeps its events when 0007 runs.
+func TestMigrateTagEventsAgain(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dev.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Now = func() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
+	if err := db.PutTag(ctx, Repo{Registry: "r", Name: "app"}, "latest", "sha256:d1"); err != nil {
+		t.Fatal(err)
+	}
+	// Seeding again would add an event at this first_seen.
+	for _, q := range []string{`UPDATE tag_history SET first_seen = '2026-10-01T00:00:00.000000000Z'`,
+		`DELETE FROM migrations WHERE name = '0007_tag_events.sql'`} {
+		if _, err := db.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if db, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := strings.Join(indexStrings(t, db, `SELECT at || ' ' || digest FROM tag_events`), ", ")
+	if want := "2026-11-01T00:00:00.000000000Z sha256:d1"; got != want {
+		t.Errorf("tag_events after 0007 ran again: %s, want %s", got, want)
+	}
 }

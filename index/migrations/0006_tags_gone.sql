@@ -6,27 +6,6 @@
 -- column shows current tags only.
 ALTER TABLE tag_history ADD COLUMN gone TEXT;
 
--- tag_events: every change of what a tag points at, in time order: a digest
--- from then on, or NULL when the tag was found gone. tag_history keeps one
--- row per mapping (a tag moved back to an earlier digest only refreshes
--- that row); the changes since a point in time compare what each tag
--- pointed at then and now through these.
-CREATE TABLE tag_events (
-    repository_id INTEGER NOT NULL REFERENCES repositories (id),
-    tag           TEXT NOT NULL,
-    at            TEXT NOT NULL,
-    digest        TEXT,
-    PRIMARY KEY (repository_id, tag, at)
-) WITHOUT ROWID;
--- From the history so far: each mapping when first seen, then each tag's
--- latest mapping when last seen (it may have moved back to it).
-INSERT OR REPLACE INTO tag_events (repository_id, tag, at, digest)
-SELECT repository_id, tag, first_seen, digest FROM tag_history;
-INSERT OR REPLACE INTO tag_events (repository_id, tag, at, digest)
-SELECT t.repository_id, t.tag, t.last_seen, t.digest FROM tag_history t
-WHERE NOT EXISTS (SELECT 1 FROM tag_history n
-                  WHERE n.repository_id = t.repository_id AND n.tag = t.tag AND n.last_seen > t.last_seen);
-
 DROP VIEW tags;
 CREATE VIEW tags AS
 SELECT r.registry, r.name AS repository, t.tag, t.digest, t.first_seen, t.last_seen, t.gone,
