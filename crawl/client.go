@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/auditor-dev/auditor/internal/pathglob"
 )
@@ -124,6 +126,42 @@ func (rc *registryClient) redact(err error) string {
 
 func (rc *registryClient) repository(repo string) (name.Repository, error) {
 	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)
+}
+
+// tags lists repo's tags page by page, calling each (if not nil) for every
+// tag as it comes. It returns the whole list, empty for a repository the
+// registry does not know (404), or nil if each returned false.
+func (rc *registryClient) tags(ctx context.Context, repo name.Repository, each func(string) bool) ([]string, error) {
+	lister, err := rc.puller.Lister(ctx, repo)
+	if notFound(err) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing tags: %s", rc.redact(err))
+	}
+	listed := []string{}
+	for lister.HasNext() {
+		page, err := lister.Next(ctx)
+		if notFound(err) && len(listed) == 0 {
+			return []string{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing tags: %s", rc.redact(err))
+		}
+		for _, tag := range page.Tags {
+			if each != nil && !each(tag) {
+				return nil, nil
+			}
+		}
+		listed = append(listed, page.Tags...)
+	}
+	return listed, nil
+}
+
+// notFound reports whether err is the registry's 404 (NAME_UNKNOWN).
+func notFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
 // registryName is the registry as its repositories' records name it.

@@ -44,9 +44,9 @@ type Sink interface {
 	// TagsListed records a repository's complete tag list, read now: its
 	// other tags are gone.
 	TagsListed(ctx context.Context, repo index.Repo, tags []string) error
-	// ReposListed records a registry's complete catalog, read now: the
-	// tags of its other repositories are gone.
-	ReposListed(ctx context.Context, registry string, repos []string) error
+	// CurrentRepositories returns the repositories of a registry that have
+	// tags not gone.
+	CurrentRepositories(ctx context.Context, registry string) ([]string, error)
 }
 
 var _ Sink = (*index.DB)(nil)

@@ -77,9 +77,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		return
 	}
 	if catalog != nil {
-		if err := c.sink.ReposListed(ctx, rc.registryName(), catalog); err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
-		}
+		c.probeGone(ctx, rc, catalog)
 	}
 	c.stats.repos.Add(int64(len(repos)))
 	for _, r := range repos {
@@ -97,29 +95,52 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 }
 
 func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool) {
-	lister, err := rc.puller.Lister(ctx, repo)
+	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
+	listed, err := rc.tags(ctx, repo, func(tag string) bool { return send(tagJob{rc: rc, repo: repo, tag: tag}) })
 	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
+		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
 		return
 	}
-	listed := []string{}
-	for lister.HasNext() {
-		page, err := lister.Next(ctx)
-		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: repo.RegistryStr(), Repository: repo.RepositoryStr(), Message: "listing tags: " + rc.redact(err)})
-			return
-		}
-		for _, tag := range page.Tags {
-			if !send(tagJob{rc: rc, repo: repo, tag: tag}) {
-				return
-			}
-		}
-		listed = append(listed, page.Tags...)
+	if listed == nil {
+		return // stopped
 	}
 	// The whole list was read: the repository's other tags are gone.
-	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
 	if err := c.sink.TagsListed(ctx, rec, listed); err != nil {
 		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
+	}
+}
+
+// probeGone lists the tags of the repositories the index has current tags
+// of and the catalog did not list. A repository the registry no longer
+// knows (404), or left with no tag, has its tags gone; one the catalog only
+// hid (a catalog filtered by permissions, a hiccup) keeps them. An empty or
+// partial catalog thus costs requests, never the index's tags.
+func (c *Crawler) probeGone(ctx context.Context, rc *registryClient, catalog []string) {
+	known, err := c.sink.CurrentRepositories(ctx, rc.registryName())
+	if err != nil {
+		c.fail(ctx, index.ScanError{Registry: rc.host, Message: err.Error()})
+		return
+	}
+	listed := make(map[string]bool, len(catalog))
+	for _, r := range catalog {
+		listed[r] = true
+	}
+	for _, r := range known {
+		if listed[r] || ctx.Err() != nil {
+			continue
+		}
+		repo, err := rc.repository(r)
+		if err != nil {
+			continue
+		}
+		tags, err := rc.tags(ctx, repo, nil)
+		if err != nil || tags == nil {
+			c.log.Info("repository not in the catalog, and its tags could not be listed: its tags stay current", "registry", rc.host, "repository", r, "error", err)
+			continue
+		}
+		if err := c.sink.TagsListed(ctx, index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}, tags); err != nil {
+			c.fail(ctx, index.ScanError{Registry: rc.host, Repository: r, Message: err.Error()})
+		}
 	}
 }
 

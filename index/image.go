@@ -390,21 +390,24 @@ func (db *DB) TagsListed(ctx context.Context, repo Repo, tags []string) error {
 	return nil
 }
 
-// ReposListed records registry's complete catalog, as the registry gave it
-// now: the tags of its other repositories are gone until a scan sees them
-// again.
-func (db *DB) ReposListed(ctx context.Context, registry string, repos []string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := fillTemp(ctx, tx, "listed", repos); err != nil {
-			return err
-		}
-		return goneWhere(ctx, tx, db.now(), `repository_id IN (SELECT id FROM repositories
-			WHERE registry = ?2 AND name NOT IN (SELECT name FROM temp.listed))`, registry)
-	})
+// CurrentRepositories returns the repositories of registry that have a tag
+// not gone.
+func (db *DB) CurrentRepositories(ctx context.Context, registry string) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT r.name FROM repositories r
+		JOIN tag_history t ON t.repository_id = r.id WHERE r.registry = ? AND t.gone IS NULL ORDER BY 1`, registry)
 	if err != nil {
-		return fmt.Errorf("repositories of %s: %w", registry, err)
+		return nil, fmt.Errorf("repositories of %s: %w", registry, err)
 	}
-	return nil
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("repositories of %s: %w", registry, err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
 }
 
 // goneWhere marks gone at now the tags that cond (SQL over tag_history, with

@@ -32,7 +32,7 @@ func TestDeletedTags(t *testing.T) {
 	if err := w.TagsListed(ctx, repoA, []string{"2.0", "latest"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.ReposListed(ctx, "b.test", []string{"other"}); err != nil {
+	if err := w.TagsListed(ctx, index.Repo{Registry: "b.test", Name: "app"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.FinishScan(ctx, id, index.ScanOK, index.ScanStats{}); err != nil {
