@@ -3,8 +3,10 @@ package crawl
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // errArtifact marks a manifest that is not a container image but another
@@ -20,11 +22,21 @@ func notImage(m *v1.Manifest) error {
 		return fmt.Errorf("%w: config media type %s", errArtifact, mt)
 	}
 	for _, l := range m.Layers {
-		if l.MediaType != "" && !l.MediaType.IsLayer() {
+		if !isLayer(l.MediaType) {
 			return fmt.Errorf("%w: layer %s has media type %s", errArtifact, l.Digest, l.MediaType)
 		}
 	}
 	return nil
+}
+
+// isLayer reports whether mt names a filesystem layer: one
+// go-containerregistry knows, or a variant of the OCI or Docker layer
+// types it does not (Docker's zstd, non-distributable zstd): the reader
+// finds the compression from the bytes anyway.
+func isLayer(mt types.MediaType) bool {
+	s := string(mt)
+	return s == "" || mt.IsLayer() ||
+		strings.HasPrefix(s, "application/vnd.oci.image.layer.") || strings.HasPrefix(s, "application/vnd.docker.image.rootfs.")
 }
 
 // attestationChild reports whether an index child is an attestation

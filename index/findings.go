@@ -352,7 +352,8 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			INSERT INTO rule_image_evals (rule_id, image_digest, version, stamp)
 			SELECT s.rule_id, s.image_digest, r.version, st.stamp FROM rule_scope s
 			JOIN run_rules r ON r.rule_id = s.rule_id AND r.scoped = 1
-			JOIN stamps st ON st.digest = s.image_digest WHERE true
+			JOIN stamps st ON st.digest = s.image_digest
+			WHERE s.image_digest NOT IN (SELECT digest FROM temp.untagged_images)
 			ON CONFLICT (rule_id, image_digest) DO UPDATE SET version = excluded.version, stamp = excluded.stamp`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, scanID); err != nil {

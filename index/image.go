@@ -305,8 +305,10 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 		}
 	}
 	tree.rollback(m)
-	if len(below) > 0 {
-		db.prefixes.put(key, tree, entries)
+	// Kept for the next image with the same lower layers, unless the top
+	// layer, as large as them, grew its maps (Go maps do not shrink).
+	if len(below) > 0 && len(l) <= entries {
+		db.prefixes.put(key, tree, entries+len(l))
 	}
 	return nil
 }

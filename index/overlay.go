@@ -1,6 +1,9 @@
 package index
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // HiddenHow says why an image does not show a layer entry.
 type HiddenHow uint8
@@ -120,6 +123,14 @@ func (t *overlayTree) rollback(m overlayMark) {
 	t.undo = t.undo[:m.undo]
 	t.out = t.out[:m.out]
 	t.logging = false
+	// A kept tree keeps no more than it needs: what a big top layer grew
+	// goes.
+	if cap(t.undo) > 1<<12 {
+		t.undo = nil
+	}
+	if cap(t.out) > 2*len(t.out)+1<<12 {
+		t.out = slices.Clone(t.out)
+	}
 }
 
 func (t *overlayTree) addChild(n *ovNode, name string, c *ovNode) {

@@ -179,3 +179,24 @@ func TestOverlayTreeRollback(t *testing.T) {
 		t.Fatalf("only %d top layers changed the tree: the test proves little", rolledBack)
 	}
 }
+
+// TestOverlayTreeRollbackFreesLog: a tree rolled back after a big top layer
+// keeps neither the undo log nor the output that layer grew.
+func TestOverlayTreeRollbackFreesLog(t *testing.T) {
+	tree := newOverlayTree()
+	var below []OverlayEntry
+	for i := range 1000 {
+		below = append(below, OverlayEntry{ID: int64(i + 1), Path: fmt.Sprintf("/usr/share/doc/p%d", i), Type: TypeFile})
+	}
+	tree.apply(0, below)
+	var top []OverlayEntry
+	for i := range 200_000 {
+		top = append(top, OverlayEntry{ID: int64(10_000 + i), Path: fmt.Sprintf("/usr/share/doc/p%d", i%1000), Type: TypeFile})
+	}
+	m := tree.mark()
+	tree.apply(1, top)
+	tree.rollback(m)
+	if cap(tree.undo) > 1<<12 || cap(tree.out) > 2*len(tree.out)+1<<12 {
+		t.Errorf("after rollback the tree keeps an undo log of capacity %d and output of capacity %d (length %d)", cap(tree.undo), cap(tree.out), len(tree.out))
+	}
+}

@@ -7,8 +7,10 @@ import (
 )
 
 // prefixCacheMax bounds the entries, over all kept prefixes, whose overlay
-// trees the prefix cache keeps: a tree costs some 70 bytes per entry beyond
-// the entries themselves, so about 9 MB at most.
+// trees the prefix cache keeps (each also charged the top layer laid over
+// it last, at most as large: what it grew in the tree's maps stays): a tree
+// costs some 70 bytes per entry beyond the entries themselves, so about
+// 9 MB at most.
 const prefixCacheMax = 1 << 17
 
 // prefixCache keeps the overlay trees of the layers images share below

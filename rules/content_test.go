@@ -50,6 +50,9 @@ func TestMatcherFindsAndRedacts(t *testing.T) {
 			"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\n\nMIIE\n",
 			"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGVbR3IBCADQ2r6MzB5QyV8l9kq3VnJcDFGH1234abcd\n",
 			"-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\r\n",
+			`{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"}`,
+			"tls:\n  key: |\n    -----BEGIN RSA PRIVATE KEY-----\n    MIIEpAIBAAKCAQEA3Tz2\n",
+			"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nu\n-----END EC PRIVATE KEY-----\n", // a short first line
 		} {
 			if got := m.Match("/k", []byte(key)); len(got) != 1 || got[0].PatternID != "private-key" {
 				t.Errorf("Match(%q) = %+v, want one private-key", key, got)

@@ -212,9 +212,11 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	// again, or of images out of a scoped rule's scope) take the current
 	// suppressions too: a suppression added, removed or expired since
 	// applies to them as to the rest.
-	carried, err := ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true})
-	if err != nil {
-		return nil, err
+	var carried []Finding
+	if len(sups) > 0 || anySuppressed(ctx, db.Reader()) {
+		if carried, err = ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true}); err != nil {
+			return nil, err
+		}
 	}
 	var resuppress []index.Suppression
 	for i := range carried {
@@ -280,6 +282,17 @@ func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
 		out[d] = append(out[d], a, b)
 	}
 	return out, rows.Err()
+}
+
+// anySuppressed reports whether an open finding is suppressed (errors count
+// as yes: the caller then reads them all).
+func anySuppressed(ctx context.Context, q Querier) bool {
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM finding_rows WHERE resolved_in IS NULL AND suppressed IS NOT NULL LIMIT 1`)
+	if err != nil {
+		return true
+	}
+	defer rows.Close()
+	return rows.Next() || rows.Err() != nil
 }
 
 // countImages counts the images of the index.
