@@ -377,14 +377,17 @@ func (db *DB) PutTag(ctx context.Context, repo Repo, tag, digest string) error {
 
 // TagsListed records repo's complete list of tags, as the registry gave it
 // now: the repository's other tags are gone (tags.current is 0 for them)
-// until a scan sees them again.
+// until a scan sees them again; but not those the latest scan has seen.
 func (db *DB) TagsListed(ctx context.Context, repo Repo, tags []string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := fillTemp(ctx, tx, "listed", tags); err != nil {
 			return err
 		}
+		// A tag the running scan saw is kept: it may have been pushed
+		// after the list was read (the next scan decides).
 		return goneWhere(ctx, tx, db.now(), `tag NOT IN (SELECT name FROM temp.listed)
-			AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)`, repo.Registry, repo.Name)
+			AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)
+			AND last_seen < COALESCE((SELECT max(started) FROM scans), '9')`, repo.Registry, repo.Name)
 	})
 	if err != nil {
 		return fmt.Errorf("tags of %s: %w", repo, err)

@@ -29,6 +29,11 @@ func TestDeletedTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	repoA := index.Repo{Registry: "a.test", Name: "app"}
+	// 3.0, resolved by this scan but pushed after the listing was read,
+	// stays.
+	if err := w.PutTag(ctx, repoA, "3.0", querytest.ImageC); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.TagsListed(ctx, repoA, []string{"2.0", "latest"}); err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +65,12 @@ func TestDeletedTags(t *testing.T) {
 		}
 		return b.String()
 	}
-	if got, want := current(), "a.test/app:2.0=sha256:c0ffee a.test/app:latest=sha256:c0ffee "; got != want {
+	if got, want := current(), "a.test/app:2.0=sha256:c0ffee a.test/app:3.0=sha256:c0ffee a.test/app:latest=sha256:c0ffee "; got != want {
 		t.Errorf("current tags: %s, want %s", got, want)
 	}
 	if got, want := changeLines(changesSinceScan(t, db, 2)), ""+
 		"deleted-tag a.test/app tag=1.0 digest=sha256:abcd11 was= path=\n"+
+		"new-tag a.test/app tag=3.0 digest=sha256:c0ffee was= path=\n"+
 		"deleted-tag b.test/app tag=1.0 digest=sha256:abcd22 was= path=\n"; got != want {
 		t.Errorf("changes since scan 2:\n%swant:\n%s", got, want)
 	}
@@ -88,10 +94,11 @@ func TestDeletedTags(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := current(), "a.test/app:1.0=sha256:abcd11 a.test/app:2.0=sha256:c0ffee a.test/app:latest=sha256:abcd11 "; got != want {
+	if got, want := current(), "a.test/app:1.0=sha256:abcd11 a.test/app:2.0=sha256:c0ffee a.test/app:3.0=sha256:c0ffee a.test/app:latest=sha256:abcd11 "; got != want {
 		t.Errorf("current tags after 1.0 is seen again: %s, want %s", got, want)
 	}
 	if got, want := changeLines(changesSinceScan(t, db, 2)), ""+
+		"new-tag a.test/app tag=3.0 digest=sha256:c0ffee was= path=\n"+
 		"moved-tag a.test/app tag=latest digest=sha256:abcd11 was=sha256:c0ffee path=\n"+
 		"deleted-tag b.test/app tag=1.0 digest=sha256:abcd22 was= path=\n"; got != want {
 		t.Errorf("changes since scan 2, latest moved back:\n%swant:\n%s", got, want)
