@@ -1,12 +1,15 @@
 package crawl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/auditor-dev/auditor/index"
 )
 
 // errArtifact marks a manifest that is not a container image but another
@@ -46,8 +49,12 @@ func attestationChild(d v1.Descriptor) bool {
 	return d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
 }
 
-// skipArtifact logs and counts a manifest skipped as an artifact.
-func (c *Crawler) skipArtifact(registry, repository, reference, digest string, err error) {
+// skipArtifact logs and counts a manifest skipped as an artifact, and
+// records it so that later scans skip it without fetching it.
+func (c *Crawler) skipArtifact(ctx context.Context, registry, repository, reference, digest string, err error) {
 	c.stats.artifacts.Add(1)
 	c.log.Info("skipped", "registry", registry, "repository", repository, "reference", reference, "manifest", digest, "reason", err.Error())
+	if err := c.sink.PutArtifact(ctx, digest, strings.TrimPrefix(err.Error(), errArtifact.Error()+": ")); err != nil {
+		c.fail(ctx, index.ScanError{Registry: registry, Repository: repository, Reference: reference, Message: err.Error()})
+	}
 }

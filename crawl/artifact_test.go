@@ -59,14 +59,24 @@ func TestArtifactsSkipped(t *testing.T) {
 	db := tempDB(t)
 	res := &result{db: db}
 	for i := 1; i <= 2; i++ {
-		stats, errs := scanInto(t, db, crawl.Options{}, reg)
+		var requests countingTransport
+		stats, errs := scanInto(t, db, crawl.Options{Transport: &requests}, reg)
 		if len(errs) > 0 {
 			res.errs = errs
 			t.Fatalf("scan %d: %s", i, res.messages())
 		}
-		if i == 1 && (stats.Images != 1 || stats.Artifacts != 2) {
+		if stats.Images != 1 || stats.Artifacts != 2 {
 			t.Errorf("scan %d: %d images, %d artifacts; want 1 and 2 (signature and chart)", i, stats.Images, stats.Artifacts)
 		}
+		// Known artifacts, like indexed images, cost one HEAD per tag.
+		if n := requests.counts["GET manifest"]; i == 2 && n != 0 {
+			t.Errorf("scan %d fetched %d manifests; want none: %v", i, n, requests.counts)
+		}
+	}
+	if got := res.strings(t, `SELECT t.repository || ':' || t.tag || ' ' || a.reason FROM tags t JOIN artifacts a ON a.digest = t.digest ORDER BY 1`); len(got) != 2 ||
+		!strings.Contains(got[0], "charts/app:1.0.0 config media type application/vnd.cncf.helm.config.v1+json") ||
+		!strings.Contains(got[1], "team/app:sha256-0123.sig layer sha256:") {
+		t.Errorf("artifacts by tag: %q", got)
 	}
 	if got := res.strings(t, `SELECT repository || ' ' || os || '/' || architecture FROM images`); strings.Join(got, ",") != "team/app linux/amd64" {
 		t.Errorf("images: %v", got)

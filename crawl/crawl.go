@@ -30,6 +30,8 @@ type Sink interface {
 	BeginLayer(ctx context.Context, digest string, maxEntries int64) (*index.LayerWriter, error)
 	// Manifest reports what is stored of a manifest digest.
 	Manifest(ctx context.Context, digest string) (index.ManifestState, error)
+	// PutArtifact records a manifest that is not an image, and why.
+	PutArtifact(ctx context.Context, digest, reason string) error
 	// PutIndex stores an image index and its children list.
 	PutIndex(ctx context.Context, idx *index.ImageIndex) error
 	// PutImage stores an image whose layers are all stored, and links it to repo.

@@ -303,7 +303,7 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 	}
 	p, err := j.src.ociImage(d, raw, c)
 	if errors.Is(err, errArtifact) {
-		c.skipArtifact(j.src.repo.Registry, j.src.repo.Name, j.ref, d.Digest.String(), err)
+		c.skipArtifact(ctx, j.src.repo.Registry, j.src.repo.Name, j.ref, d.Digest.String(), err)
 		return
 	}
 	if err != nil {

@@ -208,6 +208,9 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, pare
 	case st.Indexed && st.IsIndex:
 		c.indexChildren(ctx, j, digest, st.Children, depth, fail)
 		return
+	case st.Artifact != "":
+		c.stats.artifacts.Add(1) // known not to be an image: not fetched again
+		return
 	}
 	ref, err := name.NewDigest(j.repo.String()+"@"+digest, j.rc.nameOpts...)
 	if err != nil {
@@ -295,7 +298,7 @@ func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Desc
 		if err := c.indexRemoteImage(ctx, j, rd, parent); err != nil {
 			var le *layerError
 			if errors.Is(err, errArtifact) {
-				c.skipArtifact(j.repo.RegistryStr(), j.repo.RepositoryStr(), j.reference(), rd.Digest.String(), err)
+				c.skipArtifact(ctx, j.repo.RegistryStr(), j.repo.RepositoryStr(), j.reference(), rd.Digest.String(), err)
 			} else if errors.As(err, &le) {
 				fail(le.digest, err)
 			} else {

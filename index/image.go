@@ -16,6 +16,9 @@ type ManifestState struct {
 	Indexed  bool         // an image manifest fully indexed, or an index whose children were stored
 	IsIndex  bool         // it is an image index / manifest list
 	Children []IndexChild // for an index: the manifests it lists
+	// Artifact is the reason a manifest stored as not an image
+	// (PutArtifact) is not one; "" otherwise.
+	Artifact string
 }
 
 // Manifest returns what the index holds for a manifest digest; the zero
@@ -26,7 +29,14 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 	var indexedAt sql.NullString
 	err := db.r.QueryRowContext(ctx, `SELECT id, is_index, indexed_at FROM manifests WHERE digest = ?`, digest).Scan(&id, &st.IsIndex, &indexedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ManifestState{}, nil
+		err = db.r.QueryRowContext(ctx, `SELECT reason FROM artifact_manifests WHERE digest = ?`, digest).Scan(&st.Artifact)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ManifestState{}, nil
+		}
+		if err != nil {
+			return st, fmt.Errorf("manifest %s: %w", digest, err)
+		}
+		return st, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("manifest %s: %w", digest, err)
@@ -52,6 +62,20 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 		st.Children = append(st.Children, c)
 	}
 	return st, rows.Err()
+}
+
+// PutArtifact records that manifest digest is not a container image, and
+// why (its config or layer media type), so that later scans skip it.
+func (db *DB) PutArtifact(ctx context.Context, digest, reason string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO artifact_manifests (digest, reason, first_seen) VALUES (?, ?, ?)`,
+			digest, reason, db.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("artifact %s: %w", digest, err)
+	}
+	return nil
 }
 
 // PutIndex stores an image index and the manifests it lists. It does not
