@@ -241,7 +241,8 @@ type RulesRun struct {
 
 // RecordFindings records a rules run for scanID in one transaction: every
 // finding returned (new ones get first_seen scanID; known ones get
-// last_seen scanID, and become new again if they were resolved); for the
+// last_seen scanID, and become new again if they were resolved or their
+// suppression no longer applies); for the
 // rules evaluated, every unresolved finding not returned now is resolved
 // in scanID, except, for scoped rules, findings of images outside the
 // rule's scope, which are carried over (last_seen scanID). Findings of
@@ -288,7 +289,9 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11)
 			ON CONFLICT (fingerprint) DO UPDATE SET severity = excluded.severity, title = excluded.title,
 				last_seen = MAX(last_seen, excluded.last_seen),
-				new_in = CASE WHEN resolved_in IS NOT NULL AND resolved_in <= excluded.last_seen THEN excluded.last_seen ELSE new_in END,
+				new_in = CASE WHEN resolved_in IS NOT NULL AND resolved_in <= excluded.last_seen THEN excluded.last_seen
+				              WHEN suppressed IS NOT NULL AND excluded.suppressed IS NULL THEN excluded.last_seen
+				              ELSE new_in END,
 				resolved_in = NULL, suppressed = excluded.suppressed, suppressed_until = excluded.suppressed_until`)
 		if err != nil {
 			return err
@@ -312,8 +315,9 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 			}
 		}
 		for _, r := range resuppress {
-			if _, err := tx.ExecContext(ctx, `UPDATE finding_rows SET suppressed = ?, suppressed_until = ? WHERE fingerprint = ?`,
-				nullStr(r.Reason), nullStr(r.Until), r.Fingerprint); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE finding_rows SET suppressed = ?1, suppressed_until = ?2,
+				new_in = CASE WHEN suppressed IS NOT NULL AND ?1 IS NULL THEN ?4 ELSE new_in END WHERE fingerprint = ?3`,
+				nullStr(r.Reason), nullStr(r.Until), r.Fingerprint, scanID); err != nil {
 				return fmt.Errorf("finding %s: %w", r.Fingerprint, err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/queries/querytest"
 )
 
@@ -82,68 +83,61 @@ func TestFleetChanges(t *testing.T) {
 	}
 }
 
-// withFindings gives the small index a findings relation with the
-// public contract of the rules' view, unless the schema has one already.
-func withFindings(t *testing.T) (*sql.DB, bool) {
+// withFindings records, through the real writer, rules runs on the small
+// index: scan 1 finds "old" on ImageA; scan 2 finds it again and "suid-added"
+// on ImageC, which a second repository (a.test/mirror) also holds.
+func withFindings(t *testing.T) *sql.DB {
 	t.Helper()
+	ctx := context.Background()
 	path := querytest.SmallIndex(t)
-	w, err := sql.Open("sqlite", "file:"+path)
+	w, err := index.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	var n int
-	if err := w.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'findings'`).Scan(&n); err != nil {
-		t.Fatal(err)
+	if ok, err := w.LinkImage(ctx, index.Repo{Registry: "a.test", Name: "mirror"}, "", querytest.ImageC); err != nil || !ok {
+		t.Fatalf("link: %v %v", ok, err)
 	}
-	if n > 0 {
-		return open(t, path), false
-	}
-	for _, q := range []string{
-		`CREATE TABLE findings (fingerprint TEXT, rule_id TEXT, severity TEXT, title TEXT, image_digest TEXT,
-			registry TEXT, repository TEXT, tags TEXT, layer_digest TEXT, path TEXT, detail TEXT,
-			first_seen INTEGER, last_seen INTEGER, state TEXT)`,
-		fmt.Sprintf(`INSERT INTO findings VALUES
-			('f1', 'suid-added', 'high', 'setuid file added by an upper layer', '%[1]s', 'a.test', 'app', '2.0', '%[2]s', '/usr/bin/miner', 'mode 4755', 2, 2, 'new'),
-			('f2', 'old', 'low', 'an old one', '%[1]s', 'a.test', 'app', '2.0', NULL, '/etc/passwd', '', 1, 2, 'open'),
-			('f3', 'gone', 'low', 'resolved', '%[1]s', 'a.test', 'app', '2.0', NULL, '/x', '', 1, 1, 'resolved')`,
-			querytest.ImageC, querytest.LayerNew),
-	} {
-		if _, err := w.Exec(q); err != nil {
+	rules := []index.RuleEval{{RuleID: "old", Version: "1"}, {RuleID: "suid-added", Version: "1"}}
+	old := index.Finding{Fingerprint: "f-old", RuleID: "old", Severity: "low", Title: "an old one", ImageDigest: querytest.ImageA, Path: "/etc/passwd"}
+	suid := index.Finding{Fingerprint: "f-suid", RuleID: "suid-added", Severity: "high", Title: "setuid file added by an upper layer",
+		ImageDigest: querytest.ImageC, LayerDigest: querytest.LayerNew, Path: "/usr/bin/miner", Detail: "mode 4755"}
+	for _, run := range []struct {
+		scan int64
+		fs   []index.Finding
+	}{{1, []index.Finding{old}}, {2, []index.Finding{old, suid}}} {
+		if _, err := w.RecordFindings(ctx, run.scan, index.RulesRun{Started: "now", Evaluated: rules, Rules: []string{"old", "suid-added"}, Findings: run.fs}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return open(t, path), true
+	return open(t, path)
 }
 
 func TestFindings(t *testing.T) {
 	ctx := context.Background()
-	db, ours := withFindings(t)
-	if !ours {
-		t.Skip("the schema has its own findings view; its tests cover it")
-	}
+	db := withFindings(t)
 	ims, err := Images(ctx, db, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, im := range ims {
 		want := int64(0)
-		if im.Digest == querytest.ImageC {
-			want = 2 // new + open; resolved does not count
+		switch im.Digest {
+		case querytest.ImageA, querytest.ImageC: // ImageC in both of its repositories
+			want = 1
 		}
 		if !im.Findings.Valid || im.Findings.V != want {
 			t.Errorf("%s/%s@%.14s findings = %+v, want %d", im.Registry, im.Repository, im.Digest, im.Findings, want)
 		}
 	}
-	rows := changesSinceScan(t, db, 1)
-	last := rows[len(rows)-1]
-	if last.Change != "new-finding" || last.Path != "/usr/bin/miner" || !strings.Contains(last.Detail, "high suid-added") {
-		t.Errorf("new finding: %+v", last)
-	}
-	for _, r := range rows[:len(rows)-1] {
+	var news []ChangeRow
+	for _, r := range changesSinceScan(t, db, 1) {
 		if r.Change == "new-finding" {
-			t.Errorf("finding first seen in scan 1 reported as new: %+v", r)
+			news = append(news, r)
 		}
+	}
+	if len(news) != 1 || news[0].Path != "/usr/bin/miner" || !strings.Contains(news[0].Detail, "high suid-added") {
+		t.Errorf("new findings since scan 1 (the one of scan 2 only): %+v", news)
 	}
 }
 

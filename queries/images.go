@@ -60,7 +60,7 @@ func Images(ctx context.Context, db *sql.DB, pattern string) ([]ImageRow, error)
 		}
 		if hasFindings {
 			r.Findings.Valid = true
-			if err := db.QueryRowContext(ctx, query("image_findings"), r.Registry, r.Repository, r.Digest).Scan(&r.Findings.V); err != nil {
+			if err := db.QueryRowContext(ctx, query("image_findings"), r.Digest).Scan(&r.Findings.V); err != nil {
 				return nil, fmt.Errorf("findings of %s/%s@%s: %w", r.Registry, r.Repository, r.Digest, err)
 			}
 		}

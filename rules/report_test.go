@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func TestSuppressions(t *testing.T) {
 		{Rule: "known-bad-name", Reason: "expired", Expires: "2026-05-31"},
 		{Rule: "config-ld-preload", Image: "other/*", Reason: "matches nothing"},
 	}
-	db, res := reportIndex(t, sups)
+	db, reg, res := reportIndexAt(t, sups)
 	var got []string
 	for _, f := range findings(t, db, Filter{}) {
 		got = append(got, f.RuleID+" "+f.Suppressed)
@@ -85,8 +86,14 @@ func TestSuppressions(t *testing.T) {
 	if got, want := suppressedAfter(june, added), "known-bad-name triaged\nconfig-ld-preload \nsecret-file-name test fixture"; got != want {
 		t.Errorf("suppression added, carried findings:\n%s\nwant:\n%s", got, want)
 	}
+	scanInto(t, db, testMatcher(t), reg) // a later night: nothing changed
 	if got, want := suppressedAfter(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), added), "known-bad-name triaged\nconfig-ld-preload \nsecret-file-name "; got != want {
 		t.Errorf("suppression expired, carried findings:\n%s\nwant:\n%s", got, want)
+	}
+	// Its suppression gone, the finding is new again: the night's report
+	// shows it and --fail-on counts it.
+	if fs, _ := readFindingsAt(t, db, Filter{States: []string{"new"}}); !slices.ContainsFunc(fs, func(f Finding) bool { return f.RuleID == "secret-file-name" }) {
+		t.Errorf("secret-file-name not new after its suppression expired: %+v", fs)
 	}
 	if got, want := suppressedAfter(june, nil), "known-bad-name \nconfig-ld-preload \nsecret-file-name "; got != want {
 		t.Errorf("no suppressions, carried findings:\n%s\nwant:\n%s", got, want)

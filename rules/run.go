@@ -24,8 +24,8 @@ var DefaultJobs = max(1, runtime.NumCPU())
 
 // RunOptions configure Run.
 type RunOptions struct {
-	// ScanID is the scan whose index the rules evaluate (first_seen and
-	// last_seen of findings); 0 means the latest scan.
+	// ScanID is the scan the findings are recorded for (first_seen and
+	// last_seen); 0 means the latest scan, the only one Run accepts.
 	ScanID int64
 	// Suppressions apply to the findings of this run.
 	Suppressions []Suppression
@@ -37,6 +37,9 @@ type RunOptions struct {
 	// those new or changed since their last run.
 	Full bool
 }
+
+// ErrNotLatestScan is returned by Run for a scan other than the latest.
+var ErrNotLatestScan = errors.New("not the latest scan")
 
 // RuleResult is how one rule fared.
 type RuleResult struct {
@@ -85,16 +88,21 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	if jobs == 0 {
 		jobs = DefaultJobs
 	}
+	latest, err := db.LatestScan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if latest == 0 {
+		return nil, index.ErrNoScan
+	}
+	// Findings are recorded as of the index now: only its latest scan can
+	// be evaluated (an older or unknown id would rewrite their history).
 	scanID := o.ScanID
 	if scanID == 0 {
-		id, err := db.LatestScan(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if id == 0 {
-			return nil, index.ErrNoScan
-		}
-		scanID = id
+		scanID = latest
+	}
+	if scanID != latest {
+		return nil, fmt.Errorf("%w: scan %d is not the latest scan (%d): rules evaluate the index as it is now", ErrNotLatestScan, scanID, latest)
 	}
 	res := &Result{ScanID: scanID, Rules: make([]RuleResult, len(set.Rules))}
 	var sups []*Suppression

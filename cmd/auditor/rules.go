@@ -97,7 +97,7 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	var rf reportFlags
 	rf.register(fs)
 	state := fs.String("state", "new", "findings to report: new, open, resolved, all (comma-separated)")
-	scan := fs.Int64("scan", 0, "the scan to evaluate (default: the latest)")
+	scan := fs.Int64("scan", 0, "the scan to record findings for; only the latest is accepted (the default)")
 	full := fs.Bool("full", false, `evaluate rules of scope "image" on every image, not only on new or changed ones`)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: auditor rules run [flags]")
@@ -136,6 +136,9 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		}
 	}
 	code, err := runAndReport(ctx, db, set, cfg, &rf, rules.RunOptions{ScanID: *scan, Full: *full}, states, threshold, failing, stdout, stderr)
+	if errors.Is(err, rules.ErrNotLatestScan) {
+		return 0, fmt.Errorf("%w: --scan: %v", errUsage, err)
+	}
 	if errors.Is(err, index.ErrNoScan) {
 		return 0, fmt.Errorf("%s: %w", cfg.DB, err)
 	}

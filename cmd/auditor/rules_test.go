@@ -134,3 +134,33 @@ func TestRulesHelp(t *testing.T) {
 		t.Errorf("rules -h: exit %d\n%s", code, out)
 	}
 }
+
+// TestRulesRunOldScan: rules record findings for the latest scan only; an
+// older or unknown scan id is refused before anything is written.
+func TestRulesRunOldScan(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	pushLayers(t, reg+"/team/app:1", map[string][]byte{"etc/ld.so.preload": []byte("/usr/lib/libhook.so\n")})
+	db := filepath.Join(t.TempDir(), "a.db")
+	for range 2 {
+		if code, out, errOut := runCLI(t, "scan", "--db", db, "--quiet", reg); code != exitOK {
+			t.Fatalf("scan: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"1", "99"} {
+		if code, _, errOut := runCLI(t, "rules", "run", "--db", db, "--scan", id); code != exitUsage || !strings.Contains(errOut, "not the latest scan") {
+			t.Errorf("rules run --scan %s: exit %d, want %d\n%s", id, code, exitUsage, errOut)
+		}
+	}
+	if after, err := os.ReadFile(db); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the refused runs changed the database (%v)", err)
+	}
+	if code, _, errOut := runCLI(t, "rules", "run", "--db", db, "--scan", "2"); code != exitOK {
+		t.Errorf("rules run --scan 2 (the latest): exit %d\n%s", code, errOut)
+	}
+}

@@ -1,6 +1,9 @@
--- changes_findings: findings first seen by a scan after scan ?1.
-SELECT registry, repository, image_digest, COALESCE(path, ''), severity, rule_id,
-       COALESCE(title, ''), COALESCE(detail, '')
-FROM findings
-WHERE first_seen > ?1
-ORDER BY registry, repository, image_digest, path, rule_id;
+-- changes_findings: findings that became new after scan ?1 (first seen,
+-- seen again after being resolved, or no longer suppressed) and are still
+-- open and unsuppressed: what the nightly reports since then called new.
+SELECT f.registry, f.repository, f.image_digest, COALESCE(f.path, ''), f.severity, f.rule_id,
+       COALESCE(f.title, ''), COALESCE(f.detail, '')
+FROM finding_rows r
+JOIN findings f ON f.fingerprint = r.fingerprint
+WHERE r.new_in > ?1 AND r.resolved_in IS NULL AND r.suppressed IS NULL
+ORDER BY f.registry, f.repository, f.image_digest, f.path, f.rule_id;
