@@ -75,6 +75,8 @@ func PlanFind(pattern string, exact bool) (FindPlan, error) {
 			return FindPlan{Filter: lookHash, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
 		case hashPrefix.MatchString(pattern):
 			return FindPlan{Filter: lookHashStart, Arg: strings.ToLower(strings.TrimPrefix(pattern, "sha256:"))}, nil
+		case strings.HasPrefix(pattern, "sha256:"):
+			return FindPlan{}, fmt.Errorf("%q: a content hash is sha256: and 6 to 64 hex digits (or use --exact for a path)", pattern)
 		}
 	}
 	if exact || !isGlob(pattern) {

@@ -57,8 +57,10 @@ func TestPlanFind(t *testing.T) {
 			}
 		}
 	}
-	if _, err := PlanFind("", false); err == nil {
-		t.Error("empty pattern accepted")
+	for _, bad := range []string{"", "sha256:abc", "sha256:" + hash + "0", "sha256:xyz123"} {
+		if _, err := PlanFind(bad, false); err == nil {
+			t.Errorf("PlanFind(%q) accepted", bad)
+		}
 	}
 }
 
