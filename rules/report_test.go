@@ -242,3 +242,16 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return r
 }
+
+// TestSuppressionRuleGlob: rule takes a glob, as [rules] disable does.
+func TestSuppressionRuleGlob(t *testing.T) {
+	s := Suppression{Rule: "setuid-*", Reason: "reviewed"}
+	if err := s.compile(0); err != nil {
+		t.Fatal(err)
+	}
+	for rule, want := range map[string]bool{"setuid-unusual": true, "setuid-added-by-upper-layer": true, "file-capabilities": false, "xsetuid-unusual": false} {
+		if got := s.matches(&Finding{RuleID: rule}, nil); got != want {
+			t.Errorf("rule %q matched %s: %v, want %v", s.Rule, rule, got, want)
+		}
+	}
+}

@@ -10,8 +10,9 @@ import (
 // Suppression silences findings the team has looked at. Suppressed findings
 // are still recorded (shown as suppressed) but never count for --fail-on.
 type Suppression struct {
-	// Fingerprint suppresses one finding. Otherwise Rule is required, and
-	// Image and Path narrow it down.
+	// Fingerprint suppresses one finding. Otherwise Rule (a rule id, or a
+	// glob of them: "setuid-*") is required, and Image and Path narrow it
+	// down.
 	Fingerprint string `toml:"fingerprint"`
 	Rule        string `toml:"rule"`
 	// Image is a glob matched against the image digest and each of
@@ -25,8 +26,8 @@ type Suppression struct {
 	// applies; "" for never.
 	Expires string `toml:"expires"`
 
-	image, path *regexp.Regexp
-	until       time.Time
+	rule, image, path *regexp.Regexp
+	until             time.Time
 }
 
 // compile validates s; i is its position for errors.
@@ -53,6 +54,9 @@ func (s *Suppression) compile(i int) error {
 		s.until = t
 	}
 	s.image, s.path = globRE(s.Image), globRE(s.Path)
+	if s.Rule != "" {
+		s.rule = globRE(s.Rule) // a glob, as in [rules] disable
+	}
 	return nil
 }
 
@@ -88,7 +92,7 @@ func (s *Suppression) matches(f *Finding, names []string) bool {
 	if s.Fingerprint != "" {
 		return s.Fingerprint == f.Fingerprint
 	}
-	if s.Rule != f.RuleID {
+	if !s.rule.MatchString(f.RuleID) {
 		return false
 	}
 	if s.path != nil && !s.path.MatchString(f.Path) {
