@@ -20,6 +20,9 @@ var errArtifact = errors.New("not a container image")
 // notImage returns an error wrapping errArtifact when m's config is not an
 // image configuration or a layer is not a filesystem tar, nil otherwise.
 // An empty media type is taken as an image's: early clients left them out.
+// The index remembers what it decided (artifact_manifests): a change that
+// makes it take more manifests for images needs a migration that empties
+// that table, so those manifests are read again.
 func notImage(m *v1.Manifest) error {
 	if mt := m.Config.MediaType; mt != "" && !mt.IsConfig() {
 		return fmt.Errorf("%w: config media type %s", errArtifact, mt)
