@@ -332,7 +332,7 @@ func FindResult(rows []FindRow) *Result {
 		{Name: "registry", NoTable: true},
 		{Name: "repository", NoTable: true},
 		{Name: "image", Head: "IMAGE", TableOnly: true},
-		{Name: "tags", Head: "TAGS", Max: 24},
+		{Name: "tags", Head: "TAGS", Max: 24, Show: tagsShown},
 		{Name: "image_digest", Head: "DIGEST", Show: ShortDigest},
 		{Name: "platform", Head: "PLATFORM"},
 		{Name: "path", NoTable: true},

@@ -85,7 +85,7 @@ func ImagesResult(rows []ImageRow) *Result {
 		{Name: "registry", NoTable: true},
 		{Name: "repository", NoTable: true},
 		{Name: "image", Head: "IMAGE", TableOnly: true},
-		{Name: "tags", Head: "TAGS", Max: 30},
+		{Name: "tags", Head: "TAGS", Max: 30, Show: tagsShown},
 		{Name: "digest", Head: "DIGEST", Show: ShortDigest},
 		{Name: "index_digest", NoTable: true},
 		{Name: "platform", Head: "PLATFORM"},
@@ -134,6 +134,15 @@ func dateTime(v any, o TableOptions) string {
 }
 
 // dashNull shows NULL as "-" in the canned tables.
+// tagsShown shows an image's current tags in tables, or that it has none:
+// its tags moved away or were deleted, or it was only scanned by digest.
+func tagsShown(v any, _ TableOptions) string {
+	if tags, ok := v.([]string); ok && len(tags) == 0 {
+		return "(untagged)"
+	}
+	return Cell(v)
+}
+
 func dashNull(v any, _ TableOptions) string {
 	if v == nil {
 		return "-"

@@ -86,6 +86,13 @@ func TestDeletedTags(t *testing.T) {
 	if imgs, err := Images(ctx, db, "app:1.0"); err != nil || len(imgs) != 0 {
 		t.Errorf("images app:1.0: %d rows, %v; want none", len(imgs), err)
 	}
+	var table strings.Builder
+	if err := Write(&table, Table, ImagesResult(imgs), TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(table.String(), "(untagged)"); n != 2 {
+		t.Errorf("images table marks %d images untagged, want 2 (a.test's ImageA, b.test's ImageB):\n%s", n, table.String())
+	}
 
 	// Seen again: current again. latest moves back to where it was at
 	// scan 1: a change since scan 2, none since scan 1.
