@@ -411,7 +411,9 @@ func (db *DB) TagsListed(ctx context.Context, repo Repo, tags []string) error {
 		// after the list was read (the next scan decides).
 		return goneWhere(ctx, tx, db.now(), `tag NOT IN (SELECT name FROM temp.listed)
 			AND repository_id = (SELECT id FROM repositories WHERE registry = ?2 AND name = ?3)
-			AND last_seen < COALESCE((SELECT max(started) FROM scans), '9')`, repo.Registry, repo.Name)
+			AND NOT EXISTS (SELECT 1 FROM tag_history n
+			                WHERE n.repository_id = tag_history.repository_id AND n.tag = tag_history.tag
+			                  AND n.last_seen >= COALESCE((SELECT max(started) FROM scans), '9'))`, repo.Registry, repo.Name)
 	})
 	if err != nil {
 		return fmt.Errorf("tags of %s: %w", repo, err)

@@ -30,7 +30,8 @@ func TestDeletedTags(t *testing.T) {
 	}
 	repoA := index.Repo{Registry: "a.test", Name: "app"}
 	// 3.0, resolved by this scan but pushed after the listing was read,
-	// stays.
+	// stays; so does 2.0, seen again by this scan at another image, though
+	// its mapping of scan 2 was not.
 	if err := w.PutTag(ctx, repoA, "3.0", querytest.ImageC); err != nil {
 		t.Fatal(err)
 	}

@@ -245,13 +245,21 @@ func mustRef(t *testing.T, s string) name.Reference {
 
 // TestSuppressionRuleGlob: rule takes a glob, as [rules] disable does.
 func TestSuppressionRuleGlob(t *testing.T) {
-	s := Suppression{Rule: "setuid-*", Reason: "reviewed"}
-	if err := s.compile(0); err != nil {
-		t.Fatal(err)
-	}
-	for rule, want := range map[string]bool{"setuid-unusual": true, "setuid-added-by-upper-layer": true, "file-capabilities": false, "xsetuid-unusual": false} {
-		if got := s.matches(&Finding{RuleID: rule}, nil); got != want {
-			t.Errorf("rule %q matched %s: %v, want %v", s.Rule, rule, got, want)
+	for glob, cases := range map[string]map[string]bool{
+		"setuid-*":    {"setuid-unusual": true, "setuid-added-by-upper-layer": true, "file-capabilities": false, "xsetuid-unusual": false},
+		"setuid-[u]*": {"setuid-unusual": true, "setuid-added-by-upper-layer": false},
+	} {
+		s := Suppression{Rule: glob, Reason: "reviewed"}
+		if err := s.compile(0); err != nil {
+			t.Fatal(err)
 		}
+		for rule, want := range cases {
+			if got := s.matches(&Finding{RuleID: rule}, nil); got != want {
+				t.Errorf("rule %q matched %s: %v, want %v", s.Rule, rule, got, want)
+			}
+		}
+	}
+	if err := (&Suppression{Rule: "setuid-[", Reason: "r"}).compile(0); err == nil {
+		t.Error("a bad rule glob was accepted")
 	}
 }

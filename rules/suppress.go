@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -26,8 +27,8 @@ type Suppression struct {
 	// applies; "" for never.
 	Expires string `toml:"expires"`
 
-	rule, image, path *regexp.Regexp
-	until             time.Time
+	image, path *regexp.Regexp
+	until       time.Time
 }
 
 // compile validates s; i is its position for errors.
@@ -54,8 +55,8 @@ func (s *Suppression) compile(i int) error {
 		s.until = t
 	}
 	s.image, s.path = globRE(s.Image), globRE(s.Path)
-	if s.Rule != "" {
-		s.rule = globRE(s.Rule) // a glob, as in [rules] disable
+	if _, err := path.Match(s.Rule, ""); err != nil { // a glob, as in [rules] disable
+		return fmt.Errorf("%s: rule %q: %w", what, s.Rule, err)
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func (s *Suppression) matches(f *Finding, names []string) bool {
 	if s.Fingerprint != "" {
 		return s.Fingerprint == f.Fingerprint
 	}
-	if !s.rule.MatchString(f.RuleID) {
+	if ok, _ := path.Match(s.Rule, f.RuleID); !ok {
 		return false
 	}
 	if s.path != nil && !s.path.MatchString(f.Path) {
