@@ -18,6 +18,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // TestDeletedTagsGone: a tag deleted from the registry is gone after the
@@ -25,25 +26,10 @@ import (
 // left with none; a scan of one tag lists nothing, so marks nothing gone.
 func TestDeletedTagsGone(t *testing.T) {
 	reg := memRegistry(t)
-	for _, ref := range []string{"team/app:1", "team/app:2", "team/web:1"} {
-		img, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		push(t, reg+"/"+ref, img)
-	}
+	pushRandom(t, reg, "team/app:1", "team/app:2", "team/web:1")
 	db := tempDB(t)
-	res := &result{db: db}
-	scanAll := func(targets ...string) {
-		t.Helper()
-		if _, errs := scanInto(t, db, crawl.Options{}, targets...); len(errs) > 0 {
-			t.Fatalf("scan %v: %v", targets, errs)
-		}
-	}
-	current := func() string {
-		t.Helper()
-		return strings.Join(res.strings(t, `SELECT repository || ':' || tag FROM tags WHERE current ORDER BY 1`), " ")
-	}
+	scanAll := func(targets ...string) { t.Helper(); scanOK(t, db, targets...) }
+	current := func() string { t.Helper(); return currentTags(t, db) }
 	scanAll(reg)
 	if got, want := current(), "team/app:1 team/app:2 team/web:1"; got != want {
 		t.Fatalf("after the first scan, current tags %q, want %q", got, want)
@@ -65,7 +51,7 @@ func TestDeletedTagsGone(t *testing.T) {
 	if got, want := current(), "team/app:1"; got != want {
 		t.Errorf("after deleting team/app:2 and team/web:1, current tags %q, want %q", got, want)
 	}
-	if got := res.strings(t, `SELECT count(*) FROM tags WHERE NOT current AND gone IS NOT NULL`); strings.Join(got, "") != "2" {
+	if got := indextest.Strings(t, db.Reader(), `SELECT count(*) FROM tags WHERE NOT current AND gone IS NOT NULL`); strings.Join(got, "") != "2" {
 		t.Errorf("gone tags: %v, want 2", got)
 	}
 }
@@ -113,29 +99,14 @@ func TestCatalogMissingRepositories(t *testing.T) {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	reg := strings.TrimPrefix(srv.URL, "http://")
-	for _, ref := range []string{"team/app:1", "team/hidden:1", "team/hidden:2"} {
-		img, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		push(t, reg+"/"+ref, img)
-	}
+	pushRandom(t, reg, "team/app:1", "team/hidden:1", "team/hidden:2")
 	db := tempDB(t)
 	// A repository the index has tags of and the registry never had.
 	if err := db.PutTag(context.Background(), index.Repo{Registry: reg, Name: "team/ghost"}, "1", "sha256:"+strings.Repeat("0", 64)); err != nil {
 		t.Fatal(err)
 	}
-	res := &result{db: db}
-	current := func() string {
-		t.Helper()
-		return strings.Join(res.strings(t, `SELECT repository || ':' || tag FROM tags WHERE current ORDER BY 1`), " ")
-	}
-	scanAll := func() {
-		t.Helper()
-		if _, errs := scanInto(t, db, crawl.Options{}, reg); len(errs) > 0 {
-			t.Fatalf("scan: %v", errs)
-		}
-	}
+	current := func() string { t.Helper(); return currentTags(t, db) }
+	scanAll := func() { t.Helper(); scanOK(t, db, reg) }
 	h.mu.Lock()
 	h.hidden["team/hidden"] = true
 	h.mu.Unlock()
@@ -157,4 +128,30 @@ func TestCatalogMissingRepositories(t *testing.T) {
 	if got, want := current(), "team/app:1 team/hidden:1"; got != want {
 		t.Errorf("team/hidden hidden from the catalog, :2 deleted: current tags %q, want %q", got, want)
 	}
+}
+
+// pushRandom pushes a small random image at each repository:tag of reg.
+func pushRandom(t *testing.T, reg string, refs ...string) {
+	t.Helper()
+	for _, ref := range refs {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		push(t, reg+"/"+ref, img)
+	}
+}
+
+// scanOK scans targets into db and fails the test on any scan error.
+func scanOK(t *testing.T, db *index.DB, targets ...string) {
+	t.Helper()
+	if _, errs := scanInto(t, db, crawl.Options{}, targets...); len(errs) > 0 {
+		t.Fatalf("scan %v: %v", targets, errs)
+	}
+}
+
+// currentTags lists the current tags of db as "repository:tag", sorted.
+func currentTags(t *testing.T, db *index.DB) string {
+	t.Helper()
+	return strings.Join(indextest.Strings(t, db.Reader(), `SELECT repository || ':' || tag FROM tags WHERE current ORDER BY 1`), " ")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // TestMigrationsPinned fails when a migration listed in
@@ -57,21 +59,11 @@ func TestMigrationsPinned(t *testing.T) {
 // migration creates them.
 func TestMigrateFromRuleScopesMissing(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE rule_image_evals`, `DROP TABLE rule_scope`, `DELETE FROM migrations WHERE name = '0005_rule_scopes.sql'`} {
-		if _, err := db.w.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	if db, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = reopenAfter(t, db, `DROP TABLE rule_image_evals`, `DROP TABLE rule_scope`, `DELETE FROM migrations WHERE name = '0005_rule_scopes.sql'`)
 	if _, err := db.PrepareScopes(ctx, []RuleEval{{RuleID: "r", Version: "1", Scoped: true}}, false); err != nil {
 		t.Fatalf("after migrating: %v", err)
 	}
@@ -121,43 +113,20 @@ func TestMigrateTagEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	got := strings.Join(indexStrings(t, db, `SELECT tag || ' ' || at || ' ' || digest FROM tag_events ORDER BY tag, at`), ", ")
+	got := strings.Join(indextest.Strings(t, db.w, `SELECT tag || ' ' || at || ' ' || digest FROM tag_events ORDER BY tag, at`), ", ")
 	if want := "latest t1 sha256:d1, latest t2 sha256:d2, latest t3 sha256:d1, v1 t2 sha256:d2, v1 t3 sha256:d2"; got != want {
 		t.Errorf("tag_events after migrating: %s, want %s", got, want)
 	}
-	if got := strings.Join(indexStrings(t, db, `SELECT tag || '=' || digest FROM tags WHERE current ORDER BY tag`), " "); got != "latest=sha256:d1 v1=sha256:d2" {
+	if got := strings.Join(indextest.Strings(t, db.w, `SELECT tag || '=' || digest FROM tags WHERE current ORDER BY tag`), " "); got != "latest=sha256:d1 v1=sha256:d2" {
 		t.Errorf("current tags after migrating: %s", got)
 	}
-}
-
-// indexStrings runs a query on db's writer and returns the first column.
-func indexStrings(t *testing.T, db *DB, q string) []string {
-	t.Helper()
-	rows, err := db.w.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestMigrateTagEventsAgain: an index that already has tag_events (a
 // development build created it in 0006) keeps its events when 0007 runs.
 func TestMigrateTagEventsAgain(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dev.db")
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "dev.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,51 +135,31 @@ func TestMigrateTagEventsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Seeding again would add an event at this first_seen.
-	for _, q := range []string{`UPDATE tag_history SET first_seen = '2026-10-01T00:00:00.000000000Z'`,
-		`DELETE FROM migrations WHERE name = '0007_tag_events.sql'`} {
-		if _, err := db.w.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	if db, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	got := strings.Join(indexStrings(t, db, `SELECT at || ' ' || digest FROM tag_events`), ", ")
+	db = reopenAfter(t, db, `UPDATE tag_history SET first_seen = '2026-10-01T00:00:00.000000000Z'`,
+		`DELETE FROM migrations WHERE name = '0007_tag_events.sql'`)
+	got := strings.Join(indextest.Strings(t, db.w, `SELECT at || ' ' || digest FROM tag_events`), ", ")
 	if want := "2026-11-01T00:00:00.000000000Z sha256:d1"; got != want {
 		t.Errorf("tag_events after 0007 ran again: %s, want %s", got, want)
 	}
 }
 
-// TestTagsListedKeepsTagsSeenNow: a listing that lacks a tag the running
-// scan saw (at another digest than before) marks none of its mappings gone.
-func TestTagsListedKeepsTagsSeenNow(t *testing.T) {
+// reopenAfter runs stmts on db's writer (to make it look like an index an
+// older auditor left), closes it and opens it again, migrating it; the
+// reopened index is closed when the test ends.
+func reopenAfter(t *testing.T, db *DB, stmts ...string) *DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	for _, q := range stmts {
+		if _, err := db.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := db.Path()
+	db.Close()
+	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { now = now.Add(time.Second); return now }
-	repo := Repo{Registry: "r", Name: "app"}
-	for _, digest := range []string{"sha256:aa", "sha256:bb"} {
-		if _, err := db.BeginScan(ctx, "r", "test"); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.PutTag(ctx, repo, "latest", digest); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.TagsListed(ctx, repo, []string{"other"}); err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Join(indexStrings(t, db, `SELECT tag || ' ' || digest || ' ' || current || ' ' || COALESCE(gone, '-') FROM tags ORDER BY digest`), ", ")
-	if want := "latest sha256:aa 0 -, latest sha256:bb 1 -"; got != want {
-		t.Errorf("tags: %s, want %s", got, want)
-	}
-	if n := indexStrings(t, db, `SELECT count(*) FROM tag_events WHERE digest IS NULL`); n[0] != "0" {
-		t.Errorf("%s gone events, want none", n[0])
-	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

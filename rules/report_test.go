@@ -163,14 +163,7 @@ func TestReportFormats(t *testing.T) {
 // enabling it again evaluates it on every image, so they come back.
 func TestDisabledRuleFindings(t *testing.T) {
 	db, _ := reportIndex(t, nil)
-	states := func() string {
-		t.Helper()
-		var got []string
-		for _, f := range findings(t, db, Filter{}) {
-			got = append(got, f.RuleID+" "+f.State)
-		}
-		return strings.Join(got, ", ")
-	}
+	states := func() string { t.Helper(); return findingStates(t, db) }
 	if got, want := states(), "known-bad-name new, config-ld-preload new, secret-file-name new"; got != want {
 		t.Fatalf("findings: %s, want %s", got, want)
 	}
@@ -196,14 +189,7 @@ func TestDisabledRuleFindings(t *testing.T) {
 // back, they are open again.
 func TestUntaggedImageFindings(t *testing.T) {
 	db, reg, _ := reportIndexAt(t, nil)
-	states := func() string {
-		t.Helper()
-		var got []string
-		for _, f := range findings(t, db, Filter{}) {
-			got = append(got, f.RuleID+" "+f.State)
-		}
-		return strings.Join(got, ", ")
-	}
+	states := func() string { t.Helper(); return findingStates(t, db) }
 	retag := func(from, to string) {
 		t.Helper()
 		src, err := name.ParseReference(reg + "/team/app:" + from)
@@ -262,4 +248,15 @@ func TestSuppressionRuleGlob(t *testing.T) {
 	if err := (&Suppression{Rule: "setuid-[", Reason: "r"}).compile(0); err == nil {
 		t.Error("a bad rule glob was accepted")
 	}
+}
+
+// findingStates lists the index's findings (suppressed included) as
+// "rule state", most severe first.
+func findingStates(t *testing.T, db string) string {
+	t.Helper()
+	var got []string
+	for _, f := range findings(t, db, Filter{}) {
+		got = append(got, f.RuleID+" "+f.State)
+	}
+	return strings.Join(got, ", ")
 }

@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/indextest"
 
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
@@ -155,7 +156,7 @@ func TestScanCommandLine(t *testing.T) {
 	if !strings.Contains(errOut, "scan 1: ok") {
 		t.Errorf("summary not on stderr:\n%s", errOut)
 	}
-	if got := sqlStrings(t, db, `SELECT architecture FROM images`); strings.Join(got, ",") != "arm64" {
+	if got := dbStrings(t, db, `SELECT architecture FROM images`); strings.Join(got, ",") != "arm64" {
 		t.Errorf("platforms indexed with --platform linux/arm64 over the config's linux/amd64: %v", got)
 	}
 
@@ -173,36 +174,9 @@ func TestScanCommandLine(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "no such directory") {
 		t.Errorf("--output into a missing directory: exit %d, want %d\n%s", code, exitUsage, errOut)
 	}
-	if got := sqlStrings(t, db, `SELECT count(*) FROM scans`); strings.Join(got, "") != "2" {
+	if got := dbStrings(t, db, `SELECT count(*) FROM scans`); strings.Join(got, "") != "2" {
 		t.Errorf("scans recorded: %v, want 2 (the refused commands record none)", got)
 	}
-}
-
-// sqlStrings runs q on the database at path and returns its first column.
-func sqlStrings(t *testing.T, path, q string) []string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestDescribeError names registry images host/repo:tag and local inputs as
@@ -221,4 +195,15 @@ func TestDescribeError(t *testing.T) {
 			t.Errorf("describeError(%+v) = %q, want %q", c.e, got, c.want)
 		}
 	}
+}
+
+// dbStrings runs q on a read-only connection to the index at path.
+func dbStrings(t *testing.T, path, q string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return indextest.Strings(t, db, q)
 }
