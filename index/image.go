@@ -305,16 +305,15 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 	}
 	below, top := spans[:len(spans)-1], spans[len(spans)-1]
 	key := prefixKey(below)
-	tree, entries := db.prefixes.take(key)
-	if tree == nil {
-		tree, entries = newOverlayTree(), 0
+	tree, _, ok := db.prefixes.take(key)
+	if !ok {
+		tree = newOverlayTree()
 		for pos, s := range below {
 			l, err := db.layerEntries(ctx, tx, s)
 			if err != nil {
 				return err
 			}
 			tree.apply(pos, l)
-			entries += len(l)
 		}
 	}
 	l, err := db.layerEntries(ctx, tx, top)
@@ -331,8 +330,8 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 	tree.rollback(m)
 	// Kept for the next image with the same lower layers, unless the top
 	// layer, as large as them, grew its maps (Go maps do not shrink).
-	if len(below) > 0 && len(l) <= entries {
-		db.prefixes.put(key, tree, entries+len(l))
+	if len(below) > 0 && len(l) <= tree.entries {
+		db.prefixes.put(key, tree, tree.entries+len(l))
 	}
 	return nil
 }
@@ -348,7 +347,7 @@ func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]Over
 	if err != nil {
 		return nil, err
 	}
-	db.entries.put(key, l)
+	db.entries.put(key, l, len(l))
 	return l, nil
 }
 

@@ -67,6 +67,7 @@ func Overlay(layers [][]OverlayEntry) []Hidden {
 type overlayTree struct {
 	root    *ovNode
 	out     []Hidden
+	entries int // applied for good (not since a mark)
 	logging bool
 	undo    []ovUndo
 }
@@ -197,6 +198,9 @@ func (t *overlayTree) lookup(p string) (parent *ovNode, name string, n *ovNode) 
 
 // apply lays the entries of the layer at position pos over the tree.
 func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
+	if !t.logging {
+		t.entries += len(entries)
+	}
 	// Whiteouts first, against the lower layers only.
 	for _, e := range entries {
 		switch e.Type {

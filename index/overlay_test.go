@@ -2,8 +2,10 @@ package index
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -198,5 +200,38 @@ func TestOverlayTreeRollbackFreesLog(t *testing.T) {
 	tree.rollback(m)
 	if cap(tree.undo) > 1<<12 || cap(tree.out) > 2*len(tree.out)+1<<12 {
 		t.Errorf("after rollback the tree keeps an undo log of capacity %d and output of capacity %d (length %d)", cap(tree.undo), cap(tree.out), len(tree.out))
+	}
+}
+
+// TestPrefixKeptOnce: images sharing their lower layers keep one tree,
+// charged its own entries and the last top layer's, however many images
+// reuse it.
+func TestPrefixKeptOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	layer := func(name string, n int) string {
+		l := &Layer{Digest: fmt.Sprintf("sha256:%064x", len(name)*1000+n), Compression: "none"}
+		for i := range n {
+			l.Entries = append(l.Entries, Entry{Path: fmt.Sprintf("/%s/f%d", name, i), Type: TypeFile, Mode: 0o644, Kind: KindOther})
+		}
+		if err := db.PutLayer(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		return l.Digest
+	}
+	base := layer("base", 300)
+	for i := range 5 {
+		top := layer("top", 10+i)
+		img := &Image{Digest: fmt.Sprintf("sha256:%064x", 9000+i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: []string{base, top}}
+		if err := db.PutImage(ctx, Repo{Registry: "r", Name: "app"}, "", img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := db.prefixes.n, 300+14; len(db.prefixes.items) != 1 || got != want {
+		t.Errorf("kept %d trees charged %d entries, want 1 charged %d", len(db.prefixes.items), got, want)
 	}
 }
