@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -15,34 +13,41 @@ import (
 var ErrScanRunning = errors.New("another scan is writing to this database")
 
 // ScanLock is the lock that makes one process at a time scan into a
-// database. It is an advisory lock on a file beside the database (PATH.lock),
-// which the operating system releases when the holder exits, however it
-// exits, so a killed scan never leaves a stale lock.
+// database. It is an advisory lock (flock) on the database file itself, so
+// every name of the file (a symlink, a hard link, a relative path) takes the
+// same lock, and the operating system releases it when the holder exits,
+// however it exits: a killed scan never leaves a stale lock. It does not
+// conflict with SQLite's own locks (POSIX record locks), so readers go on
+// while a scan holds it.
 type ScanLock struct {
 	f *os.File
 }
 
-// LockScan takes the scan lock of the database at path. When another
-// process holds it, LockScan returns an error wrapping ErrScanRunning that
-// names that process, or, if wait is true, waits until it is free or ctx
-// ends.
+// LockScan takes the scan lock of the database at path, creating an empty
+// file there if there is none (SQLite takes an empty file as a new
+// database). When another process holds it, LockScan returns an error
+// wrapping ErrScanRunning that names that process and its scan, or, if wait
+// is true, waits until it is free or ctx ends.
+//
+// Take it before opening the database and Unlock it after closing every
+// connection to it: closing the lock's descriptor drops this process's
+// POSIX locks on the file, SQLite's among them.
 func LockScan(ctx context.Context, path string, wait bool) (*ScanLock, error) {
-	name := path + ".lock"
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("scan lock %s: %w", name, err)
+		return nil, fmt.Errorf("scan lock %s: %w", path, err)
 	}
 	for {
 		ok, err := tryLock(f)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("scan lock %s: %w", name, err)
+			return nil, fmt.Errorf("scan lock %s: %w", path, err)
 		}
 		if ok {
-			break
+			return &ScanLock{f: f}, nil
 		}
 		if !wait {
-			holder := describeHolder(f)
+			holder := describeHolder(ctx, f, path)
 			f.Close()
 			return nil, fmt.Errorf("%w (%s): %s; wait for it to finish, or run with -wait to queue behind it", ErrScanRunning, path, holder)
 		}
@@ -55,29 +60,31 @@ func LockScan(ctx context.Context, path string, wait bool) (*ScanLock, error) {
 		case <-t.C:
 		}
 	}
-	// Say who holds it, for the message a second scan prints.
-	if err := f.Truncate(0); err == nil {
-		fmt.Fprintf(f, "pid %d, started %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
-	}
-	return &ScanLock{f: f}, nil
 }
 
-func describeHolder(f *os.File) string {
-	b := make([]byte, 200)
-	n, _ := f.ReadAt(b, 0)
-	s := strings.TrimSpace(string(b[:n]))
-	if s == "" {
-		return "held by another process"
+// describeHolder names the process holding the lock on f (where the system
+// tells: Linux's /proc/locks) and the scan it recorded as running.
+func describeHolder(ctx context.Context, f *os.File, path string) string {
+	s := "held by another process"
+	if pid := lockHolder(f); pid > 0 {
+		s = fmt.Sprintf("auditor pid %d", pid)
 	}
-	if pid, _, ok := strings.Cut(strings.TrimPrefix(s, "pid "), ","); ok {
-		if _, err := strconv.Atoi(pid); err == nil {
-			return "auditor " + s
-		}
+	db, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return s // the first scan has not created its schema yet
 	}
-	return "held: " + s
+	defer db.Close()
+	var id int64
+	var started string
+	err = db.r.QueryRowContext(ctx, `SELECT id, started FROM scans WHERE status = ? ORDER BY id DESC LIMIT 1`, ScanRunning).Scan(&id, &started)
+	if err == nil {
+		s += fmt.Sprintf(", scan %d started %s", id, started)
+	}
+	return s
 }
 
-// Unlock releases the lock.
+// Unlock releases the lock. Call it after the database is closed (see
+// LockScan).
 func (l *ScanLock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil

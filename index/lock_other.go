@@ -9,3 +9,5 @@ import "os"
 func tryLock(*os.File) (bool, error) { return true, nil }
 
 func unlock(*os.File) {}
+
+func lockHolder(*os.File) int { return 0 }

@@ -288,14 +288,33 @@ func TestConcurrentScans(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	second, secondOut := scanCmd(t, slow)
-	err := second.Run()
-	if c := exitCode(err); c != exitFailure || !strings.Contains(secondOut.String(), "another scan is writing to this database") ||
-		!strings.Contains(secondOut.String(), "pid ") {
-		t.Errorf("second scan: exit %d, output:\n%s\nwant exit %d and a message naming the running scan", c, secondOut, exitFailure)
+	// The lock is the database file's, whatever name it is given by: the
+	// path itself, a symlink or a hard link.
+	symlink, hardlink := filepath.Join(dir, "sym.db"), filepath.Join(dir, "hard.db")
+	if err := os.Symlink(db, symlink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(db, hardlink); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{db, symlink, hardlink} {
+		second, secondOut := scanCmd(t, slow, "--db", name)
+		err := second.Run()
+		want := fmt.Sprintf("pid %d, scan 1 started ", first.Process.Pid)
+		if name == hardlink {
+			want = fmt.Sprintf("pid %d", first.Process.Pid) // SQLite finds the WAL by name: the row may not be visible through a hard link
+		}
+		if c := exitCode(err); c != exitFailure || !strings.Contains(secondOut.String(), "another scan is writing to this database") ||
+			!strings.Contains(secondOut.String(), want) {
+			t.Errorf("second scan with --db %s: exit %d, output:\n%s\nwant exit %d and a message naming the running scan (pid %d, scan 1)",
+				name, c, secondOut, exitFailure, first.Process.Pid)
+		}
 	}
 
-	third, thirdOut := scanCmd(t, scanConfig(t, dir, db, 0), "-wait")
+	// SQLite names the WAL after the path it opens, so the scan that waits
+	// its turn writes through the symlink (SQLite resolves it) while this
+	// test reads through the real name.
+	third, thirdOut := scanCmd(t, scanConfig(t, dir, symlink, 0), "-wait")
 	if err := third.Start(); err != nil {
 		t.Fatal(err)
 	}
