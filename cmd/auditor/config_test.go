@@ -12,8 +12,18 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DB != "auditor.db" || len(cfg.Targets) != 1 || len(cfg.Registries) != 1 {
+	if cfg.DB != "auditor.db" || len(cfg.Registries) != 1 {
 		t.Errorf("example config decoded as %+v", cfg)
+	}
+	// An example scans nothing by itself, and its settings apply to no
+	// registry a user scans (the demo's registry is loopback).
+	if len(cfg.Targets) != 0 {
+		t.Errorf("example config names targets %v: a scan with no argument would go there", cfg.Targets)
+	}
+	for host := range cfg.Registries {
+		if !strings.HasSuffix(host, ".example.com") {
+			t.Errorf("example config has settings for a live registry %q", host)
+		}
 	}
 	if _, err := cfg.CrawlOptions(); err != nil {
 		t.Errorf("example config: %v", err)
@@ -77,8 +87,15 @@ func TestExampleConfigRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Rules) < 20 || len(cfg.Rules.Suppress) != 2 {
+	if len(set.Rules) < 20 || len(cfg.Rules.Suppress) != 1 {
 		t.Errorf("example config: %d rules, %d suppressions", len(set.Rules), len(cfg.Rules.Suppress))
+	}
+	// Its example suppression names a placeholder registry, never the
+	// test fleet's images, so it silences nothing a user scans.
+	for _, s := range cfg.Rules.Suppress {
+		if s.Fingerprint != "" || !strings.HasPrefix(s.Image, "registry.example.com/") {
+			t.Errorf("example config suppresses %+v: it would apply to user scans", s)
+		}
 	}
 	m, err := cfg.ContentMatcher()
 	if err != nil {
@@ -90,5 +107,19 @@ func TestExampleConfigRules(t *testing.T) {
 	def := DefaultConfig()
 	if !def.Rules.Enabled || !def.Content.Enabled || def.Content.MaxFileSize != 1<<20 {
 		t.Errorf("defaults: %+v %+v", def.Rules, def.Content)
+	}
+}
+
+// With no TARGET and no targets in the config, scan is a usage error that
+// contacts nothing, even when the config has [registries] settings (the
+// example config's): settings are not targets.
+func TestScanNoTargetWithExampleConfig(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	_, errOut, code := runCmd(t, "scan", "--config", "../../config.toml", "--db", db)
+	if code != exitUsage || !strings.Contains(errOut, "name a TARGET") {
+		t.Errorf("scan with no target: exit %d, %q; want %d naming a TARGET", code, errOut, exitUsage)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("scan with no target created the database")
 	}
 }

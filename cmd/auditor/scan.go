@@ -109,14 +109,12 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 	}
 	if len(targetArgs) == 0 {
+		// Only what the user named: [registries] holds settings, not
+		// targets, so that an example or shared config scans nothing by
+		// itself.
 		targetArgs = cfg.Targets
 		if len(targetArgs) == 0 {
-			for host := range cfg.Registries {
-				targetArgs = append(targetArgs, host)
-			}
-		}
-		if len(targetArgs) == 0 {
-			return 0, fmt.Errorf("%w: name a TARGET, or targets in config.toml", errUsage)
+			return 0, fmt.Errorf("%w: name a TARGET (auditor scan registry.example.com), or set targets in %s", errUsage, cf.configPath())
 		}
 	}
 	var targets []crawl.Target
