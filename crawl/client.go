@@ -164,6 +164,15 @@ func notFound(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
+// registryCode is the first error code of a registry's error answer, or "".
+func registryCode(err error) transport.ErrorCode {
+	var te *transport.Error
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return te.Errors[0].Code
+	}
+	return ""
+}
+
 // registryName is the registry as its repositories' records name it.
 func (rc *registryClient) registryName() string {
 	reg, err := name.NewRegistry(rc.host, rc.nameOpts...)

@@ -128,7 +128,7 @@ type Options struct {
 type Stats struct {
 	Repositories, RepositoriesDone int64
 	Tags, TagsDone                 int64
-	Images                         int64 // platform manifests indexed or linked
+	Images                         int64 // distinct images (platform manifests of a repository) indexed or linked; alias tags count once
 	LayersRead, LayersSkipped      int64
 	LayersToRead                   int64 // layers found not indexed (read or failed)
 	Files                          int64 // entries of the layers read
@@ -147,7 +147,8 @@ type Crawler struct {
 
 	mu       sync.Mutex
 	pullers  map[string]*registryClient
-	localSem *slots // layer reads from local sources
+	localSem *slots                         // layer reads from local sources
+	imaged   map[index.Repo]map[string]bool // images counted in Stats.Images, by repository and digest
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
@@ -214,6 +215,23 @@ func (c *Crawler) Stats() Stats {
 		LayersRead: s.layersRead.Load(), LayersSkipped: s.layersSkipped.Load(), LayersToRead: s.layersToRead.Load(),
 		Files: s.files.Load(), BytesRead: s.bytes.Load(), UncompressedBytes: s.uncompressed.Load(), Errors: s.errors.Load(),
 		Artifacts: s.artifacts.Load(),
+	}
+}
+
+// countImage counts an image of repo indexed or linked, once however many
+// of its tags (or indexes) lead to it.
+func (c *Crawler) countImage(repo index.Repo, digest string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.imaged == nil {
+		c.imaged = map[index.Repo]map[string]bool{}
+	}
+	if c.imaged[repo] == nil {
+		c.imaged[repo] = map[string]bool{}
+	}
+	if !c.imaged[repo][digest] {
+		c.imaged[repo][digest] = true
+		c.stats.images.Add(1)
 	}
 }
 

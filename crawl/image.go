@@ -99,7 +99,7 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 	if err := c.sink.PutImage(ctx, repo, parent.Digest, rec); err != nil {
 		return err
 	}
-	c.stats.images.Add(1)
+	c.countImage(repo, rec.Digest)
 	c.log.Info("indexed image", "repository", repo.String(), "reference", ref, "digest", rec.Digest, "platform", rec.Platform.String(), "layers", len(rec.Layers))
 	return nil
 }

@@ -82,7 +82,7 @@ func (j localJob) run(ctx context.Context, c *Crawler) {
 func (c *Crawler) indexParts(ctx context.Context, repo index.Repo, ref string, parent via, p *imageParts) error {
 	if linked, err := c.sink.LinkImage(ctx, repo, parent.Digest, p.Digest); err != nil || linked {
 		if linked {
-			c.stats.images.Add(1)
+			c.countImage(repo, p.Digest)
 		}
 		return err
 	}
@@ -259,7 +259,7 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 			fail("", err)
 			return
 		}
-		c.stats.images.Add(1)
+		c.countImage(j.src.repo, digest)
 		return
 	}
 	raw, err := j.src.readBlob(d)

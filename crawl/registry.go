@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/auditor-dev/auditor/index"
@@ -161,7 +162,7 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 			var rd *remote.Descriptor
 			rd, err2 := j.rc.puller.Get(ctx, j.repo.Tag(j.tag))
 			if err2 != nil {
-				fail("", fmt.Errorf("resolving tag: %w", err2))
+				fail("", resolveError(j, err2))
 				return
 			}
 			digest = rd.Digest.String()
@@ -179,6 +180,18 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 		}
 	}
 	c.indexDigest(ctx, j, digest, via{}, 0, fail)
+}
+
+// resolveError says why a tag could not be resolved: for a 404, which of
+// the tag and the repository the registry does not know.
+func resolveError(j tagJob, err error) error {
+	if !notFound(err) {
+		return fmt.Errorf("resolving tag: %w", err)
+	}
+	if registryCode(err) == transport.NameUnknownErrorCode {
+		return fmt.Errorf("repository %s not found", j.repo)
+	}
+	return fmt.Errorf("tag %s not found in %s", j.tag, j.repo)
 }
 
 // via says how a manifest was reached: through which index (Digest "" for
@@ -203,7 +216,7 @@ func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, pare
 			fail("", err)
 			return
 		}
-		c.stats.images.Add(1)
+		c.countImage(repoRec, digest)
 		return
 	case st.Indexed && st.IsIndex:
 		c.indexChildren(ctx, j, digest, st.Children, depth, fail)

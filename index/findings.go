@@ -35,6 +35,9 @@ type FindingCounts struct {
 	Findings int64 // open findings of the rules evaluated (returned, or carried over)
 	New      int64 // of which first seen (or seen again after resolution) in this scan
 	Resolved int64 // findings of the rules evaluated that were not returned any more
+	// Suppressed and NewSuppressed are the suppressed ones among Findings
+	// and New: recorded, but never reported as new nor failing a run.
+	Suppressed, NewSuppressed int64
 }
 
 // LatestScan returns the id of the newest scan, or 0 if there is none.
@@ -364,8 +367,9 @@ func (db *DB) RecordFindings(ctx context.Context, scanID int64, run RulesRun) (F
 				return err
 			}
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(new_in = ?1), 0) FROM finding_rows
-			WHERE resolved_in IS NULL AND rule_id IN (SELECT rule_id FROM run_rules)`, scanID).Scan(&c.Findings, &c.New); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(new_in = ?1), 0),
+			COALESCE(SUM(suppressed IS NOT NULL), 0), COALESCE(SUM(new_in = ?1 AND suppressed IS NOT NULL), 0) FROM finding_rows
+			WHERE resolved_in IS NULL AND rule_id IN (SELECT rule_id FROM run_rules)`, scanID).Scan(&c.Findings, &c.New, &c.Suppressed, &c.NewSuppressed); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM finding_rows WHERE resolved_in = ?`, scanID).Scan(&c.Resolved); err != nil {

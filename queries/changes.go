@@ -36,11 +36,11 @@ func SinceScan(ctx context.Context, db *sql.DB, n int64) (Since, error) {
 // SinceTime is the point at t: the changes of scans that started after it.
 func SinceTime(ctx context.Context, db *sql.DB, t time.Time) (Since, error) {
 	ts := t.UTC().Format(index.TimeFormat)
-	var n int64
-	if err := db.QueryRowContext(ctx, query("scan_before"), ts).Scan(&n); err != nil {
+	var n, after int64
+	if err := db.QueryRowContext(ctx, query("scan_before"), ts).Scan(&n, &after); err != nil {
 		return Since{}, fmt.Errorf("scans: %w", err)
 	}
-	return Since{Scan: n, Time: ts}, nil
+	return Since{Scan: n, Time: ts, None: after == 0}, nil
 }
 
 // ChangeRow is one change in the fleet.

@@ -60,6 +60,9 @@ func TestFleetChanges(t *testing.T) {
 	} else if rows, err := FleetChanges(ctx, db, s); err != nil || len(rows) != 0 {
 		t.Errorf("changes after the last scan: %v %v", rows, err)
 	}
+	if s, err := SinceTime(ctx, db, querytest.Scan1.Add(24*365*time.Hour)); err != nil || !s.None {
+		t.Errorf("SinceTime(a year after) = %+v %v, want None: no scan came after", s, err)
+	}
 	if _, err := SinceScan(ctx, db, 9); err == nil || !strings.Contains(err.Error(), "no scan 9") {
 		t.Errorf("SinceScan(9): %v", err)
 	}

@@ -60,8 +60,12 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		if err != nil {
 			return 0, err
 		}
-		if s.None {
-			fmt.Fprintf(stderr, "auditor diff: no scan after scan %d: nothing changed since\n", s.Scan)
+		if s.None { // not an error: nothing changed (exit 0, like an empty diff)
+			after := fmt.Sprintf("scan %d", s.Scan)
+			if *since != "" {
+				after = *since
+			}
+			fmt.Fprintf(stderr, "auditor diff: no scan after %s: nothing changed since\n", after)
 		}
 		rows, err := queries.FleetChanges(ctx, r, s)
 		if err != nil {

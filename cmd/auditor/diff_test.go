@@ -42,4 +42,9 @@ func TestDiffUsage(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "no scan after scan 2") || strings.Count(out, "\n") != 1 {
 		t.Errorf("diff --scan 2 (the last): exit %d %q %q", code, out, errOut)
 	}
+	// After the last scan by date, the same: nothing changed, not an error.
+	out, errOut, code = runCmd(t, "diff", "--since", "2099-01-01", "--db", db)
+	if code != 0 || !strings.Contains(errOut, "no scan after 2099-01-01: nothing changed") || strings.Count(out, "\n") != 1 {
+		t.Errorf("diff --since a future date: exit %d %q %q", code, out, errOut)
+	}
 }

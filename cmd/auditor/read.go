@@ -38,6 +38,9 @@ func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error)
 	if err != nil {
 		return nil, "", err
 	}
+	if err := r.checkDB(cfg.DB); err != nil {
+		return nil, "", err
+	}
 	db, err := openIndex(ctx, cfg.DB)
 	return db, f, err
 }
@@ -59,10 +62,12 @@ func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index
 // openIndex opens the index at path read-only, with the errors a user
 // needs: no database yet, or one from a newer auditor.
 func openIndex(ctx context.Context, path string) (*index.DB, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	if st, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist: run `auditor scan` first, or name one with --db", path)
 	} else if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
+	} else if st.IsDir() {
+		return nil, fmt.Errorf("database %s is a directory: name the database file with --db", path)
 	}
 	db, err := index.OpenReadOnly(ctx, path)
 	if errors.Is(err, index.ErrNewerSchema) {

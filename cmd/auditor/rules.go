@@ -96,7 +96,7 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	cf.register(fs)
 	var rf reportFlags
 	rf.register(fs)
-	state := fs.String("state", "new", "findings to report: new, open, resolved, all (comma-separated)")
+	state := fs.String("state", "new", "findings to report: new, open (every unresolved one, new included), resolved, all (comma-separated)")
 	scan := fs.Int64("scan", 0, "the scan to record findings for; only the latest is accepted (the default)")
 	full := fs.Bool("full", false, `evaluate rules of scope "image" on every image, not only on new or changed ones`)
 	fs.Usage = func() {
@@ -117,12 +117,15 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return 0, err
 	}
-	threshold, failing, err := rf.resolve(cfg)
+	threshold, failing, err := rf.resolve(cfg, cf.configPath())
 	if err != nil {
 		return 0, err
 	}
 	set, err := cfg.RuleSet()
 	if err != nil {
+		return 0, err
+	}
+	if err := cf.checkDB(cfg.DB); err != nil {
 		return 0, err
 	}
 	db, err := index.Open(ctx, cfg.DB)
@@ -152,7 +155,9 @@ func parseStates(s string) ([]string, error) {
 	var out []string
 	for _, x := range strings.Split(s, ",") {
 		switch x = strings.TrimSpace(x); x {
-		case "new", "open", "resolved":
+		case "open": // every unresolved finding, the new ones too
+			out = append(out, "new", "open")
+		case "new", "resolved":
 			out = append(out, x)
 		default:
 			return nil, fmt.Errorf("%w: --state %q: want new, open, resolved or all", errUsage, x)

@@ -97,7 +97,7 @@ func failOn(s string) (rules.Severity, bool, error) {
 	}
 	sev, err := rules.ParseSeverity(s)
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: --fail-on: %v", errUsage, err)
+		return 0, false, err
 	}
 	return sev, true, nil
 }

@@ -33,25 +33,41 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
 }
 
-// resolve fills unset flags from the config and checks them.
-func (f *reportFlags) resolve(cfg Config) (rules.Severity, bool, error) {
-	if f.failOn == "" {
-		f.failOn = cfg.Rules.FailOn
+// resolve fills unset flags from the config (read from configPath) and
+// checks them: a bad flag is a usage error, a bad config value a config
+// error naming the file.
+func (f *reportFlags) resolve(cfg Config, configPath string) (rules.Severity, bool, error) {
+	ok := func(format string) bool {
+		for _, x := range rules.Formats {
+			if x == format {
+				return true
+			}
+		}
+		return false
 	}
-	if f.format == "" {
+	switch {
+	case f.format != "" && !ok(f.format):
+		return 0, false, fmt.Errorf("%w: --format %q: want table, json, csv or sarif", errUsage, f.format)
+	case f.format == "" && cfg.Rules.Format == "":
+		f.format = "table"
+	case f.format == "" && !ok(cfg.Rules.Format):
+		return 0, false, fmt.Errorf("config %s: rules.format %q: want table, json, csv or sarif", configPath, cfg.Rules.Format)
+	case f.format == "":
 		f.format = cfg.Rules.Format
 	}
-	if f.format == "" {
-		f.format = "table"
+	if f.failOn != "" {
+		sev, failing, err := failOn(f.failOn)
+		if err != nil {
+			return 0, false, fmt.Errorf("%w: --fail-on: %v", errUsage, err)
+		}
+		return sev, failing, nil
 	}
-	ok := false
-	for _, x := range rules.Formats {
-		ok = ok || x == f.format
+	f.failOn = cfg.Rules.FailOn
+	sev, failing, err := failOn(f.failOn)
+	if err != nil {
+		return 0, false, fmt.Errorf("config %s: rules.fail_on: %w", configPath, err)
 	}
-	if !ok {
-		return 0, false, fmt.Errorf("%w: --format %q: want table, json, csv or sarif", errUsage, f.format)
-	}
-	return failOn(f.failOn)
+	return sev, failing, nil
 }
 
 // scanRules sets up, before a scan's crawl, the content checks and the rules
@@ -59,8 +75,8 @@ func (f *reportFlags) resolve(cfg Config) (rules.Severity, bool, error) {
 // the command before a long crawl. The returned function runs the rules for
 // the finished scan, prints the new-findings report and returns the exit
 // status (exitFindings or exitOK); it is nil when rules are disabled.
-func scanRules(ctx context.Context, cfg Config, rf *reportFlags, db *index.DB, opts *crawl.Options) (func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error), error) {
-	threshold, failing, err := rf.resolve(cfg)
+func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFlags, db *index.DB, opts *crawl.Options) (func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error), error) {
+	threshold, failing, err := rf.resolve(cfg, configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +110,8 @@ func scanRules(ctx context.Context, cfg Config, rf *reportFlags, db *index.DB, o
 
 // runAndReport runs the rules for o.ScanID, writes the report of findings in
 // states, and returns exitFindings when new unsuppressed findings at or
-// above threshold exist.
+// above threshold exist. With --quiet, stderr gets only the line that
+// explains exitFindings.
 func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
 	o.Suppressions, o.Jobs = cfg.Rules.Suppress, cfg.Rules.Jobs
@@ -102,8 +119,12 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	if err != nil {
 		return 0, err
 	}
+	notes := stderr
+	if rf.quiet() {
+		notes = io.Discard
+	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		fmt.Fprintf(notes, "warning: %s\n", w)
 	}
 	fs, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states, Suppressed: true}) // shown as suppressed
 	if err != nil {
@@ -119,13 +140,12 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	}
 	// The run's counts: part of the table report; for the machine formats on
 	// stderr, unless --quiet.
-	counts := fmt.Sprintf("rules: %d rules in %v: %d open findings, %d new, %d resolved\n", len(set.Rules), res.Duration.Round(time.Millisecond),
-		res.Counts.Findings, res.Counts.New, res.Counts.Resolved)
+	counts := "rules: " + countsLine(len(set.Rules), res.Duration, res.Counts) + "\n"
 	switch {
 	case rf.format == "table" && rf.output == "":
 		fmt.Fprint(stdout, "\n"+counts)
-	case !rf.quiet():
-		fmt.Fprint(stderr, counts)
+	default:
+		fmt.Fprint(notes, counts)
 	}
 	if err := res.Err(); err != nil {
 		return 0, err
@@ -141,6 +161,18 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 		}
 	}
 	return exitOK, nil
+}
+
+// countsLine sums up a rules run: the open and new findings are those not
+// suppressed (what the report and --fail-on act on, and the images
+// command's FINDINGS column sums), the suppressed ones counted apart.
+func countsLine(nRules int, d time.Duration, c index.FindingCounts) string {
+	s := fmt.Sprintf("%d rules in %v: %d open findings, %d new, %d resolved", nRules, d.Round(time.Millisecond),
+		c.Findings-c.Suppressed, c.New-c.NewSuppressed, c.Resolved)
+	if c.Suppressed > 0 {
+		s += fmt.Sprintf("; %d suppressed (%d new)", c.Suppressed, c.NewSuppressed)
+	}
+	return s
 }
 
 // writeReport writes the report to --output, or to stdout.

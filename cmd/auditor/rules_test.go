@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -44,6 +45,15 @@ func pushLayers(t *testing.T, ref string, files ...map[string][]byte) {
 	}
 }
 
+// testRegistry starts go-containerregistry's in-process registry for the
+// test and returns its host:port.
+func testRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -55,9 +65,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 // finding; an image that adds /etc/ld.so.preload is exactly one new
 // finding, and --fail-on high makes the scan exit 4.
 func TestScanFailOn(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	reg := strings.TrimPrefix(srv.URL, "http://")
+	reg := testRegistry(t)
 	base := map[string][]byte{"etc/passwd": []byte("root:x:0:0::/root:/bin/sh\n"), "usr/bin/ls": []byte("\x7fELF ls")}
 	pushLayers(t, reg+"/team/app:1", base)
 	db := filepath.Join(t.TempDir(), "a.db")
@@ -78,6 +86,10 @@ func TestScanFailOn(t *testing.T) {
 	}
 	if !strings.Contains(out, "new findings (scan 3): 1\n") || !strings.Contains(out, "persistence-point") || !strings.Contains(out, "/etc/ld.so.preload") {
 		t.Errorf("report:\n%s", out)
+	}
+	// --quiet keeps the one line that explains the exit status.
+	if !strings.Contains(stderr, "1 new findings at or above high") {
+		t.Errorf("scan --quiet exiting %d: stderr %q does not say why", exitFindings, stderr)
 	}
 
 	// rules run re-evaluates the latest scan: the same finding is still new.
@@ -107,6 +119,16 @@ func TestScanFailOn(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "scan", "--db", db, "--fail-on", "severe", reg); code != exitUsage {
 		t.Errorf("--fail-on severe: exit %d, want %d\n%s", code, exitUsage, stderr)
+	}
+	// The same mistake in the config is a config error naming the file.
+	badCfg := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(badCfg, []byte("[rules]\nfail_on = \"severe\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"scan", "--db", db, "--config", badCfg, reg}, {"rules", "run", "--db", db, "--config", badCfg}} {
+		if code, _, stderr := runCLI(t, args...); code != exitFailure || !strings.Contains(stderr, badCfg) || !strings.Contains(stderr, "rules.fail_on") {
+			t.Errorf("%s with rules.fail_on = severe: exit %d, %q; want %d naming %s", args[0], code, stderr, exitFailure, badCfg)
+		}
 	}
 
 	// rules test prints a file's rows; rules list shows the pack.
@@ -138,9 +160,7 @@ func TestRulesHelp(t *testing.T) {
 // TestRulesRunOldScan: rules record findings for the latest scan only; an
 // older or unknown scan id is refused before anything is written.
 func TestRulesRunOldScan(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	reg := strings.TrimPrefix(srv.URL, "http://")
+	reg := testRegistry(t)
 	pushLayers(t, reg+"/team/app:1", map[string][]byte{"etc/ld.so.preload": []byte("/usr/lib/libhook.so\n")})
 	db := filepath.Join(t.TempDir(), "a.db")
 	for range 2 {
@@ -162,5 +182,69 @@ func TestRulesRunOldScan(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "rules", "run", "--db", db, "--scan", "2"); code != exitOK {
 		t.Errorf("rules run --scan 2 (the latest): exit %d\n%s", code, errOut)
+	}
+}
+
+// TestScanCountsAgree: the scan summary, the rules' counts, the images
+// command and rules run --state open tell the same story. An image under two
+// tags is one image; a suppressed finding is not counted as open, and is
+// counted apart.
+func TestScanCountsAgree(t *testing.T) {
+	reg := testRegistry(t)
+	files := map[string][]byte{"etc/ld.so.preload": []byte("/usr/lib/libhook.so\n"), "usr/local/bin/xmrig": []byte("\x7fELF miner")}
+	pushLayers(t, reg+"/team/app:1", files)
+	pushLayers(t, reg+"/team/app:latest", files) // the same image
+	dir := t.TempDir()
+	db, cfg := filepath.Join(dir, "a.db"), filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(`[[rules.suppress]]
+rule = "known-bad-*"
+path = "/usr/local/bin/*"
+reason = "reviewed"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "scan", "--db", db, "--config", cfg, "--quiet", reg)
+	if code != exitOK {
+		t.Fatalf("scan: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"  tags            2\n", "  images          1\n", ": 1 open findings, 1 new, 0 resolved; 1 suppressed (1 new)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scan summary lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, stderr = runCLI(t, "images", "--db", db, "--config", cfg, "--format", "json")
+	var ims []struct {
+		Findings int64 `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &ims); code != exitOK || err != nil || len(ims) != 1 || ims[0].Findings != 1 {
+		t.Errorf("images: exit %d, %v: %s%s; want one image with 1 open finding", code, err, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "rules", "run", "--db", db, "--config", cfg, "--state", "open", "--format", "json")
+	var rep struct {
+		Findings []struct{ Path, State, Suppressed string } `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != exitOK || err != nil {
+		t.Fatalf("rules run --state open: exit %d, %v\n%s%s", code, err, out, stderr)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.Path+" "+f.State+" "+f.Suppressed)
+	}
+	sort.Strings(got)
+	if want := "/etc/ld.so.preload new ,/usr/local/bin/xmrig new reviewed"; strings.Join(got, ",") != want {
+		t.Errorf("rules run --state open right after the scan: %q, want %q", strings.Join(got, ","), want)
+	}
+}
+
+// TestScanUnknownTag: a tag the registry does not know is a scan error (exit
+// 3) that says so in words.
+func TestScanUnknownTag(t *testing.T) {
+	reg := testRegistry(t)
+	pushLayers(t, reg+"/team/app:1", map[string][]byte{"etc/hostname": []byte("x\n")})
+	db := filepath.Join(t.TempDir(), "a.db")
+	code, out, stderr := runCLI(t, "scan", "--db", db, "--quiet", reg+"/team/app:9.9")
+	want := "tag 9.9 not found in " + reg + "/team/app"
+	if code != exitScanErrors || !strings.Contains(stderr, want) || strings.Contains(stderr, "map[") {
+		t.Errorf("scan of an unknown tag: exit %d, %s%s; want %d saying %q", code, out, stderr, exitScanErrors, want)
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -52,6 +54,27 @@ func (c *commonFlags) load() (Config, error) {
 	return cfg, nil
 }
 
+// checkDB checks that the database path can be a database file: not a
+// directory, in a directory that exists. A bad --db is a usage error, a bad
+// db in the config a config error.
+func (c *commonFlags) checkDB(path string) error {
+	var problem string
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		problem = "is a directory: name a file"
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			problem = "is in no directory: " + filepath.Dir(path) + " does not exist"
+		}
+	}
+	switch {
+	case problem == "":
+		return nil
+	case c.db != "":
+		return fmt.Errorf("%w: --db %s %s", errUsage, path, problem)
+	}
+	return fmt.Errorf("config %s: db %s %s", c.configPath(), path, problem)
+}
+
 func init() {
 	register(command{name: "scan", run: runScan, summary: `index a registry (host[:port]), a repository (host/repo) or one
             image (host/repo:tag, host/repo@sha256:...); with no TARGET, the
@@ -79,6 +102,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return 0, err
 	}
+	jobsSet := false
+	fs.Visit(func(f *flag.Flag) { jobsSet = jobsSet || f.Name == "jobs" })
+	if jobsSet && *jobs < 0 {
+		return 0, fmt.Errorf("%w: --jobs %d: want 0 (two more than the cores) or more", errUsage, *jobs)
+	}
 	for _, p := range platforms {
 		if _, err := v1.ParsePlatform(p); err != nil {
 			return 0, fmt.Errorf("%w: --platform %q: %v", errUsage, p, err)
@@ -94,7 +122,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	// The command line wins over the config, per-registry settings too.
-	if *jobs >= 0 {
+	if jobsSet {
 		cfg.Jobs = *jobs
 		for host, r := range cfg.Registries {
 			r.Jobs = 0
@@ -134,6 +162,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, fmt.Errorf("config %s: %w", cf.configPath(), err)
 	}
 
+	if err := cf.checkDB(cfg.DB); err != nil {
+		return 0, err
+	}
 	// One scan at a time per database: a second one refuses (or waits).
 	lock, err := index.LockScan(ctx, cfg.DB, *wait)
 	if err != nil {
@@ -145,7 +176,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	defer db.Close()
-	afterScan, err := scanRules(ctx, cfg, &rf, db, &opts) // content checks; rules validated now, run after the crawl
+	afterScan, err := scanRules(ctx, cfg, cf.configPath(), &rf, db, &opts) // content checks; rules validated now, run after the crawl
 	if err != nil {
 		return 0, err
 	}
@@ -220,11 +251,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "error: %s\n", describeError(e))
 	}
 	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
-		notes := stderr // the rules' status lines; the report itself goes to stdout
-		if *quiet {
-			notes = io.Discard
-		}
-		if code, err := afterScan(ctx, scanID, stdout, notes); err != nil || code != exitOK {
+		// The report goes to stdout; the rules' status lines to stderr
+		// (with --quiet, only the one explaining exitFindings).
+		if code, err := afterScan(ctx, scanID, stdout, stderr); err != nil || code != exitOK {
 			return code, err // exitFindings wins over exitScanErrors
 		}
 	}

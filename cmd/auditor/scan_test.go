@@ -75,6 +75,7 @@ func TestScanUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"scan", "--db", filepath.Join(dir, "x.db"), "nginx"},
 		{"scan", "--db", filepath.Join(dir, "x.db"), "--jobs"},
+		{"scan", "--db", filepath.Join(dir, "x.db"), "--jobs", "-5", "127.0.0.1:1"},
 		{"scan", "--config", filepath.Join(dir, "none.toml")},
 		{"frobnicate"},
 		{},
@@ -83,6 +84,34 @@ func TestScanUsageErrors(t *testing.T) {
 		if code == exitOK || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
 		}
+	}
+}
+
+// TestDatabasePathErrors: a --db that is a directory, or in a directory that
+// does not exist, is named as such (not "disk I/O error", nor a lock-file
+// error), before anything is contacted or created.
+func TestDatabasePathErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no", "such", "a.db")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"scan", "--db", dir, "127.0.0.1:1"}, exitUsage, "--db " + dir + " is a directory"},
+		{[]string{"scan", "--db", missing, "127.0.0.1:1"}, exitUsage, filepath.Join(dir, "no", "such") + " does not exist"},
+		{[]string{"rules", "run", "--db", dir}, exitUsage, "is a directory"},
+		{[]string{"images", "--db", dir}, exitUsage, "is a directory"},
+		{[]string{"cat", "--db", dir, "x:1", "/etc/passwd"}, exitFailure, "is a directory"},
+		{[]string{"scan", "--jobs", "-5", "--db", filepath.Join(dir, "x.db"), "127.0.0.1:1"}, exitUsage, "--jobs -5"},
+	} {
+		_, errOut, code := runCmd(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "lock") {
+			t.Errorf("%q: exit %d, %q; want %d and %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
+		t.Error("a refused scan created its database")
 	}
 }
 
