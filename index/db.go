@@ -214,7 +214,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return db.recomputeStale(ctx)
 }
 
 // checkSchema verifies, without writing, that the database is an index whose

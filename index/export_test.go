@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"database/sql"
-	"sort"
 )
 
 // VisibilityBothWays computes again, for every indexed image of db, the
@@ -38,24 +37,12 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 		return nil, nil, nil, err
 	}
 	byID := func(hs []Hidden) []Hidden {
-		sort.Slice(hs, func(i, j int) bool { return hs[i].ID < hs[j].ID })
+		sortHidden(hs)
 		return hs
 	}
 	for _, im := range images {
-		var spans []layerSpan
-		rows, err := tx.QueryContext(ctx, `SELECT l.id, l.first_entry, l.last_entry FROM manifest_layers ml
-			JOIN layers l ON l.id = ml.layer_id WHERE ml.manifest_id = ? ORDER BY ml.position`, im.id)
+		spans, err := manifestSpans(ctx, tx, im.id)
 		if err != nil {
-			return nil, nil, nil, err
-		}
-		for rows.Next() {
-			var s layerSpan
-			if err := rows.Scan(&s.id, &s.first, &s.last); err != nil {
-				return nil, nil, nil, err
-			}
-			spans = append(spans, s)
-		}
-		if err := rows.Close(); err != nil {
 			return nil, nil, nil, err
 		}
 		var mem, path []Hidden
@@ -66,7 +53,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 		if err := overlaySorted(ctx, tx, im.id, func(h Hidden) error { path = append(path, h); return nil }); err != nil {
 			return nil, nil, nil, err
 		}
-		inMemory[im.digest], byPath[im.digest] = firstHidings(mem), byID(path)
+		inMemory[im.digest], byPath[im.digest] = byID(mem), byID(path)
 		st, err := storedHidden(ctx, tx, im.id)
 		if err != nil {
 			return nil, nil, nil, err
@@ -77,7 +64,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 }
 
 func storedHidden(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Hidden, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT entry_id, hidden_by_position, how FROM hidden WHERE manifest_id = ? ORDER BY entry_id`, manifestID)
+	rows, err := tx.QueryContext(ctx, `SELECT entry_id, layer_position, hidden_by_position, how FROM hidden WHERE manifest_id = ? ORDER BY layer_position, entry_id`, manifestID)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +72,7 @@ func storedHidden(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Hidden, 
 	var out []Hidden
 	for rows.Next() {
 		var h Hidden
-		if err := rows.Scan(&h.ID, &h.By, &h.How); err != nil {
+		if err := rows.Scan(&h.ID, &h.Pos, &h.By, &h.How); err != nil {
 			return nil, err
 		}
 		out = append(out, h)

@@ -231,7 +231,7 @@ func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) 
 // buildImage writes an image's layer map, history and hidden entries, and
 // marks it indexed.
 func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) error {
-	for _, q := range []string{`DELETE FROM manifest_layers WHERE manifest_id = ?`, `DELETE FROM manifest_history WHERE manifest_id = ?`, `DELETE FROM hidden WHERE manifest_id = ?`} {
+	for _, q := range []string{`DELETE FROM manifest_layers WHERE manifest_id = ?`, `DELETE FROM manifest_history WHERE manifest_id = ?`} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}
@@ -269,6 +269,22 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 		}
 	}
 
+	if err := db.writeVisibility(ctx, tx, id, spans); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)
+	return err
+}
+
+// writeVisibility computes the entries image id (of the given layers, whose
+// manifest_layers rows are written) hides, and stores them in place of what
+// the index held.
+func (db *DB) writeVisibility(ctx context.Context, tx *sql.Tx, id int64, spans []layerSpan) error {
+	for _, q := range []string{`DELETE FROM hidden WHERE manifest_id = ?`, `DELETE FROM visibility_stale WHERE manifest_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
 	hw, err := newHiddenWriter(ctx, tx, id)
 	if err != nil {
 		return err
@@ -285,11 +301,54 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 	if cerr := hw.close(err == nil); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE manifests SET indexed_at = ?, reader_version = ? WHERE id = ?`, db.now(), ReaderVersion, id)
 	return err
+}
+
+// recomputeStale computes again the visibility of the indexed images a
+// migration marked stale (visibility_stale), one transaction each, so that
+// an interrupted migration resumes where it stopped.
+func (db *DB) recomputeStale(ctx context.Context) error {
+	for {
+		var id int64
+		var digest string
+		err := db.w.QueryRowContext(ctx, `SELECT s.manifest_id, COALESCE(m.digest, '') FROM visibility_stale s
+			LEFT JOIN manifests m ON m.id = s.manifest_id ORDER BY 1 LIMIT 1`).Scan(&id, &digest)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("recompute visibility: %w", err)
+		}
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			spans, err := manifestSpans(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			return db.writeVisibility(ctx, tx, id, spans)
+		})
+		if err != nil {
+			return fmt.Errorf("recompute visibility of image %s: %w", digest, err)
+		}
+	}
+}
+
+// manifestSpans returns the stored layers of image id, bottom first.
+func manifestSpans(ctx context.Context, tx *sql.Tx, id int64) ([]layerSpan, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT l.id, l.first_entry, l.last_entry FROM manifest_layers ml
+		JOIN layers l ON l.id = ml.layer_id WHERE ml.manifest_id = ? ORDER BY ml.position`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var spans []layerSpan
+	for rows.Next() {
+		var s layerSpan
+		if err := rows.Scan(&s.id, &s.first, &s.last); err != nil {
+			return nil, err
+		}
+		spans = append(spans, s)
+	}
+	return spans, rows.Err()
 }
 
 // layerSpan is a stored layer's row id and range of entry ids.

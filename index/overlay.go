@@ -23,16 +23,20 @@ type OverlayEntry struct {
 	Type EntryType
 }
 
-// Hidden records that an image hides entry ID; the layer at position By
-// (0 is the bottom layer) hid it.
+// Hidden records that an image hides entry ID of its layer at position
+// Pos; the layer at position By (0 is the bottom layer) hid it. A layer an
+// image lists twice has its entries at both positions, each hidden or not
+// on its own.
 type Hidden struct {
 	ID  int64
+	Pos int
 	By  int
 	How HiddenHow
 }
 
 type ovNode struct {
 	id       int64     // the entry now at this path; 0 for a directory no layer has an entry for
+	pos      int32     // the position of its layer
 	typ      EntryType // of that entry; TypeDir when id is 0
 	children map[string]*ovNode
 }
@@ -80,6 +84,7 @@ type ovUndo struct {
 	child *ovNode            // ovDel: the child removed
 	m     map[string]*ovNode // ovChildren: the map replaced
 	id    int64              // ovSet: the id replaced
+	pos   int32              // ovSet: the position replaced
 	typ   EntryType          // ovSet: the type replaced
 }
 
@@ -117,7 +122,7 @@ func (t *overlayTree) rollback(m overlayMark) {
 		case ovChildren:
 			u.n.children = u.m
 		case ovSet:
-			u.n.id, u.n.typ = u.id, u.typ
+			u.n.id, u.n.pos, u.n.typ = u.id, u.pos, u.typ
 		}
 		*u = ovUndo{}
 	}
@@ -158,18 +163,25 @@ func (t *overlayTree) setChildren(n *ovNode, m map[string]*ovNode) {
 	n.children = m
 }
 
-func (t *overlayTree) set(n *ovNode, id int64, typ EntryType) {
+func (t *overlayTree) set(n *ovNode, id int64, pos int, typ EntryType) {
 	if t.logging {
-		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, typ: n.typ})
+		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, pos: n.pos, typ: n.typ})
 	}
-	n.id, n.typ = id, typ
+	n.id, n.pos, n.typ = id, int32(pos), typ
+}
+
+// hide records that layer by hides the entry at n, if any.
+func (t *overlayTree) hide(n *ovNode, by int, how HiddenHow) {
+	if n.id != 0 {
+		t.out = append(t.out, Hidden{ID: n.id, Pos: int(n.pos), By: by, How: how})
+	}
 }
 
 // hideTree records n (if self) and everything beneath it as hidden by
 // layer by.
 func (t *overlayTree) hideTree(n *ovNode, by int, how HiddenHow, self bool) {
-	if self && n.id != 0 {
-		t.out = append(t.out, Hidden{ID: n.id, By: by, How: how})
+	if self {
+		t.hide(n, by, how)
 	}
 	for _, c := range n.children {
 		t.hideTree(c, by, how, true)
@@ -205,7 +217,7 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 	for _, e := range entries {
 		switch e.Type {
 		case TypeWhiteout:
-			t.out = append(t.out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
+			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
 			parent, name, n := t.lookup(e.Path)
 			if n == nil || parent == nil {
 				continue // nothing to delete (or "/"): an orphan whiteout
@@ -213,7 +225,7 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 			t.hideTree(n, pos, HiddenDeleted, true)
 			t.delChild(parent, name)
 		case TypeOpaque:
-			t.out = append(t.out, Hidden{ID: e.ID, By: pos, How: HiddenMarker})
+			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
 			if _, _, n := t.lookup(e.Path); n != nil {
 				t.hideTree(n, pos, HiddenOpaque, false)
 				t.setChildren(n, nil)
@@ -225,16 +237,14 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 			continue
 		}
 		n := t.place(e.Path, pos)
-		if n.id != 0 {
-			t.out = append(t.out, Hidden{ID: n.id, By: pos, How: HiddenOverwritten})
-		}
+		t.hide(n, pos, HiddenOverwritten)
 		if e.Type != TypeDir {
 			t.hideTree(n, pos, HiddenOverwritten, false)
 			if n.children != nil {
 				t.setChildren(n, nil)
 			}
 		}
-		t.set(n, e.ID, e.Type)
+		t.set(n, e.ID, pos, e.Type)
 	}
 }
 
@@ -254,8 +264,8 @@ func (t *overlayTree) place(p string, pos int) *ovNode {
 			c = &ovNode{typ: TypeDir}
 			t.addChild(n, part, c)
 		} else if notLast && c.typ != TypeDir && c.typ != TypeSymlink {
-			t.out = append(t.out, Hidden{ID: c.id, By: pos, How: HiddenOverwritten})
-			t.set(c, 0, TypeDir)
+			t.hide(c, pos, HiddenOverwritten)
+			t.set(c, 0, 0, TypeDir)
 		}
 		n = c
 		if !notLast {

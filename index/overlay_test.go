@@ -134,7 +134,7 @@ func TestOverlay(t *testing.T) {
 func sortedHidings(hs []Hidden) []Hidden {
 	hs = slices.Clone(hs)
 	slices.SortFunc(hs, func(a, b Hidden) int {
-		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.By, b.By), cmp.Compare(a.How, b.How))
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.By, b.By), cmp.Compare(a.How, b.How))
 	})
 	return hs
 }

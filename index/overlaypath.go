@@ -183,21 +183,17 @@ func (f *ovFrame) firstAfter(t ovTime) (ovEvent, bool) {
 // pathOverlay runs the path-order visibility computation: feed it an
 // image's entries with add, grouped by key in key order (the order of
 // entries with the same key does not matter), then call finish. emit
-// receives every hidden entry once, as Overlay would report it; an entry id
-// that the image holds twice (dupIDs: it lists a layer twice) is reported
-// for its first hiding only, which is what the hidden table keeps.
+// receives every hidden entry once, as Overlay would report it (an entry
+// of a layer the image lists twice, once for each position).
 type pathOverlay struct {
-	emit   func(Hidden) error
-	dupIDs bool
-	stack  []*ovFrame // the ancestors of cur, root first
-	cur    *ovFrame   // the entries at the path being read
-	free   []*ovFrame // popped frames, for reuse
-	fates  []Hidden   // scratch, for dupIDs
-	fateAt []ovTime   // scratch, for dupIDs
+	emit  func(Hidden) error
+	stack []*ovFrame // the ancestors of cur, root first
+	cur   *ovFrame   // the entries at the path being read
+	free  []*ovFrame // popped frames, for reuse
 }
 
-func newPathOverlay(dupIDs bool, emit func(Hidden) error) *pathOverlay {
-	return &pathOverlay{emit: emit, dupIDs: dupIDs}
+func newPathOverlay(emit func(Hidden) error) *pathOverlay {
+	return &pathOverlay{emit: emit}
 }
 
 func (o *pathOverlay) add(e pathEntry) error {
@@ -330,7 +326,6 @@ func (o *pathOverlay) pop() error {
 	f := o.stack[len(o.stack)-1]
 	var selfEv ovEvent
 	haveSelf := false
-	o.fates, o.fateAt = o.fates[:0], o.fateAt[:0]
 	for i := len(f.ents) - 1; i >= 0; i-- {
 		e := f.ents[i]
 		t := e.when()
@@ -351,34 +346,8 @@ func (o *pathOverlay) pop() error {
 		if !hidden {
 			continue
 		}
-		h := Hidden{ID: e.id, By: int(ev.at.pos), How: ev.how}
-		if !o.dupIDs {
-			if err := o.emit(h); err != nil {
-				return err
-			}
-			continue
-		}
-		o.fates, o.fateAt = append(o.fates, h), append(o.fateAt, ev.at)
-	}
-	if o.dupIDs {
-		// An id twice (a layer listed twice): keep its first hiding.
-		idx := make([]int, len(o.fates))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(a, b int) int {
-			if c := cmp.Compare(o.fates[a].ID, o.fates[b].ID); c != 0 {
-				return c
-			}
-			return o.fateAt[a].cmp(o.fateAt[b])
-		})
-		for k, i := range idx {
-			if k > 0 && o.fates[idx[k-1]].ID == o.fates[i].ID {
-				continue
-			}
-			if err := o.emit(o.fates[i]); err != nil {
-				return err
-			}
+		if err := o.emit(Hidden{ID: e.id, Pos: int(e.pos), By: int(ev.at.pos), How: ev.how}); err != nil {
+			return err
 		}
 	}
 	o.stack = o.stack[:len(o.stack)-1]
@@ -400,15 +369,7 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, error) {
 	}
 	slices.SortStableFunc(all, func(a, b pathEntry) int { return bytes.Compare(a.key, b.key) })
 	var out []Hidden
-	seen := map[int64]bool{}
-	dupIDs := false
-	for _, l := range layers {
-		for _, e := range l {
-			dupIDs = dupIDs || seen[e.ID]
-			seen[e.ID] = true
-		}
-	}
-	o := newPathOverlay(dupIDs, func(h Hidden) error { out = append(out, h); return nil })
+	o := newPathOverlay(func(h Hidden) error { out = append(out, h); return nil })
 	for _, e := range all {
 		if err := o.add(e); err != nil {
 			return nil, err

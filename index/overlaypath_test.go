@@ -2,28 +2,18 @@ package index
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sort"
 	"testing"
 )
 
-// firstHidings keeps, of Overlay's output, the first hiding of each entry
-// id, which is what the hidden table keeps (INSERT ... ON CONFLICT DO
-// NOTHING), sorted by id.
-func firstHidings(hs []Hidden) []Hidden {
-	seen := map[int64]bool{}
-	var out []Hidden
-	for _, h := range hs {
-		if !seen[h.ID] {
-			seen[h.ID] = true
-			out = append(out, h)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+// sortHidden sorts hidden entries by position and id (each is hidden once).
+func sortHidden(hs []Hidden) []Hidden {
+	slices.SortFunc(hs, func(a, b Hidden) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.ID, b.ID)) })
+	return hs
 }
 
 // layersFromBytes decodes fuzz input into a layer stack over a small set of
@@ -71,12 +61,12 @@ func layersFromBytes(data []byte) [][]OverlayEntry {
 
 func checkOverlayByPath(t *testing.T, layers [][]OverlayEntry) {
 	t.Helper()
-	want := firstHidings(Overlay(layers))
+	want := sortHidden(Overlay(layers))
 	got, err := overlayByPath(layers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Slice(got, func(i, j int) bool { return got[i].ID < got[j].ID })
+	sortHidden(got)
 	if !slices.Equal(got, want) {
 		var b bytes.Buffer
 		for pos, l := range layers {
@@ -138,7 +128,7 @@ func TestOverlayByPathMemory(t *testing.T) {
 	const n = 1_000_000
 	var live uint64
 	emitted := 0
-	o := newPathOverlay(false, func(Hidden) error {
+	o := newPathOverlay(func(Hidden) error {
 		if emitted == 0 { // all the entries at /x are held now
 			runtime.GC()
 			var ms runtime.MemStats

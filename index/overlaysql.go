@@ -52,11 +52,6 @@ func init() {
 // writer's page cache (8 MiB, see dsn) in memory before it spills to
 // temporary files.
 func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
-	var dupIDs bool // a layer listed twice: its entry ids come twice
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) > count(DISTINCT layer_id) FROM manifest_layers WHERE manifest_id = ?`,
-		manifestID).Scan(&dupIDs); err != nil {
-		return fmt.Errorf("visibility: %w", err)
-	}
 	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
 	// their paths by id; the sorter does the rest.
 	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
@@ -68,7 +63,7 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 		return fmt.Errorf("visibility: %w", err)
 	}
 	defer rows.Close()
-	o := newPathOverlay(dupIDs, emit)
+	o := newPathOverlay(emit)
 	for rows.Next() {
 		var e pathEntry
 		if err := rows.Scan(&e.key, &e.pos, &e.id, &e.typ); err != nil {
@@ -84,8 +79,8 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 	return o.finish()
 }
 
-// hiddenBatch is how many hidden rows one INSERT writes.
-const hiddenBatch = 200
+// hiddenBatch is how many hidden rows one INSERT writes, of hiddenColumns.
+const hiddenBatch, hiddenColumns = 200, 5
 
 // hiddenWriter inserts an image's hidden rows in batches.
 type hiddenWriter struct {
@@ -101,18 +96,18 @@ func newHiddenWriter(ctx context.Context, tx *sql.Tx, manifestID int64) (*hidden
 	if err != nil {
 		return nil, err
 	}
-	return &hiddenWriter{ctx: ctx, tx: tx, manifestID: manifestID, full: full, args: make([]any, 0, 4*hiddenBatch)}, nil
+	return &hiddenWriter{ctx: ctx, tx: tx, manifestID: manifestID, full: full, args: make([]any, 0, hiddenColumns*hiddenBatch)}, nil
 }
 
 func hiddenInsert(n int) string {
-	// OR IGNORE (an entry hidden twice keeps its first hiding) rather than
-	// ON CONFLICT DO NOTHING: no statement journal (see insertEntries).
-	return `INSERT OR IGNORE INTO hidden (manifest_id, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?)` +
-		strings.Repeat(`, (?, ?, ?, ?)`, n-1)
+	// OR IGNORE (never needed: each entry of each position is hidden once)
+	// rather than a plain INSERT: no statement journal (see insertEntries).
+	return `INSERT OR IGNORE INTO hidden (manifest_id, layer_position, entry_id, hidden_by_position, how) VALUES (?, ?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
 }
 
 func (w *hiddenWriter) add(h Hidden) error {
-	w.args = append(w.args, w.manifestID, h.ID, h.By, int(h.How))
+	w.args = append(w.args, w.manifestID, h.Pos, h.ID, h.By, int(h.How))
 	if len(w.args) < cap(w.args) {
 		return nil
 	}
@@ -128,7 +123,7 @@ func (w *hiddenWriter) close(flush bool) error {
 	if !flush || len(w.args) == 0 {
 		return nil
 	}
-	_, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/4), w.args...)
+	_, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/hiddenColumns), w.args...)
 	w.args = w.args[:0]
 	return err
 }
