@@ -128,13 +128,18 @@ func (rc *registryClient) repository(repo string) (name.Repository, error) {
 	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)
 }
 
+// errNoRepository is the answer of tags for a repository the registry does
+// not know (404 NAME_UNKNOWN), with an empty list: it has no tags.
+var errNoRepository = errors.New("repository not found")
+
 // tags lists repo's tags page by page, calling each (if not nil) for every
-// tag as it comes. It returns the whole list, empty for a repository the
-// registry does not know (404), or nil if each returned false.
+// tag as it comes. It returns the whole list; an empty one and
+// errNoRepository for a repository the registry does not know (404); nil if
+// each returned false.
 func (rc *registryClient) tags(ctx context.Context, repo name.Repository, each func(string) bool) ([]string, error) {
 	lister, err := rc.puller.Lister(ctx, repo)
 	if notFound(err) {
-		return []string{}, nil
+		return []string{}, errNoRepository
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listing tags: %s", rc.redact(err))
@@ -143,7 +148,7 @@ func (rc *registryClient) tags(ctx context.Context, repo name.Repository, each f
 	for lister.HasNext() {
 		page, err := lister.Next(ctx)
 		if notFound(err) && len(listed) == 0 {
-			return []string{}, nil
+			return []string{}, errNoRepository
 		}
 		if err != nil {
 			return nil, fmt.Errorf("listing tags: %s", rc.redact(err))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -136,6 +137,14 @@ type Stats struct {
 	UncompressedBytes              int64
 	Errors                         int64
 	Artifacts                      int64 // manifests skipped: signatures, attestations, charts (not images)
+	// Missing counts the repositories named (as a target, or in a
+	// registry's repositories) that the registry does not know or that have
+	// no tag: errors, but of a registry that answered.
+	Missing int64
+	// PlatformMisses counts the indexes none of whose platforms was asked
+	// for (Options.Platforms or a registry's), of tags listed (one named
+	// tag or digest is an error instead).
+	PlatformMisses int64
 }
 
 // Crawler crawls registries into a Sink. It is safe for one Scan at a time.
@@ -154,7 +163,7 @@ type Crawler struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
 		layersRead, layersSkipped, layersToRead  atomic.Int64
 		files, bytes, uncompressed, errors       atomic.Int64
-		artifacts                                atomic.Int64
+		artifacts, missing, platformMisses       atomic.Int64
 	}
 }
 
@@ -214,7 +223,7 @@ func (c *Crawler) Stats() Stats {
 		Tags: s.tags.Load(), TagsDone: s.tagsDone.Load(), Images: s.images.Load(),
 		LayersRead: s.layersRead.Load(), LayersSkipped: s.layersSkipped.Load(), LayersToRead: s.layersToRead.Load(),
 		Files: s.files.Load(), BytesRead: s.bytes.Load(), UncompressedBytes: s.uncompressed.Load(), Errors: s.errors.Load(),
-		Artifacts: s.artifacts.Load(),
+		Artifacts: s.artifacts.Load(), Missing: s.missing.Load(), PlatformMisses: s.platformMisses.Load(),
 	}
 }
 
@@ -298,7 +307,26 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	if n := c.stats.platformMisses.Load(); n > 0 && c.stats.images.Load() == 0 {
+		c.fail(ctx, index.ScanError{Message: fmt.Sprintf("no image matched the platforms asked for: none of them in %d multi-platform images", n)})
+	}
 	return nil
+}
+
+// platformMiss reports an index none of whose children is of a platform
+// asked for: an error when the target named this one image, else counted
+// (Scan fails the scan if nothing at all matched).
+func (c *Crawler) platformMiss(ctx context.Context, single bool, digest string, children []index.IndexChild, fail func(string, error)) {
+	var have []string
+	for _, ch := range children {
+		have = append(have, ch.Platform.String())
+	}
+	if single {
+		fail("", fmt.Errorf("index %s: none of its platforms was asked for; it has %s", digest, strings.Join(have, ", ")))
+		return
+	}
+	c.stats.platformMisses.Add(1)
+	c.log.Info("no platform asked for", "index", digest, "platforms", strings.Join(have, ", "))
 }
 
 // job is one tag (or local image reference) to resolve and index.

@@ -23,6 +23,9 @@ type tagJob struct {
 	repo name.Repository
 	tag  string // "" when digest is set
 	dig  string
+	// single: the target named this one tag or digest, so a platform filter
+	// that leaves none of its platforms is an error.
+	single bool
 }
 
 func (j tagJob) reference() string {
@@ -64,11 +67,11 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		defer c.stats.reposDone.Add(1)
 		switch {
 		case t.Digest != "":
-			send(tagJob{rc: rc, repo: repo, dig: t.Digest})
+			send(tagJob{rc: rc, repo: repo, dig: t.Digest, single: true})
 		case t.Tag != "":
-			send(tagJob{rc: rc, repo: repo, tag: t.Tag})
+			send(tagJob{rc: rc, repo: repo, tag: t.Tag, single: true})
 		default:
-			c.listTags(ctx, rc, repo, send)
+			c.listTags(ctx, rc, repo, send, true)
 		}
 		return
 	}
@@ -89,15 +92,29 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		if err != nil {
 			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: r, Message: err.Error()})
 		} else {
-			c.listTags(ctx, rc, repo, send)
+			c.listTags(ctx, rc, repo, send, catalog == nil) // the configured repositories are named
 		}
 		c.stats.reposDone.Add(1)
 	}
 }
 
-func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool) {
+// listTags sends a job for each tag of repo. A repository that was named
+// (not found in the catalog) and does not exist or has no tag is an error:
+// a typo must not scan "ok" night after night.
+func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool, named bool) {
 	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
 	listed, err := rc.tags(ctx, repo, func(tag string) bool { return send(tagJob{rc: rc, repo: repo, tag: tag}) })
+	switch {
+	case errors.Is(err, errNoRepository) && named:
+		c.stats.missing.Add(1)
+		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s not found", repo)})
+		err = nil // its tags, if the index had any, are gone
+	case errors.Is(err, errNoRepository):
+		err = nil // gone from the registry since the catalog was read: its tags are gone
+	case err == nil && named && len(listed) == 0:
+		c.stats.missing.Add(1)
+		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s has no tags", repo)})
+	}
 	if err != nil {
 		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
 		return
@@ -135,6 +152,9 @@ func (c *Crawler) probeGone(ctx context.Context, rc *registryClient, catalog []s
 			continue
 		}
 		tags, err := rc.tags(ctx, repo, nil)
+		if errors.Is(err, errNoRepository) {
+			err = nil // all its tags are gone
+		}
 		if err != nil || tags == nil {
 			c.log.Info("repository not in the catalog, and its tags could not be listed: its tags stay current", "registry", rc.host, "repository", r, "error", err)
 			continue
@@ -244,10 +264,12 @@ func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest strin
 		return
 	}
 	platforms := j.rc.platforms
+	matched := false
 	for _, ch := range children {
 		if !wantPlatform(platforms, ch.Platform) {
 			continue
 		}
+		matched = true
 		if ch.Digest == indexDigest {
 			fail("", fmt.Errorf("index %s lists itself", indexDigest))
 			continue
@@ -256,6 +278,9 @@ func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest strin
 			fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
 		}
 		c.indexDigest(ctx, j, ch.Digest, via{indexDigest, ch.Platform}, depth+1, childFail)
+	}
+	if !matched && len(children) > 0 {
+		c.platformMiss(ctx, j.single, indexDigest, children, fail)
 	}
 }
 

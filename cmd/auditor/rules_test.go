@@ -236,8 +236,8 @@ reason = "reviewed"
 	}
 }
 
-// TestScanUnknownTag: a tag the registry does not know is a scan error (exit
-// 3) that says so in words.
+// TestScanUnknownTag: a tag or repository the registry does not know is a
+// scan error (exit 3) that says so in words.
 func TestScanUnknownTag(t *testing.T) {
 	reg := testRegistry(t)
 	pushLayers(t, reg+"/team/app:1", map[string][]byte{"etc/hostname": []byte("x\n")})
@@ -246,5 +246,11 @@ func TestScanUnknownTag(t *testing.T) {
 	want := "tag 9.9 not found in " + reg + "/team/app"
 	if code != exitScanErrors || !strings.Contains(stderr, want) || strings.Contains(stderr, "map[") {
 		t.Errorf("scan of an unknown tag: exit %d, %s%s; want %d saying %q", code, out, stderr, exitScanErrors, want)
+	}
+	// A repository that does not exist: the registry answered, so exit 3
+	// (not "nothing reachable"), saying so.
+	code, out, stderr = runCLI(t, "scan", "--db", db, "--quiet", reg+"/team/nosuch")
+	if want := "repository " + reg + "/team/nosuch not found"; code != exitScanErrors || !strings.Contains(stderr, want) {
+		t.Errorf("scan of a missing repository: exit %d, %s%s; want %d saying %q", code, out, stderr, exitScanErrors, want)
 	}
 }

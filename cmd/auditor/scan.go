@@ -225,8 +225,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		status = index.ScanInterrupted
 	case scanErr != nil:
 		status = index.ScanFailed
-	case st.Errors > 0 && st.Tags == 0 && st.Images == 0:
-		status = index.ScanFailed // nothing was reachable
+	case st.Errors > st.Missing && st.Tags == 0 && st.Images == 0:
+		status = index.ScanFailed // nothing was reachable (a registry that says a repository is missing was reached)
 		scanErr = fmt.Errorf("nothing reachable: %d errors, no tag listed", st.Errors)
 	case st.Errors > 0:
 		status = index.ScanErrors
@@ -283,6 +283,9 @@ func describeError(e index.ScanError) string {
 		} else {
 			where += ":" + e.Reference
 		}
+	}
+	if where == "" {
+		return e.Message // the scan's, not one registry's
 	}
 	return where + ": " + e.Message
 }
