@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime"
 	"strings"
@@ -208,6 +209,10 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 			}
 		}
 	}
+	opts.Registries = maps.Clone(opts.Registries) // Scan may add to it
+	if opts.Registries == nil {
+		opts.Registries = map[string]Registry{}
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -270,6 +275,15 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	// jobs) ends with it.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	c.mu.Lock()
+	for _, t := range targets {
+		if t.PlainHTTP { // http://host: plain HTTP allowed, as with Insecure
+			r := c.opts.Registries[t.Registry]
+			r.Insecure = true
+			c.opts.Registries[t.Registry] = r
+		}
+	}
+	c.mu.Unlock()
 	jobs := make(chan job)
 	// Consumers: resolve tags and index their images. Manifest requests are
 	// latency-bound, so there are more of these than layer readers; and the

@@ -17,6 +17,10 @@ type Target struct {
 	// Path is the local file or directory, for a local Source.
 	Path string
 
+	// PlainHTTP is set by an http:// prefix: the registry may be spoken to
+	// in plain HTTP, as with insecure = true in its settings.
+	PlainHTTP bool
+
 	Registry   string // host[:port]
 	Repository string // "" for the whole registry
 	Tag        string // "" for all tags (or when Digest is set)
@@ -31,6 +35,9 @@ func (t Target) String() string {
 		return t.Source + ":" + t.Path
 	}
 	s := t.Registry
+	if t.PlainHTTP {
+		s = "http://" + s
+	}
 	if t.Repository != "" {
 		s += "/" + t.Repository
 	}
@@ -77,14 +84,23 @@ func ParseTarget(s string) (Target, error) {
 		}
 		return t, nil
 	}
+	plain := false
+	if rest, ok := strings.CutPrefix(s, "http://"); ok {
+		s, plain = rest, true
+	} else if rest, ok := strings.CutPrefix(s, "https://"); ok {
+		s = rest
+	}
 	host, rest, hasRepo := strings.Cut(s, "/")
+	if prefix, ok := transportPrefix(s); ok {
+		return Target{}, fmt.Errorf("target %q: unknown transport %q: want a registry (host[:port][/repo[:tag]], optionally after http:// or https://), docker-archive:PATH, oci:DIR[:REF] or oci-archive:PATH[:REF]", s, prefix+":")
+	}
 	if !strings.ContainsAny(host, ".:") && host != "localhost" {
 		return Target{}, fmt.Errorf("target %q: name a registry host first, e.g. registry.example.com/%s", s, s)
 	}
 	if _, err := name.NewRegistry(host, name.StrictValidation); err != nil {
 		return Target{}, fmt.Errorf("target %q: %w", s, err)
 	}
-	t := Target{Registry: host}
+	t := Target{Registry: host, PlainHTTP: plain}
 	if !hasRepo || rest == "" {
 		return t, nil
 	}
@@ -105,4 +121,38 @@ func ParseTarget(s string) (Target, error) {
 	}
 	t.Repository = repo
 	return t, nil
+}
+
+// transportPrefix returns the TRANSPORT: of a skopeo-style reference that
+// is none of the local inputs above ("docker://", "dir:/path",
+// "containers-storage:img"), which must not be taken for a host name.
+func transportPrefix(s string) (string, bool) {
+	host, _, _ := strings.Cut(s, "/")
+	prefix, after, ok := strings.Cut(host, ":")
+	if !ok || isPort(after) {
+		return "", false
+	}
+	switch prefix {
+	case "docker", "docker-daemon", "containers-storage", "dir", "ostree", "sif", "http", "https":
+		return prefix + ":", true
+	}
+	rest := strings.TrimPrefix(s, prefix+":")
+	if strings.HasPrefix(rest, "/") || rest == "" {
+		return prefix + ":", true // an absolute path or URL after a scheme
+	}
+	return "", false
+}
+
+// isPort reports whether s is a port number (the part of host:port after the
+// colon).
+func isPort(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
