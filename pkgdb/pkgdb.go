@@ -64,6 +64,9 @@ const (
 	Symlink
 	// Obsolete: a dpkg conffile the package no longer ships.
 	Obsolete
+	// ConfigSymlink: a configuration file when it is a symlink (apk's "@"
+	// protected paths, like etc/init.d: its links are config, its files not).
+	ConfigSymlink
 )
 
 // Package is one package of a database.

@@ -76,7 +76,10 @@ type Observed struct {
 // an absent path is excluded when a dpkg filter skips it, missing
 // otherwise; a directory record wants a directory; a symlink record wants
 // a link (with the same target, when the record has a digest over it); a
-// file record wants a regular file with the recorded digest. A file that
+// record with a digest is also met by a link whose target string has that
+// digest (apk: the caller must then not follow the final link, as apk
+// audit does not); a file record wants a regular file with the recorded
+// digest. A file that
 // differs is conffile-modified when the record is a conffile.
 func Verify(f File, o Observed) Status {
 	switch {
@@ -91,7 +94,7 @@ func Verify(f File, o Observed) Status {
 		return Missing
 	}
 	differs := Modified
-	if f.Flags&Conffile != 0 {
+	if f.Flags&Conffile != 0 || f.Flags&ConfigSymlink != 0 && o.Kind == Link {
 		differs = ConffileModified
 	}
 	switch {
@@ -107,14 +110,7 @@ func Verify(f File, o Observed) Status {
 		if f.Digest == "" {
 			return OK
 		}
-		got, ok := digestOf(f.Algorithm, []byte(o.LinkTarget))
-		if !ok {
-			return NotVerifiable
-		}
-		if got != strings.ToLower(f.Digest) {
-			return differs
-		}
-		return OK
+		return linkVerdict(f, o, differs)
 	case f.Digest == "":
 		// A record without a digest or type (a dpkg .list entry: a
 		// directory, a symlink, or a file dpkg keeps no md5 for): presence
@@ -125,6 +121,13 @@ func Verify(f File, o Observed) Status {
 		}
 		return OK
 	}
+	if o.Kind == Link {
+		// apk records a symlink's checksum over its target, and a record
+		// does not say which of its files are links: a link whose target
+		// has the recorded digest is what the package installed. (A dpkg
+		// or rpm file record never matches a target string.)
+		return linkVerdict(f, o, differs)
+	}
 	if o.Kind != Regular {
 		return differs
 	}
@@ -133,6 +136,18 @@ func Verify(f File, o Observed) Status {
 		return NotVerifiable
 	}
 	if got != strings.ToLower(f.Digest) {
+		return differs
+	}
+	return OK
+}
+
+// linkVerdict compares a link's target with a record's digest.
+func linkVerdict(f File, o Observed, differs Status) Status {
+	got, ok := digestOf(f.Algorithm, []byte(o.LinkTarget))
+	switch {
+	case !ok:
+		return NotVerifiable
+	case got != strings.ToLower(f.Digest):
 		return differs
 	}
 	return OK
