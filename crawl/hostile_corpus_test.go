@@ -146,19 +146,45 @@ func rawHeaderTar(name string, size string, typeflag byte, content []byte) []byt
 	return append(out, make([]byte, 1024)...)
 }
 
-// hugePAX is a tar whose PAX header holds a path record of n bytes.
-func hugePAX(n int) []byte {
-	body := " path=" + strings.Repeat("a", n) + "\n"
+// paxRecord is one "LEN key=value\n" record of a PAX header.
+func paxRecord(key, value string) string {
+	body := " " + key + "=" + value + "\n"
 	rec := body
 	for size := len(body); ; { // the length prefix counts itself
 		rec = fmt.Sprint(size) + body
 		if len(rec) == size {
-			break
+			return rec
 		}
 		size = len(rec)
 	}
-	out := append(rawHeader("PaxHeaders/x", fmt.Sprintf("%011o\x00", len(rec)), 'x'), padded([]byte(rec))...)
+}
+
+// paxHeader is the header block and data of a PAX extended header.
+func paxHeader(records ...string) []byte {
+	data := strings.Join(records, "")
+	return append(rawHeader("PaxHeaders/x", fmt.Sprintf("%011o\x00", len(data)), 'x'), padded([]byte(data))...)
+}
+
+// hugePAX is a tar whose PAX header holds a path record of n bytes.
+func hugePAX(n int) []byte {
+	out := paxHeader(paxRecord("path", strings.Repeat("a", n)))
 	out = append(out, rawHeader("x", "00000000000\x00", '0')...)
+	return append(out, make([]byte, 1024)...)
+}
+
+// sparseTar is a tar of one GNU sparse file (PAX format 1.0, as GNU tar
+// --sparse --format=posix writes it) of size logical bytes: 4 bytes of
+// data at offset 0, the rest a hole. The blob is about 2 KiB whatever size
+// is; archive/tar reads the hole as zeros.
+func sparseTar(name string, size int64) []byte {
+	const data = "data"
+	sparseMap := padded([]byte("1\n0\n" + fmt.Sprint(len(data)) + "\n"))
+	out := paxHeader(
+		paxRecord("GNU.sparse.major", "1"), paxRecord("GNU.sparse.minor", "0"),
+		paxRecord("GNU.sparse.name", name), paxRecord("GNU.sparse.realsize", fmt.Sprint(size)))
+	out = append(out, rawHeader("GNUSparseFile.0/"+name, fmt.Sprintf("%011o\x00", len(sparseMap)+len(data)), '0')...)
+	out = append(out, sparseMap...)
+	out = append(out, padded([]byte(data))...)
 	return append(out, make([]byte, 1024)...)
 }
 
@@ -193,8 +219,10 @@ func hostileLayers(t testing.TB) []hostileLayer {
 		{name: "corrupt zstd", blob: corrupt(zst(t, bigTar(t, 2000))), wantErr: "zstd"},
 		{name: "gzip bomb", blob: gzipBomb(t, 1<<30), wantErr: "layer exceeds limit"},
 		{name: "tar bomb", blob: gz(t, bigTar(t, 150_000)), wantErr: "more than 100000 tar entries"},
-		{name: "absurd size", blob: rawHeaderTar("big", "77777777777\x00", '0', []byte("tiny")), wantErr: "unexpected EOF"},
-		{name: "absurd base-256 size", blob: rawHeaderTar("big", "\x80\x00\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff", '0', []byte("tiny")), wantErr: "reading"},
+		{name: "absurd size", blob: rawHeaderTar("big", "77777777777\x00", '0', []byte("tiny")), wantErr: `"big" declares 8589934591 bytes`},
+		{name: "absurd base-256 size", blob: rawHeaderTar("big", "\x80\x00\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff", '0', []byte("tiny")), wantErr: `"big" declares 9223372036854775807 bytes`},
+		{name: "sparse file over the cap", blob: gz(t, sparseTar("big", 1<<30)), wantErr: `"big" declares 1073741824 bytes (the holes of a sparse file count)`},
+		{name: "sparse petabyte", blob: sparseTar("huge", 1<<50), wantErr: "layer exceeds limit"},
 		{name: "huge PAX record", blob: hugePAX(64 << 20), wantErr: "header field too long"},
 		{name: "NUL in PAX name", blob: paxWithNUL(t), wantErr: "archive/tar"},
 		{name: "not a tar", blob: gz(t, []byte(strings.Repeat("this is not a tar archive\n", 100))), wantErr: "tar"},

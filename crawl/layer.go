@@ -223,7 +223,9 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 	if cm != nil {
 		layer.ContentVersion = cm.Version()
 	}
-	var n int64 // entries so far
+	var n int64       // entries so far
+	var logical int64 // bytes of regular files so far, sparse holes included
+	content := &ctxReader{ctx: ctx, r: tr}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -238,13 +240,20 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		e := entryFromHeader(hdr)
 		var ms []index.ContentMatch
 		if e.Type == index.TypeFile {
+			// A sparse file's holes cost no blob bytes but read as zeros:
+			// its declared (logical) size counts, so a few hundred bytes
+			// of blob cannot claim a petabyte of hashing.
+			if hdr.Size > lim.MaxUncompressedSize-logical {
+				return fmt.Errorf("%w: %.256q declares %d bytes (the holes of a sparse file count), over the %d bytes left of the layer's %d", ErrLimit, hdr.Name, hdr.Size, lim.MaxUncompressedSize-logical, lim.MaxUncompressedSize)
+			}
+			logical += hdr.Size
 			h.Reset()
 			var sum string
 			var kind index.ContentKind
 			if cm != nil && hdr.Size <= cm.MaxSize() {
-				sum, kind, ms, err = matchContent(tr, h, &cbuf, hdr.Size, cm, e.Path)
+				sum, kind, ms, err = matchContent(content, h, &cbuf, hdr.Size, cm, e.Path)
 			} else {
-				sum, kind, err = hashContent(tr, h, buf, hdr.Size)
+				sum, kind, err = hashContent(content, h, buf, hdr.Size)
 			}
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
@@ -368,6 +377,20 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// ctxReader stops when ctx is done. It guards the reads of file content,
+// which a sparse file serves from no blob bytes at all.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
 }
 
 // limitReader fails with ErrLimit once more than max bytes were read.

@@ -187,7 +187,9 @@ func TestReadLayerErrors(t *testing.T) {
 		{name: "corrupt zstd", blob: corrupt(zs), want: "zstd"},
 		{name: "truncated tar", blob: raw[:700], want: "reading"},
 		{name: "too many entries", blob: gz, lim: Limits{MaxEntries: 1}, want: "more than 1 tar entries", is: ErrLimit},
-		{name: "too many bytes", blob: gz, lim: Limits{MaxUncompressedSize: 2048}, want: "uncompressed bytes", is: ErrLimit},
+		// The files declare 5,001 bytes; the tar, headers and padding, is 7,680.
+		{name: "too many bytes", blob: gz, lim: Limits{MaxUncompressedSize: 5500}, want: "uncompressed bytes", is: ErrLimit},
+		{name: "file over the bytes left", blob: gz, lim: Limits{MaxUncompressedSize: 2048}, want: `"a" declares 5000 bytes`, is: ErrLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
