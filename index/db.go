@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -114,6 +115,9 @@ func dsn(path string, readOnly bool) string {
 // to date. It refuses a database from a newer auditor with ErrNewerSchema.
 // ctx governs only the opening and migration.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := refuseForeign(ctx, path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -133,6 +137,44 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	db.r = r
 	return db, nil
+}
+
+// refuseForeign checks, before anything is written (Open's connections set
+// WAL mode, which rewrites the file's header), that path is absent, empty,
+// or an auditor index: a SQLite database of another application (or any
+// other file) is refused with ErrNotIndex and left byte for byte as it was.
+// An index is a database whose migrations table records the first
+// migration, or holds nothing else yet (a first Open cut short).
+func refuseForeign(ctx context.Context, path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && st.Size() == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var objects, others, hasMigrations int
+	if err := c.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE tbl_name != 'migrations'),
+		count(*) FILTER (WHERE type = 'table' AND name = 'migrations') FROM sqlite_master`).
+		Scan(&objects, &others, &hasMigrations); err != nil {
+		return notIndex(err)
+	}
+	if objects == 0 {
+		return nil // an empty database
+	}
+	if hasMigrations == 1 {
+		var first int
+		err := c.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = '0001_init.sql'`).Scan(&first)
+		if err == nil && (first == 1 || others == 0) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: it holds %d tables, indexes or views of another application; auditor leaves it untouched (name another file with --db)", ErrNotIndex, objects)
 }
 
 // OpenReadOnly opens an existing index for reading only. It fails if the

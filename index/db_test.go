@@ -1,10 +1,13 @@
 package index
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,6 +76,61 @@ func TestMigrationsAndSchemaVersions(t *testing.T) {
 	if _, err := OpenReadOnly(ctx, filepath.Join(t.TempDir(), "missing.db")); err == nil {
 		t.Error("OpenReadOnly of a missing file: no error")
 	}
+}
+
+// TestOpenRefusesForeignDatabase: Open refuses a SQLite database of another
+// application, even one with a table called migrations, and leaves it byte
+// for byte as it was (no WAL header, no -wal or -shm file); an empty file is
+// a new index.
+func TestOpenRefusesForeignDatabase(t *testing.T) {
+	ctx := context.Background()
+	for name, schema := range map[string]string{
+		"app":        `CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('alice')`,
+		"migrations": `CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT, applied TEXT); INSERT INTO migrations (name, applied) VALUES ('20240101_users', 'x'); CREATE TABLE users (id INTEGER)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "other.db")
+			c, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Exec(schema); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if db, err := Open(ctx, path); !errors.Is(err, ErrNotIndex) || !strings.Contains(err.Error(), "another application") {
+				if db != nil {
+					db.Close()
+				}
+				t.Errorf("Open of another application's database: %v, want ErrNotIndex", err)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil || !bytes.Equal(before, after) {
+				t.Errorf("the refused database changed (%d -> %d bytes, %v)", len(before), len(after), err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+				t.Errorf("files beside the refused database: %v", ents)
+			}
+		})
+	}
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, empty)
+	if err != nil {
+		t.Fatalf("Open of an empty file: %v", err)
+	}
+	db.Close()
+	if db, err = Open(ctx, empty); err != nil { // now an index
+		t.Fatalf("Open of an index again: %v", err)
+	}
+	db.Close()
 }
 
 func TestPutLayerIdempotentAndContiguous(t *testing.T) {

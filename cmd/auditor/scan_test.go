@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -112,6 +113,21 @@ func TestDatabasePathErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
 		t.Error("a refused scan created its database")
+	}
+	// Another application's SQLite database is refused, untouched.
+	other := filepath.Join(dir, "other.db")
+	c, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(`CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	before, _ := os.ReadFile(other)
+	_, errOut, code := runCmd(t, "scan", "--db", other, "127.0.0.1:1")
+	if after, _ := os.ReadFile(other); code != exitFailure || !strings.Contains(errOut, "not an auditor database") || !bytes.Equal(before, after) {
+		t.Errorf("scan into another application's database: exit %d, %q, changed %v", code, errOut, !bytes.Equal(before, after))
 	}
 }
 
