@@ -179,8 +179,26 @@ func refuseForeign(ctx context.Context, path string) error {
 
 // OpenReadOnly opens an existing index for reading only. It fails if the
 // file does not exist or is not an auditor database of a known schema.
+//
+// A copy the user may only read (a read-only file, directory or mount) is
+// opened too: SQLite's WAL mode needs the -shm file beside the database,
+// which it cannot create there, so such a copy is opened immutable (no
+// locks, no WAL read). A copy has no writer, so nothing changes under the
+// readers; only a -wal file left beside it by a writer that was killed is
+// not read, which the error for a non-empty one says.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	r, err := sql.Open(readOnlyDriver, dsn(path, true)+"&mode=ro")
+	db, err := openReadOnly(ctx, path, "&mode=ro")
+	if err != nil && cannotOpen(err) {
+		if st, serr := os.Stat(path + "-wal"); serr == nil && st.Size() > 0 {
+			return nil, fmt.Errorf("open %s: %w (read-only, with transactions in %s-wal that only a writable copy can read)", path, err, path)
+		}
+		db, err = openReadOnly(ctx, path, "&mode=ro&immutable=1")
+	}
+	return db, err
+}
+
+func openReadOnly(ctx context.Context, path, mode string) (*DB, error) {
+	r, err := sql.Open(readOnlyDriver, dsn(path, true)+mode)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -190,6 +208,13 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// cannotOpen reports SQLite's SQLITE_CANTOPEN, what a read-only connection
+// to a WAL database says when it cannot create the -shm file.
+func cannotOpen(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CANTOPEN
 }
 
 // Close closes the database.
