@@ -198,6 +198,9 @@ func (rc *registryClient) repositories(ctx context.Context) (repos, catalog []st
 			return nil, nil, err
 		}
 		cat, err := rc.puller.Catalogger(ctx, reg)
+		if errors.Is(err, ErrUnreachable) {
+			return nil, nil, &redactedError{rc.redact, err} // not the catalog's fault
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing repositories (catalog API; list them in config.toml if the registry has none): %s", rc.redact(err))
 		}

@@ -142,6 +142,10 @@ type Stats struct {
 	// registry's repositories) that the registry does not know or that have
 	// no tag: errors, but of a registry that answered.
 	Missing int64
+	// Answered and Unanswered count the registries that answered a
+	// request, and those that were sent requests and never answered one
+	// (down, or a wrong host or port).
+	Answered, Unanswered int64
 	// PlatformMisses counts the indexes none of whose platforms was asked
 	// for (Options.Platforms or a registry's), of tags listed (one named
 	// tag or digest is an error instead).
@@ -223,7 +227,19 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 // Stats returns the counters so far.
 func (c *Crawler) Stats() Stats {
 	s := &c.stats
+	var answered, unanswered int64
+	c.mu.Lock()
+	for _, rc := range c.pullers {
+		switch {
+		case rc.fetch.answered.Load():
+			answered++
+		case rc.fetch.tried.Load():
+			unanswered++
+		}
+	}
+	c.mu.Unlock()
 	return Stats{
+		Answered: answered, Unanswered: unanswered,
 		Repositories: s.repos.Load(), RepositoriesDone: s.reposDone.Load(),
 		Tags: s.tags.Load(), TagsDone: s.tagsDone.Load(), Images: s.images.Load(),
 		LayersRead: s.layersRead.Load(), LayersSkipped: s.layersSkipped.Load(), LayersToRead: s.layersToRead.Load(),

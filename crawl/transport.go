@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -29,6 +30,12 @@ var ErrRegistryDown = errors.New("registry unavailable")
 // ErrRetryAfterTooLong is wrapped by errors for a registry that asks (with
 // Retry-After) to wait longer than Retry.MaxRetryAfter.
 var ErrRetryAfterTooLong = errors.New("registry asks to wait too long")
+
+// ErrUnreachable is wrapped by errors for a registry that refused the
+// connection before it ever answered: a wrong host or port, or a registry
+// that is not running. Such a first contact fails at once, not after the
+// retries meant for a registry that drops connections mid-scan.
+var ErrUnreachable = errors.New("registry unreachable")
 
 // bufferUpTo is the largest response body read whole inside the round trip
 // (manifests, configs, errors, small blobs), so that a failure while reading
@@ -67,6 +74,8 @@ type fetchTransport struct {
 	fails     int       // consecutive failed requests
 	openUntil time.Time
 	lastErr   string
+	tried     atomic.Bool // a request was sent
+	answered  atomic.Bool // the registry answered a request once
 }
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -144,15 +153,20 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 	done := func() { wd.stop(); cancel(); release() }
 	what := req.Method + " " + req.URL.Path
 
+	t.tried.Store(true)
 	resp, err := t.next.RoundTrip(req.WithContext(sctx))
 	if err != nil {
 		done()
 		if wd.fired() {
 			err = fmt.Errorf("%s: no response for %s: %w", what, t.stall, ErrStalled)
 		}
+		if !t.answered.Load() && errors.Is(err, syscall.ECONNREFUSED) {
+			err = fmt.Errorf("%w: %s refused the connection (nothing listens there: check the host and port, and that the registry runs)", ErrUnreachable, t.host)
+		}
 		t.outcome(false, err.Error())
 		return nil, err
 	}
+	t.answered.Store(true)
 	wd.kick()
 	t.outcome(resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests, what+": "+resp.Status)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {

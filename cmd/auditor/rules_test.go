@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -252,5 +253,23 @@ func TestScanUnknownTag(t *testing.T) {
 	code, out, stderr = runCLI(t, "scan", "--db", db, "--quiet", reg+"/team/nosuch")
 	if want := "repository " + reg + "/team/nosuch not found"; code != exitScanErrors || !strings.Contains(stderr, want) {
 		t.Errorf("scan of a missing repository: exit %d, %s%s; want %d saying %q", code, out, stderr, exitScanErrors, want)
+	}
+}
+
+// TestScanUnreachable: a registry nothing listens for exits 1 (nothing
+// reachable), at once, whether the target is the registry or one tag of it.
+func TestScanUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	db := filepath.Join(t.TempDir(), "a.db")
+	for _, target := range []string{host, host + "/team/app:1"} {
+		code, out, stderr := runCLI(t, "scan", "--db", db, "--quiet", target)
+		if code != exitFailure || !strings.Contains(stderr, "nothing reachable") || !strings.Contains(stderr, host+" refused the connection") {
+			t.Errorf("scan of %s: exit %d, %s%s; want %d, nothing reachable", target, code, out, stderr, exitFailure)
+		}
 	}
 }

@@ -228,6 +228,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	case st.Errors > st.Missing && st.Tags == 0 && st.Images == 0:
 		status = index.ScanFailed // nothing was reachable (a registry that says a repository is missing was reached)
 		scanErr = fmt.Errorf("nothing reachable: %d errors, no tag listed", st.Errors)
+	case st.Errors > 0 && st.Images == 0 && st.Answered == 0 && st.Unanswered > 0:
+		status = index.ScanFailed // the tags named, of registries that never answered
+		scanErr = fmt.Errorf("nothing reachable: %d errors, no registry answered", st.Errors)
 	case st.Errors > 0:
 		status = index.ScanErrors
 	}

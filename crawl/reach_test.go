@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -59,5 +60,31 @@ func TestHTTPTarget(t *testing.T) {
 	st, errs = scanInto(t, tempDB(t), crawl.Options{}, "http://"+reg+"/team/app:1")
 	if len(errs) != 0 || st.Images != 1 {
 		t.Errorf("scan of http://%s: %q, %d images; want the image", reg, errorsSay(errs), st.Images)
+	}
+}
+
+// TestRefusedFirstContact: a registry that refuses the very first
+// connection (nothing listens on that port) fails at once, with a message
+// naming it and the cause, not after the retries meant for a registry that
+// drops connections mid-scan, nor as a catalog problem.
+func TestRefusedFirstContact(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close() // nothing listens there now
+	opts := crawl.Options{Retry: crawl.Retry{Attempts: 4, Backoff: 10 * time.Second}}
+	for _, target := range []string{host, host + "/team/app:1"} {
+		start := time.Now()
+		st, errs := scanInto(t, tempDB(t), opts, target)
+		msg := errorsSay(errs)
+		if d := time.Since(start); d >= opts.Retry.Backoff {
+			t.Errorf("scan of %s took %s: it waited for retries", target, d)
+		}
+		if len(errs) != 1 || !strings.Contains(msg, host+" refused the connection") || strings.Contains(msg, "catalog") ||
+			st.Answered != 0 || st.Unanswered != 1 {
+			t.Errorf("scan of %s: %q, answered %d, unanswered %d", target, msg, st.Answered, st.Unanswered)
+		}
 	}
 }
