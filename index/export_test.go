@@ -1,17 +1,34 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 )
 
+// Visibility is what the visibility computation finds for one image.
+type Visibility struct {
+	Hidden []Hidden // sorted by position and entry id
+	Moved  []Moved  // sorted by position and entry id
+}
+
+// Equal reports whether v and w are the same.
+func (v Visibility) Equal(w Visibility) bool {
+	return slices.Equal(v.Hidden, w.Hidden) && slices.Equal(v.Moved, w.Moved)
+}
+
+func sortMoved(ms []Moved) []Moved {
+	slices.SortFunc(ms, func(a, b Moved) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.ID, b.ID)) })
+	return ms
+}
+
 // VisibilityBothWays computes again, for every indexed image of db, the
-// entries it hides, with Overlay in memory (first hiding of each entry, as
-// the hidden table keeps them) and in path order from SQLite, and returns
-// both, and the rows stored, by image digest and sorted by entry id. It
-// writes nothing.
-func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored map[string][]Hidden, err error) {
-	inMemory, byPath, stored = map[string][]Hidden{}, map[string][]Hidden{}, map[string][]Hidden{}
+// entries it hides and those it moves, with Overlay in memory and in path
+// order from SQLite, and returns both, and the rows stored, by image
+// digest. It writes nothing.
+func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored map[string]Visibility, err error) {
+	inMemory, byPath, stored = map[string]Visibility{}, map[string]Visibility{}, map[string]Visibility{}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, nil, err
@@ -36,48 +53,62 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 	if err := rows.Close(); err != nil {
 		return nil, nil, nil, err
 	}
-	byID := func(hs []Hidden) []Hidden {
-		sortHidden(hs)
-		return hs
+	sorted := func(v visibilityLists) Visibility {
+		return Visibility{sortHidden(v.hidden), sortMoved(v.moved)}
 	}
 	for _, im := range images {
 		spans, err := manifestSpans(ctx, tx, im.id)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		var mem, path []Hidden
+		var mem, path visibilityLists
 		fresh := &DB{entries: newEntryCache(), prefixes: newPrefixCache()}
-		if err := fresh.overlayInMemory(ctx, tx, spans, func(h Hidden) error { mem = append(mem, h); return nil }); err != nil {
+		if err := fresh.overlayInMemory(ctx, tx, spans, &mem); err != nil {
 			return nil, nil, nil, err
 		}
-		if err := overlaySorted(ctx, tx, im.id, func(h Hidden) error { path = append(path, h); return nil }); err != nil {
+		if err := overlaySorted(ctx, tx, im.id, &path); err != nil {
 			return nil, nil, nil, err
 		}
-		inMemory[im.digest], byPath[im.digest] = byID(mem), byID(path)
-		st, err := storedHidden(ctx, tx, im.id)
+		inMemory[im.digest], byPath[im.digest] = sorted(mem), sorted(path)
+		st, err := storedVisibility(ctx, tx, im.id)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		stored[im.digest] = st
+		stored[im.digest] = sorted(st)
 	}
 	return inMemory, byPath, stored, nil
 }
 
-func storedHidden(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Hidden, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT entry_id, layer_position, hidden_by_position, how FROM hidden WHERE manifest_id = ? ORDER BY layer_position, entry_id`, manifestID)
+func storedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64) (visibilityLists, error) {
+	var v visibilityLists
+	rows, err := tx.QueryContext(ctx, `SELECT entry_id, layer_position, hidden_by_position, how FROM hidden WHERE manifest_id = ?`, manifestID)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	defer rows.Close()
-	var out []Hidden
 	for rows.Next() {
 		var h Hidden
 		if err := rows.Scan(&h.ID, &h.Pos, &h.By, &h.How); err != nil {
-			return nil, err
+			return v, err
 		}
-		out = append(out, h)
+		v.hidden = append(v.hidden, h)
 	}
-	return out, rows.Err()
+	if err := rows.Close(); err != nil {
+		return v, err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT mv.entry_id, mv.layer_position, p.path, e.type FROM moved mv
+		JOIN paths p ON p.id = mv.path_id JOIN entries e ON e.id = mv.entry_id WHERE mv.manifest_id = ?`, manifestID)
+	if err != nil {
+		return v, err
+	}
+	for rows.Next() {
+		var m Moved
+		if err := rows.Scan(&m.ID, &m.Pos, &m.Path, &m.Type); err != nil {
+			return v, err
+		}
+		v.moved = append(v.moved, m)
+	}
+	return v, rows.Err()
 }
 
 // KeepNoPrefixes makes db compute every image's visibility over all its

@@ -280,7 +280,8 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 // manifest_layers rows are written) hides, and stores them in place of what
 // the index held.
 func (db *DB) writeVisibility(ctx context.Context, tx *sql.Tx, id int64, spans []layerSpan) error {
-	for _, q := range []string{`DELETE FROM hidden WHERE manifest_id = ?`, `DELETE FROM visibility_stale WHERE manifest_id = ?`} {
+	for _, q := range []string{`DELETE FROM hidden WHERE manifest_id = ?`, `DELETE FROM moved WHERE manifest_id = ?`,
+		`DELETE FROM visibility_stale WHERE manifest_id = ?`} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err
 		}
@@ -294,9 +295,9 @@ func (db *DB) writeVisibility(ctx context.Context, tx *sql.Tx, id int64, spans [
 		total += s.last - s.first + 1
 	}
 	if total > db.overlayInMemoryMax() {
-		err = overlaySorted(ctx, tx, id, hw.add)
+		err = overlaySorted(ctx, tx, id, hw)
 	} else {
-		err = db.overlayInMemory(ctx, tx, spans, hw.add)
+		err = db.overlayInMemory(ctx, tx, spans, hw)
 	}
 	if cerr := hw.close(err == nil); err == nil {
 		err = cerr
@@ -355,10 +356,11 @@ func manifestSpans(ctx context.Context, tx *sql.Tx, id int64) ([]layerSpan, erro
 type layerSpan struct{ id, first, last int64 }
 
 // overlayInMemory computes with an overlay tree the entries an image of the
-// given layers hides, and passes each to emit. The tree of the layers below
+// given layers hides, and passes each to out, with the entries that land
+// elsewhere than their tar path. The tree of the layers below
 // the top one is kept (prefixCache) and reused by the next image that has
 // the same ones, which then applies only its own top layer.
-func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan, emit func(Hidden) error) error {
+func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan, out visibilityOut) error {
 	if len(spans) == 0 {
 		return nil
 	}
@@ -382,8 +384,13 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 	m := tree.mark()
 	tree.apply(len(below), l)
 	for _, h := range tree.out {
-		if err := emit(h); err != nil {
+		if err := out.add(h); err != nil {
 			return err // the tree, half emitted, is dropped
+		}
+	}
+	for _, mv := range tree.moved {
+		if err := out.addMoved(mv); err != nil {
+			return err
 		}
 	}
 	tree.rollback(m)
@@ -411,8 +418,9 @@ func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]Over
 }
 
 func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type FROM entries e JOIN paths p ON p.id = e.path_id
-		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, first, last)
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type, CASE e.type WHEN ? THEN COALESCE(e.linkname, '') ELSE '' END
+		FROM entries e JOIN paths p ON p.id = e.path_id
+		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, TypeSymlink, first, last)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +428,7 @@ func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]Overl
 	out := make([]OverlayEntry, 0, last-first+1)
 	for rows.Next() {
 		var e OverlayEntry
-		if err := rows.Scan(&e.ID, &e.Path, &e.Type); err != nil {
+		if err := rows.Scan(&e.ID, &e.Path, &e.Type, &e.Link); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

@@ -77,6 +77,7 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id int64) error {
 	for _, q := range []string{
 		`UPDATE manifests SET indexed_at = NULL WHERE id IN (SELECT manifest_id FROM manifest_layers WHERE layer_id = ?1)`,
 		`DELETE FROM hidden WHERE manifest_id IN (SELECT manifest_id FROM manifest_layers WHERE layer_id = ?1)`,
+		`DELETE FROM moved WHERE manifest_id IN (SELECT manifest_id FROM manifest_layers WHERE layer_id = ?1)`,
 		`DELETE FROM manifest_layers WHERE layer_id = ?1`,
 		`DELETE FROM entries WHERE id BETWEEN (SELECT first_entry FROM layers WHERE id = ?1) AND (SELECT last_entry FROM layers WHERE id = ?1)`,
 		`DELETE FROM layers WHERE id = ?1`,

@@ -21,7 +21,24 @@ type OverlayEntry struct {
 	ID   int64
 	Path string
 	Type EntryType
+	Link string // a symlink's target; "" for other types
 }
+
+// Moved records that entry ID of the layer at position Pos lands at Path,
+// not at the path its tar names, because a parent directory of that path
+// is a symlink when the layer is laid (for a whiteout, Path is what it
+// deletes; for an opaque marker, the directory it makes opaque).
+type Moved struct {
+	ID   int64
+	Pos  int
+	Path string
+	Type EntryType // the entry's
+}
+
+// maxLinkHops bounds the symlinks one path resolution follows, as Linux's
+// path lookup does (40); a path needing more (a link loop) is taken as the
+// tar names it.
+const maxLinkHops = 40
 
 // Hidden records that an image hides entry ID of its layer at position
 // Pos; the layer at position By (0 is the bottom layer) hid it. A layer an
@@ -38,6 +55,7 @@ type ovNode struct {
 	id       int64     // the entry now at this path; 0 for a directory no layer has an entry for
 	pos      int32     // the position of its layer
 	typ      EntryType // of that entry; TypeDir when id is 0
+	link     string    // a symlink's target
 	children map[string]*ovNode
 }
 
@@ -51,17 +69,21 @@ type ovNode struct {
 //     a directory over a directory keeps the lower contents;
 //   - an entry whose parent is a regular file (or other non-directory that is
 //     not a symlink) in a lower layer hides that file, which becomes a
-//     directory. Entries under a symlinked directory are taken at the path
-//     the tar records: Overlay never follows links.
+//     directory (extraction would fail there; the spec leaves it open);
+//   - each entry lands where extraction writes it: its parent directories
+//     resolve through the symlinks the tree has when it is laid (resolve),
+//     inside the image root; a whiteout deletes, and an opaque marker
+//     empties, what the name resolves to. The entries that land elsewhere
+//     than their tar path are the tree's moved list.
 //
 // Entries never hidden are visible. Overlay trusts nothing about the input
 // beyond Path being absolute and clean.
-func Overlay(layers [][]OverlayEntry) []Hidden {
+func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved) {
 	t := newOverlayTree()
 	for pos, entries := range layers {
 		t.apply(pos, entries)
 	}
-	return t.out
+	return t.out, t.moved
 }
 
 // overlayTree is the filesystem tree Overlay builds, layer by layer, and
@@ -71,7 +93,8 @@ func Overlay(layers [][]OverlayEntry) []Hidden {
 type overlayTree struct {
 	root    *ovNode
 	out     []Hidden
-	entries int // applied for good (not since a mark)
+	moved   []Moved // entries that land elsewhere than their tar path
+	entries int     // applied for good (not since a mark)
 	logging bool
 	undo    []ovUndo
 }
@@ -86,6 +109,7 @@ type ovUndo struct {
 	id    int64              // ovSet: the id replaced
 	pos   int32              // ovSet: the position replaced
 	typ   EntryType          // ovSet: the type replaced
+	link  string             // ovSet: the link replaced
 }
 
 type ovOp uint8
@@ -98,7 +122,7 @@ const (
 )
 
 // overlayMark is a point to roll an overlayTree back to.
-type overlayMark struct{ undo, out int }
+type overlayMark struct{ undo, out, moved int }
 
 func newOverlayTree() *overlayTree {
 	return &overlayTree{root: &ovNode{typ: TypeDir}}
@@ -107,7 +131,7 @@ func newOverlayTree() *overlayTree {
 // mark starts logging changes and returns the current state, for rollback.
 func (t *overlayTree) mark() overlayMark {
 	t.logging = true
-	return overlayMark{len(t.undo), len(t.out)}
+	return overlayMark{len(t.undo), len(t.out), len(t.moved)}
 }
 
 // rollback undoes every change since m and stops logging.
@@ -122,12 +146,13 @@ func (t *overlayTree) rollback(m overlayMark) {
 		case ovChildren:
 			u.n.children = u.m
 		case ovSet:
-			u.n.id, u.n.pos, u.n.typ = u.id, u.pos, u.typ
+			u.n.id, u.n.pos, u.n.typ, u.n.link = u.id, u.pos, u.typ, u.link
 		}
 		*u = ovUndo{}
 	}
 	t.undo = t.undo[:m.undo]
 	t.out = t.out[:m.out]
+	t.moved = t.moved[:m.moved]
 	t.logging = false
 	// A kept tree keeps no more than it needs: what a big top layer grew
 	// goes.
@@ -163,11 +188,11 @@ func (t *overlayTree) setChildren(n *ovNode, m map[string]*ovNode) {
 	n.children = m
 }
 
-func (t *overlayTree) set(n *ovNode, id int64, pos int, typ EntryType) {
+func (t *overlayTree) set(n *ovNode, id int64, pos int, typ EntryType, link string) {
 	if t.logging {
-		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, pos: n.pos, typ: n.typ})
+		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, pos: n.pos, typ: n.typ, link: n.link})
 	}
-	n.id, n.pos, n.typ = id, int32(pos), typ
+	n.id, n.pos, n.typ, n.link = id, int32(pos), typ, link
 }
 
 // hide records that layer by hides the entry at n, if any.
@@ -213,12 +238,13 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 	if !t.logging {
 		t.entries += len(entries)
 	}
-	// Whiteouts first, against the lower layers only.
+	// Whiteouts first, against the lower layers only, through the links
+	// the lower layers left.
 	for _, e := range entries {
 		switch e.Type {
 		case TypeWhiteout:
 			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
-			parent, name, n := t.lookup(e.Path)
+			parent, name, n := t.lookup(t.landing(e, pos, false))
 			if n == nil || parent == nil {
 				continue // nothing to delete (or "/"): an orphan whiteout
 			}
@@ -226,7 +252,9 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 			t.delChild(parent, name)
 		case TypeOpaque:
 			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
-			if _, _, n := t.lookup(e.Path); n != nil {
+			// The marker is an entry inside the directory: a link to one
+			// makes its target opaque.
+			if _, _, n := t.lookup(t.landing(e, pos, true)); n != nil {
 				t.hideTree(n, pos, HiddenOpaque, false)
 				t.setChildren(n, nil)
 			}
@@ -236,7 +264,7 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 		if e.Type == TypeWhiteout || e.Type == TypeOpaque {
 			continue
 		}
-		n := t.place(e.Path, pos)
+		n := t.place(t.landing(e, pos, false), pos)
 		t.hide(n, pos, HiddenOverwritten)
 		if e.Type != TypeDir {
 			t.hideTree(n, pos, HiddenOverwritten, false)
@@ -244,8 +272,99 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 				t.setChildren(n, nil)
 			}
 		}
-		t.set(n, e.ID, pos, e.Type)
+		t.set(n, e.ID, pos, e.Type, e.Link)
 	}
+}
+
+// landing returns the path entry e of layer pos lands at, its tar path
+// resolved (resolve), and records it if it differs.
+func (t *overlayTree) landing(e OverlayEntry, pos int, last bool) string {
+	p := t.resolve(e.Path, last)
+	if p != e.Path {
+		t.moved = append(t.moved, Moved{ID: e.ID, Pos: pos, Path: p, Type: e.Type})
+	}
+	return p
+}
+
+// resolve returns the path p (absolute, clean) names in the tree: each
+// parent directory that is a symlink is replaced by its target (and, with
+// last, the final component too), relative to the directory holding the
+// link or, for an absolute target, to the image root; ".." never climbs
+// above the root. This is how extraction resolves names inside a root
+// (filepath-securejoin, containerd's fs.RootPath), over the tree instead of
+// a disk. A resolution needing more than maxLinkHops links returns p (as
+// does one through an empty link, which extraction cannot create).
+func (t *overlayTree) resolve(p string, last bool) string {
+	if p == "/" {
+		return p
+	}
+	// The common case first, without allocating: no link on the way.
+	n, rest := t.root, p[1:]
+	for {
+		part, more, notLast := strings.Cut(rest, "/")
+		c := n.children[part]
+		switch {
+		case c == nil:
+			return p // nothing beneath: no link either
+		case c.typ == TypeSymlink && c.link != "" && (notLast || last):
+			return t.resolveLinks(p, last)
+		case !notLast:
+			return p
+		}
+		n, rest = c, more
+	}
+}
+
+// resolveLinks is resolve's general case.
+func (t *overlayTree) resolveLinks(p string, last bool) string {
+	todo := strings.Split(p[1:], "/") // the components left, in order
+	var done []string                 // the components resolved
+	var nodes []*ovNode               // nodes[i]: the node at done[:i+1], nil if none
+	hops := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done, nodes = done[:len(done)-1], nodes[:len(nodes)-1]
+			}
+			continue
+		}
+		parent := t.root
+		if len(nodes) > 0 {
+			parent = nodes[len(nodes)-1]
+		}
+		var n *ovNode
+		if parent != nil {
+			n = parent.children[c]
+		}
+		if n != nil && n.typ == TypeSymlink && n.link != "" && (last || hasComponent(todo)) {
+			if hops++; hops > maxLinkHops {
+				return p
+			}
+			if strings.HasPrefix(n.link, "/") {
+				done, nodes = done[:0], nodes[:0]
+			}
+			todo = append(strings.Split(n.link, "/"), todo...)
+			continue
+		}
+		done, nodes = append(done, c), append(nodes, n)
+	}
+	return "/" + strings.Join(done, "/")
+}
+
+// hasComponent reports whether parts name anything beyond the directory
+// they start from ("" and "." do not).
+func hasComponent(parts []string) bool {
+	for _, c := range parts {
+		if c != "" && c != "." {
+			return true
+		}
+	}
+	return false
 }
 
 // place finds or creates the node for path p, making its ancestors
@@ -265,7 +384,7 @@ func (t *overlayTree) place(p string, pos int) *ovNode {
 			t.addChild(n, part, c)
 		} else if notLast && c.typ != TypeDir && c.typ != TypeSymlink {
 			t.hide(c, pos, HiddenOverwritten)
-			t.set(c, 0, 0, TypeDir)
+			t.set(c, 0, 0, TypeDir, "")
 		}
 		n = c
 		if !notLast {

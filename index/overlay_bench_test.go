@@ -44,7 +44,8 @@ func BenchmarkOverlay(b *testing.B) {
 			}
 			var hidden int
 			for b.Loop() {
-				hidden = len(index.Overlay(c.layers))
+				h, _ := index.Overlay(c.layers)
+				hidden = len(h)
 			}
 			b.ReportMetric(float64(n), "entries/op")
 			b.ReportMetric(float64(hidden), "hidden/op")

@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// layerSpec builds overlay input from "type path" lines; ids are assigned in
-// order across layers starting at 1, and named by "L<pos>:<path>".
+// overlayInput builds overlay input from "type path [link]" lines; ids are
+// assigned in order across layers starting at 1, and named by "L<pos>:<path>".
 func overlayInput(spec [][]string) ([][]OverlayEntry, map[int64]string) {
 	var layers [][]OverlayEntry
 	names := map[int64]string{}
@@ -23,8 +23,9 @@ func overlayInput(spec [][]string) ([][]OverlayEntry, map[int64]string) {
 		var l []OverlayEntry
 		for _, line := range lines {
 			t, p, _ := strings.Cut(line, " ")
+			p, link, _ := strings.Cut(p, " ")
 			id++
-			l = append(l, OverlayEntry{ID: id, Path: p, Type: types[t]})
+			l = append(l, OverlayEntry{ID: id, Path: p, Type: types[t], Link: link})
 			names[id] = fmt.Sprintf("L%d:%s %s", pos, t, p)
 		}
 		layers = append(layers, l)
@@ -32,11 +33,14 @@ func overlayInput(spec [][]string) ([][]OverlayEntry, map[int64]string) {
 	return layers, names
 }
 
-func render(h []Hidden, names map[int64]string) []string {
+func render(h []Hidden, moved []Moved, names map[int64]string) []string {
 	how := map[HiddenHow]string{HiddenDeleted: "deleted", HiddenOpaque: "opaque", HiddenOverwritten: "overwritten", HiddenMarker: "marker"}
 	var out []string
 	for _, x := range h {
 		out = append(out, fmt.Sprintf("%s by %d %s", names[x.ID], x.By, how[x.How]))
+	}
+	for _, m := range moved {
+		out = append(out, fmt.Sprintf("%s at %s", names[m.ID], m.Path))
 	}
 	sort.Strings(out)
 	return out
@@ -97,9 +101,57 @@ func TestOverlay(t *testing.T) {
 			layers: [][]string{{"f /x"}, {"wh /nothing/here"}},
 			want:   []string{"L1:wh /nothing/here by 1 marker"},
 		},
+		// Extraction writes through a symlinked parent (bin -> usr/bin:
+		// bin/tool is /usr/bin/tool). This was "taken at the path the tar
+		// records", which showed a trojan's target as the original.
 		{
-			name:   "symlinked parent is not replaced",
-			layers: [][]string{{"l /bin", "d /usr/bin"}, {"f /bin/tool"}},
+			name:   "an entry under a symlinked parent lands at the link's target",
+			layers: [][]string{{"l /bin usr/bin", "d /usr/bin"}, {"f /bin/tool"}},
+			want:   []string{"L1:f /bin/tool at /usr/bin/tool"},
+		},
+		{
+			name:   "a file written through a link replaces the target's file",
+			layers: [][]string{{"d /usr/bin", "f /usr/bin/ls", "l /bin usr/bin"}, {"f /bin/ls"}},
+			want:   []string{"L0:f /usr/bin/ls by 1 overwritten", "L1:f /bin/ls at /usr/bin/ls"},
+		},
+		{
+			name:   "a whiteout through a link deletes the target's file",
+			layers: [][]string{{"d /data", "f /data/secret", "l /link /data"}, {"wh /link/secret"}},
+			want:   []string{"L0:f /data/secret by 1 deleted", "L1:wh /link/secret at /data/secret", "L1:wh /link/secret by 1 marker"},
+		},
+		{
+			name:   "an opaque marker through a link empties the target",
+			layers: [][]string{{"d /data", "f /data/a", "l /link data"}, {"opq /link"}},
+			want:   []string{"L0:f /data/a by 1 opaque", "L1:opq /link at /data", "L1:opq /link by 1 marker"},
+		},
+		{
+			name:   "an entry at a link's own path replaces the link",
+			layers: [][]string{{"l /bin usr/bin"}, {"d /bin", "f /bin/sh"}},
+			want:   []string{"L0:l /bin by 1 overwritten"},
+		},
+		{
+			name:   "absolute targets and .. stay inside the root",
+			layers: [][]string{{"l /a/up ../../../../etc", "l /abs /../../etc/"}, {"f /a/up/passwd", "f /abs/shadow"}},
+			want:   []string{"L1:f /a/up/passwd at /etc/passwd", "L1:f /abs/shadow at /etc/shadow"},
+		},
+		{
+			name:   "links through links, and a link made earlier in the same layer",
+			layers: [][]string{{"l /lib usr/lib", "d /usr/lib", "l /usr/lib/x86_64 ../lib64", "l /tmp/l /lib/x86_64", "f /tmp/l/libc.so"}},
+			want:   []string{"L0:f /tmp/l/libc.so at /usr/lib64/libc.so"},
+		},
+		{
+			name:   "a whiteout uses the links of the layers below it only",
+			layers: [][]string{{"d /d", "f /d/x", "f /e/x"}, {"wh /e/x", "l /e d"}},
+			want:   []string{"L0:f /e/x by 1 deleted", "L1:wh /e/x by 1 marker"},
+		},
+		{
+			name:   "a link loop: the entry stays at its tar path",
+			layers: [][]string{{"l /a b", "l /b a"}, {"f /a/x"}},
+		},
+		{
+			name:   "a symlink written through a link redirects what comes beneath it",
+			layers: [][]string{{"l /opt srv", "d /srv"}, {"l /opt/app /etc"}, {"f /srv/app/cron"}},
+			want:   []string{"L1:l /opt/app at /srv/app", "L2:f /srv/app/cron at /etc/cron"},
 		},
 		{
 			name:   "whiteout then re-create in the same layer",
@@ -115,28 +167,29 @@ func TestOverlay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in, names := overlayInput(tt.layers)
-			got := render(Overlay(in), names)
+			hidden, moved := Overlay(in)
+			got := render(hidden, moved, names)
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("hidden:\n got %q\nwant %q", got, tt.want)
 			}
-			byPath, err := overlayByPath(in)
+			byPath, moved, err := overlayByPath(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := render(byPath, names); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			if got := render(byPath, moved, names); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("hidden, in path order:\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}
 }
 
-// sortedHidings is Overlay's output in a fixed order (hideTree walks maps).
-func sortedHidings(hs []Hidden) []Hidden {
+// sortedVis is Overlay's output in a fixed order (hideTree walks maps).
+func sortedVis(hs []Hidden, ms []Moved) Visibility {
 	hs = slices.Clone(hs)
 	slices.SortFunc(hs, func(a, b Hidden) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.By, b.By), cmp.Compare(a.How, b.How))
 	})
-	return hs
+	return Visibility{hs, sortMoved(slices.Clone(ms))}
 }
 
 // TestOverlayTreeRollback builds the tree of random lower layers once, then
@@ -159,20 +212,20 @@ func TestOverlayTreeRollback(t *testing.T) {
 		for pos, l := range below {
 			tree.apply(pos, l)
 		}
-		want := sortedHidings(Overlay(below))
+		want := sortedVis(Overlay(below))
 		for range 3 {
 			top := random()[0]
 			m := tree.mark()
 			tree.apply(len(below), top)
 			stack := append(slices.Clone(below), top)
-			if got, want := sortedHidings(tree.out), sortedHidings(Overlay(stack)); !slices.Equal(got, want) {
+			if got, want := sortedVis(tree.out, tree.moved), sortedVis(Overlay(stack)); !got.Equal(want) {
 				t.Fatalf("top layer %v over %v: got %v, want %v", top, below, got, want)
 			}
 			if len(tree.undo) > 0 {
 				rolledBack++
 			}
 			tree.rollback(m)
-			if got := sortedHidings(tree.out); !slices.Equal(got, want) {
+			if got := sortedVis(tree.out, tree.moved); !got.Equal(want) {
 				t.Fatalf("after rolling back %v over %v: got %v, want %v", top, below, got, want)
 			}
 		}

@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"cmp"
+	"path"
 	"slices"
 	"sort"
 )
@@ -358,13 +359,126 @@ func (o *pathOverlay) pop() error {
 	return nil
 }
 
+// visibilityOut receives what the visibility computation finds.
+type visibilityOut interface {
+	add(Hidden) error
+	addMoved(Moved) error
+}
+
+// visibilityLists collects what the visibility computation finds.
+type visibilityLists struct {
+	hidden []Hidden
+	moved  []Moved
+}
+
+func (v *visibilityLists) add(h Hidden) error     { v.hidden = append(v.hidden, h); return nil }
+func (v *visibilityLists) addMoved(m Moved) error { v.moved = append(v.moved, m); return nil }
+
+// entryAt names an entry of an image: the position of its layer and its id.
+type entryAt struct {
+	pos int
+	id  int64
+}
+
+// linkMoves computes which entries of an image land elsewhere than their
+// tar path (Overlay's moved list) from the few entries that can be moved or
+// decide where others land, which load returns: the image's entries (by
+// layer position, in tar order) whose path keep accepts. Those are the
+// entries at the path of a symlink (links: the paths of the image's
+// symlinks) or at one of its ancestors (which can delete, replace or
+// empty the link), and those beneath a symlink. Nothing else can move an
+// entry or change a link. A symlink that itself lands elsewhere adds its
+// landing path, and the entries are loaded again.
+func linkMoves(links []string, load func(keep func(string) bool) ([][]OverlayEntry, error)) ([]Moved, error) {
+	linkAt := map[string]bool{}
+	for _, l := range links {
+		linkAt[l] = true
+	}
+	for {
+		above := map[string]bool{}
+		for l := range linkAt {
+			for d := l; d != "/"; {
+				d = path.Dir(d)
+				above[d] = true
+			}
+		}
+		keep := func(p string) bool {
+			if linkAt[p] || above[p] {
+				return true
+			}
+			for d := p; d != "/"; {
+				d = path.Dir(d)
+				if linkAt[d] {
+					return true
+				}
+			}
+			return false
+		}
+		layers, err := load(keep)
+		if err != nil {
+			return nil, err
+		}
+		t := newOverlayTree()
+		for pos, l := range layers {
+			t.apply(pos, l)
+		}
+		grew := false
+		for _, m := range t.moved {
+			if m.Type == TypeSymlink && !linkAt[m.Path] {
+				linkAt[m.Path], grew = true, true
+			}
+		}
+		if !grew {
+			return t.moved, nil
+		}
+	}
+}
+
+// movedByKey returns moves as path-order entries at the paths they land
+// at, sorted by key, and the set of entries moved.
+func movedByKey(moves []Moved) ([]pathEntry, map[entryAt]bool) {
+	out := make([]pathEntry, 0, len(moves))
+	set := make(map[entryAt]bool, len(moves))
+	for _, m := range moves {
+		set[entryAt{m.Pos, m.ID}] = true
+		out = append(out, pathEntry{key: pathKey(m.Path), pos: m.Pos, id: m.ID, typ: m.Type})
+	}
+	slices.SortStableFunc(out, func(a, b pathEntry) int { return bytes.Compare(a.key, b.key) })
+	return out, set
+}
+
 // overlayByPath is Overlay computed by the path-order merge, over layers in
 // memory; the tests compare the two.
-func overlayByPath(layers [][]OverlayEntry) ([]Hidden, error) {
-	var all []pathEntry
+func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, error) {
+	var links []string
+	for _, l := range layers {
+		for _, e := range l {
+			if e.Type == TypeSymlink {
+				links = append(links, e.Path)
+			}
+		}
+	}
+	moves, err := linkMoves(links, func(keep func(string) bool) ([][]OverlayEntry, error) {
+		out := make([][]OverlayEntry, len(layers))
+		for pos, l := range layers {
+			for _, e := range l {
+				if keep(e.Path) {
+					out[pos] = append(out[pos], e)
+				}
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	moved, isMoved := movedByKey(moves)
+	all := moved
 	for pos, l := range layers {
 		for _, e := range l {
-			all = append(all, pathEntry{key: pathKey(e.Path), pos: pos, id: e.ID, typ: e.Type})
+			if !isMoved[entryAt{pos, e.ID}] {
+				all = append(all, pathEntry{key: pathKey(e.Path), pos: pos, id: e.ID, typ: e.Type})
+			}
 		}
 	}
 	slices.SortStableFunc(all, func(a, b pathEntry) int { return bytes.Compare(a.key, b.key) })
@@ -372,8 +486,8 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, error) {
 	o := newPathOverlay(func(h Hidden) error { out = append(out, h); return nil })
 	for _, e := range all {
 		if err := o.add(e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return out, o.finish()
+	return out, moves, o.finish()
 }

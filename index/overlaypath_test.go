@@ -18,11 +18,14 @@ func sortHidden(hs []Hidden) []Hidden {
 
 // layersFromBytes decodes fuzz input into a layer stack over a small set of
 // paths that share prefixes ("/a/b", "/a/b-x", "/a/b/c", ...), with every
-// entry type, duplicates within a layer and layers listed twice. Entry ids
+// entry type (symlinks to paths of the set, relative or absolute), duplicates within a layer and layers listed twice. Entry ids
 // grow in tar order within a layer, but layers' id ranges are not in
 // position order, as in a real index.
 func layersFromBytes(data []byte) [][]OverlayEntry {
 	names := []string{"a", "b", "b-x", "c", "b.d", "b\x01", "b c", "é"}
+	// Symlink targets: relative, absolute, climbing above the root, to a
+	// sibling that shares a prefix, to themselves.
+	links := []string{"a", "b", "/a/b", "../c", "../../..", "/", ".", "b-x/", "c/../b", "/b c/a", ""}
 	types := []EntryType{TypeFile, TypeDir, TypeDir, TypeSymlink, TypeHardlink, TypeWhiteout, TypeOpaque, TypeChar, TypeFile, TypeDir}
 	next := func() int {
 		if len(data) == 0 {
@@ -52,7 +55,11 @@ func layersFromBytes(data []byte) [][]OverlayEntry {
 			if p == "" {
 				p = "/"
 			}
-			l = append(l, OverlayEntry{ID: base + int64(i), Path: p, Type: types[next()%len(types)]})
+			e := OverlayEntry{ID: base + int64(i), Path: p, Type: types[next()%len(types)]}
+			if e.Type == TypeSymlink {
+				e.Link = links[next()%len(links)]
+			}
+			l = append(l, e)
 		}
 		layers = append(layers, l)
 	}
@@ -61,18 +68,22 @@ func layersFromBytes(data []byte) [][]OverlayEntry {
 
 func checkOverlayByPath(t *testing.T, layers [][]OverlayEntry) {
 	t.Helper()
-	want := sortHidden(Overlay(layers))
-	got, err := overlayByPath(layers)
+	hidden, moved := Overlay(layers)
+	want := Visibility{sortHidden(hidden), sortMoved(moved)}
+	gotHidden, gotMoved, err := overlayByPath(layers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sortHidden(got)
-	if !slices.Equal(got, want) {
+	got := Visibility{sortHidden(gotHidden), sortMoved(gotMoved)}
+	if !got.Equal(want) {
 		var b bytes.Buffer
 		for pos, l := range layers {
 			fmt.Fprintf(&b, "layer %d:", pos)
 			for _, e := range l {
 				fmt.Fprintf(&b, " %d:%s:%s", e.ID, e.Type, e.Path)
+				if e.Link != "" {
+					fmt.Fprintf(&b, "->%s", e.Link)
+				}
 			}
 			b.WriteByte('\n')
 		}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -48,10 +49,18 @@ func init() {
 
 // overlaySorted computes the entries image manifestID hides, from its
 // manifest_layers rows already written in tx, reading its entries sorted by
-// path, and passes each to emit. SQLite's sorter keeps up to about the
-// writer's page cache (8 MiB, see dsn) in memory before it spills to
-// temporary files.
-func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(Hidden) error) error {
+// path, and passes each to out, with the entries that land elsewhere than
+// their tar path. SQLite's sorter keeps up to about the writer's page cache
+// (8 MiB, see dsn) in memory before it spills to temporary files. Entries
+// beneath the image's symlinks (and those that decide the links' fate) are
+// read once more, in layer order, to resolve where they land (linkMoves):
+// their memory grows with their number, which in real images is small.
+func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibilityOut) error {
+	moves, err := sortedMoves(ctx, tx, manifestID)
+	if err != nil {
+		return fmt.Errorf("visibility: %w", err)
+	}
+	moved, isMoved := movedByKey(moves)
 	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
 	// their paths by id; the sorter does the rest.
 	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
@@ -63,11 +72,21 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 		return fmt.Errorf("visibility: %w", err)
 	}
 	defer rows.Close()
-	o := newPathOverlay(emit)
+	o := newPathOverlay(out.add)
 	for rows.Next() {
 		var e pathEntry
 		if err := rows.Scan(&e.key, &e.pos, &e.id, &e.typ); err != nil {
 			return fmt.Errorf("visibility: %w", err)
+		}
+		if isMoved[entryAt{e.pos, e.id}] {
+			continue
+		}
+		// The moved entries, merged in at the paths they land at.
+		for len(moved) > 0 && bytes.Compare(moved[0].key, e.key) <= 0 {
+			if err := o.add(moved[0]); err != nil {
+				return err
+			}
+			moved = moved[1:]
 		}
 		if err := o.add(e); err != nil {
 			return err
@@ -76,7 +95,73 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, emit func(
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
-	return o.finish()
+	for _, e := range moved {
+		if err := o.add(e); err != nil {
+			return err
+		}
+	}
+	if err := o.finish(); err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := out.addMoved(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedMoves returns the entries of image manifestID that land elsewhere
+// than their tar path (linkMoves), reading only what linkMoves needs.
+func sortedMoves(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, error) {
+	links, err := queryStrings(ctx, tx, `SELECT p.path FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
+		WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
+			AND e.type = ? AND p.id = e.path_id`, manifestID, TypeSymlink)
+	if err != nil || len(links) == 0 {
+		return nil, err
+	}
+	return linkMoves(links, func(keep func(string) bool) ([][]OverlayEntry, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT ml.position, e.id, p.path, e.type, CASE e.type WHEN ? THEN COALESCE(e.linkname, '') ELSE '' END
+			FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
+			WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry AND p.id = e.path_id
+			ORDER BY ml.position, e.id`, TypeSymlink, manifestID)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var layers [][]OverlayEntry
+		for rows.Next() {
+			var pos int
+			var e OverlayEntry
+			if err := rows.Scan(&pos, &e.ID, &e.Path, &e.Type, &e.Link); err != nil {
+				return nil, err
+			}
+			for len(layers) <= pos {
+				layers = append(layers, nil)
+			}
+			if keep(e.Path) {
+				layers[pos] = append(layers[pos], e)
+			}
+		}
+		return layers, rows.Err()
+	})
+}
+
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // hiddenBatch is how many hidden rows one INSERT writes, of hiddenColumns.
@@ -113,6 +198,17 @@ func (w *hiddenWriter) add(h Hidden) error {
 	}
 	_, err := w.full.ExecContext(w.ctx, w.args...)
 	w.args = w.args[:0]
+	return err
+}
+
+// addMoved records that an entry lands at another path than its tar's
+// (rare: entries written through a symlinked directory).
+func (w *hiddenWriter) addMoved(m Moved) error {
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO paths (path) VALUES (?)`, m.Path); err != nil {
+		return err
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO moved (manifest_id, layer_position, entry_id, path_id)
+		SELECT ?, ?, ?, id FROM paths WHERE path = ?`, w.manifestID, m.Pos, m.ID, m.Path)
 	return err
 }
 

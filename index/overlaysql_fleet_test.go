@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/auditor-dev/auditor/index"
@@ -43,12 +42,14 @@ func TestVisibilityByPathFleet(t *testing.T) {
 	}
 	hidden := 0
 	for digest, want := range mem {
-		hidden += len(want)
-		if got := byPath[digest]; !slices.Equal(got, want) {
-			t.Errorf("image %s: path order hides %d entries, Overlay %d:\n got %v\nwant %v", digest, len(got), len(want), got, want)
+		hidden += len(want.Hidden)
+		if got := byPath[digest]; !got.Equal(want) {
+			t.Errorf("image %s: path order hides %d entries and moves %d, Overlay %d and %d:\n got %v\nwant %v", digest,
+				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved), got, want)
 		}
-		if got := stored[digest]; !slices.Equal(got, want) {
-			t.Errorf("image %s: %d hidden rows stored, Overlay hides %d", digest, len(got), len(want))
+		if got := stored[digest]; !got.Equal(want) {
+			t.Errorf("image %s: %d hidden and %d moved rows stored, Overlay hides %d and moves %d", digest,
+				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved))
 		}
 	}
 	if hidden == 0 {

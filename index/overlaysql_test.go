@@ -49,7 +49,7 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 			}
 			l := &Layer{Digest: fmt.Sprintf("sha256:%060x%04x", n, pos), Compression: "none"}
 			for _, e := range es {
-				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Mode: 0o644, Kind: KindNone})
+				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Linkname: e.Link, Mode: 0o644, Kind: KindNone})
 			}
 			if len(es) > 0 {
 				digests[&es[0]] = l.Digest
@@ -74,7 +74,7 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 			}
 			l := &Layer{Digest: fmt.Sprintf("sha256:%056x%04x%04x", n, sib, 0xfff), Compression: "none"}
 			for _, e := range layersFromBytes(buf)[0] {
-				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Mode: 0o644, Kind: KindNone})
+				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Linkname: e.Link, Mode: 0o644, Kind: KindNone})
 			}
 			for _, db := range []*DB{mem, byPath} {
 				if err := db.PutLayer(ctx, l); err != nil {
@@ -95,6 +95,10 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 	hidden, _ := strconv.Atoi(indextest.Strings(t, mem.Reader(), `SELECT count(*) FROM image_files WHERE NOT visible`)[0])
 	if hidden < 300 {
 		t.Fatalf("only %d image_files rows hidden: the comparison proves little", hidden)
+	}
+	moved, _ := strconv.Atoi(indextest.Strings(t, mem.Reader(), `SELECT count(*) FROM image_files WHERE written_via IS NOT NULL`)[0])
+	if moved < 20 {
+		t.Fatalf("only %d image_files rows written through a link: the comparison proves little", moved)
 	}
 	indextest.Equal(t, byPath.Path(), mem.Path())
 }

@@ -84,7 +84,7 @@ func TestMigrateHiddenPositions(t *testing.T) {
 			how INTEGER NOT NULL, PRIMARY KEY (manifest_id, entry_id)) WITHOUT ROWID`,
 		// What an older auditor stored: one row per entry, the first hiding.
 		`INSERT OR IGNORE INTO old_hidden SELECT manifest_id, entry_id, hidden_by_position, how FROM hidden ORDER BY layer_position`,
-		`DROP VIEW image_files`, `DROP TABLE hidden`, `DROP TABLE visibility_stale`, `ALTER TABLE old_hidden RENAME TO hidden`, oldView,
+		`DROP VIEW image_files`, `DROP TABLE hidden`, `DROP TABLE moved`, `DROP TABLE visibility_stale`, `ALTER TABLE old_hidden RENAME TO hidden`, oldView,
 		`DELETE FROM migrations WHERE name >= '0009'`)
 	got := strings.Join(indextest.Strings(t, db.Reader(), `SELECT substr(image_digest, 8, 1) || ' ' || layer_position || ' ' || visible ||
 		' ' || COALESCE(hidden_by_position || ':' || hidden_how, '-') FROM image_files ORDER BY 1`), ", ")

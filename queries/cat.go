@@ -66,12 +66,13 @@ type atEntry struct {
 	link        sql.Null[string]
 	kind        string
 	visible     bool
+	tarPath     string // its path in the layer tar
 }
 
 func entryAt(ctx context.Context, db *sql.DB, im *Image, p string, layer int) (*atEntry, error) {
 	var e atEntry
 	err := db.QueryRowContext(ctx, query("file_at"), im.Digest, im.Registry, im.Repository, p, layer).
-		Scan(&e.layer, &e.layerDigest, &e.seq, &e.typ, &e.size, &e.sha256, &e.link, &e.kind, &e.visible)
+		Scan(&e.layer, &e.layerDigest, &e.seq, &e.typ, &e.size, &e.sha256, &e.link, &e.kind, &e.visible, &e.tarPath)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -101,6 +102,18 @@ func resolvePath(ctx context.Context, db *sql.DB, im *Image, p string) (string, 
 		e, err := entryAt(ctx, db, im, next, -1)
 		if err != nil {
 			return "", nil, err
+		}
+		if e == nil && len(todo) > 0 {
+			// A directory no layer has an entry for, implied by what
+			// lies beneath it.
+			var implied bool
+			if err := db.QueryRowContext(ctx, query("dir_implied"), im.Digest, im.Registry, im.Repository, next).Scan(&implied); err != nil {
+				return "", nil, fmt.Errorf("%s in %s: %w", p, im.Name(), err)
+			}
+			if implied {
+				cur = next
+				continue
+			}
 		}
 		if e == nil {
 			if next == p {
@@ -145,7 +158,7 @@ func fileRef(ctx context.Context, db *sql.DB, im *Image, p string, e *atEntry) (
 	default:
 		return nil, fmt.Errorf("%s in %s is a %s: it has no content to show", p, im.Name(), e.typ)
 	}
-	f := &FileRef{Path: p, Layer: e.layer, LayerDigest: e.layerDigest, Seq: e.seq, DataSeq: e.seq, DataPath: p,
+	f := &FileRef{Path: p, Layer: e.layer, LayerDigest: e.layerDigest, Seq: e.seq, DataSeq: e.seq, DataPath: e.tarPath,
 		Type: e.typ, Size: e.size, SHA256: e.sha256.V, Kind: e.kind}
 	if e.typ == "hardlink" {
 		target := CleanPath(e.link.V)

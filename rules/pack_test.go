@@ -142,6 +142,16 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "opt/tools/pool.json", body: `{"url": "stratum+tcp://pool.example.net:3333", "user": "x"}`})),
 		hit{rule: "known-bad-name", path: "/opt/tools/xmrig", layer: 1},
 		hit{rule: "miner-pool-url", path: "/opt/tools/pool.json", layer: 1})
+
+	// 11. A link into /usr/bin, then a file written through it: the tar
+	// says /opt/plugins/ls, extraction replaces /usr/bin/ls. The base's own
+	// bin -> usr/bin, written through by a package, is normal.
+	add(img("test/links",
+		layerOf(t, ent{name: "opt/plugins", typ: tar.TypeSymlink, link: "/usr/bin"}, ent{name: "bin/pkgtool", mode: 0o755, body: elf("pkgtool")}),
+		layerOf(t, ent{name: "opt/plugins/ls", mode: 0o755, body: elf("ls, but not")})),
+		hit{rule: "written-through-link-into-system-dir", path: "/usr/bin/ls", layer: 2},
+		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 2},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 2})
 	return imgs, want
 }
 
