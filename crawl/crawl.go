@@ -7,6 +7,7 @@ package crawl
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -163,6 +164,7 @@ type Crawler struct {
 	pullers  map[string]*registryClient
 	localSem *slots                         // layer reads from local sources
 	imaged   map[index.Repo]map[string]bool // images counted in Stats.Images, by repository and digest
+	closers  []io.Closer                    // what the running scan opened (local archives), closed when it returns
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
@@ -291,6 +293,7 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 	// jobs) ends with it.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	defer c.closeScanFiles() // after every job: Scan returns with them closed
 	c.mu.Lock()
 	for _, t := range targets {
 		if t.PlainHTTP { // http://host: plain HTTP allowed, as with Insecure
@@ -341,6 +344,23 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 		c.fail(ctx, index.ScanError{Message: fmt.Sprintf("no image matched the platforms asked for: none of them in %d multi-platform images", n)})
 	}
 	return nil
+}
+
+// closeAtEnd keeps f open until the running Scan returns.
+func (c *Crawler) closeAtEnd(f io.Closer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closers = append(c.closers, f)
+}
+
+func (c *Crawler) closeScanFiles() {
+	c.mu.Lock()
+	fs := c.closers
+	c.closers = nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 // platformMiss reports an index none of whose children is of a platform

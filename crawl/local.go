@@ -133,8 +133,7 @@ func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) 
 			fail(err)
 			return
 		}
-		// The archive stays open until the scan ends (Scan cancels ctx).
-		go func() { <-ctx.Done(); tfs.Close() }()
+		c.closeAtEnd(tfs) // open until the scan's jobs are done
 		src.fsys = tfs
 		if t.Source == SourceOCIArchive {
 			jobs, err = src.ociJobs(t.Tag)

@@ -34,10 +34,12 @@ func do(t *testing.T, tr http.RoundTripper, url string) (*http.Response, error) 
 func TestMaxRequests(t *testing.T) {
 	var cur, peak atomic.Int32
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 6)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := cur.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
+		arrived <- struct{}{}
 		<-release
 		cur.Add(-1)
 		w.Header().Set("Content-Length", "8388608")
@@ -53,7 +55,14 @@ func TestMaxRequests(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Two requests reach the registry; the others wait for a slot: the
+	// transport's two are taken, and nothing more arrives.
+	<-arrived
+	<-arrived
+	if tr.sem.TryAcquire(1) {
+		tr.sem.Release(1)
+		t.Error("a third slot was free with two requests in flight")
+	}
 	if p := peak.Load(); p != 2 {
 		t.Errorf("%d requests at once before any finished, want 2", p)
 	}
@@ -150,7 +159,15 @@ func TestBreaker(t *testing.T) {
 		t.Errorf("after 3 failures: %v with %d calls, want ErrRegistryDown naming the last failure and no call", err, calls.Load())
 	}
 	healthy.Store(true)
-	time.Sleep(350 * time.Millisecond)
+	// The breaker opened for the cooldown from the third failure: wait for
+	// the instant it names (not a guess at how long the test takes).
+	tr.mu.Lock()
+	until := tr.openUntil
+	tr.mu.Unlock()
+	if d := time.Until(until); d <= 0 || d > 300*time.Millisecond {
+		t.Fatalf("breaker open for %s more, want at most the 300ms cooldown", d)
+	}
+	time.Sleep(time.Until(until) + time.Millisecond)
 	if resp, err := do(t, tr, srv.URL+"/v2/"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("after the cooldown: %v %v", resp, err)
 	}

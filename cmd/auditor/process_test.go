@@ -162,13 +162,30 @@ func exitCode(err error) int {
 	return 0
 }
 
+// seededRand returns a random source for the test's choices (kill times),
+// seeded from AUDITOR_TEST_SEED when set, else from the clock; the seed is
+// logged, so that a failure shows how to replay it.
+func seededRand(t *testing.T, stream uint64) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("AUDITOR_TEST_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("AUDITOR_TEST_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("random seed %d (replay: AUDITOR_TEST_SEED=%d go test ./cmd/auditor -run '^%s$')", seed, seed, t.Name())
+	return rand.New(rand.NewPCG(seed, stream))
+}
+
 // TestKilledScansResume kills scans with SIGKILL at random points, three
 // times per round on the same database, then lets one finish: the database must pass
 // integrity_check after every kill and end equal to a clean scan's.
 func TestKilledScansResume(t *testing.T) {
 	t.Parallel()
 	clean := cleanIndex(t)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	rng := seededRand(t, 1)
 	rounds := 2
 	if n, err := strconv.Atoi(os.Getenv("AUDITOR_KILL_ROUNDS")); err == nil && n > 0 {
 		rounds = n // a longer soak: AUDITOR_KILL_ROUNDS=20 go test -run TestKilledScansResume

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -89,7 +88,7 @@ func TestKilledDuringBigLayer(t *testing.T) {
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, "db = %q\ntargets = [%q]\n", db, tag), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	rng := seededRand(t, 2)
 	killedMidLayer := 0
 	for round := range 3 {
 		cmd, out := scanCmd(t, cfg)
