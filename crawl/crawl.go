@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,10 @@ import (
 
 // Sink is where the crawler stores what it finds. *index.DB implements it.
 type Sink interface {
+	// SetScanners sets the per-layer scanners of the crawl and their
+	// versions: HasLayer and Manifest then also ask that every layer was
+	// read by each at its version.
+	SetScanners(vs []index.ScannerVersion)
 	// HasLayer reports whether a layer blob is already fully indexed.
 	HasLayer(ctx context.Context, digest string) (bool, error)
 	// BeginLayer starts storing a layer of at most maxEntries entries,
@@ -116,10 +121,10 @@ type Options struct {
 	PageSize int
 	// Retry says how failed requests and layer reads are retried.
 	Retry Retry
-	// Content, when set, matches regular files against content patterns
-	// as layers stream. Set the same version on the sink (index.DB's
-	// SetContentVersion) so layers matched with other patterns are re-read.
-	Content ContentMatcher
+	// Scanners read every layer as it streams (see LayerScanner); New
+	// tells the sink their versions (SetScanners), so that a layer not read
+	// by one of them at its version is read again, for those only.
+	Scanners []LayerScanner
 	// Log receives progress and error lines; nil discards them.
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl
@@ -151,6 +156,11 @@ type Stats struct {
 	// for (Options.Platforms or a registry's), of tags listed (one named
 	// tag or digest is an error instead).
 	PlatformMisses int64
+	// LayersRescanned counts the layers read (in LayersRead) that were
+	// indexed already, read again once for the scanners in Rescanners (new,
+	// or at a new version) only.
+	LayersRescanned int64
+	Rescanners      []string
 }
 
 // Crawler crawls registries into a Sink. It is safe for one Scan at a time.
@@ -171,6 +181,8 @@ type Crawler struct {
 		layersRead, layersSkipped, layersToRead  atomic.Int64
 		files, bytes, uncompressed, errors       atomic.Int64
 		artifacts, missing, platformMisses       atomic.Int64
+		layersRescanned                          atomic.Int64
+		rescanners                               sync.Map // scanner name -> true
 	}
 }
 
@@ -215,6 +227,19 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 			}
 		}
 	}
+	var vs []index.ScannerVersion
+	for _, s := range opts.Scanners {
+		if s.Name() == "" || s.Version() == "" {
+			return nil, fmt.Errorf("scanner %q: a scanner needs a name and a version", s.Name())
+		}
+		if slices.ContainsFunc(vs, func(v index.ScannerVersion) bool { return v.Name == s.Name() }) {
+			return nil, fmt.Errorf("scanner %s: given twice", s.Name())
+		}
+		vs = append(vs, index.ScannerVersion{Name: s.Name(), Version: s.Version()})
+	}
+	if sink != nil { // nil for a crawler that only opens blobs (cat)
+		sink.SetScanners(vs)
+	}
 	opts.Registries = maps.Clone(opts.Registries) // Scan may add to it
 	if opts.Registries == nil {
 		opts.Registries = map[string]Registry{}
@@ -240,14 +265,18 @@ func (c *Crawler) Stats() Stats {
 		}
 	}
 	c.mu.Unlock()
-	return Stats{
+	st := Stats{
 		Answered: answered, Unanswered: unanswered,
 		Repositories: s.repos.Load(), RepositoriesDone: s.reposDone.Load(),
 		Tags: s.tags.Load(), TagsDone: s.tagsDone.Load(), Images: s.images.Load(),
 		LayersRead: s.layersRead.Load(), LayersSkipped: s.layersSkipped.Load(), LayersToRead: s.layersToRead.Load(),
 		Files: s.files.Load(), BytesRead: s.bytes.Load(), UncompressedBytes: s.uncompressed.Load(), Errors: s.errors.Load(),
 		Artifacts: s.artifacts.Load(), Missing: s.missing.Load(), PlatformMisses: s.platformMisses.Load(),
+		LayersRescanned: s.layersRescanned.Load(),
 	}
+	s.rescanners.Range(func(k, _ any) bool { st.Rescanners = append(st.Rescanners, k.(string)); return true })
+	slices.Sort(st.Rescanners)
+	return st
 }
 
 // countImage counts an image of repo indexed or linked, once however many

@@ -81,15 +81,26 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 	// No shared cancellation: when one layer fails, the others still finish
 	// and stay indexed for the next scan and for other images.
 	var g errgroup.Group
-	stored := make([]string, len(p.Layers)) // the digest each layer is indexed under
+	stored := make([]string, len(p.Layers))              // the digest each layer is indexed under
+	scanErrs := make([][]index.LayerScan, len(p.Layers)) // scanners that failed on the layers read here
 	for i, l := range p.Layers {
 		g.Go(func() error {
-			d, err := c.ensureLayer(ctx, p, l)
-			stored[i] = d
+			d, failed, err := c.ensureLayer(ctx, p, l)
+			stored[i], scanErrs[i] = d, failed
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	// A scanner's failure on a layer is the layer's, recorded with it (the
+	// layer_scans view); it is reported once, by the image that read it,
+	// and its files are indexed all the same.
+	for i, failed := range scanErrs {
+		for _, s := range failed {
+			c.fail(ctx, index.ScanError{Registry: repo.Registry, Repository: repo.Name, Reference: ref, LayerDigest: stored[i],
+				Message: fmt.Sprintf("layer %s: scanner %s (version %s): %s", stored[i], s.Scanner, s.Version, s.Error)})
+		}
+	}
+	if err != nil {
 		return err
 	}
 	rec.Layers = stored
@@ -106,8 +117,9 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 
 // ensureLayer makes sure a layer is indexed, reading it at most once per
 // crawl however many images share it, and never when it is already indexed.
-// It returns the digest the layer is indexed under.
-func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (string, error) {
+// It returns the digest the layer is indexed under and, when this call read
+// it, the scanners that failed on it.
+func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (string, []index.LayerScan, error) {
 	lookup := func() (string, error) {
 		if done, err := c.sink.HasLayer(ctx, l.Digest); err != nil || done {
 			if done {
@@ -122,78 +134,112 @@ func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (s
 	}
 	d, err := lookup()
 	if err != nil {
-		return "", &layerError{l.Digest, err}
+		return "", nil, &layerError{l.Digest, err}
 	}
 	if d != "" {
 		c.stats.layersSkipped.Add(1)
-		return d, nil
+		return d, nil, nil
+	}
+	type read struct {
+		digest string
+		failed []index.LayerScan
 	}
 	v, err, shared := c.layerSF.Do(l.Digest, func() (any, error) {
 		// Another image may have finished it between the check and here.
 		if d, err := lookup(); err != nil || d != "" {
-			return d, err
+			return read{digest: d}, err
 		}
 		c.stats.layersToRead.Add(1)
-		return l.Digest, c.readLayer(ctx, p, l)
+		failed, err := c.readLayer(ctx, p, l)
+		return read{l.Digest, failed}, err
 	})
 	if err != nil {
 		var le *layerError
 		if errors.As(err, &le) {
-			return "", err
+			return "", nil, err
 		}
-		return "", &layerError{l.Digest, err}
+		return "", nil, &layerError{l.Digest, err}
 	}
+	r := v.(read)
 	if shared {
 		c.stats.layersSkipped.Add(1)
+		return r.digest, nil, nil
 	}
-	return v.(string), nil
+	return r.digest, r.failed, nil
 }
 
-func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) error {
+// readLayer reads a layer into the sink and returns the scanners that
+// failed on it.
+func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) ([]index.LayerScan, error) {
 	if err := p.Sem.acquire(ctx, l.Size); err != nil {
-		return err
+		return nil, err
 	}
 	defer p.Sem.release()
 	// A blob cut off mid-stream is read again from the start.
-	return withRetries(ctx, c.opts.Retry, streamFailed, func() error { return c.readLayerOnce(ctx, p, l) })
+	var failed []index.LayerScan
+	err := withRetries(ctx, c.opts.Retry, streamFailed, func() error {
+		var err error
+		failed, err = c.readLayerOnce(ctx, p, l)
+		return err
+	})
+	return failed, err
 }
 
 // readLayerOnce streams a layer blob into the sink, a chunk of entries at
 // a time: memory does not grow with the layer. The layer becomes visible
-// only once it was read to its end and checked.
-func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) error {
+// only once it was read to its end and checked. It returns the scanners
+// that failed on the layer.
+func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) ([]index.LayerScan, error) {
 	rc, err := p.Open(ctx, l)
 	if err != nil {
-		return fmt.Errorf("fetching blob: %w", &redactedError{p.Redact, err})
+		return nil, fmt.Errorf("fetching blob: %w", &redactedError{p.Redact, err})
 	}
 	defer rc.Close()
 	lim := c.opts.Limits.withDefaults()
 	w, err := c.sink.BeginLayer(ctx, l.Digest, lim.MaxEntries)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if err := w.Abort(ctx); err != nil {
 			c.log.Error("removing an unfinished layer", "digest", l.Digest, "error", err)
 		}
 	}()
+	var scanners []LayerScanner // only those that did not read it yet, for an indexed layer
+	for _, s := range c.opts.Scanners {
+		if w.Scans(s.Name()) {
+			scanners = append(scanners, s)
+		}
+	}
 	trap := &streamTrap{r: rc}
 	pr := &progressReader{r: trap, n: &c.stats.bytes}
-	layer, err := StreamLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID, Content: c.opts.Content}, lim, w)
+	layer, err := StreamLayer(ctx, pr, LayerInput{Digest: l.Digest, MediaType: l.MediaType, DiffID: l.DiffID, Verify: p.Verify, CheckDiffID: p.CheckDiffID, Scanners: scanners}, lim, w)
 	if err != nil {
-		return trap.classify(err)
+		return nil, trap.classify(err)
 	}
 	if l.Size > 0 && layer.Size != l.Size {
-		return fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, l.Size)
+		return nil, fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, layer.Size, l.Size)
 	}
 	if err := w.Commit(ctx, layer); err != nil {
-		return err
+		return nil, err
 	}
 	c.stats.layersRead.Add(1)
+	if w.Indexed() && len(scanners) > 0 {
+		c.stats.layersRescanned.Add(1)
+		for _, s := range scanners {
+			c.stats.rescanners.Store(s.Name(), true)
+		}
+	}
 	c.stats.files.Add(w.Len())
 	c.stats.uncompressed.Add(layer.UncompressedSize)
 	c.log.Debug("indexed layer", "digest", layer.Digest, "entries", w.Len(), "bytes", layer.Size)
-	return nil
+	var failed []index.LayerScan
+	for _, s := range layer.Scans {
+		if s.Error != "" {
+			failed = append(failed, s)
+		}
+	}
+	return failed, nil
 }
 
 // manifestLayers lists a manifest's layers with the config's diff_ids.

@@ -78,9 +78,9 @@ type LayerInput struct {
 	// config gives it, which saves hashing every byte twice. An unknown
 	// DiffID is always computed.
 	CheckDiffID bool
-	// Content, when set, matches regular files up to its MaxSize; the
-	// layer's ContentVersion and ContentMatches are then filled in.
-	Content ContentMatcher
+	// Scanners read the layer as it streams (see LayerScanner); the
+	// layer's Scans say which did, and how it went.
+	Scanners []LayerScanner
 }
 
 // EntrySink receives a layer's entries as StreamLayer reads them.
@@ -89,9 +89,9 @@ type EntrySink interface {
 	// Add takes the next entry, in tar order. Hardlinks come without
 	// SHA256: the sink resolves them (see index.LayerWriter.Add).
 	Add(ctx context.Context, e index.Entry) error
-	// AddMatch takes a content match in an entry already added, numbered by
-	// its Seq from 0 in tar order.
-	AddMatch(m index.ContentMatch)
+	// ScanSink takes what the scanners find (AddMatch: a content match
+	// in an entry already added).
+	ScanSink
 }
 
 var _ EntrySink = (*index.LayerWriter)(nil)
@@ -179,7 +179,7 @@ func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, ou
 		tarBytes = io.TeeReader(ur, diffHash)
 	}
 	tr := tar.NewReader(tarBytes)
-	if err := readEntries(ctx, tr, layer, lim, in.Content, out); err != nil {
+	if err := readEntries(ctx, tr, layer, lim, in.Scanners, out); err != nil {
 		return nil, err
 	}
 	// Read what follows the tar end (padding) so the diff_id covers every
@@ -214,21 +214,20 @@ func decompressErr(compression string, err error) error {
 	return fmt.Errorf("%s: %w", compression, err)
 }
 
-func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, cm ContentMatcher, out EntrySink) error {
+func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, scanners []LayerScanner, out EntrySink) error {
 	bufp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bufp)
 	buf := *bufp
 	h := sha256.New()
-	var cbuf []byte // whole files for cm
-	if cm != nil {
-		layer.ContentVersion = cm.Version()
-	}
+	var cbuf []byte // whole files for the scans
+	scans := startScans(scanners, out)
 	var n int64       // entries so far
 	var logical int64 // bytes of regular files so far, sparse holes included
 	content := &ctxReader{ctx: ctx, r: tr}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			layer.Scans = scans.finish()
 			return nil
 		}
 		if err != nil {
@@ -238,7 +237,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			return fmt.Errorf("%w: more than %d tar entries", ErrLimit, lim.MaxEntries)
 		}
 		e := entryFromHeader(hdr)
-		var ms []index.ContentMatch
+		var whole []byte // the file's content, when scans want it
 		if e.Type == index.TypeFile {
 			// A sparse file's holes cost no blob bytes but read as zeros:
 			// its declared (logical) size counts, so a few hundred bytes
@@ -250,8 +249,8 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			h.Reset()
 			var sum string
 			var kind index.ContentKind
-			if cm != nil && hdr.Size <= cm.MaxSize() {
-				sum, kind, ms, err = matchContent(content, h, &cbuf, hdr.Size, cm, e.Path)
+			if scans.wants(e.Path, hdr.Size) {
+				whole, sum, kind, err = readWhole(content, h, &cbuf, hdr.Size)
 			} else {
 				sum, kind, err = hashContent(content, h, buf, hdr.Size)
 			}
@@ -263,15 +262,35 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		if err := out.Add(ctx, e); err != nil {
 			return err
 		}
-		for _, m := range ms {
-			m.Seq = int(n)
-			out.AddMatch(m)
+		if whole != nil {
+			scans.file(int(n), e.Path, whole)
+			if cap(cbuf) > maxKeptBuffer {
+				cbuf = nil // a rare large file: not held for the rest of the layer
+			}
 		}
 		n++
 		if n%4096 == 0 && ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// maxKeptBuffer is the largest buffer of whole files kept from one file to
+// the next of a layer.
+const maxKeptBuffer = 4 << 20
+
+// readWhole reads a whole regular file into *buf (grown as needed), and
+// hashes and classifies it like hashContent.
+func readWhole(r io.Reader, h hash.Hash, buf *[]byte, size int64) ([]byte, string, index.ContentKind, error) {
+	if int64(cap(*buf)) < size {
+		*buf = make([]byte, size)
+	}
+	b := (*buf)[:size]
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, "", 0, err
+	}
+	h.Write(b)
+	return b, hex.EncodeToString(h.Sum(nil)), sniff(b[:min(len(b), sniffSize)]), nil
 }
 
 // hashContent hashes one file's content and classifies its first bytes.

@@ -64,7 +64,7 @@ type DB struct {
 	// prefixes keeps the overlay trees of recent images' lower layers.
 	prefixes *prefixCache
 
-	contentVersion atomic.Pointer[string] // see SetContentVersion
+	scanners atomic.Pointer[[]ScannerVersion] // see SetScanners
 
 	writeTime atomic.Int64 // nanoseconds in write transactions; see WriteTime
 }

@@ -151,11 +151,11 @@ type RuleEval struct {
 }
 
 // imageStamps is a CTE: every indexed image manifest with a stamp that
-// changes when its rows do (re-indexed, or its layers content-checked with
-// other patterns).
+// changes when its rows do (re-indexed, or its layers read again by a new
+// version of a per-layer scanner, such as other content patterns).
 const imageStamps = `stamps AS (
-	SELECT m.digest, m.indexed_at || '|' || COALESCE((SELECT MAX(c.checked_at) FROM manifest_layers ml
-		JOIN content_checks c ON c.layer_id = ml.layer_id WHERE ml.manifest_id = m.id), '') AS stamp
+	SELECT m.digest, m.indexed_at || '|' || COALESCE((SELECT MAX(c.scanned_at) FROM manifest_layers ml
+		JOIN layer_scanners c ON c.layer_id = ml.layer_id WHERE ml.manifest_id = m.id), '') AS stamp
 	FROM manifests m WHERE m.is_index = 0 AND m.indexed_at IS NOT NULL)`
 
 // untaggedImages is a CTE: the image manifests tags pointed at (directly or

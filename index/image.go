@@ -44,7 +44,7 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 	st.Indexed = indexedAt.Valid
 	if !st.IsIndex {
 		if st.Indexed {
-			st.Indexed, err = db.manifestContentChecked(ctx, id) // else its layers are re-read for content
+			st.Indexed, err = db.manifestScanned(ctx, id) // else its layers are re-read for their scanners
 		}
 		return st, err
 	}

@@ -9,11 +9,12 @@ import (
 )
 
 // HasLayer reports whether the layer blob with this digest is fully indexed
-// by the current reader version and, when SetContentVersion set one, its
-// files were matched with that content pattern version.
+// by the current reader version and read by every scanner SetScanners set,
+// at its version.
 func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
+	var id int64
 	var v int
-	err := db.r.QueryRowContext(ctx, `SELECT reader_version FROM layers WHERE digest = ?`, digest).Scan(&v)
+	err := db.r.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, digest).Scan(&id, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -23,12 +24,16 @@ func (db *DB) HasLayer(ctx context.Context, digest string) (bool, error) {
 	if v < ReaderVersion {
 		return false, nil
 	}
-	return db.contentChecked(ctx, digest)
+	stale, err := db.staleScanners(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("layer %s: %w", digest, err)
+	}
+	return len(stale) == 0, nil
 }
 
 // LayerByDiffID returns the digest of a layer indexed by the current reader
-// (and content patterns) whose uncompressed tar has this diff_id, or "" when
-// there is none.
+// (and read by the scanners set) whose uncompressed tar has this diff_id, or
+// "" when there is none.
 func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) {
 	var d string
 	err := db.r.QueryRowContext(ctx, `SELECT digest FROM layers WHERE diff_id = ? AND reader_version >= ? ORDER BY id LIMIT 1`, diffID, ReaderVersion).Scan(&d)
@@ -38,9 +43,9 @@ func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("layer with diff_id %s: %w", diffID, err)
 	}
-	// A layer whose files were not matched with the current content
-	// patterns does not stand in: the caller reads its own copy.
-	if ok, err := db.contentChecked(ctx, d); err != nil || !ok {
+	// A layer not read by the current scanners does not stand in: the
+	// caller reads its own copy.
+	if ok, err := db.layerScanned(ctx, d); err != nil || !ok {
 		return "", err
 	}
 	return d, nil
@@ -50,7 +55,7 @@ func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) 
 // in one transaction: after it returns nil, HasLayer(l.Digest) is true and
 // every entry is in the files view; after an error or a crash, nothing of
 // the layer is stored. A layer already indexed by this reader version keeps
-// its entries (only its content matches are stored). Readers of large layers
+// its entries (only what its scanners found is stored). Readers of large layers
 // stream through BeginLayer instead.
 func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	w, err := db.BeginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))

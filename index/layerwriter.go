@@ -29,16 +29,19 @@ const chunkEntries = 16384
 // the next one fills, so reading and writing a large layer overlap; the
 // methods of a LayerWriter are called from one goroutine.
 type LayerWriter struct {
-	db          *DB
-	digest      string
-	max         int64 // most entries the layer may have (ids reserved)
-	chunk       int   // entries held before they are written
-	contentOnly bool  // the layer is indexed already: keep only content matches
+	db     *DB
+	digest string
+	max    int64 // most entries the layer may have (ids reserved)
+	chunk  int   // entries held before they are written
+	// rescan is set when the layer is indexed already and is read again for
+	// the scanners it names (those that did not read it at their current
+	// version): only what they find is kept.
+	rescan map[string]bool
 
 	// Add fills buf and matches; a full chunk moves to out and outMatches,
 	// which a goroutine writes while the next chunk fills.
 	buf, out            []Entry
-	matches, outMatches []ContentMatch // all of them when contentOnly
+	matches, outMatches []ContentMatch // all of them when rescan
 	n                   int64          // entries added
 	queued              int64          // entries moved to out, written or not
 	inflight            chan error     // the write of out, if one runs
@@ -54,18 +57,42 @@ type LayerWriter struct {
 
 // BeginLayer starts storing the layer blob digest, which has at most
 // maxEntries entries. ctx governs only this call. When the layer is already
-// indexed by this reader version (it is read again for its content), the
-// writer keeps only the content matches and their count of entries.
+// indexed by this reader version (it is read again for the scanners that did
+// not read it at their current version: see Scans), the writer keeps only
+// what those scanners find and the count of entries.
 func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (*LayerWriter, error) {
 	if maxEntries <= 0 {
 		return nil, fmt.Errorf("layer %s: max entries must be positive, got %d", digest, maxEntries)
 	}
+	w := &LayerWriter{db: db, digest: digest, max: maxEntries, chunk: chunkEntries}
+	var id int64
 	var v int
-	err := db.r.QueryRowContext(ctx, `SELECT reader_version FROM layers WHERE digest = ?`, digest).Scan(&v)
+	err := db.r.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, digest).Scan(&id, &v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("layer %s: %w", digest, err)
 	}
-	return &LayerWriter{db: db, digest: digest, max: maxEntries, chunk: chunkEntries, contentOnly: err == nil && v >= ReaderVersion}, nil
+	if err == nil && v >= ReaderVersion {
+		stale, err := db.staleScanners(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", digest, err)
+		}
+		w.rescan = map[string]bool{}
+		for _, s := range stale {
+			w.rescan[s] = true
+		}
+	}
+	return w, nil
+}
+
+// Indexed reports whether the layer is indexed already: it is read again
+// for the scanners Scans names, and only what they find is stored.
+func (w *LayerWriter) Indexed() bool { return w.rescan != nil }
+
+// Scans reports whether the scanner named must read the layer: every
+// scanner for a layer not indexed yet; for one indexed already, only those
+// that did not read it at their current version.
+func (w *LayerWriter) Scans(scanner string) bool {
+	return w.rescan == nil || w.rescan[scanner]
 }
 
 // Len returns how many entries were added.
@@ -85,7 +112,7 @@ func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 		return fmt.Errorf("layer %s: more than %d entries", w.digest, w.max)
 	}
 	w.n++
-	if w.contentOnly {
+	if w.rescan != nil {
 		return nil
 	}
 	if len(w.buf) >= w.chunk {
@@ -343,7 +370,7 @@ func (w *LayerWriter) resolveLinks(ctx context.Context, tx *sql.Tx, in *interner
 // of the blob (l.Entries and l.ContentMatches are ignored: Add and AddMatch
 // gave them), and makes the layer visible, in one transaction. After it
 // returns nil, HasLayer(digest) is true. A layer already indexed by this
-// reader version keeps its entries; only its content matches are stored,
+// reader version keeps its entries; only what its scanners found is stored,
 // and only when the same number of entries was added. A layer stored by
 // someone else meanwhile is left as it is, and the rows written here are
 // removed. ctx governs the write; after an error, call Abort.
@@ -357,7 +384,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if !w.contentOnly {
+	if w.rescan == nil {
 		w.handOff()
 	}
 	db := w.db
@@ -365,8 +392,8 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	defer db.mu.Unlock()
 	in := newInterner(db)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if w.contentOnly {
-			return putContent(ctx, tx, w.digest, l.ContentVersion, w.n, w.matches, db.now())
+		if w.rescan != nil {
+			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, db.now())
 		}
 		var id, version int64
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
@@ -398,11 +425,8 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 		if err != nil {
 			return err
 		}
-		checkedAt := db.now()
-		if l.ContentVersion != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO content_checks (layer_id, version, checked_at) VALUES (?, ?, ?)`, lid, l.ContentVersion, checkedAt); err != nil {
-				return fmt.Errorf("content check: %w", err)
-			}
+		if err := putScans(ctx, tx, lid, l.Scans, db.now()); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM pending_layers WHERE layer_id = ?`, lid)
 		return err

@@ -247,7 +247,7 @@ func TestLayerWriterContentMatches(t *testing.T) {
 				next++
 			}
 		}
-		if err := w.Commit(ctx, &Layer{Digest: "sha256:c", Compression: "gzip", ContentVersion: version}); err != nil {
+		if err := w.Commit(ctx, &Layer{Digest: "sha256:c", Compression: "gzip", Scans: []LayerScan{{Scanner: ContentScanner, Version: version}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -74,34 +74,7 @@ func TestMigrateFromRuleScopesMissing(t *testing.T) {
 // earlier digest gets an event for it when last seen.
 func TestMigrateTagEvents(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`)
-	names, err := migrationNames()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		if base >= "0006" { // before tags could be gone, and tag_events
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(`INSERT INTO migrations (name, applied) VALUES (?, 'then')`, base)
-	}
+	path, raw, exec := migratedBefore(t, "0006") // before tags could be gone, and tag_events
 	exec(`INSERT INTO repositories (id, registry, name) VALUES (1, 'r', 'app')`)
 	// latest: d1 at t1, d2 at t2, d1 again at t3 (which only refreshed d1's row).
 	exec(`INSERT INTO tag_history (repository_id, tag, digest, first_seen, last_seen) VALUES
@@ -119,6 +92,69 @@ func TestMigrateTagEvents(t *testing.T) {
 	}
 	if got := strings.Join(indextest.Strings(t, db.w, `SELECT tag || '=' || digest FROM tags WHERE current ORDER BY tag`), " "); got != "latest=sha256:d1 v1=sha256:d2" {
 		t.Errorf("current tags after migrating: %s", got)
+	}
+}
+
+// migratedBefore creates an index with the migrations before the one named
+// first applied, and returns its path, the open database and a function
+// that runs statements on it (failing the test on an error).
+func migratedBefore(t *testing.T, first string) (string, *sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)`)
+	names, err := migrationNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		if base >= first {
+			break
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(`INSERT INTO migrations (name, applied) VALUES (?, 'then')`, base)
+	}
+	return path, raw, exec
+}
+
+// TestMigrateContentChecks: the content patterns' version of each layer
+// becomes the layer's row for the scanner "content", so an index scanned
+// before per-layer scanners existed reads no layer again for its content.
+func TestMigrateContentChecks(t *testing.T) {
+	ctx := context.Background()
+	path, raw, exec := migratedBefore(t, "0011")
+	exec(`INSERT INTO layers (id, digest, compression, size, uncompressed_size, entries, first_entry, last_entry, reader_version, indexed_at)
+		VALUES (1, 'sha256:a', 'gzip', 1, 1, 0, 1, 0, ?, 't0'), (2, 'sha256:b', 'gzip', 1, 1, 0, 1, 0, ?, 't0')`, ReaderVersion, ReaderVersion)
+	exec(`INSERT INTO content_checks (layer_id, version, checked_at) VALUES (1, 'v1', 't1')`)
+	raw.Close()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetScanners([]ScannerVersion{{Name: ContentScanner, Version: "v1"}})
+	for digest, want := range map[string]bool{"sha256:a": true, "sha256:b": false} {
+		if got, err := db.HasLayer(ctx, digest); err != nil || got != want {
+			t.Errorf("HasLayer(%s) = %v, %v after migrating; want %v", digest, got, err, want)
+		}
+	}
+	if got := strings.Join(indextest.Strings(t, db.r, `SELECT layer_digest || ' ' || scanner || ' ' || version || ' ' || scanned_at FROM layer_scans`), ", "); got != "sha256:a content v1 t1" {
+		t.Errorf("layer_scans after migrating: %s", got)
 	}
 }
 

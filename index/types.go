@@ -66,10 +66,9 @@ type Layer struct {
 	Size             int64  // compressed bytes
 	UncompressedSize int64
 	Entries          []Entry
-	// ContentVersion is the version of the content patterns the regular
-	// files were matched with; "" when they were not (ContentMatches is then
-	// empty and nothing is recorded about content).
-	ContentVersion string
+	// Scans are the per-layer scanners that read the layer (the content
+	// patterns' is ContentScanner, whose matches are ContentMatches).
+	Scans          []LayerScan
 	ContentMatches []ContentMatch
 }
 

@@ -39,7 +39,7 @@ func fleetIndex(t testing.TB) string {
 		for _, tag := range fleettest.Tags(t) {
 			repos = append(repos, tag.Repository)
 		}
-		scanWith(t, fleetDB, crawl.Options{Content: testMatcher(t), Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
+		scanWith(t, fleetDB, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t)}, Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
 		fleetScanOnly = filepath.Join(dir, "fleet-scan-only.db")
 		copyIndex(t, fleetDB, fleetScanOnly)
 		runRules(t, fleetDB, defaultSet(t), RunOptions{})
@@ -103,7 +103,7 @@ func TestFleetContentMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := idx.Reader().QueryRowContext(ctx, `SELECT count(*) FROM layers l WHERE NOT EXISTS
-		(SELECT 1 FROM content_checks c WHERE c.layer_id = l.id AND c.version = ?)`, testMatcher(t).Version()).Scan(&unchecked); err != nil {
+		(SELECT 1 FROM layer_scans c WHERE c.layer_digest = l.digest AND c.scanner = 'content' AND c.version = ? AND c.error IS NULL)`, testMatcher(t).Version()).Scan(&unchecked); err != nil {
 		t.Fatal(err)
 	}
 	if matches != 0 || unchecked != 0 {
@@ -126,10 +126,10 @@ func BenchmarkDefaultPackFleet(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			copyIndex(b, fleetScanOnly, fresh)
-			c := cpuTime(b)
+			c := fleettest.CPUTime(b)
 			b.StartTimer()
 			runRules(b, fresh, set, RunOptions{})
-			cpu += cpuTime(b) - c
+			cpu += fleettest.CPUTime(b) - c
 		}
 		b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 	})
@@ -139,11 +139,11 @@ func BenchmarkDefaultPackFleet(b *testing.B) {
 			name = "full"
 		}
 		b.Run(name, func(b *testing.B) {
-			cpu := cpuTime(b)
+			cpu := fleettest.CPUTime(b)
 			for b.Loop() {
 				runRules(b, db, set, RunOptions{Full: full})
 			}
-			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(fleettest.CPUTime(b)-cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 // ent is one tar entry of a test layer.
@@ -172,9 +173,9 @@ func push(t testing.TB, ref string, img v1.Image) string {
 }
 
 // testMatcher is the default patterns' matcher.
-func testMatcher(t testing.TB) *Matcher {
+func testMatcher(t testing.TB) *scanners.Matcher {
 	t.Helper()
-	m, err := NewMatcher(DefaultPatterns(), 0)
+	m, err := scanners.NewMatcher(scanners.DefaultPatterns(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,12 +185,16 @@ func testMatcher(t testing.TB) *Matcher {
 // scanInto scans targets into the index at dbPath the way `auditor scan`
 // does (a scans row, content checks with m when not nil) and returns the
 // scan id. Any scan error fails the test.
-func scanInto(t testing.TB, dbPath string, m crawl.ContentMatcher, targets ...string) int64 {
+func scanInto(t testing.TB, dbPath string, m *scanners.Matcher, targets ...string) int64 {
 	t.Helper()
-	return scanWith(t, dbPath, crawl.Options{Content: m}, targets...)
+	var opts crawl.Options
+	if m != nil {
+		opts.Scanners = []crawl.LayerScanner{m}
+	}
+	return scanWith(t, dbPath, opts, targets...)
 }
 
-// scanWith is scanInto with crawl options (opts.Content the matcher).
+// scanWith is scanInto with crawl options (opts.Scanners the matcher).
 func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string) int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -198,9 +203,6 @@ func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if opts.Content != nil {
-		db.SetContentVersion(opts.Content.Version())
-	}
 	id, err := db.BeginScan(ctx, strings.Join(targets, " "), "test")
 	if err != nil {
 		t.Fatal(err)

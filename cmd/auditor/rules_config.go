@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/auditor-dev/auditor/rules"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 // RulesConfig is the [rules] table: which rules run after each scan, how
@@ -22,11 +23,11 @@ type RulesConfig struct {
 // ContentConfig is the [content] table: the content patterns matched
 // against regular files while layers stream.
 type ContentConfig struct {
-	Enabled     bool            `toml:"enabled"`
-	MaxFileSize int64           `toml:"max_file_size"`
-	Defaults    bool            `toml:"defaults"` // include the embedded patterns
-	Disable     []string        `toml:"disable"`  // pattern ids not to use
-	Patterns    []rules.Pattern `toml:"patterns"` // [[content.patterns]]; same id replaces a default
+	Enabled     bool               `toml:"enabled"`
+	MaxFileSize int64              `toml:"max_file_size"`
+	Defaults    bool               `toml:"defaults"` // include the embedded patterns
+	Disable     []string           `toml:"disable"`  // pattern ids not to use
+	Patterns    []scanners.Pattern `toml:"patterns"` // [[content.patterns]]; same id replaces a default
 }
 
 func defaultRulesConfig() RulesConfig {
@@ -34,7 +35,7 @@ func defaultRulesConfig() RulesConfig {
 }
 
 func defaultContentConfig() ContentConfig {
-	return ContentConfig{Enabled: true, Defaults: true, MaxFileSize: rules.DefaultMaxFileSize}
+	return ContentConfig{Enabled: true, Defaults: true, MaxFileSize: scanners.DefaultMaxFileSize}
 }
 
 // RuleSet builds the rules to run.
@@ -44,14 +45,14 @@ func (c Config) RuleSet() (*rules.Set, error) {
 
 // ContentMatcher builds the content matcher, or returns nil when content
 // checks are disabled.
-func (c Config) ContentMatcher() (*rules.Matcher, error) {
+func (c Config) ContentMatcher() (*scanners.Matcher, error) {
 	if !c.Content.Enabled {
 		return nil, nil
 	}
-	var ps []rules.Pattern
+	var ps []scanners.Pattern
 	byID := map[string]int{}
 	if c.Content.Defaults {
-		for _, p := range rules.DefaultPatterns() {
+		for _, p := range scanners.DefaultPatterns() {
 			byID[p.ID] = len(ps)
 			ps = append(ps, p)
 		}
@@ -83,7 +84,7 @@ func (c Config) ContentMatcher() (*rules.Matcher, error) {
 	if len(kept) == 0 {
 		return nil, nil
 	}
-	m, err := rules.NewMatcher(kept, c.Content.MaxFileSize)
+	m, err := scanners.NewMatcher(kept, c.Content.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("content: %w", err)
 	}

@@ -85,8 +85,7 @@ func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFla
 		return nil, err
 	}
 	if m != nil {
-		opts.Content = m
-		db.SetContentVersion(m.Version())
+		opts.Scanners = append(opts.Scanners, m)
 	}
 	if !cfg.Rules.Enabled {
 		if failing {

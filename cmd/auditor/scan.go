@@ -305,7 +305,14 @@ func printSummary(w io.Writer, id int64, status string, s crawl.Stats, d, writes
 	if s.Artifacts > 0 {
 		row("not images", fmt.Sprintf("%d (signatures, attestations, charts: skipped)", s.Artifacts))
 	}
-	row("layers read", s.LayersRead)
+	if s.LayersRescanned > 0 {
+		// A new scanner, or a new version of one, reads each indexed layer
+		// once more, for itself only.
+		row("layers read", fmt.Sprintf("%d (%d indexed already, read again once for new or upgraded scanners: %s)",
+			s.LayersRead, s.LayersRescanned, strings.Join(s.Rescanners, ", ")))
+	} else {
+		row("layers read", s.LayersRead)
+	}
 	row("layers skipped", s.LayersSkipped)
 	row("files", s.Files)
 	row("bytes read", humanBytes(s.BytesRead))

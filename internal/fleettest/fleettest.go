@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -233,3 +235,13 @@ func Scan(ctx context.Context, dbPath string, opts crawl.Options, targets ...str
 type ScanErrors struct{ Messages []string }
 
 func (e *ScanErrors) Error() string { return "scan errors:\n" + strings.Join(e.Messages, "\n") }
+
+// CPUTime is the process's user+system CPU time so far, for benchmarks that
+// report a CPU cost.
+func CPUTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,4 +1,6 @@
-package rules
+// Package scanners holds auditor's per-layer scanners (crawl.LayerScanner):
+// the content patterns (Matcher) and the package databases' capture.
+package scanners
 
 import (
 	"bytes"
@@ -52,13 +54,15 @@ func DefaultPatterns() []Pattern {
 		Pattern []Pattern `toml:"pattern"`
 	}
 	if _, err := toml.Decode(defaultPatternsTOML, &f); err != nil {
-		panic("rules: embedded patterns.toml: " + err.Error()) // a build defect, caught by tests
+		panic("scanners: embedded patterns.toml: " + err.Error()) // a build defect, caught by tests
 	}
 	return f.Pattern
 }
 
-// Matcher matches content patterns; it implements crawl.ContentMatcher and
-// is safe for concurrent use.
+// Matcher matches content patterns; it is the per-layer scanner
+// index.ContentScanner (a crawl.LayerScanner), safe for concurrent use: it
+// sees every regular file up to its MaxSize as layers stream, and stores
+// its matches in the content_matches view.
 type Matcher struct {
 	patterns []compiledPattern
 	literals []literal // unique literals, each with the patterns that need it
@@ -68,7 +72,7 @@ type Matcher struct {
 	version  string
 }
 
-var _ crawl.ContentMatcher = (*Matcher)(nil)
+var _ crawl.LayerScanner = (*Matcher)(nil)
 
 type compiledPattern struct {
 	Pattern
@@ -219,8 +223,32 @@ func NewMatcher(patterns []Pattern, maxSize int64) (*Matcher, error) {
 	return m, nil
 }
 
+// Name is index.ContentScanner.
+func (m *Matcher) Name() string { return index.ContentScanner }
+
 // Version identifies the patterns, the size limit and the algorithm.
 func (m *Matcher) Version() string { return m.version }
+
+// NewScan starts matching the files of one layer.
+func (m *Matcher) NewScan(out crawl.ScanSink) crawl.LayerScan { return &contentScan{m: m, out: out} }
+
+// contentScan is a Matcher reading one layer.
+type contentScan struct {
+	m   *Matcher
+	out crawl.ScanSink
+}
+
+func (s *contentScan) Wants(_ string, size int64) bool { return size > 0 && size <= s.m.maxSize }
+
+func (s *contentScan) File(seq int, path string, content []byte) error {
+	for _, c := range s.m.Match(path, content) {
+		c.Seq = seq
+		s.out.AddMatch(c)
+	}
+	return nil
+}
+
+func (s *contentScan) Done() error { return nil }
 
 // MaxSize is the largest file matched.
 func (m *Matcher) MaxSize() int64 { return m.maxSize }

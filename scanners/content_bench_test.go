@@ -1,11 +1,10 @@
-package rules
+package scanners
 
 import (
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,13 +41,13 @@ func BenchmarkReadLayerContent(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		cm   crawl.ContentMatcher
-	}{{"plain", nil}, {"patterns", m}} {
+		name     string
+		scanners []crawl.LayerScanner
+	}{{"plain", nil}, {"patterns", []crawl.LayerScanner{m}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(blob)))
 			for b.Loop() {
-				l, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Content: tc.cm}, crawl.Limits{})
+				l, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Scanners: tc.scanners}, crawl.Limits{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -70,29 +69,20 @@ func BenchmarkContentOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	read := func(cm crawl.ContentMatcher) (time.Duration, time.Duration) {
-		cpu0, t0 := cpuTime(b), time.Now()
-		if _, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Content: cm}, crawl.Limits{}); err != nil {
+	read := func(scanners ...crawl.LayerScanner) (time.Duration, time.Duration) {
+		cpu0, t0 := fleettest.CPUTime(b), time.Now()
+		if _, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Scanners: scanners}, crawl.Limits{}); err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(t0), cpuTime(b) - cpu0
+		return time.Since(t0), fleettest.CPUTime(b) - cpu0
 	}
 	var wallPlain, wallPat, cpuPlain, cpuPat time.Duration
 	for b.Loop() {
-		w, c := read(nil)
+		w, c := read()
 		wallPlain, cpuPlain = wallPlain+w, cpuPlain+c
 		w, c = read(m)
 		wallPat, cpuPat = wallPat+w, cpuPat+c
 	}
 	b.ReportMetric(100*(float64(wallPat)/float64(wallPlain)-1), "%wall-overhead")
 	b.ReportMetric(100*(float64(cpuPat)/float64(cpuPlain)-1), "%cpu-overhead")
-}
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,0 +1,107 @@
+package crawl
+
+import (
+	"fmt"
+
+	"github.com/auditor-dev/auditor/index"
+)
+
+// LayerScanner is a versioned per-layer scanner: while a layer streams, it
+// sees the whole content of the regular files it asks for (never extracted:
+// they are held in memory one at a time), and hands what it finds to the
+// layer's sink. The index records which scanner read each layer at which
+// version: a layer read by a scanner's current version is not read again;
+// a new scanner, or a new version of one, has each indexed layer read once
+// more, for that scanner only (its entries are not written twice). Set
+// scanners in Options.Scanners (LayerInput.Scanners for one layer).
+type LayerScanner interface {
+	// Name identifies the scanner in the index ("content" for the content
+	// patterns: index.ContentScanner).
+	Name() string
+	// Version changes whenever what the scanner finds could (its code, its
+	// settings, its patterns).
+	Version() string
+	// NewScan starts reading one layer; what the scan finds goes to out. It
+	// is called from the goroutine reading the layer, possibly for several
+	// layers at once.
+	NewScan(out ScanSink) LayerScan
+}
+
+// LayerScan is one scanner reading one layer. Its methods are called from
+// one goroutine, in tar order.
+type LayerScan interface {
+	// Wants reports whether the scan wants the whole content of the regular
+	// file at path, of size bytes; File then gets it. A scan bounds the
+	// sizes it takes: a file it wants but finds too large is its error
+	// (returned by Done), not a reason to hold the file in memory.
+	Wants(path string, size int64) bool
+	// File gets the whole content of a file Wants wanted, seq its number
+	// in the layer's tar order (from 0). It must not keep content (the
+	// buffer is reused). An error ends the scan of this layer: it is
+	// recorded as the scanner's failure on the layer (the layer's entries
+	// are still read and indexed, and the other scanners go on).
+	File(seq int, path string, content []byte) error
+	// Done is called after the layer's last entry; an error is recorded
+	// like one of File.
+	Done() error
+}
+
+// ScanSink receives what scans find in a layer. *index.LayerWriter is one;
+// every EntrySink is one.
+type ScanSink interface {
+	// AddMatch takes a content match in an entry added or being added,
+	// numbered by its Seq from 0 in tar order.
+	AddMatch(m index.ContentMatch)
+}
+
+// layerScans runs the scans of one layer.
+type layerScans struct {
+	scanners []LayerScanner
+	scans    []LayerScan
+	errs     []error
+	want     []int // the scans that want the current file
+}
+
+func startScans(scanners []LayerScanner, out ScanSink) *layerScans {
+	ls := &layerScans{scanners: scanners, errs: make([]error, len(scanners))}
+	for _, s := range scanners {
+		ls.scans = append(ls.scans, s.NewScan(out))
+	}
+	return ls
+}
+
+// wants reports whether any scan not failed wants the regular file at path.
+func (ls *layerScans) wants(path string, size int64) bool {
+	ls.want = ls.want[:0]
+	for i, s := range ls.scans {
+		if ls.errs[i] == nil && s.Wants(path, size) {
+			ls.want = append(ls.want, i)
+		}
+	}
+	return len(ls.want) > 0
+}
+
+// file hands the content of the file wants was last asked about to the scans
+// that wanted it.
+func (ls *layerScans) file(seq int, path string, content []byte) {
+	for _, i := range ls.want {
+		if err := ls.scans[i].File(seq, path, content); err != nil {
+			ls.errs[i] = fmt.Errorf("%q: %w", path, err)
+		}
+	}
+}
+
+// finish ends the scans and returns what the index records of them.
+func (ls *layerScans) finish() []index.LayerScan {
+	out := make([]index.LayerScan, len(ls.scans))
+	for i, s := range ls.scans {
+		if err := s.Done(); err != nil && ls.errs[i] == nil {
+			ls.errs[i] = err
+		}
+		out[i] = index.LayerScan{Scanner: ls.scanners[i].Name(), Version: ls.scanners[i].Version()}
+		if ls.errs[i] != nil {
+			out[i].Error = ls.errs[i].Error()
+		}
+	}
+	return out
+}
