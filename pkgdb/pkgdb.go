@@ -103,6 +103,9 @@ type File struct {
 	Algorithm Algorithm
 	Digest    string
 	Flags     Flags
+	// LinkTarget is the target a Symlink record expects (rpm's
+	// FILELINKTOS); empty when the database does not say.
+	LinkTarget string
 }
 
 // Limits bound what one database may cost.

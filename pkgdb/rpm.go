@@ -2,6 +2,7 @@ package pkgdb
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"os"
 	"path"
@@ -45,7 +46,9 @@ var (
 //
 // The parser is github.com/anchore/go-rpmdb, which reads from a path: the
 // bytes are written to a private temporary file for the time of the call
-// (the database only, never other image content). Its BerkeleyDB and NDB
+// (the database only, never other image content). It does not read
+// FILELINKTOS: ParseRPM reads that tag from the same headers itself, so a
+// symlink record holds the target rpm -V compares. Its BerkeleyDB and NDB
 // readers trust the file's offsets (a page chain that loops makes them run
 // forever, an entry past its page panics in a goroutine, a blob length
 // allocates up to 4 GiB), so ParseRPM first walks those formats itself, in
@@ -55,27 +58,33 @@ func ParseRPM(name string, data []byte, lim Limits) ([]Package, error) {
 	if int64(len(data)) > lim.MaxSize {
 		return nil, fmt.Errorf("%s: %d bytes, limit %d: %w", name, len(data), lim.MaxSize, ErrTooLarge)
 	}
+	var blobs [][]byte
+	var err error
 	switch {
 	case bytes.HasPrefix(data, sqliteMagic):
 	case bytes.HasPrefix(data, ndbMagic):
-		if err := checkNDB(data); err != nil {
+		if blobs, err = ndbBlobs(data); err != nil {
 			return nil, malformed(name, 0, "NDB: %s", err.Error())
 		}
 	case len(data) >= 16 && isBDBMagic(data[12:16]):
-		if err := checkBDB(data); err != nil {
+		if blobs, err = bdbBlobs(data); err != nil {
 			return nil, malformed(name, 0, "BerkeleyDB: %s", err.Error())
 		}
 	default:
 		return nil, malformed(name, 0, "not an rpm database (SQLite, BerkeleyDB hash or NDB)")
 	}
-	infos, err := listRPM(data)
+	infos, sqlBlobs, err := listRPM(data, blobs == nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrMalformed, err)
 	}
+	if blobs == nil {
+		blobs = sqlBlobs
+	}
+	links := linkTargets(infos, blobs)
 	var pkgs []Package
 	records := 0
 	for _, pi := range infos {
-		p, err := rpmPackage(pi)
+		p, err := rpmPackage(pi, links[pi])
 		if err != nil {
 			return nil, malformed(name, 0, "package %s: %s", quote(pi.Name), err.Error())
 		}
@@ -88,20 +97,22 @@ func ParseRPM(name string, data []byte, lim Limits) ([]Package, error) {
 	return pkgs, nil
 }
 
-// listRPM hands the bytes to go-rpmdb through a temporary file.
-func listRPM(data []byte) (_ []*rpmdb.PackageInfo, err error) {
+// listRPM hands the bytes to go-rpmdb through a temporary file; with
+// headers set it also reads the header blobs of an rpmdb.sqlite, in the
+// order go-rpmdb lists them.
+func listRPM(data []byte, headers bool) (_ []*rpmdb.PackageInfo, blobs [][]byte, err error) {
 	dir, err := os.MkdirTemp("", "auditor-rpmdb-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
 	p := dir + "/db"
 	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	db, err := rpmdb.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer db.Close()
 	defer func() {
@@ -111,11 +122,58 @@ func listRPM(data []byte) (_ []*rpmdb.PackageInfo, err error) {
 			err = fmt.Errorf("rpm header parser: %v", r)
 		}
 	}()
-	return db.ListPackages()
+	infos, err := db.ListPackages()
+	if err != nil || !headers {
+		return infos, nil, err
+	}
+	blobs, err = sqliteBlobs(p)
+	return infos, blobs, err
+}
+
+// sqliteBlobs reads the header blobs of an rpmdb.sqlite.
+func sqliteBlobs(p string) (_ [][]byte, err error) {
+	db, err := sql.Open("sqlite", "file:"+p+"?mode=ro&immutable=1")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT blob FROM Packages")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// linkTargets pairs each package with the FILELINKTOS of its header, the
+// headers being in the order go-rpmdb listed the packages. A header that
+// does not read, or does not name its package, gives no targets (its
+// links are then not-verifiable), never an error: go-rpmdb has accepted
+// the database.
+func linkTargets(infos []*rpmdb.PackageInfo, blobs [][]byte) map[*rpmdb.PackageInfo][]string {
+	out := map[*rpmdb.PackageInfo][]string{}
+	if len(infos) != len(blobs) {
+		return out
+	}
+	for i, pi := range infos {
+		name, links, err := headerLinks(blobs[i])
+		if err == nil && name == pi.Name && len(links) == len(pi.BaseNames) {
+			out[pi] = links
+		}
+	}
+	return out
 }
 
 // rpmPackage converts go-rpmdb's record.
-func rpmPackage(pi *rpmdb.PackageInfo) (Package, error) {
+func rpmPackage(pi *rpmdb.PackageInfo, links []string) (Package, error) {
 	evr := pi.Version + "-" + pi.Release
 	if pi.Epoch != nil && *pi.Epoch != 0 {
 		evr = strconv.Itoa(*pi.Epoch) + ":" + evr
@@ -127,7 +185,7 @@ func rpmPackage(pi *rpmdb.PackageInfo) (Package, error) {
 	if err != nil {
 		return Package{}, err
 	}
-	for _, fi := range files {
+	for i, fi := range files {
 		f := File{Path: absPath(fi.Path)}
 		if fi.Digest != "" {
 			f.Algorithm, f.Digest = alg, strings.ToLower(fi.Digest)
@@ -143,6 +201,9 @@ func rpmPackage(pi *rpmdb.PackageInfo) (Package, error) {
 			f.Flags |= Dir
 		case 0o120000:
 			f.Flags |= Symlink
+			if i < len(links) {
+				f.LinkTarget = links[i]
+			}
 		}
 		p.Files = append(p.Files, f)
 	}

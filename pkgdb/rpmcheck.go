@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,31 +21,33 @@ const (
 	ndbMaxSlotPages = 2048 // go-rpmdb's own bound
 )
 
-// checkNDB walks every slot and blob header of an NDB file, refusing what
+// ndbBlobs walks every slot and blob header of an NDB file and returns the
+// headers in slot order (go-rpmdb's), refusing what
 // go-rpmdb would mishandle: a bad slot magic (it prints to stdout), a blob
 // whose magic or package index is wrong (it goes on after reporting it,
 // and its caller stops reading), or a blob that does not fit in the file
 // (it allocates the length the file claims).
-func checkNDB(data []byte) error {
+func ndbBlobs(data []byte) ([][]byte, error) {
 	le := binary.LittleEndian
 	if len(data) < 32 {
-		return errShort
+		return nil, errShort
 	}
 	if v := le.Uint32(data[4:]); v != 0 {
-		return fmt.Errorf("version %d", v)
+		return nil, fmt.Errorf("version %d", v)
 	}
 	pages := le.Uint32(data[12:])
 	if pages == 0 || pages > ndbMaxSlotPages {
-		return fmt.Errorf("%d slot pages", pages)
+		return nil, fmt.Errorf("%d slot pages", pages)
 	}
 	end := int64(pages) * ndbSlotPageSize
 	if end > int64(len(data)) {
-		return fmt.Errorf("%d slot pages in %d bytes: %w", pages, len(data), errShort)
+		return nil, fmt.Errorf("%d slot pages in %d bytes: %w", pages, len(data), errShort)
 	}
+	var blobs [][]byte
 	for off := int64(32); off < end; off += ndbSlotSize {
 		s := data[off : off+ndbSlotSize]
 		if string(s[:4]) != "Slot" {
-			return fmt.Errorf("bad slot magic at offset %d", off)
+			return nil, fmt.Errorf("bad slot magic at offset %d", off)
 		}
 		pkg := le.Uint32(s[4:])
 		if pkg == 0 {
@@ -52,17 +55,19 @@ func checkNDB(data []byte) error {
 		}
 		blob := int64(le.Uint32(s[8:])) * ndbSlotSize
 		if blob < end || blob+16 > int64(len(data)) {
-			return fmt.Errorf("package %d: blob at offset %d outside the file", pkg, blob)
+			return nil, fmt.Errorf("package %d: blob at offset %d outside the file", pkg, blob)
 		}
 		b := data[blob : blob+16]
 		if string(b[:4]) != "BlbS" || le.Uint32(b[4:]) != pkg {
-			return fmt.Errorf("package %d: no blob at offset %d", pkg, blob)
+			return nil, fmt.Errorf("package %d: no blob at offset %d", pkg, blob)
 		}
-		if n := int64(le.Uint32(b[12:])); blob+16+n > int64(len(data)) {
-			return fmt.Errorf("package %d: blob of %d bytes at offset %d: %w", pkg, n, blob, errShort)
+		n := int64(le.Uint32(b[12:]))
+		if blob+16+n > int64(len(data)) {
+			return nil, fmt.Errorf("package %d: blob of %d bytes at offset %d: %w", pkg, n, blob, errShort)
 		}
+		blobs = append(blobs, data[blob+16:blob+16+n])
 	}
-	return nil
+	return blobs, nil
 }
 
 // BerkeleyDB hash layout (libdb db_page.h), as go-rpmdb reads it.
@@ -80,35 +85,37 @@ func isBDBMagic(b []byte) bool {
 	return binary.LittleEndian.Uint32(b) == bdbHashMagic || binary.BigEndian.Uint32(b) == bdbHashMagic
 }
 
-// checkBDB walks every hash page and every overflow chain of a BerkeleyDB
-// hash file, refusing what go-rpmdb would not survive: entries or offsets
+// bdbBlobs walks every hash page and every overflow chain of a BerkeleyDB
+// hash file and returns the values (rpm headers) in go-rpmdb's order,
+// refusing what go-rpmdb would not survive: entries or offsets
 // past their page (it panics), a chain reaching a page that is not an
 // overflow page (it spins forever), a chain that loops or reuses another
 // chain's pages (unbounded time and memory), pages past the file's end.
 // Each overflow page is visited at most once, so the walk, and go-rpmdb's
 // after it, cost at most the file's size.
-func checkBDB(data []byte) error {
+func bdbBlobs(data []byte) ([][]byte, error) {
 	var order binary.ByteOrder = binary.LittleEndian
 	if binary.LittleEndian.Uint32(data[12:]) != bdbHashMagic {
 		order = binary.BigEndian
 	}
 	if len(data) < 512 {
-		return errShort
+		return nil, errShort
 	}
 	ps := int64(order.Uint32(data[20:]))
 	switch ps {
 	case 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536:
 	default:
-		return fmt.Errorf("page size %d", ps)
+		return nil, fmt.Errorf("page size %d", ps)
 	}
 	if data[24] != 0 {
-		return fmt.Errorf("encrypted (algorithm %d)", data[24])
+		return nil, fmt.Errorf("encrypted (algorithm %d)", data[24])
 	}
 	last := int64(order.Uint32(data[32:]))
 	if (last+1)*ps > int64(len(data)) {
-		return fmt.Errorf("%d pages of %d bytes in %d bytes: %w", last+1, ps, len(data), errShort)
+		return nil, fmt.Errorf("%d pages of %d bytes in %d bytes: %w", last+1, ps, len(data), errShort)
 	}
 	page := func(n int64) []byte { return data[n*ps : (n+1)*ps] }
+	var blobs [][]byte
 	used := map[int64]int64{} // overflow page -> the hash page whose chain holds it
 	for n := int64(0); n <= last; n++ {
 		p := page(n)
@@ -117,39 +124,109 @@ func checkBDB(data []byte) error {
 		}
 		entries := int64(order.Uint16(p[20:]))
 		if entries%2 != 0 || bdbPageHeaderSize+entries*2 > ps {
-			return fmt.Errorf("page %d: %d entries", n, entries)
+			return nil, fmt.Errorf("page %d: %d entries", n, entries)
 		}
 		// Entries are key/value offset pairs; values are the odd ones.
 		for i := int64(1); i < entries; i += 2 {
 			off := int64(order.Uint16(p[bdbPageHeaderSize+2*i:]))
 			if off >= ps {
-				return fmt.Errorf("page %d: entry %d at offset %d", n, i, off)
+				return nil, fmt.Errorf("page %d: entry %d at offset %d", n, i, off)
 			}
 			if p[off] != bdbHOffPage {
 				continue
 			}
 			if off+bdbHOffPageSize > ps {
-				return fmt.Errorf("page %d: entry %d at offset %d", n, i, off)
+				return nil, fmt.Errorf("page %d: entry %d at offset %d", n, i, off)
 			}
+			var blob []byte
 			for next := int64(order.Uint32(p[off+4:])); next != 0; {
 				if next > last {
-					return fmt.Errorf("page %d: overflow page %d past the last page %d", n, next, last)
+					return nil, fmt.Errorf("page %d: overflow page %d past the last page %d", n, next, last)
 				}
 				if by, ok := used[next]; ok {
-					return fmt.Errorf("page %d: overflow page %d already in the chain of page %d (pages loop)", n, next, by)
+					return nil, fmt.Errorf("page %d: overflow page %d already in the chain of page %d (pages loop)", n, next, by)
 				}
 				used[next] = n
 				op := page(next)
 				if op[25] != bdbOverflow {
-					return fmt.Errorf("page %d: chain reaches page %d of type %d, not overflow", n, next, op[25])
+					return nil, fmt.Errorf("page %d: chain reaches page %d of type %d, not overflow", n, next, op[25])
 				}
 				nn := int64(order.Uint32(op[16:]))
-				if free := int64(order.Uint16(op[22:])); nn == 0 && bdbPageHeaderSize+free > ps {
-					return fmt.Errorf("overflow page %d: %d bytes", next, free)
+				if nn != 0 {
+					blob = append(blob, op[bdbPageHeaderSize:]...)
+				} else {
+					free := int64(order.Uint16(op[22:]))
+					if bdbPageHeaderSize+free > ps {
+						return nil, fmt.Errorf("overflow page %d: %d bytes", next, free)
+					}
+					blob = append(blob, op[bdbPageHeaderSize:bdbPageHeaderSize+free]...)
 				}
 				next = nn
 			}
+			blobs = append(blobs, blob)
 		}
 	}
-	return nil
+	return blobs, nil
+}
+
+// rpm header tags and types pkgdb reads itself (go-rpmdb does not expose
+// FILELINKTOS).
+const (
+	rpmTagName        = 1000
+	rpmTagFileLinkTos = 1036
+	rpmTypeString     = 6
+	rpmTypeStringArr  = 8
+	rpmHeaderTagsMax  = 0x10000
+)
+
+// headerLinks reads NAME and FILELINKTOS from an rpm header blob (il, dl,
+// il 16-byte entries, dl bytes of data, big-endian), every offset checked
+// against the data.
+func headerLinks(blob []byte) (string, []string, error) {
+	be := binary.BigEndian
+	if len(blob) < 8 {
+		return "", nil, errShort
+	}
+	il, dl := int64(be.Uint32(blob)), int64(be.Uint32(blob[4:]))
+	if il < 1 || il > rpmHeaderTagsMax || 8+16*il+dl > int64(len(blob)) {
+		return "", nil, fmt.Errorf("header of %d tags and %d bytes in %d", il, dl, len(blob))
+	}
+	data := blob[8+16*il : 8+16*il+dl]
+	strs := func(off, count int64) ([]string, error) {
+		if off < 0 || off > dl || count > dl {
+			return nil, fmt.Errorf("strings at %d", off)
+		}
+		out := make([]string, 0, min(count, 4096))
+		rest := data[off:]
+		for range count {
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 {
+				return nil, errShort
+			}
+			out = append(out, string(rest[:i]))
+			rest = rest[i+1:]
+		}
+		return out, nil
+	}
+	var name string
+	var links []string
+	for i := int64(0); i < il; i++ {
+		e := blob[8+16*i:]
+		tag, typ := be.Uint32(e), be.Uint32(e[4:])
+		off, count := int64(int32(be.Uint32(e[8:]))), int64(be.Uint32(e[12:]))
+		var err error
+		switch {
+		case tag == rpmTagName && typ == rpmTypeString:
+			var s []string
+			if s, err = strs(off, 1); err == nil {
+				name = s[0]
+			}
+		case tag == rpmTagFileLinkTos && typ == rpmTypeStringArr:
+			links, err = strs(off, count)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("tag %d: %w", tag, err)
+		}
+	}
+	return name, links, nil
 }

@@ -31,8 +31,8 @@ const (
 	// Diverted: dpkg-divert moved the package's file elsewhere; the path
 	// holds the diverting package's file.
 	Diverted Status = "diverted"
-	// NotVerifiable: the record holds no digest for a regular file or a
-	// symlink (rpm's link targets), its algorithm is one the image's
+	// NotVerifiable: the record holds no digest for a regular file, nor a
+	// target or digest for a symlink, its algorithm is one the image's
 	// digests do not cover, or it is a ghost or obsolete record.
 	NotVerifiable Status = "not-verifiable"
 )
@@ -75,8 +75,8 @@ type Observed struct {
 // the package's to judge; ghosts and obsolete conffiles are not checked;
 // an absent path is excluded when a dpkg filter skips it, missing
 // otherwise; a directory record wants a directory; a symlink record wants
-// a link (with the same target, when the record has a digest over it;
-// not-verifiable when it has none); a
+// a link (with the recorded target, or one whose digest is the record's;
+// not-verifiable when the record has neither); a
 // record with a digest is also met by a link whose target string has that
 // digest (apk: the caller must then not follow the final link, as apk
 // audit does not); a file record wants a regular file with the recorded
@@ -108,12 +108,18 @@ func Verify(f File, o Observed) Status {
 		if o.Kind != Link {
 			return differs
 		}
-		if f.Digest == "" {
-			// rpm keeps the target in FILELINKTOS, which the parser does
-			// not expose: the type is right, the target unchecked.
-			return NotVerifiable
+		switch {
+		case f.Digest != "":
+			return linkVerdict(f, o, differs)
+		case f.LinkTarget != "":
+			if o.LinkTarget != f.LinkTarget {
+				return differs
+			}
+			return OK
 		}
-		return linkVerdict(f, o, differs)
+		// Nothing to compare the target with: the type is right, the
+		// target unchecked.
+		return NotVerifiable
 	case f.Digest == "":
 		// A record without a digest or type (a dpkg .list entry: a
 		// directory, a symlink, or a file dpkg keeps no md5 for): presence
