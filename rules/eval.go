@@ -78,6 +78,7 @@ type Finding struct {
 	State                      string // new, open or resolved
 	Suppressed                 string // the suppression's reason
 	SuppressedUntil            string
+	ResolvedIn                 int64 // the scan that resolved it; 0 while it is not
 }
 
 // Fingerprint is the stable identity of a finding.

@@ -31,7 +31,7 @@ func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
 	}
 	rows, err := q.QueryContext(ctx, `SELECT fingerprint, rule_id, severity, title, image_digest,
 		COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(layer_digest, ''), COALESCE(path, ''),
-		detail, first_seen, last_seen, state, COALESCE(suppressed_reason, ''), COALESCE(suppressed_until, '')
+		detail, first_seen, last_seen, state, COALESCE(suppressed_reason, ''), COALESCE(suppressed_until, ''), COALESCE(resolved_in, 0)
 		FROM findings`)
 	if err != nil {
 		return nil, fmt.Errorf("reading findings: %w", err)
@@ -42,7 +42,7 @@ func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
 		var x Finding
 		var sev string
 		if err := rows.Scan(&x.Fingerprint, &x.RuleID, &sev, &x.Title, &x.ImageDigest, &x.Registry, &x.Repository,
-			&x.LayerDigest, &x.Path, &x.Detail, &x.FirstSeen, &x.LastSeen, &x.State, &x.Suppressed, &x.SuppressedUntil); err != nil {
+			&x.LayerDigest, &x.Path, &x.Detail, &x.FirstSeen, &x.LastSeen, &x.State, &x.Suppressed, &x.SuppressedUntil, &x.ResolvedIn); err != nil {
 			return nil, fmt.Errorf("reading findings: %w", err)
 		}
 		x.Tags = tags[x.ImageDigest]
@@ -74,7 +74,10 @@ func ReadFindings(ctx context.Context, q Querier, f Filter) ([]Finding, error) {
 		if a.RuleID != b.RuleID {
 			return a.RuleID < b.RuleID
 		}
-		return a.Path < b.Path
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Fingerprint < b.Fingerprint // one path in several layers: a stable order all the same
 	})
 	return out, nil
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
 )
 
@@ -29,7 +32,7 @@ func (f *reportFlags) quiet() bool {
 func (f *reportFlags) register(fs *flag.FlagSet) {
 	f.fs = fs
 	fs.StringVar(&f.failOn, "fail-on", "", `exit 4 when new findings at or above this severity exist (info, low, medium, high, critical; default: rules.fail_on in config)`)
-	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv or sarif (default: rules.format in config, else table)")
+	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv, sarif, or html (the whole report: see auditor report) (default: rules.format in config, else table)")
 	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
 }
 
@@ -37,21 +40,15 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 // checks them: a bad flag is a usage error, a bad config value a config
 // error naming the file.
 func (f *reportFlags) resolve(cfg Config, configPath string) (rules.Severity, bool, error) {
-	ok := func(format string) bool {
-		for _, x := range rules.Formats {
-			if x == format {
-				return true
-			}
-		}
-		return false
-	}
+	ok := func(format string) bool { return slices.Contains(report.Formats, format) }
+	want := strings.Join(report.Formats, ", ")
 	switch {
 	case f.format != "" && !ok(f.format):
-		return 0, false, fmt.Errorf("%w: --format %q: want table, json, csv or sarif", errUsage, f.format)
+		return 0, false, fmt.Errorf("%w: --format %q: want %s", errUsage, f.format, want)
 	case f.format == "" && cfg.Rules.Format == "":
 		f.format = "table"
 	case f.format == "" && !ok(cfg.Rules.Format):
-		return 0, false, fmt.Errorf("config %s: rules.format %q: want table, json, csv or sarif", configPath, cfg.Rules.Format)
+		return 0, false, fmt.Errorf("config %s: rules.format %q: want %s", configPath, cfg.Rules.Format, want)
 	case f.format == "":
 		f.format = cfg.Rules.Format
 	}
@@ -133,8 +130,12 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 	if len(states) != 1 || states[0] != "new" {
 		title = "findings"
 	}
-	rep := &rules.Report{ScanID: res.ScanID, Title: title, Findings: fs, Rules: set.Rules, Version: version}
-	if err := writeReport(stdout, rf, rep); err != nil {
+	if rf.format == "html" { // the whole report of the scan, as `auditor report` writes it
+		o := report.Options{ScanID: res.ScanID, Now: reportNow, Version: version}
+		if err := writeFullReport(ctx, db, o, rf.format, rf.output, set.Rules, stdout); err != nil {
+			return 0, err
+		}
+	} else if err := writeReport(stdout, rf, &rules.Report{ScanID: res.ScanID, Title: title, Findings: fs, Rules: set.Rules, Version: version}); err != nil {
 		return 0, err
 	}
 	// The run's counts: part of the table report; for the machine formats on

@@ -322,16 +322,3 @@ func printSummary(w io.Writer, id int64, status string, s crawl.Stats, d, writes
 		row("index writes", fmt.Sprintf("%s (%.0f%% of the time)", writes.Round(time.Millisecond), 100*writes.Seconds()/d.Seconds()))
 	}
 }
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -1,0 +1,114 @@
+package report_test
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chromium runs headless Chromium (Debian's chromium or
+// chromium-headless-shell; .ci/run installs it) on the file page with
+// args, and returns its standard output.
+func chromium(t *testing.T, page string, args ...string) []byte {
+	t.Helper()
+	var bin string
+	for _, name := range []string{"chromium", "chromium-headless-shell", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Skip("no chromium or chromium-headless-shell on PATH (.ci/run installs Debian's chromium)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+		"--user-data-dir=" + t.TempDir(), "--window-size=1280,2000"}, args...)
+	cmd := exec.CommandContext(ctx, bin, append(args, "file://"+page)...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, stderr.String())
+	}
+	return out
+}
+
+func writePage(t *testing.T) string {
+	t.Helper()
+	_, page, _ := hostileReport(t)
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestChromiumDOM loads the hostile image's report in Chromium and checks
+// the DOM it built: no element, event handler or javascript: URL came from
+// a payload, and the payloads are there as text.
+func TestChromiumDOM(t *testing.T) {
+	dom := string(chromium(t, writePage(t), "--dump-dom"))
+	if !strings.Contains(dom, "hostile/payloads:v2") {
+		t.Fatalf("the dumped DOM is not the report:\n%.2000s", dom)
+	}
+	if strings.Contains(strings.ToLower(dom), "<script") {
+		t.Error("the DOM holds a script element")
+	}
+	tags := regexp.MustCompile(`<[a-zA-Z][^>]*>`)
+	handler := regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
+	for _, tag := range tags.FindAllString(dom, -1) {
+		low := strings.ToLower(tag)
+		switch {
+		case handler.MatchString(tag):
+			t.Errorf("element with an event handler: %s", tag)
+		case strings.Contains(low, "javascript:"):
+			t.Errorf("element with a javascript: URL: %s", tag)
+		case strings.HasPrefix(low, "<img"), strings.HasPrefix(low, "<svg onload"), strings.HasPrefix(low, "<a href=\"javascript"):
+			t.Errorf("injected element: %s", tag)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(2)&gt;", `\x1b`, "&lt;U+202E&gt;"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the DOM does not show %s as text", want)
+		}
+	}
+}
+
+// TestChromiumScreenshot renders the report to a PNG: it must be produced,
+// be the size asked for, and show a page (many colours, not one).
+func TestChromiumScreenshot(t *testing.T) {
+	shot := filepath.Join(t.TempDir(), "report.png")
+	chromium(t, writePage(t), "--screenshot="+shot)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	b := img.Bounds()
+	if b.Dx() != 1280 || b.Dy() != 2000 {
+		t.Errorf("screenshot is %v, want 1280x2000", b)
+	}
+	colours := map[[3]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+		}
+	}
+	if len(colours) < 50 {
+		t.Errorf("screenshot has %d colours: the page did not render", len(colours))
+	}
+}

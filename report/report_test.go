@@ -1,0 +1,200 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/hostileimage"
+	"github.com/auditor-dev/auditor/report"
+	"github.com/auditor-dev/auditor/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// frozen is a clock that starts at a fixed time and moves a second per call,
+// so every time an index records is the same on every run.
+func frozen() func() time.Time {
+	t := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	return func() time.Time { t = t.Add(time.Second); return t }
+}
+
+// hostileIndex scans the hostile image from an in-process registry, then
+// its repository where a rebuild with one more finding is pushed, with the default rules and patterns,
+// on a frozen clock, and returns the index (read-only) and the registry's
+// host:port.
+func hostileIndex(t *testing.T) (*index.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ref := hostileimage.Push(t, host, "v1", hostileimage.Image(t))
+	path := filepath.Join(t.TempDir(), "index.db")
+	db, err := index.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Now = frozen()
+	m, err := rules.NewMatcher(rules.DefaultPatterns(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetContentVersion(m.Version())
+	set, err := rules.NewSet(rules.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scan 1 sees v1; scan 2 the repository, where v2 has been pushed.
+	for i, ref := range []string{ref, host + "/hostile/payloads"} {
+		if i == 1 {
+			hostileimage.Push(t, host, "v2", hostileimage.Next(t))
+		}
+		target, err := crawl.ParseTarget(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := db.BeginScan(ctx, ref, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errs []string
+		cr, err := crawl.New(db, crawl.Options{Content: m, OnError: func(e index.ScanError) { errs = append(errs, e.Message) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cr.Scan(ctx, []crawl.Target{target}); err != nil || len(errs) > 0 {
+			t.Fatalf("scan: %v %q", err, errs)
+		}
+		st := cr.Stats()
+		if err := db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{Repositories: st.Repositories, Tags: st.Tags, Images: st.Images,
+			LayersRead: st.LayersRead, LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := rules.Run(ctx, db, set, rules.RunOptions{ScanID: id, Now: db.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := index.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	return ro, host
+}
+
+// hostileReport loads and renders the hostile index's report.
+func hostileReport(t *testing.T) (*report.Data, []byte, string) {
+	t.Helper()
+	db, host := hostileIndex(t)
+	d, err := report.Load(context.Background(), db.Reader(), report.Options{Now: frozen(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, d, report.HTMLOptions{JSON: "report.json", CSV: "report.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	return d, buf.Bytes(), host
+}
+
+// TestHTMLGolden compares the hostile image's report with
+// testdata/hostile.html (the registry's address replaced): times are
+// frozen, so any change shows. go test ./report -run Golden -update
+// rewrites it.
+func TestHTMLGolden(t *testing.T) {
+	_, page, host := hostileReport(t)
+	got := bytes.ReplaceAll(page, []byte(host), []byte("REGISTRY"))
+	golden := filepath.Join("testdata", "hostile.html")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the report differs from %s (run with -update if the change is meant); got:\n%s", golden, got)
+	}
+}
+
+// TestHTMLHostile checks the page itself: every finding of the report is in
+// it by fingerprint, nothing in it loads from the network, the CSP is
+// there, and no payload's control or bidi characters come through raw.
+func TestHTMLHostile(t *testing.T) {
+	d, page, _ := hostileReport(t)
+	s := string(page)
+	if len(d.Findings) < 10 || d.Count("new") == 0 {
+		t.Fatalf("the hostile image made %d findings (%d new): the fixture no longer plants them", len(d.Findings), d.Count("new"))
+	}
+	for _, f := range d.Findings {
+		if !strings.Contains(s, f.Fingerprint) {
+			t.Errorf("finding %s (%s %q) is not in the HTML", f.Fingerprint, f.RuleID, f.Path)
+		}
+	}
+	csp := `<meta http-equiv="Content-Security-Policy" content="` + strings.ReplaceAll(report.CSP, "'", "&#39;") + `">`
+	if !strings.Contains(s, csp) || !strings.Contains(report.CSP, "default-src 'none'") {
+		t.Errorf("no strict CSP meta tag %s", csp)
+	}
+	for _, m := range regexp.MustCompile(`(?i)\b(?:src|href)\s*=\s*["']?([^"'\s>]*)`).FindAllStringSubmatch(s, -1) {
+		if u := strings.ToLower(m[1]); strings.HasPrefix(u, "http:") || strings.HasPrefix(u, "https:") || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "javascript:") {
+			t.Errorf("the page links out: %s", m[0])
+		}
+	}
+	for _, c := range []string{"\x1b", "\x07", "\u202e", "\u2066", "\u2069", "\u200b", "\xff"} {
+		if strings.Contains(s, c) {
+			t.Errorf("the page holds %q raw", c)
+		}
+	}
+	for _, want := range []string{`<span class="esc">\x1b</span>`, `<span class="esc">&lt;U+202E&gt;</span>`, "&lt;script&gt;alert(1)&lt;/script&gt;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the page does not show %s", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(s), "<script") {
+		t.Error("the page holds a script element")
+	}
+}
+
+func TestVisible(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain <b>&":         "plain &lt;b&gt;&amp;",
+		"a\x1b[31mb":         `a<span class="esc">\x1b</span>[31mb`,
+		"x\u202ey":           `x<span class="esc">&lt;U+202E&gt;</span>y`,
+		"bad\xffbyte":        `bad<span class="esc">\xff</span>byte`,
+		"line\nnext\ttab":    "line\nnext\ttab",
+		"c1\u0085":           `c1<span class="esc">\u0085</span>`,
+		"zero\u200bwidth":    `zero<span class="esc">&lt;U+200B&gt;</span>width`,
+		"ünïcødé 文件":         "ünïcødé 文件",
+		"\"quote' <img on=x": "&#34;quote&#39; &lt;img on=x",
+	} {
+		if got := string(report.Visible(in)); got != want {
+			t.Errorf("Visible(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := report.Plain("a\x1b\u202eb\xff"); got != `a\x1b<U+202E>b\xff` {
+		t.Errorf("Plain = %q", got)
+	}
+}
