@@ -21,6 +21,7 @@ import (
 	"github.com/auditor-dev/auditor/internal/hostileimage"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -49,11 +50,10 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 		t.Fatal(err)
 	}
 	db.Now = frozen()
-	m, err := rules.NewMatcher(rules.DefaultPatterns(), 0)
+	m, err := scanners.NewMatcher(scanners.DefaultPatterns(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SetContentVersion(m.Version())
 	set, err := rules.NewSet(rules.SetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 			t.Fatal(err)
 		}
 		var errs []string
-		cr, err := crawl.New(db, crawl.Options{Content: m, OnError: func(e index.ScanError) { errs = append(errs, e.Message) }})
+		cr, err := crawl.New(db, crawl.Options{Scanners: []crawl.LayerScanner{m}, OnError: func(e index.ScanError) { errs = append(errs, e.Message) }})
 		if err != nil {
 			t.Fatal(err)
 		}
