@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -40,7 +41,34 @@ func (c *Crawler) OpenLayer(ctx context.Context, registry, repository, digest st
 	if err != nil {
 		return nil, fmt.Errorf("layer %s in %s: fetching blob: %s", digest, repo, rc.redact(err))
 	}
-	return r, nil
+	return verdictReader{r}, nil
+}
+
+// verdictReader marks go-containerregistry's verdict on a blob it verified
+// (its internal verify.Error, returned at the blob's end in place of
+// io.EOF) as ErrDigestMismatch, so that callers tell a blob that is not the
+// one asked for from one cut short or badly encoded.
+type verdictReader struct{ io.ReadCloser }
+
+func (v verdictReader) Read(p []byte) (int, error) {
+	n, err := v.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && isVerifyError(err) {
+		err = fmt.Errorf("%w: %w", ErrDigestMismatch, err)
+	}
+	return n, err
+}
+
+// verifyErrorType is go-containerregistry's internal/verify.Error, known by
+// name: the package is internal. TestBrokenBlob fails if it moves.
+const verifyErrorPkg, verifyErrorName = "github.com/google/go-containerregistry/internal/verify", "Error"
+
+func isVerifyError(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if t := reflect.TypeOf(err); t.PkgPath() == verifyErrorPkg && t.Name() == verifyErrorName {
+			return true
+		}
+	}
+	return false
 }
 
 // Decompress returns the tar stream of a layer blob, detecting gzip, zstd
@@ -69,7 +97,7 @@ func decompress(br *bufio.Reader) (io.Reader, string, func(), error) {
 	magic, _ := br.Peek(4)
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
+		zr, err := newGunzip(br)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("gzip: %w", err)
 		}

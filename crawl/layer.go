@@ -144,7 +144,10 @@ func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matche
 // ahead of tar parsing and hashing, so one large layer keeps two cores busy.
 // After it returns nil, the blob was read to its end, and checked against
 // in.Digest when in.Verify asks, and the diff_id too when in.CheckDiffID
-// asks; after an error, out may have had some of the entries.
+// asks; after an error, out may have had some of the entries. When the
+// blob cannot be decoded, it is still read to its end: a blob that is not
+// in.Digest's fails with ErrDigestMismatch (wrapping the decoder's error
+// too), whatever its bytes made the decoder say.
 func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, out EntrySink) (*index.Layer, error) {
 	lim = lim.withDefaults()
 	cr := &countReader{r: r, ctx: ctx}
@@ -155,6 +158,46 @@ func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, ou
 		src = io.TeeReader(cr, blobHash)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
+	blobDigest := func() string { return "sha256:" + hex.EncodeToString(blobHash.Sum(nil)) }
+	layer, err := decodeLayer(ctx, br, in, lim, out)
+	if err != nil {
+		// The sink's error, a cap's or a cancelled scan's: nothing to check.
+		if se := (*sinkError)(nil); errors.As(err, &se) {
+			return nil, se.err
+		}
+		if errors.Is(err, ErrLimit) || ctx.Err() != nil {
+			return nil, err
+		}
+		// The decoder gave up: read the rest, so the blob is checked whole.
+		_, derr := io.Copy(io.Discard, br)
+		switch {
+		case derr == nil && blobHash != nil && blobDigest() != in.Digest:
+			return nil, fmt.Errorf("%w: blob hashes to %s (and decoding it failed: %w)", ErrDigestMismatch, blobDigest(), err)
+		case errors.Is(derr, ErrDigestMismatch): // the source's own check
+			return nil, fmt.Errorf("%w (and decoding it failed: %w)", derr, err)
+		}
+		return nil, err
+	}
+	// Read the blob to its end so its digest can be checked.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return nil, err
+	}
+	layer.Size = cr.n
+	if blobHash != nil {
+		if got := blobDigest(); got != in.Digest {
+			return nil, fmt.Errorf("%w: blob hashes to %s", ErrDigestMismatch, got)
+		}
+	}
+	if in.CheckDiffID && in.DiffID != "" && in.DiffID != layer.DiffID {
+		return nil, fmt.Errorf("%w: uncompressed content hashes to %s, the image config says diff_id %s", ErrDigestMismatch, layer.DiffID, in.DiffID)
+	}
+	return layer, nil
+}
+
+// decodeLayer decompresses the blob behind br and reads its tar into out,
+// to the tar's end and what follows it. When it returns, the decoder and
+// its goroutine are done with br. An error of out comes as a *sinkError.
+func decodeLayer(ctx context.Context, br *bufio.Reader, in LayerInput, lim Limits, out EntrySink) (*index.Layer, error) {
 	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
 	tarStream, compression, closeDecoder, err := decompress(br)
 	if err != nil {
@@ -183,29 +226,23 @@ func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, ou
 		return nil, err
 	}
 	// Read what follows the tar end (padding) so the diff_id covers every
-	// byte, and the blob to its end so its digest can be checked.
+	// byte.
 	if _, err := io.Copy(io.Discard, tarBytes); err != nil {
 		return nil, decompressErr(layer.Compression, err)
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return nil, err
-	}
-	layer.Size = cr.n
 	layer.UncompressedSize = ur.n
 	layer.DiffID = in.DiffID
 	if diffHash != nil {
 		layer.DiffID = "sha256:" + hex.EncodeToString(diffHash.Sum(nil))
 	}
-	if blobHash != nil {
-		if got := "sha256:" + hex.EncodeToString(blobHash.Sum(nil)); got != in.Digest {
-			return nil, fmt.Errorf("%w: blob hashes to %s", ErrDigestMismatch, got)
-		}
-	}
-	if in.CheckDiffID && in.DiffID != "" && in.DiffID != layer.DiffID {
-		return nil, fmt.Errorf("%w: uncompressed content hashes to %s, the image config says diff_id %s", ErrDigestMismatch, layer.DiffID, in.DiffID)
-	}
 	return layer, nil
 }
+
+// sinkError is an error of the EntrySink, told apart from the blob's.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
 
 func decompressErr(compression string, err error) error {
 	if compression == "none" || errors.Is(err, ErrLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -260,7 +297,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			e.SHA256, e.Kind = sum, kind
 		}
 		if err := out.Add(ctx, e); err != nil {
-			return err
+			return &sinkError{err}
 		}
 		if whole != nil {
 			scans.file(int(n), e.Path, whole)

@@ -181,6 +181,7 @@ func TestReadLayerErrors(t *testing.T) {
 	}{
 		{name: "digest mismatch", blob: gz, in: LayerInput{Digest: digestOf([]byte("other")), Verify: true}, want: "blob hashes to", is: ErrDigestMismatch},
 		{name: "diff_id mismatch", blob: gz, in: LayerInput{DiffID: digestOf([]byte("other")), CheckDiffID: true}, want: "diff_id", is: ErrDigestMismatch},
+		{name: "corrupt and not the digest's", blob: corrupt(gz), in: LayerInput{Digest: digestOf(gz), Verify: true}, want: "(and decoding it failed: ", is: ErrDigestMismatch},
 		{name: "truncated gzip", blob: gz[:len(gz)/2], want: "gzip"},
 		{name: "corrupt gzip", blob: corrupt(gz), want: "gzip"},
 		{name: "truncated zstd", blob: zs[:len(zs)/2], want: "zstd"},

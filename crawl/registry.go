@@ -423,7 +423,11 @@ func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Des
 			if err != nil {
 				return nil, err
 			}
-			return rl.Compressed() // go-containerregistry verifies size and digest as it streams
+			r, err := rl.Compressed() // go-containerregistry verifies size and digest as it streams
+			if err != nil {
+				return nil, err
+			}
+			return verdictReader{r}, nil
 		},
 		Sem:    j.rc.layerSem,
 		Redact: j.rc.redact,

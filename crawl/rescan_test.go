@@ -127,6 +127,11 @@ func TestBrokenBlob(t *testing.T) {
 	if e.Repository != badRef.Context().RepositoryStr() || e.Reference != "v1" || e.LayerDigest != broken.String() || !strings.Contains(e.Message, broken.String()) {
 		t.Errorf("scan error %+v does not name the image and layer %s", e, broken)
 	}
+	// The flipped bytes break the gzip stream too; the digest is what the
+	// error is about.
+	if !strings.Contains(e.Message, "digest mismatch: error verifying sha256 checksum") || !strings.Contains(e.Message, "(and decoding it failed: ") || !strings.Contains(e.Message, "gzip: ") {
+		t.Errorf("scan error %q is not reported as a digest mismatch, with the decoder's error", e.Message)
+	}
 	r := db.Reader()
 	count := func(q string, args ...any) int {
 		var n int
