@@ -99,7 +99,7 @@ func transient(err error) bool {
 	}
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, ErrRegistryDown), errors.Is(err, ErrRetryAfterTooLong), errors.Is(err, ErrLimit), errors.Is(err, ErrManifestLimit),
+		errors.Is(err, ErrRegistryDown), errors.Is(err, ErrRetryAfterTooLong), errors.Is(err, ErrTooManyRedirects), errors.Is(err, ErrLimit), errors.Is(err, ErrManifestLimit),
 		errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrUnreachable):
 		return false
 	case errors.Is(err, ErrStalled), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),

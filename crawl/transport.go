@@ -37,6 +37,14 @@ var ErrRetryAfterTooLong = errors.New("registry asks to wait too long")
 // retries meant for a registry that drops connections mid-scan.
 var ErrUnreachable = errors.New("registry unreachable")
 
+// ErrTooManyRedirects is wrapped by errors for a request redirected more
+// than maxRedirects times (a URL redirecting to itself, or a loop).
+var ErrTooManyRedirects = errors.New("too many redirects")
+
+// maxRedirects is how many redirects one request may follow: Go's own
+// limit, which go-containerregistry's redirect check replaces with none.
+const maxRedirects = 10
+
 // bufferUpTo is the largest response body read whole inside the round trip
 // (manifests, configs, errors, small blobs), so that a failure while reading
 // it is retried like a failed request.
@@ -80,12 +88,25 @@ type fetchTransport struct {
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if n := redirects(req); n > maxRedirects {
+		return nil, fmt.Errorf("%s %s: %w: redirected more than %d times", req.Method, req.URL.Redacted(), ErrTooManyRedirects, maxRedirects)
+	}
 	if err := t.backoff(ctx, req); err != nil {
 		return nil, err
 	}
 	resp, err := t.roundTrip(ctx, req)
 	t.attempted(req, resp, err)
 	return resp, err
+}
+
+// redirects is how many redirects led to req: the http.Client sets
+// Response on each request it makes for a redirect.
+func redirects(req *http.Request) int {
+	n := 0
+	for r := req.Response; r != nil && r.Request != nil; r = r.Request.Response {
+		n++
+	}
+	return n
 }
 
 // backoff waits before a request's next attempt, as long as Retry.Backoff

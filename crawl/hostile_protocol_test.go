@@ -1,0 +1,143 @@
+package crawl_test
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+)
+
+// misbehaving is a real in-process registry behind a handler that
+// misbehaves for some requests: bend gets each request first and returns
+// true when it answered it itself.
+type misbehaving struct {
+	*hostileRegistry
+	requests atomic.Int64 // answered by bend
+	on       atomic.Bool  // bend is called (off while a test pushes)
+}
+
+// guard is how many misbehaving answers a test allows before it fails:
+// a crawler without the bound under test would go on for ever.
+const guard = 500
+
+func newMisbehaving(t *testing.T, bend func(w http.ResponseWriter, r *http.Request) bool) *misbehaving {
+	m := &misbehaving{}
+	real := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.on.Load() && bend(w, r) {
+			if m.requests.Add(1) == guard {
+				t.Errorf("%d misbehaving answers and the crawler still asks (%s %s)", guard, r.Method, r.URL)
+			}
+			return
+		}
+		real.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	m.hostileRegistry = &hostileRegistry{t: t, host: strings.TrimPrefix(srv.URL, "http://")}
+	return m
+}
+
+// overGuard reports whether the test's guard was passed: the handler then
+// answers 404 so that a crawler without the bound ends.
+func (m *misbehaving) overGuard(w http.ResponseWriter) bool {
+	if m.requests.Load() >= guard {
+		http.Error(w, "guard", http.StatusNotFound)
+		return true
+	}
+	return false
+}
+
+// scanErrors scans targets with opts into a new database and returns the
+// errors reported, by repository.
+func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*index.DB, map[string][]index.ScanError) {
+	t.Helper()
+	db, err := index.Open(context.Background(), filepath.Join(t.TempDir(), "i.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var mu sync.Mutex
+	errs := map[string][]index.ScanError{}
+	opts.OnError = func(e index.ScanError) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs[e.Repository] = append(errs[e.Repository], e)
+	}
+	if opts.Retry.Attempts == 0 {
+		opts.Retry = crawl.Retry{Attempts: 2, Backoff: 1}
+	}
+	cr, err := crawl.New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cr.Scan(context.Background(), targets); err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return db, errs
+}
+
+func messages(es []index.ScanError) string {
+	var s []string
+	for _, e := range es {
+		s = append(s, e.Message)
+	}
+	return strings.Join(s, "; ")
+}
+
+// TestRedirectLoop serves a manifest and a blob that 307-redirect to
+// themselves: each fails naming the redirects, after a bounded number of
+// requests, and the good image beside them is indexed.
+func TestRedirectLoop(t *testing.T) {
+	t.Parallel()
+	var m *misbehaving
+	m = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		loop := strings.HasPrefix(r.URL.Path, "/v2/loop/manifest/manifests/") ||
+			(strings.HasPrefix(r.URL.Path, "/v2/loop/blob/blobs/") && r.Method == http.MethodGet)
+		if !loop {
+			return false
+		}
+		if !m.overGuard(w) {
+			http.Redirect(w, r, r.URL.String(), http.StatusTemporaryRedirect)
+		}
+		return true
+	})
+	for _, repo := range []string{"loop/manifest", "loop/blob", "good/one"} {
+		img, err := random.Image(1024, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(m.repo(repo).Tag("v1"), img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.on.Store(true)
+	db, errs := scanErrors(t, crawl.Options{}, crawl.Target{Registry: m.host})
+	for _, repo := range []string{"loop/manifest", "loop/blob"} {
+		if got := messages(errs[repo]); !strings.Contains(got, "redirected more than 10 times") {
+			t.Errorf("%s: errors %q, want one naming the redirects", repo, got)
+		}
+	}
+	if len(errs["good/one"]) != 0 {
+		t.Errorf("good image: %v", errs["good/one"])
+	}
+	if n := m.requests.Load(); n > 100 {
+		t.Errorf("%d redirects answered: not bounded", n)
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'good/one'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("good image: %d indexed, %v", n, err)
+	}
+}
