@@ -31,6 +31,7 @@ type registryClient struct {
 	layerSem  *slots
 	fetch     *fetchTransport
 	secrets   []string // never shown in messages
+	maxPages  int      // of one catalog or tag list
 }
 
 // client returns the shared client for host, making it on first use.
@@ -41,7 +42,7 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 		return rc, nil
 	}
 	cfg := c.opts.Registries[host]
-	rc := &registryClient{host: host, cfg: cfg}
+	rc := &registryClient{host: host, cfg: cfg, maxPages: c.opts.Limits.listPages()}
 	if cfg.Insecure {
 		rc.nameOpts = append(rc.nameOpts, name.Insecure)
 	}
@@ -145,7 +146,10 @@ func (rc *registryClient) tags(ctx context.Context, repo name.Repository, each f
 		return nil, fmt.Errorf("listing tags: %s", rc.redact(err))
 	}
 	listed := []string{}
-	for lister.HasNext() {
+	for pages := 0; lister.HasNext(); pages++ {
+		if pages >= rc.maxPages {
+			return nil, rc.endless("tags of "+repo.String(), len(listed))
+		}
 		page, err := lister.Next(ctx)
 		if notFound(err) && len(listed) == 0 {
 			return []string{}, errNoRepository
@@ -161,6 +165,13 @@ func (rc *registryClient) tags(ctx context.Context, repo name.Repository, each f
 		listed = append(listed, page.Tags...)
 	}
 	return listed, nil
+}
+
+// endless is the error for a list (what) whose pages go on past
+// max_list_pages, after listed names.
+func (rc *registryClient) endless(what string, listed int) error {
+	return fmt.Errorf("listing %s: %w: more than %d pages (max_list_pages; %d names so far), the registry's Link: rel=\"next\" does not end",
+		what, ErrListLimit, rc.maxPages, listed)
 }
 
 // notFound reports whether err is the registry's 404 (NAME_UNKNOWN).
@@ -205,7 +216,10 @@ func (rc *registryClient) repositories(ctx context.Context) (repos, catalog []st
 			return nil, nil, fmt.Errorf("listing repositories (catalog API; list them in config.toml if the registry has none): %s", rc.redact(err))
 		}
 		all = []string{}
-		for cat.HasNext() {
+		for pages := 0; cat.HasNext(); pages++ {
+			if pages >= rc.maxPages {
+				return nil, nil, rc.endless("repositories of "+rc.host, len(all))
+			}
 			page, err := cat.Next(ctx)
 			if err != nil {
 				return nil, nil, fmt.Errorf("listing repositories: %s", rc.redact(err))

@@ -206,8 +206,8 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 		return nil, err
 	}
 	opts.Retry = opts.Retry.withDefaults()
-	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 {
-		return nil, fmt.Errorf("manifest limits must be positive")
+	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 || opts.Limits.MaxListPages < 0 {
+		return nil, fmt.Errorf("manifest and list limits must be positive")
 	}
 	for host, r := range opts.Registries {
 		if r.Jobs < 0 {

@@ -2,6 +2,7 @@ package crawl_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -139,5 +140,54 @@ func TestRedirectLoop(t *testing.T) {
 	var n int
 	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'good/one'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("good image: %d indexed, %v", n, err)
+	}
+}
+
+// TestEndlessPages serves a catalog and a tag list whose Link: rel="next"
+// never ends: each fails after max_list_pages pages, naming the registry or
+// the repository, and the tag listed so far is still indexed.
+func TestEndlessPages(t *testing.T) {
+	t.Parallel()
+	var m *misbehaving
+	m = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		var body string
+		switch r.URL.Path {
+		case "/v2/_catalog":
+			body = `{"repositories":["endless/tags"]}`
+		case "/v2/endless/tags/tags/list":
+			body = `{"name":"endless/tags","tags":["v1"]}`
+		default:
+			return false
+		}
+		if !m.overGuard(w) {
+			w.Header().Set("Link", fmt.Sprintf(`<%s?n=1&last=p%d>; rel="next"`, r.URL.Path, m.requests.Load()))
+			io.WriteString(w, body)
+		}
+		return true
+	})
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(m.repo("endless/tags").Tag("v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	m.on.Store(true)
+	opts := crawl.Options{Limits: crawl.Limits{MaxListPages: 5}}
+	db, errs := scanErrors(t, opts, crawl.Target{Registry: m.host}, crawl.Target{Registry: m.host, Repository: "endless/tags"})
+	for repo, want := range map[string]string{
+		"":             "listing repositories of " + m.host + ": list exceeds limit: more than 5 pages (max_list_pages",
+		"endless/tags": "listing tags of " + m.host + "/endless/tags: list exceeds limit: more than 5 pages",
+	} {
+		if got := messages(errs[repo]); !strings.Contains(got, want) {
+			t.Errorf("%q: errors %q, want one containing %q", repo, got, want)
+		}
+	}
+	if n := m.requests.Load(); n > 10 {
+		t.Errorf("%d pages answered for two lists of at most 5", n)
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'endless/tags'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the tag listed: %d indexed, %v", n, err)
 	}
 }

@@ -26,6 +26,7 @@ type Limits struct {
 	MaxUncompressedSize int64 // bytes of tar per layer
 	MaxManifestSize     int64 // bytes of one manifest or index (see manifest.go)
 	MaxIndexDepth       int   // indexes nested in indexes (see manifest.go)
+	MaxListPages        int   // pages of one catalog or tag list (see manifest.go)
 }
 
 // Default limits: far above any real layer, low enough that a tar or gzip

@@ -12,10 +12,18 @@ import (
 // accept manifests of at least 4 MiB; real ones are a few KiB. Real indexes
 // are one level deep (an index of platform manifests); two allow for
 // nested attestation indexes.
+// A catalog or tag list is read in pages of up to 1000 (Options.PageSize);
+// the default page bound allows ten million names, and stops a registry
+// whose Link: rel="next" never ends.
 const (
 	DefaultMaxManifestSize = 4 << 20
 	DefaultMaxIndexDepth   = 4
+	DefaultMaxListPages    = 10_000
 )
+
+// ErrListLimit is wrapped by errors for a catalog or tag list of more than
+// Limits.MaxListPages pages.
+var ErrListLimit = errors.New("list exceeds limit")
 
 // ErrManifestLimit is wrapped by errors for a manifest larger than
 // Limits.MaxManifestSize.
@@ -30,6 +38,13 @@ func (l Limits) manifestSize() int64 {
 		return DefaultMaxManifestSize
 	}
 	return l.MaxManifestSize
+}
+
+func (l Limits) listPages() int {
+	if l.MaxListPages <= 0 {
+		return DefaultMaxListPages
+	}
+	return l.MaxListPages
 }
 
 func (l Limits) indexDepth() int {

@@ -35,6 +35,7 @@ type LimitsConfig struct {
 	MaxLayerBytes      int64 `toml:"max_layer_bytes"`
 	MaxManifestBytes   int64 `toml:"max_manifest_bytes"`
 	MaxIndexDepth      int   `toml:"max_index_depth"`
+	MaxListPages       int   `toml:"max_list_pages"`
 }
 
 // RetryConfig says how a flaky registry is treated (see crawl.Retry).
@@ -75,6 +76,7 @@ func DefaultConfig() Config {
 			MaxLayerBytes:      crawl.DefaultMaxUncompressedSize,
 			MaxManifestBytes:   crawl.DefaultMaxManifestSize,
 			MaxIndexDepth:      crawl.DefaultMaxIndexDepth,
+			MaxListPages:       crawl.DefaultMaxListPages,
 		},
 		Retry: RetryConfig{
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
@@ -118,7 +120,8 @@ func (c Config) CrawlOptions() (crawl.Options, error) {
 		Platforms:  c.Platforms,
 		Registries: map[string]crawl.Registry{},
 		Limits: crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes,
-			MaxManifestSize: c.Limits.MaxManifestBytes, MaxIndexDepth: c.Limits.MaxIndexDepth},
+			MaxManifestSize: c.Limits.MaxManifestBytes, MaxIndexDepth: c.Limits.MaxIndexDepth,
+			MaxListPages: c.Limits.MaxListPages},
 		Retry: crawl.Retry{Attempts: c.Retry.Attempts, Backoff: c.Retry.Backoff, MaxRetryAfter: c.Retry.MaxRetryAfter,
 			StallTimeout: c.Retry.StallTimeout, BreakAfter: c.Retry.BreakAfter, Cooldown: c.Retry.Cooldown},
 	}
