@@ -9,7 +9,13 @@
 // with it. Inputs are hostile: each parser is bounded by Limits (size, number
 // of records, length of a line) and refuses NUL bytes in text formats, so a
 // corrupt or crafted database costs at most its capped size and gives one
-// clear error.
+// clear error. No parser keeps a reference to the bytes it is given, so a
+// caller may reuse its buffer once a call returns.
+//
+// A layer scanner keeps the files IsDatabasePath accepts (at most
+// DefaultLimits.MaxSize bytes each) and hands them to ReadDpkg, ReadAPK
+// and ParseRPM; Verify then judges each file record against what the
+// image shows at its path.
 package pkgdb
 
 import (
@@ -19,6 +25,12 @@ import (
 	"path"
 	"strings"
 )
+
+// IsDatabasePath reports whether p (absolute, clean) is a file of a package
+// database pkgdb reads: IsDpkgPath, IsAPKPath or IsRPMPath.
+func IsDatabasePath(p string) bool {
+	return IsDpkgPath(p) || IsAPKPath(p) || IsRPMPath(p)
+}
 
 // Manager names a package manager.
 type Manager string

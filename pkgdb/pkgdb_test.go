@@ -1,0 +1,35 @@
+package pkgdb
+
+import "testing"
+
+func TestIsDatabasePath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/var/lib/dpkg/status":                      true,
+		"/var/lib/dpkg/status-old":                  false,
+		"/var/lib/dpkg/status.d/libc6":              true,
+		"/var/lib/dpkg/status.d/libc6.md5sums":      true,
+		"/var/lib/dpkg/info/libc6:amd64.list":       true,
+		"/var/lib/dpkg/info/libc6:amd64.md5sums":    true,
+		"/var/lib/dpkg/info/base-files.conffiles":   true,
+		"/var/lib/dpkg/info/libc6:amd64.postinst":   false,
+		"/var/lib/dpkg/diversions":                  true,
+		"/etc/dpkg/dpkg.cfg":                        true,
+		"/etc/dpkg/dpkg.cfg.d/docker":               true,
+		"/lib/apk/db/installed":                     true,
+		"/lib/apk/db/scripts.tar":                   false,
+		"/etc/apk/protected_paths.d/base.list":      true,
+		"/etc/apk/protected_paths.d/base.txt":       false,
+		"/var/lib/rpm/rpmdb.sqlite":                 true,
+		"/usr/lib/sysimage/rpm/Packages.db":         true,
+		"/var/lib/rpm/Packages":                     true,
+		"/var/lib/rpm/Name":                         false,
+		"/home/user/var/lib/dpkg/status":            false,
+		"/usr/lib/sysimage/rpm/rpmdb.sqlite-wal":    false,
+		"/var/lib/dpkg/info/nested/x.list":          false,
+		"/var/lib/dpkg/info/../../../etc/x.md5sums": false,
+	} {
+		if got := IsDatabasePath(p); got != want {
+			t.Errorf("IsDatabasePath(%s) = %v", p, got)
+		}
+	}
+}
