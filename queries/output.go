@@ -8,10 +8,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
+
+	"github.com/auditor-dev/auditor/internal/safetext"
 )
 
 // Format is an output format.
@@ -240,7 +241,7 @@ func (rw *Writer) cell(i int, v any) string {
 	} else {
 		s = Cell(v)
 	}
-	s = Printable(s)
+	s = safetext.Escape(s) // nothing from an image acts on the terminal
 	if c.Max > 0 && !rw.o.NoTrunc && runewidth.StringWidth(s) > c.Max {
 		s = runewidth.Truncate(s, c.Max, "…")
 	}
@@ -367,42 +368,4 @@ func rawString(v any) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
 	return fmt.Sprint(v)
-}
-
-// Printable escapes what must not reach a terminal as is: control
-// characters (escape sequences in a crafted file name could rewrite the
-// screen), invalid UTF-8, and line breaks that would break the table.
-func Printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == ' ' || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		i += n
-	}
-	return b.String()
 }

@@ -6,23 +6,6 @@ import (
 	"testing"
 )
 
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"/etc/passwd":           "/etc/passwd",
-		"ünïcødé-文件.txt":        "ünïcødé-文件.txt",
-		"evil\x1b[2J\x1b]0;x\a": `evil\x1b[2J\x1b]0;x\x07`,
-		"two\nlines\tand\rcr":   `two\nlines\tand\rcr`,
-		"bad\xffutf8":           `bad\xffutf8`,
-		"bidi\u202eoverride":    `bidi\u202eoverride`,
-		"del\x7f":               `del\x7f`,
-		"no-break\u00a0space":   `no-break\u00a0space`,
-	} {
-		if got := Printable(in); got != want {
-			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func testResult() *Result {
 	return &Result{
 		Columns: []Column{

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/auditor-dev/auditor/internal/safetext"
 )
 
 // Formats are the report formats Write knows.
@@ -192,7 +194,7 @@ func writeTable(w io.Writer, r *Report) error {
 		}
 		if f.ImageDigest != img {
 			tw.Flush()
-			fmt.Fprintf(w, "  %s  %s\n", imageName(f), short(f.ImageDigest))
+			fmt.Fprintf(w, "  %s  %s\n", safetext.Escape(imageName(f)), safetext.Escape(short(f.ImageDigest)))
 			img = f.ImageDigest
 		}
 		where := f.Path
@@ -201,29 +203,15 @@ func writeTable(w io.Writer, r *Report) error {
 		}
 		layer := ""
 		if f.LayerDigest != "" {
-			layer = "layer " + short(f.LayerDigest)
+			layer = "layer " + safetext.Escape(short(f.LayerDigest))
 		}
 		extra := ""
 		if f.Suppressed != "" {
-			extra = "  [suppressed: " + f.Suppressed + "]"
+			extra = "  [suppressed: " + safetext.Escape(f.Suppressed) + "]"
 		}
-		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s%s\n", f.RuleID, oneLine(where, 80), layer, oneLine(f.Detail, 100), f.Fingerprint[:12], extra)
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s%s\n", safetext.Cut(f.RuleID, 80), safetext.Cut(where, 80), layer, safetext.Cut(f.Detail, 100), f.Fingerprint[:12], extra)
 	}
 	return tw.Flush()
-}
-
-// oneLine keeps table cells on one line and bounded.
-func oneLine(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '.'
-		}
-		return r
-	}, s)
-	if len([]rune(s)) > n {
-		s = string([]rune(s)[:n-3]) + "..."
-	}
-	return s
 }
 
 type jsonFinding struct {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/queries"
 )
 
@@ -81,13 +82,23 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, err
 	}
-	if outputIsTerminal(stdout) && !*force && (ref.Kind == "elf" || queries.LooksBinary(head, err != nil)) {
+	if !outputIsTerminal(stdout) || *force {
+		if _, err := io.Copy(stdout, br); err != nil {
+			return 0, fmt.Errorf("%s in %s: %w", ref.Path, im.Name(), err)
+		}
+		return exitOK, nil
+	}
+	// To a terminal: binary content is refused, and text is shown through
+	// the escaping rule to its end (a file may turn binary, or carry escape
+	// sequences, after the bytes sniffed).
+	if ref.Kind == "elf" || queries.LooksBinary(head, err != nil) {
 		return 0, fmt.Errorf("%s in %s looks binary: not writing it to a terminal (use -o FILE, a pipe, or --force)", ref.Path, im.Name())
 	}
-	if _, err := io.Copy(stdout, br); err != nil {
+	tw := safetext.NewWriter(stdout)
+	if _, err := io.Copy(tw, br); err != nil {
 		return 0, fmt.Errorf("%s in %s: %w", ref.Path, im.Name(), err)
 	}
-	return exitOK, nil
+	return exitOK, tw.Close()
 }
 
 // openBlob opens a layer blob from the first repository holding the image

@@ -14,8 +14,11 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/auditor-dev/auditor/internal/safetext"
 )
 
 // version is the auditor version recorded with each scan.
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "auditor: unknown command %q\n\n%s", args[0], usage())
+		fmt.Fprintf(stderr, "auditor: unknown command %s\n\n%s", safetext.Escape(strconv.Quote(args[0])), usage())
 		return exitUsage
 	}
 	code, err := cmd.run(ctx, args[1:], stdout, stderr)
@@ -96,13 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "auditor %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "auditor %s: %s\n", args[0], safetext.Lines(err.Error()))
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "auditor %s: interrupted\n", args[0])
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "auditor %s: %v\n", args[0], err)
+	// Errors name images, tags and paths, and quote registries: escaped.
+	fmt.Fprintf(stderr, "auditor %s: %s\n", args[0], safetext.Lines(err.Error()))
 	return exitFailure
 }
 

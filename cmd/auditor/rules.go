@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/rules"
 )
 
@@ -61,7 +62,7 @@ func rulesList(args []string, stdout, stderr io.Writer) (int, error) {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tSEVERITY\tSCOPE\tSTATUS\tSOURCE\tTITLE")
 	row := func(r *rules.Rule, status string) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Scope, status, r.Source, r.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", safetext.Escape(r.ID), r.Severity, r.Scope, status, safetext.Escape(r.Source), safetext.Escape(r.Title))
 	}
 	for i := range set.Rules {
 		row(&set.Rules[i], "enabled")
@@ -84,7 +85,7 @@ func rulesList(args []string, stdout, stderr io.Writer) (int, error) {
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PATTERN\tSECRET\tDESCRIPTION")
 	for _, p := range m.Patterns() {
-		fmt.Fprintf(tw, "%s\t%v\t%s\n", p.ID, p.Secret, p.Description)
+		fmt.Fprintf(tw, "%s\t%v\t%s\n", safetext.Escape(p.ID), p.Secret, safetext.Escape(p.Description))
 	}
 	return exitOK, tw.Flush()
 }
@@ -209,16 +210,19 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if err != nil {
 			return 0, err
 		}
-		fmt.Fprintf(stdout, "rule %s (%s): %d rows in %v", r.ID, r.Severity, len(rows), time.Since(t).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "rule %s (%s): %d rows in %v", safetext.Escape(r.ID), r.Severity, len(rows), time.Since(t).Round(time.Millisecond))
 		if *limit > 0 && len(rows) == *limit {
 			fmt.Fprintf(stdout, " (limit reached)")
 		}
 		fmt.Fprintln(stdout)
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
+		for j := range cols {
+			cols[j] = safetext.Escape(strings.ToUpper(cols[j]))
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 		for _, row := range rows {
 			for j := range row {
-				row[j] = oneCell(row[j])
+				row[j] = safetext.Cut(row[j], 100)
 			}
 			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
@@ -228,18 +232,4 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		fmt.Fprintln(stdout)
 	}
 	return exitOK, nil
-}
-
-// oneCell keeps a value on one line of a table.
-func oneCell(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > 100 {
-		s = string(r[:97]) + "..."
-	}
-	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
 )
@@ -120,7 +121,7 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 		notes = io.Discard
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(notes, "warning: %s\n", w)
+		fmt.Fprintf(notes, "warning: %s\n", safetext.Escape(w))
 	}
 	fs, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states, Suppressed: true}) // shown as suppressed
 	if err != nil {

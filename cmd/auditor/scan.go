@@ -18,6 +18,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/safetext"
 )
 
 // commonFlags are the flags every command that opens the index takes.
@@ -194,7 +195,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		errs = append(errs, e)
 		errMu.Unlock()
 		if err := db.AddScanError(context.WithoutCancel(ctx), scanID, e); err != nil {
-			fmt.Fprintf(stderr, "auditor scan: %v\n", err)
+			fmt.Fprintf(stderr, "auditor scan: %s\n", safetext.Escape(err.Error()))
 		}
 	}
 	prog := newProgress(ctx, stderr, *quiet)
@@ -251,7 +252,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)
 			break
 		}
-		fmt.Fprintf(stderr, "error: %s\n", describeError(e))
+		fmt.Fprintf(stderr, "error: %s\n", safetext.Escape(describeError(e))) // messages quote registries
 	}
 	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
 		// The report goes to stdout; the rules' status lines to stderr
