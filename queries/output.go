@@ -1,6 +1,7 @@
 package queries
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -174,6 +175,10 @@ func (rw *Writer) Row(row []any) error {
 		rec := make([]string, len(vals))
 		for i, v := range vals {
 			rec[i] = rawString(v)
+			switch v.(type) {
+			case string, []string:
+				rec[i] = safetext.CSV(rec[i]) // UTF-8, never a formula
+			}
 		}
 		return rw.csv.Write(rec)
 	}
@@ -217,20 +222,48 @@ func (rw *Writer) object(vals []any) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k, _ := json.Marshal(rw.cols[i].Name)
-		b = append(b, k...)
-		b = append(b, ':')
-		if s, ok := v.(string); ok && !utf8.ValidString(s) {
-			// Tar names are bytes; keep invalid UTF-8 visible, not replaced.
-			v = strconv.Quote(s)
+		// Tar names are bytes: a value that is not UTF-8 is written with
+		// U+FFFD for its bad bytes, and its exact bytes under NAME_base64.
+		var raw any
+		switch x := v.(type) {
+		case string:
+			if b64 := safetext.Base64(x); b64 != "" {
+				raw = b64
+			}
+		case []string:
+			b64 := make([]string, len(x))
+			for j, e := range x {
+				b64[j] = base64.StdEncoding.EncodeToString([]byte(e))
+				if !utf8.ValidString(e) {
+					raw = b64
+				}
+			}
 		}
-		jv, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", rw.cols[i].Name, err)
+		var err error
+		if b, err = appendMember(b, rw.cols[i].Name, v); err != nil {
+			return nil, err
 		}
-		b = append(b, jv...)
+		if raw != nil {
+			b = append(b, ',')
+			if b, err = appendMember(b, rw.cols[i].Name+safetext.Base64Suffix, raw); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendMember appends "key":value, in JSON (encoding/json writes U+FFFD
+// for each byte of a string that is not UTF-8).
+func appendMember(b []byte, key string, v any) ([]byte, error) {
+	k, _ := json.Marshal(key)
+	b = append(b, k...)
+	b = append(b, ':')
+	jv, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("column %s: %w", key, err)
+	}
+	return append(b, jv...), nil
 }
 
 func (rw *Writer) cell(i int, v any) string {

@@ -2,8 +2,14 @@ package queries
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func testResult() *Result {
@@ -70,14 +76,70 @@ func TestWriteEmpty(t *testing.T) {
 }
 
 func TestJSONInvalidUTF8(t *testing.T) {
+	res := &Result{Columns: []Column{{Name: "path"}, {Name: "tags"}}, Rows: [][]any{
+		{"/bad\xffname", []string{"ok", "v\xfe"}},
+		{"/fine\x1b", []string{"ok"}},
+	}}
+	for _, f := range []Format{JSON, JSONL} {
+		var b bytes.Buffer
+		if err := Write(&b, f, res, TableOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var rows []map[string]any
+		if f == JSON {
+			if err := json.Unmarshal(b.Bytes(), &rows); err != nil {
+				t.Fatalf("%s: %v\n%s", f, err, b.String())
+			}
+		} else {
+			for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+				var r map[string]any
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatalf("%s: %v\n%s", f, err, l)
+				}
+				rows = append(rows, r)
+			}
+		}
+		// Valid UTF-8, U+FFFD for the bad bytes, the exact bytes recoverable
+		// under NAME_base64, and that key only where a value needs it.
+		if !utf8.Valid(b.Bytes()) || rows[0]["path"] != "/bad\ufffdname" {
+			t.Errorf("%s: %s", f, b.String())
+		}
+		raw, err := base64.StdEncoding.DecodeString(fmt.Sprint(rows[0]["path_base64"]))
+		if err != nil || string(raw) != "/bad\xffname" {
+			t.Errorf("%s: path_base64 %v gives %q, %v", f, rows[0]["path_base64"], raw, err)
+		}
+		tags, _ := rows[0]["tags_base64"].([]any)
+		if len(tags) != 2 || tags[1] != base64.StdEncoding.EncodeToString([]byte("v\xfe")) {
+			t.Errorf("%s: tags_base64 %v", f, rows[0]["tags_base64"])
+		}
+		if _, ok := rows[1]["path_base64"]; ok || rows[1]["path"] != "/fine\x1b" || rows[1]["tags_base64"] != nil {
+			t.Errorf("%s: a valid row: %v", f, rows[1])
+		}
+	}
+}
+
+// TestCSVDefused: CSV is UTF-8, and no text cell is a formula to a
+// spreadsheet; numbers stay numbers.
+func TestCSVDefused(t *testing.T) {
+	res := &Result{Columns: []Column{{Name: "v"}}}
+	for _, v := range []any{"=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "'q", "/ok", "a=b", "bad\xff", int64(-5), -1.5} {
+		res.Rows = append(res.Rows, []any{v})
+	}
 	var b bytes.Buffer
-	res := &Result{Columns: []Column{{Name: "path"}}, Rows: [][]any{{"/bad\xffname"}}}
-	if err := Write(&b, JSONL, res, TableOptions{}); err != nil {
+	if err := Write(&b, CSV, res, TableOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The raw bytes stay recoverable instead of becoming U+FFFD.
-	if !strings.Contains(b.String(), `\\xff`) {
-		t.Errorf("invalid UTF-8 in JSON: %s", b.String())
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs[1:] {
+		got = append(got, r[0])
+	}
+	want := []string{"'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "''q", "/ok", "a=b", "bad\ufffd", "-5", "-1.5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("CSV cells:\n%q\nwant\n%q", got, want)
 	}
 }
 

@@ -225,7 +225,9 @@ type jsonFinding struct {
 	Tags            []string `json:"tags,omitempty"`
 	LayerDigest     string   `json:"layer_digest,omitempty"`
 	Path            string   `json:"path,omitempty"`
+	PathBase64      string   `json:"path_base64,omitempty"` // the exact bytes of a path that is not UTF-8 (safetext.Base64)
 	Detail          string   `json:"detail"`
+	DetailBase64    string   `json:"detail_base64,omitempty"`
 	FirstSeen       int64    `json:"first_seen"`
 	LastSeen        int64    `json:"last_seen"`
 	State           string   `json:"state"`
@@ -235,7 +237,7 @@ type jsonFinding struct {
 
 func toJSON(f *Finding) jsonFinding {
 	return jsonFinding{f.Fingerprint, f.RuleID, f.Severity.String(), f.Title, f.ImageDigest, f.Registry, f.Repository,
-		strings.Fields(f.Tags), f.LayerDigest, f.Path, f.Detail, f.FirstSeen, f.LastSeen, f.State, f.Suppressed, f.SuppressedUntil}
+		strings.Fields(f.Tags), f.LayerDigest, f.Path, safetext.Base64(f.Path), f.Detail, safetext.Base64(f.Detail), f.FirstSeen, f.LastSeen, f.State, f.Suppressed, f.SuppressedUntil}
 }
 
 func writeJSON(w io.Writer, r *Report) error {
@@ -257,8 +259,12 @@ func writeCSV(w io.Writer, r *Report) error {
 		"layer_digest", "path", "detail", "first_seen", "last_seen", "state", "suppressed"})
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		cw.Write([]string{f.Fingerprint, f.RuleID, f.Severity.String(), f.Title, f.ImageDigest, f.Registry, f.Repository, f.Tags,
-			f.LayerDigest, f.Path, f.Detail, strconv.FormatInt(f.FirstSeen, 10), strconv.FormatInt(f.LastSeen, 10), f.State, f.Suppressed})
+		text := []string{f.Fingerprint, f.RuleID, f.Severity.String(), f.Title, f.ImageDigest, f.Registry, f.Repository, f.Tags,
+			f.LayerDigest, f.Path, f.Detail}
+		for i := range text {
+			text[i] = safetext.CSV(text[i]) // UTF-8, never a formula
+		}
+		cw.Write(append(text, strconv.FormatInt(f.FirstSeen, 10), strconv.FormatInt(f.LastSeen, 10), f.State, safetext.CSV(f.Suppressed)))
 	}
 	cw.Flush()
 	return cw.Error()

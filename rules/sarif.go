@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"github.com/auditor-dev/auditor/internal/safetext"
 )
 
 // SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/): one run,
@@ -134,6 +136,9 @@ func writeSARIF(w io.Writer, r *Report) error {
 			PartialFingerprints: map[string]string{"auditorFingerprint/v1": f.Fingerprint},
 			Properties: map[string]any{"image_digest": f.ImageDigest, "repository": f.Repository, "tags": strings.Fields(f.Tags),
 				"layer_digest": f.LayerDigest, "severity": f.Severity.String(), "state": f.State, "first_seen": f.FirstSeen, "last_seen": f.LastSeen}}
+		if b64 := safetext.Base64(f.Path); b64 != "" {
+			res.Properties["path"+safetext.Base64Suffix] = b64 // the artifact URI escapes the bytes too
+		}
 		switch f.State {
 		case "new":
 			res.BaselineState = "new"

