@@ -11,11 +11,17 @@ import (
 type Visibility struct {
 	Hidden []Hidden // sorted by position and entry id
 	Moved  []Moved  // sorted by position and entry id
+	Inodes []Inode  // sorted by position and entry id
 }
 
 // Equal reports whether v and w are the same.
 func (v Visibility) Equal(w Visibility) bool {
-	return slices.Equal(v.Hidden, w.Hidden) && slices.Equal(v.Moved, w.Moved)
+	return slices.Equal(v.Hidden, w.Hidden) && slices.Equal(v.Moved, w.Moved) && slices.Equal(v.Inodes, w.Inodes)
+}
+
+func sortInodes(is []Inode) []Inode {
+	slices.SortFunc(is, func(a, b Inode) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.ID, b.ID)) })
+	return is
 }
 
 func sortMoved(ms []Moved) []Moved {
@@ -54,7 +60,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 		return nil, nil, nil, err
 	}
 	sorted := func(v visibilityLists) Visibility {
-		return Visibility{sortHidden(v.hidden), sortMoved(v.moved)}
+		return Visibility{sortHidden(v.hidden), sortMoved(v.moved), sortInodes(v.inodes)}
 	}
 	for _, im := range images {
 		spans, err := manifestSpans(ctx, tx, im.id)
@@ -97,7 +103,7 @@ func storedVisibility(ctx context.Context, tx *sql.Tx, manifestID int64) (visibi
 		return v, err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT mv.entry_id, mv.layer_position, p.path, e.type FROM moved mv
-		JOIN paths p ON p.id = mv.path_id JOIN entries e ON e.id = mv.entry_id WHERE mv.manifest_id = ?`, manifestID)
+		JOIN paths p ON p.id = mv.path_id JOIN entries e ON e.id = mv.entry_id WHERE mv.manifest_id = ? AND mv.path_id != e.path_id`, manifestID)
 	if err != nil {
 		return v, err
 	}

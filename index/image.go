@@ -393,6 +393,11 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 			return err
 		}
 	}
+	for _, in := range tree.inodes {
+		if err := out.addInode(in); err != nil {
+			return err
+		}
+	}
 	tree.rollback(m)
 	// Kept for the next image with the same lower layers, unless the top
 	// layer, as large as them, grew its maps (Go maps do not shrink).
@@ -418,9 +423,9 @@ func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]Over
 }
 
 func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type, CASE e.type WHEN ? THEN COALESCE(e.linkname, '') ELSE '' END
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type, CASE WHEN e.type IN (?, ?) THEN COALESCE(e.linkname, '') ELSE '' END
 		FROM entries e JOIN paths p ON p.id = e.path_id
-		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, TypeSymlink, first, last)
+		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, TypeSymlink, TypeHardlink, first, last)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"path"
 	"slices"
 	"strings"
 )
@@ -21,7 +22,17 @@ type OverlayEntry struct {
 	ID   int64
 	Path string
 	Type EntryType
-	Link string // a symlink's target; "" for other types
+	Link string // a symlink's target or a hardlink's linkname; "" for other types
+}
+
+// Inode records that the hardlink ID of the layer at position Pos links the
+// file of entry Target (of the layer at TargetPos), which is not a
+// hardlink: on disk it has that entry's content, mode, owner and type.
+type Inode struct {
+	ID        int64
+	Pos       int
+	Target    int64
+	TargetPos int
 }
 
 // Moved records that entry ID of the layer at position Pos lands at Path,
@@ -74,16 +85,19 @@ type ovNode struct {
 //     resolve through the symlinks the tree has when it is laid (resolve),
 //     inside the image root; a whiteout deletes, and an opaque marker
 //     empties, what the name resolves to. The entries that land elsewhere
-//     than their tar path are the tree's moved list.
+//     than their tar path are the tree's moved list;
+//   - a hardlink links the file in place at its linkname when it is laid
+//     (through a chain of hardlinks, the first file): on disk it is that
+//     file's inode, with its content, mode, owner and type (Inode).
 //
 // Entries never hidden are visible. Overlay trusts nothing about the input
 // beyond Path being absolute and clean.
-func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved) {
+func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode) {
 	t := newOverlayTree()
 	for pos, entries := range layers {
 		t.apply(pos, entries)
 	}
-	return t.out, t.moved
+	return t.out, t.moved, t.inodes
 }
 
 // overlayTree is the filesystem tree Overlay builds, layer by layer, and
@@ -93,10 +107,15 @@ func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved) {
 type overlayTree struct {
 	root    *ovNode
 	out     []Hidden
-	moved   []Moved // entries that land elsewhere than their tar path
-	entries int     // applied for good (not since a mark)
-	logging bool
-	undo    []ovUndo
+	moved   []Moved             // entries that land elsewhere than their tar path
+	inodes  []Inode             // hardlinks and the files they link
+	inodeOf map[entryAt]entryAt // inodes, by hardlink: for chains
+	// linkedVia: the paths hardlinks linked through a symlinked directory
+	// (where their linkname resolved to), for linkSubset.
+	linkedVia []string
+	entries   int // applied for good (not since a mark)
+	logging   bool
+	undo      []ovUndo
 }
 
 // ovUndo is one logged change to an overlayTree, with what it replaced.
@@ -122,7 +141,7 @@ const (
 )
 
 // overlayMark is a point to roll an overlayTree back to.
-type overlayMark struct{ undo, out, moved int }
+type overlayMark struct{ undo, out, moved, inodes, linkedVia int }
 
 func newOverlayTree() *overlayTree {
 	return &overlayTree{root: &ovNode{typ: TypeDir}}
@@ -131,7 +150,7 @@ func newOverlayTree() *overlayTree {
 // mark starts logging changes and returns the current state, for rollback.
 func (t *overlayTree) mark() overlayMark {
 	t.logging = true
-	return overlayMark{len(t.undo), len(t.out), len(t.moved)}
+	return overlayMark{len(t.undo), len(t.out), len(t.moved), len(t.inodes), len(t.linkedVia)}
 }
 
 // rollback undoes every change since m and stops logging.
@@ -153,6 +172,11 @@ func (t *overlayTree) rollback(m overlayMark) {
 	t.undo = t.undo[:m.undo]
 	t.out = t.out[:m.out]
 	t.moved = t.moved[:m.moved]
+	for _, in := range t.inodes[m.inodes:] {
+		delete(t.inodeOf, entryAt{in.Pos, in.ID})
+	}
+	t.inodes = t.inodes[:m.inodes]
+	t.linkedVia = t.linkedVia[:m.linkedVia]
 	t.logging = false
 	// A kept tree keeps no more than it needs: what a big top layer grew
 	// goes.
@@ -264,6 +288,9 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 		if e.Type == TypeWhiteout || e.Type == TypeOpaque {
 			continue
 		}
+		if e.Type == TypeHardlink {
+			t.link(e, pos)
+		}
 		n := t.place(t.landing(e, pos, false), pos)
 		t.hide(n, pos, HiddenOverwritten)
 		if e.Type != TypeDir {
@@ -274,6 +301,34 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 		}
 		t.set(n, e.ID, pos, e.Type, e.Link)
 	}
+}
+
+// link records the file hardlink e of layer pos links: the entry at its
+// linkname (resolved as a path is, but a final symlink is linked, not
+// followed) when it is laid, or the file that entry links. A link to
+// nothing, or to a directory, which extraction refuses, links nothing.
+func (t *overlayTree) link(e OverlayEntry, pos int) {
+	name := path.Clean("/" + e.Link)
+	at := t.resolve(name, false)
+	if at != name {
+		t.linkedVia = append(t.linkedVia, at)
+	}
+	_, _, n := t.lookup(at)
+	if n == nil || n.id == 0 || n.typ == TypeDir {
+		return
+	}
+	target := entryAt{int(n.pos), n.id}
+	if n.typ == TypeHardlink {
+		var ok bool
+		if target, ok = t.inodeOf[target]; !ok {
+			return
+		}
+	}
+	if t.inodeOf == nil {
+		t.inodeOf = map[entryAt]entryAt{}
+	}
+	t.inodeOf[entryAt{pos, e.ID}] = target
+	t.inodes = append(t.inodes, Inode{ID: e.ID, Pos: pos, Target: target.id, TargetPos: target.pos})
 }
 
 // landing returns the path entry e of layer pos lands at, its tar path

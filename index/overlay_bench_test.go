@@ -44,7 +44,7 @@ func BenchmarkOverlay(b *testing.B) {
 			}
 			var hidden int
 			for b.Loop() {
-				h, _ := index.Overlay(c.layers)
+				h, _, _ := index.Overlay(c.layers)
 				hidden = len(h)
 			}
 			b.ReportMetric(float64(n), "entries/op")

@@ -33,7 +33,7 @@ func overlayInput(spec [][]string) ([][]OverlayEntry, map[int64]string) {
 	return layers, names
 }
 
-func render(h []Hidden, moved []Moved, names map[int64]string) []string {
+func render(h []Hidden, moved []Moved, inodes []Inode, names map[int64]string) []string {
 	how := map[HiddenHow]string{HiddenDeleted: "deleted", HiddenOpaque: "opaque", HiddenOverwritten: "overwritten", HiddenMarker: "marker"}
 	var out []string
 	for _, x := range h {
@@ -41,6 +41,9 @@ func render(h []Hidden, moved []Moved, names map[int64]string) []string {
 	}
 	for _, m := range moved {
 		out = append(out, fmt.Sprintf("%s at %s", names[m.ID], m.Path))
+	}
+	for _, in := range inodes {
+		out = append(out, fmt.Sprintf("%s links %s", names[in.ID], names[in.Target]))
 	}
 	sort.Strings(out)
 	return out
@@ -149,6 +152,21 @@ func TestOverlay(t *testing.T) {
 			layers: [][]string{{"l /a b", "l /b a"}, {"f /a/x"}},
 		},
 		{
+			name:   "a hardlink links a file of its own layer, of a lower one, or a chain's first",
+			layers: [][]string{{"d /etc", "f /etc/shadow", "f /a", "h /b a", "h /c ./b"}, {"h /opt/legacy/shadow ../../../etc/shadow"}},
+			want:   []string{"L0:h /b links L0:f /a", "L0:h /c links L0:f /a", "L1:h /opt/legacy/shadow links L0:f /etc/shadow"},
+		},
+		{
+			name:   "a hardlink to a symlink is the symlink; through a symlinked parent, the target's file",
+			layers: [][]string{{"d /usr/bin", "f /usr/bin/ls", "l /bin usr/bin", "l /s x"}, {"h /hs s", "h /hx bin/ls"}},
+			want:   []string{"L1:h /hs links L0:l /s", "L1:h /hx links L0:f /usr/bin/ls"},
+		},
+		{
+			name:   "a hardlink keeps the file it linked when a later layer replaces the path",
+			layers: [][]string{{"f /x"}, {"h /y x"}, {"f /x"}, {"h /z x", "h /dangling nothing", "d /d", "h /todir d"}},
+			want:   []string{"L0:f /x by 2 overwritten", "L1:h /y links L0:f /x", "L3:h /z links L2:f /x"},
+		},
+		{
 			name:   "a symlink written through a link redirects what comes beneath it",
 			layers: [][]string{{"l /opt srv", "d /srv"}, {"l /opt/app /etc"}, {"f /srv/app/cron"}},
 			want:   []string{"L1:l /opt/app at /srv/app", "L2:f /srv/app/cron at /etc/cron"},
@@ -167,16 +185,16 @@ func TestOverlay(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in, names := overlayInput(tt.layers)
-			hidden, moved := Overlay(in)
-			got := render(hidden, moved, names)
+			hidden, moved, inodes := Overlay(in)
+			got := render(hidden, moved, inodes, names)
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("hidden:\n got %q\nwant %q", got, tt.want)
 			}
-			byPath, moved, err := overlayByPath(in)
+			byPath, moved, inodes, err := overlayByPath(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := render(byPath, moved, names); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			if got := render(byPath, moved, inodes, names); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("hidden, in path order:\n got %q\nwant %q", got, tt.want)
 			}
 		})
@@ -184,12 +202,12 @@ func TestOverlay(t *testing.T) {
 }
 
 // sortedVis is Overlay's output in a fixed order (hideTree walks maps).
-func sortedVis(hs []Hidden, ms []Moved) Visibility {
+func sortedVis(hs []Hidden, ms []Moved, is []Inode) Visibility {
 	hs = slices.Clone(hs)
 	slices.SortFunc(hs, func(a, b Hidden) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.By, b.By), cmp.Compare(a.How, b.How))
 	})
-	return Visibility{hs, sortMoved(slices.Clone(ms))}
+	return Visibility{hs, sortMoved(slices.Clone(ms)), sortInodes(slices.Clone(is))}
 }
 
 // TestOverlayTreeRollback builds the tree of random lower layers once, then
@@ -218,14 +236,14 @@ func TestOverlayTreeRollback(t *testing.T) {
 			m := tree.mark()
 			tree.apply(len(below), top)
 			stack := append(slices.Clone(below), top)
-			if got, want := sortedVis(tree.out, tree.moved), sortedVis(Overlay(stack)); !got.Equal(want) {
+			if got, want := sortedVis(tree.out, tree.moved, tree.inodes), sortedVis(Overlay(stack)); !got.Equal(want) {
 				t.Fatalf("top layer %v over %v: got %v, want %v", top, below, got, want)
 			}
 			if len(tree.undo) > 0 {
 				rolledBack++
 			}
 			tree.rollback(m)
-			if got := sortedVis(tree.out, tree.moved); !got.Equal(want) {
+			if got := sortedVis(tree.out, tree.moved, tree.inodes); !got.Equal(want) {
 				t.Fatalf("after rolling back %v over %v: got %v, want %v", top, below, got, want)
 			}
 		}

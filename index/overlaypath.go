@@ -363,16 +363,19 @@ func (o *pathOverlay) pop() error {
 type visibilityOut interface {
 	add(Hidden) error
 	addMoved(Moved) error
+	addInode(Inode) error
 }
 
 // visibilityLists collects what the visibility computation finds.
 type visibilityLists struct {
 	hidden []Hidden
 	moved  []Moved
+	inodes []Inode
 }
 
 func (v *visibilityLists) add(h Hidden) error     { v.hidden = append(v.hidden, h); return nil }
 func (v *visibilityLists) addMoved(m Moved) error { v.moved = append(v.moved, m); return nil }
+func (v *visibilityLists) addInode(i Inode) error { v.inodes = append(v.inodes, i); return nil }
 
 // entryAt names an entry of an image: the position of its layer and its id.
 type entryAt struct {
@@ -380,35 +383,41 @@ type entryAt struct {
 	id  int64
 }
 
-// linkMoves computes which entries of an image land elsewhere than their
-// tar path (Overlay's moved list) from the few entries that can be moved or
-// decide where others land, which load returns: the image's entries (by
-// layer position, in tar order) whose path keep accepts. Those are the
-// entries at the path of a symlink (links: the paths of the image's
-// symlinks) or at one of its ancestors (which can delete, replace or
-// empty the link), and those beneath a symlink. Nothing else can move an
-// entry or change a link. A symlink that itself lands elsewhere adds its
-// landing path, and the entries are loaded again.
-func linkMoves(links []string, load func(keep func(string) bool) ([][]OverlayEntry, error)) ([]Moved, error) {
-	linkAt := map[string]bool{}
+// linkSubset computes which entries of an image land elsewhere than their
+// tar path, and which file each hardlink links (Overlay's moved and inode
+// lists), from the few entries that decide them, which load returns: the
+// image's entries (by layer position, in tar order) whose path keep
+// accepts. Where an entry lands depends only on the image's symlinks, and
+// what can delete, replace or empty one: the entries at a symlink's path
+// (links: the paths of the image's symlinks) or at one of its ancestors, and
+// those beneath it. Which file a hardlink links depends on the same, and on
+// the entries at its linkname (targets), its ancestors and beneath it (which
+// turn a file into a directory). A symlink or a linkname that itself lands
+// elsewhere adds its landing path, and the entries are loaded again.
+func linkSubset(links, targets []string, load func(keep func(string) bool) ([][]OverlayEntry, error)) ([]Moved, []Inode, error) {
+	at := map[string]bool{}     // paths whose entries, ancestors and descendants count
+	linkAt := map[string]bool{} // of those, the symlinks'
 	for _, l := range links {
-		linkAt[l] = true
+		at[l], linkAt[l] = true, true
+	}
+	for _, l := range targets {
+		at[l] = true
 	}
 	for {
 		above := map[string]bool{}
-		for l := range linkAt {
+		for l := range at {
 			for d := l; d != "/"; {
 				d = path.Dir(d)
 				above[d] = true
 			}
 		}
 		keep := func(p string) bool {
-			if linkAt[p] || above[p] {
+			if at[p] || above[p] {
 				return true
 			}
 			for d := p; d != "/"; {
 				d = path.Dir(d)
-				if linkAt[d] {
+				if at[d] {
 					return true
 				}
 			}
@@ -416,7 +425,7 @@ func linkMoves(links []string, load func(keep func(string) bool) ([][]OverlayEnt
 		}
 		layers, err := load(keep)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t := newOverlayTree()
 		for pos, l := range layers {
@@ -425,11 +434,16 @@ func linkMoves(links []string, load func(keep func(string) bool) ([][]OverlayEnt
 		grew := false
 		for _, m := range t.moved {
 			if m.Type == TypeSymlink && !linkAt[m.Path] {
-				linkAt[m.Path], grew = true, true
+				at[m.Path], linkAt[m.Path], grew = true, true, true
+			}
+		}
+		for _, p := range t.linkedVia {
+			if !at[p] {
+				at[p], grew = true, true
 			}
 		}
 		if !grew {
-			return t.moved, nil
+			return t.moved, t.inodes, nil
 		}
 	}
 }
@@ -449,16 +463,19 @@ func movedByKey(moves []Moved) ([]pathEntry, map[entryAt]bool) {
 
 // overlayByPath is Overlay computed by the path-order merge, over layers in
 // memory; the tests compare the two.
-func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, error) {
-	var links []string
+func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode, error) {
+	var links, targets []string
 	for _, l := range layers {
 		for _, e := range l {
-			if e.Type == TypeSymlink {
+			switch e.Type {
+			case TypeSymlink:
 				links = append(links, e.Path)
+			case TypeHardlink:
+				targets = append(targets, e.Path, path.Clean("/"+e.Link))
 			}
 		}
 	}
-	moves, err := linkMoves(links, func(keep func(string) bool) ([][]OverlayEntry, error) {
+	moves, inodes, err := linkSubset(links, targets, func(keep func(string) bool) ([][]OverlayEntry, error) {
 		out := make([][]OverlayEntry, len(layers))
 		for pos, l := range layers {
 			for _, e := range l {
@@ -470,7 +487,7 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, error) {
 		return out, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	moved, isMoved := movedByKey(moves)
 	all := moved
@@ -486,8 +503,8 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, error) {
 	o := newPathOverlay(func(h Hidden) error { out = append(out, h); return nil })
 	for _, e := range all {
 		if err := o.add(e); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return out, moves, o.finish()
+	return out, moves, inodes, o.finish()
 }

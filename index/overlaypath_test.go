@@ -56,7 +56,7 @@ func layersFromBytes(data []byte) [][]OverlayEntry {
 				p = "/"
 			}
 			e := OverlayEntry{ID: base + int64(i), Path: p, Type: types[next()%len(types)]}
-			if e.Type == TypeSymlink {
+			if e.Type == TypeSymlink || e.Type == TypeHardlink {
 				e.Link = links[next()%len(links)]
 			}
 			l = append(l, e)
@@ -68,13 +68,13 @@ func layersFromBytes(data []byte) [][]OverlayEntry {
 
 func checkOverlayByPath(t *testing.T, layers [][]OverlayEntry) {
 	t.Helper()
-	hidden, moved := Overlay(layers)
-	want := Visibility{sortHidden(hidden), sortMoved(moved)}
-	gotHidden, gotMoved, err := overlayByPath(layers)
+	hidden, moved, inodes := Overlay(layers)
+	want := Visibility{sortHidden(hidden), sortMoved(moved), sortInodes(inodes)}
+	gotHidden, gotMoved, gotInodes, err := overlayByPath(layers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Visibility{sortHidden(gotHidden), sortMoved(gotMoved)}
+	got := Visibility{sortHidden(gotHidden), sortMoved(gotMoved), sortInodes(gotInodes)}
 	if !got.Equal(want) {
 		var b bytes.Buffer
 		for pos, l := range layers {

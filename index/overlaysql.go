@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"path"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -53,10 +54,11 @@ func init() {
 // their tar path. SQLite's sorter keeps up to about the writer's page cache
 // (8 MiB, see dsn) in memory before it spills to temporary files. Entries
 // beneath the image's symlinks (and those that decide the links' fate) are
-// read once more, in layer order, to resolve where they land (linkMoves):
+// read once more, in layer order, to resolve where they land, with the
+// hardlinks and what they link (linkSubset):
 // their memory grows with their number, which in real images is small.
 func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibilityOut) error {
-	moves, err := sortedMoves(ctx, tx, manifestID)
+	moves, inodes, err := sortedLinks(ctx, tx, manifestID)
 	if err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
@@ -108,23 +110,51 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibi
 			return err
 		}
 	}
+	for _, in := range inodes {
+		if err := out.addInode(in); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// sortedMoves returns the entries of image manifestID that land elsewhere
-// than their tar path (linkMoves), reading only what linkMoves needs.
-func sortedMoves(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, error) {
-	links, err := queryStrings(ctx, tx, `SELECT p.path FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
+// sortedLinks returns the entries of image manifestID that land elsewhere
+// than their tar path and the files its hardlinks link (linkSubset),
+// reading only what linkSubset needs.
+func sortedLinks(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, []Inode, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.type, p.path, COALESCE(e.linkname, '')
+		FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
 		WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
-			AND e.type = ? AND p.id = e.path_id`, manifestID, TypeSymlink)
-	if err != nil || len(links) == 0 {
-		return nil, err
+			AND e.type IN (?, ?) AND p.id = e.path_id`, manifestID, TypeSymlink, TypeHardlink)
+	if err != nil {
+		return nil, nil, err
 	}
-	return linkMoves(links, func(keep func(string) bool) ([][]OverlayEntry, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT ml.position, e.id, p.path, e.type, CASE e.type WHEN ? THEN COALESCE(e.linkname, '') ELSE '' END
+	var links, targets []string
+	for rows.Next() {
+		var typ EntryType
+		var p, link string
+		if err := rows.Scan(&typ, &p, &link); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		if typ == TypeSymlink {
+			links = append(links, p)
+		} else {
+			targets = append(targets, p, path.Clean("/"+link))
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, nil, err
+	}
+	if len(links) == 0 && len(targets) == 0 {
+		return nil, nil, nil
+	}
+	return linkSubset(links, targets, func(keep func(string) bool) ([][]OverlayEntry, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT ml.position, e.id, p.path, e.type,
+				CASE WHEN e.type IN (?, ?) THEN COALESCE(e.linkname, '') ELSE '' END
 			FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
 			WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry AND p.id = e.path_id
-			ORDER BY ml.position, e.id`, TypeSymlink, manifestID)
+			ORDER BY ml.position, e.id`, TypeSymlink, TypeHardlink, manifestID)
 		if err != nil {
 			return nil, err
 		}
@@ -147,23 +177,6 @@ func sortedMoves(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, er
 	})
 }
 
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 // hiddenBatch is how many hidden rows one INSERT writes, of hiddenColumns.
 const hiddenBatch, hiddenColumns = 200, 5
 
@@ -174,6 +187,7 @@ type hiddenWriter struct {
 	manifestID int64
 	full       *sql.Stmt // inserts hiddenBatch rows
 	args       []any
+	inodes     []Inode // written at close, after the moved rows
 }
 
 func newHiddenWriter(ctx context.Context, tx *sql.Tx, manifestID int64) (*hiddenWriter, error) {
@@ -212,14 +226,55 @@ func (w *hiddenWriter) addMoved(m Moved) error {
 	return err
 }
 
+// addInode records which file a hardlink links; close stores those whose
+// own row does not already say what the file's does.
+func (w *hiddenWriter) addInode(in Inode) error {
+	w.inodes = append(w.inodes, in)
+	return nil
+}
+
+// writeInodes stores, among the hardlinks of w.inodes, those whose entry
+// differs from the file they link in content, mode, owner or capabilities,
+// or that link something other than a regular file, as moved rows (at their
+// own path when they are not moved). Size and kind come from the content.
+func (w *hiddenWriter) writeInodes() error {
+	for len(w.inodes) > 0 {
+		n := min(len(w.inodes), hiddenBatch)
+		b := []byte{'['}
+		for i, in := range w.inodes[:n] {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = fmt.Appendf(b, "[%d,%d,%d]", in.Pos, in.ID, in.Target)
+		}
+		b = append(b, ']')
+		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO moved (manifest_id, layer_position, entry_id, path_id, inode_entry_id)
+			SELECT ?1, j.value ->> 0, e.id, e.path_id, t.id
+			FROM json_each(?2) j JOIN entries e ON e.id = j.value ->> 1 JOIN entries t ON t.id = j.value ->> 2
+			WHERE t.type != 0 OR t.content_id IS NOT e.content_id OR t.mode != e.mode OR t.uid != e.uid OR t.gid != e.gid
+			   OR t.uname IS NOT e.uname OR t.gname IS NOT e.gname OR t.capabilities IS NOT e.capabilities
+			ON CONFLICT (manifest_id, layer_position, entry_id) DO UPDATE SET inode_entry_id = excluded.inode_entry_id`,
+			w.manifestID, string(b))
+		if err != nil {
+			return fmt.Errorf("hardlinks: %w", err)
+		}
+		w.inodes = w.inodes[n:]
+	}
+	return nil
+}
+
 // close writes the rows left, if flush (else they are dropped: the
 // transaction fails), and releases the statement.
 func (w *hiddenWriter) close(flush bool) error {
 	defer w.full.Close()
-	if !flush || len(w.args) == 0 {
+	if !flush {
 		return nil
 	}
-	_, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/hiddenColumns), w.args...)
-	w.args = w.args[:0]
-	return err
+	if len(w.args) > 0 {
+		if _, err := w.tx.ExecContext(w.ctx, hiddenInsert(len(w.args)/hiddenColumns), w.args...); err != nil {
+			return err
+		}
+		w.args = w.args[:0]
+	}
+	return w.writeInodes()
 }

@@ -47,7 +47,8 @@ func TestVisibilityByPathFleet(t *testing.T) {
 			t.Errorf("image %s: path order hides %d entries and moves %d, Overlay %d and %d:\n got %v\nwant %v", digest,
 				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved), got, want)
 		}
-		if got := stored[digest]; !got.Equal(want) {
+		// Stored are only the hardlinks whose own row says otherwise.
+		if got := stored[digest]; !(index.Visibility{got.Hidden, got.Moved, nil}).Equal(index.Visibility{want.Hidden, want.Moved, nil}) {
 			t.Errorf("image %s: %d hidden and %d moved rows stored, Overlay hides %d and moves %d", digest,
 				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved))
 		}

@@ -85,7 +85,7 @@ func TestMigrateHiddenPositions(t *testing.T) {
 		// What an older auditor stored: one row per entry, the first hiding.
 		`INSERT OR IGNORE INTO old_hidden SELECT manifest_id, entry_id, hidden_by_position, how FROM hidden ORDER BY layer_position`,
 		`DROP VIEW image_files`, `DROP TABLE hidden`, `DROP TABLE moved`, `DROP TABLE visibility_stale`, `ALTER TABLE old_hidden RENAME TO hidden`, oldView,
-		`DELETE FROM migrations WHERE name IN ('0009_hidden_positions.sql', '0010_written_via_links.sql')`)
+		`DELETE FROM migrations WHERE name IN ('0009_hidden_positions.sql', '0010_written_via_links.sql', '0012_hardlink_inodes.sql')`)
 	got := strings.Join(indextest.Strings(t, db.Reader(), `SELECT substr(image_digest, 8, 1) || ' ' || layer_position || ' ' || visible ||
 		' ' || COALESCE(hidden_by_position || ':' || hidden_how, '-') FROM image_files ORDER BY 1`), ", ")
 	if want := "e 0 0 1:overwritten, e 1 0 2:overwritten, e 2 1 -, f 0 0 1:overwritten, f 1 1 -"; got != want {
@@ -93,5 +93,44 @@ func TestMigrateHiddenPositions(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM visibility_stale`); n != 0 {
 		t.Errorf("%d images left stale", n)
+	}
+}
+
+// TestHardlinkInode: image_files shows a hardlink as the file it links:
+// its content, mode, owner and size, and its type when that is not a
+// regular file, wherever the file is (same layer, lower layer, a chain).
+func TestHardlinkInode(t *testing.T) {
+	base := []Entry{
+		{Path: "/x", Type: TypeFile, Mode: 0o4755, UID: 5, GID: 6, Size: 3, SHA256: strings.Repeat("a", 64), Kind: KindELF},
+		{Path: "/s", Type: TypeSymlink, Linkname: "x", Mode: 0o777, Kind: KindNone},
+	}
+	top := []Entry{
+		{Path: "/y", Type: TypeHardlink, Linkname: "x", Mode: 0o755, UID: 1, GID: 1, Kind: KindNone},
+		{Path: "/c", Type: TypeHardlink, Linkname: "./y", Mode: 0o644, Kind: KindNone},
+		{Path: "/hs", Type: TypeHardlink, Linkname: "s", Mode: 0o644, Kind: KindNone},
+		{Path: "/same", Type: TypeFile, Mode: 0o644, Size: 4, SHA256: strings.Repeat("b", 64), Kind: KindOther},
+		{Path: "/same2", Type: TypeHardlink, Linkname: "same", Mode: 0o644, Kind: KindNone},
+	}
+	want := strings.Join([]string{
+		"/c hardlink 2541 5:6 3 aaaa elf ./y",
+		"/hs symlink 511 0:0 0 - - x",
+		"/s symlink 511 0:0 0 - - x",
+		"/same file 420 0:0 4 bbbb other -",
+		"/same2 hardlink 420 0:0 4 bbbb other same",
+		"/x file 2541 5:6 3 aaaa elf -",
+		"/y hardlink 2541 5:6 3 aaaa elf x",
+	}, "\n")
+	for _, byPath := range []bool{false, true} {
+		db := putStack(t, byPath, [][]Entry{base, top}, 0, 1)
+		got := strings.Join(indextest.Strings(t, db.Reader(), `SELECT path || ' ' || type || ' ' || mode || ' ' || uid || ':' || gid || ' ' ||
+			size || ' ' || COALESCE(substr(sha256, 1, 4), '-') || ' ' || COALESCE(kind, '-') || ' ' || COALESCE(linkname, '-')
+			FROM image_files WHERE visible ORDER BY path`), "\n")
+		if got != want {
+			t.Errorf("byPath %v: image_files:\n%s\nwant\n%s", byPath, got, want)
+		}
+		// Only the hardlinks whose own rows say otherwise have a row.
+		if n := count(t, db, `SELECT count(*) FROM moved`); n != 3 {
+			t.Errorf("byPath %v: %d moved rows, want 3 (/y, /c, /hs)", byPath, n)
+		}
 	}
 }

@@ -361,14 +361,16 @@ func FindResult(rows []FindRow) *Result {
 	return res
 }
 
-// ShownPath is a path as ls -l shows it: with " -> target" for links and
-// "major:minor" for devices.
+// ShownPath is a path as ls -l shows it: with " -> target" for symlinks,
+// " => /target" for hardlinks (the absolute path the tar names: a
+// hardlink's linkname is relative to the image root) and "major:minor" for
+// devices.
 func ShownPath(p, typ, link string) string {
 	switch typ {
 	case "symlink":
 		return p + " -> " + link
 	case "hardlink":
-		return p + " => " + link
+		return p + " => " + CleanPath(link)
 	case "char", "block":
 		return p + " (" + link + ")"
 	case "whiteout":
