@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,8 @@ func q1(t *testing.T, hexsum string) string {
 // f:S), a symlink checksummed over its target, conffiles from apk-tools'
 // default protected paths, and what tampering gives.
 func TestAPKInstalled(t *testing.T) {
-	l := readFleetLayer(t, busyboxLayer, func(string) bool { return false })
+	base := readFleetLayer(t, busyboxLayer)
+	l := &tarLayer{entries: maps.Clone(base.entries)}
 	l.entries["/sbin/init"] = entry{kind: Link, linkTarget: "/bin/busybox"}
 	bb, passwd, group := l.entries["/bin/busybox"], l.entries["/etc/passwd"], l.entries["/etc/group"]
 	if bb.kind != Regular || passwd.kind != Regular || group.kind != Regular {

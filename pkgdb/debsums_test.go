@@ -35,6 +35,7 @@ func needTool(t *testing.T, name string) string {
 // directory, and a dpkg path-exclude for the docs the image trimmed. Every
 // md5 record of every installed package must get the verdict debsums gives.
 func TestDebsumsOracle(t *testing.T) {
+	t.Parallel() // mostly umoci's time
 	umoci := needTool(t, "umoci")
 	debsums := needTool(t, "debsums")
 	layout := filepath.Join(fleettest.Dir(t), "images", "oci")

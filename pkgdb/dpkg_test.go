@@ -10,7 +10,7 @@ import (
 // from its blob and checks every package record against the layer's own
 // files, as debsums would inside it.
 func TestDpkgFleetDebian(t *testing.T) {
-	l := readFleetLayer(t, debianLayer, IsDpkgPath)
+	l := readFleetLayer(t, debianLayer)
 	db, err := ReadDpkg(l.files, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)

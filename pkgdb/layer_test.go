@@ -12,7 +12,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -37,11 +39,26 @@ type tarLayer struct {
 	files   map[string][]byte
 }
 
+// keptFiles are the files whose bytes the test layers keep.
+func keptFiles(p string) bool {
+	return IsDatabasePath(p) || slices.Contains(OSReleasePaths, p)
+}
+
+var (
+	layersMu sync.Mutex
+	layers   = map[string]*tarLayer{}
+)
+
 // readFleetLayer streams the gzip layer blob digest of the fleet's OCI
-// layout, hashing every regular file and keeping the bytes of those keep
-// accepts.
-func readFleetLayer(t *testing.T, digest string, keep func(string) bool) *tarLayer {
+// layout, hashing every regular file and keeping the bytes of keptFiles.
+// Layers are read once per test binary: tests must not change them.
+func readFleetLayer(t *testing.T, digest string) *tarLayer {
 	t.Helper()
+	layersMu.Lock()
+	defer layersMu.Unlock()
+	if l := layers[digest]; l != nil {
+		return l
+	}
 	f, err := os.Open(filepath.Join(fleettest.Dir(t), "images", "oci", "blobs", "sha256", digest))
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -73,7 +90,7 @@ func readFleetLayer(t *testing.T, digest string, keep func(string) bool) *tarLay
 				t.Fatal(err)
 			}
 			l.entries[p] = contentEntry(data)
-			if keep(p) {
+			if keptFiles(p) {
 				l.files[p] = data
 			}
 		case tar.TypeLink:
@@ -89,6 +106,7 @@ func readFleetLayer(t *testing.T, digest string, keep func(string) bool) *tarLay
 	for p, to := range hardlinks {
 		l.entries[p] = l.entries[to]
 	}
+	layers[digest] = l
 	return l
 }
 

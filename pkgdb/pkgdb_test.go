@@ -1,6 +1,20 @@
 package pkgdb
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
+
+// cleanups run after the package's tests (what tests share, built once).
+var cleanups []func()
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
+	os.Exit(code)
+}
 
 func TestIsDatabasePath(t *testing.T) {
 	for p, want := range map[string]bool{

@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -46,15 +47,19 @@ touch %%{buildroot}/var/log/%[1]s.log
 %%dir /usr/share/%[1]s
 `
 
-// rpmRoot builds two packages with Debian's rpmbuild, one with rpm's
-// default SHA-256 file digests and one with MD5 (FILEDIGESTALGO 1), and
-// installs them with rpm --root into a fresh root, whose rpmdb.sqlite rpm
-// writes. It returns the root and rpm's arguments for it.
-func rpmRoot(t *testing.T) (string, []string) {
-	t.Helper()
-	rpmbuild := needTool(t, "rpmbuild")
-	rpm := needTool(t, "rpm")
-	dir := t.TempDir()
+// helloRPMs builds, once per test binary, two packages with Debian's
+// rpmbuild: one with rpm's default SHA-256 file digests and one with MD5
+// (FILEDIGESTALGO 1) and an epoch.
+var helloRPMs = sync.OnceValues(func() ([]string, error) {
+	rpmbuild, err := exec.LookPath("rpmbuild")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "pkgdb-rpms-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 	var rpms []string
 	for _, pkg := range []struct {
 		name  string
@@ -63,17 +68,31 @@ func rpmRoot(t *testing.T) (string, []string) {
 	}{{"hello", 0, 8}, {"hello-md5", 2, 1}} {
 		spec := filepath.Join(dir, pkg.name+".spec")
 		if err := os.WriteFile(spec, fmt.Appendf(nil, helloSpec, pkg.name, pkg.epoch), 0o644); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		top := filepath.Join(dir, "top-"+pkg.name)
 		cmd := exec.Command(rpmbuild, "--define", "_topdir "+top, "--define", "_build_id_links none",
 			"--define", fmt.Sprintf("_binary_filedigest_algorithm %d", pkg.algo), "-bb", spec)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("rpmbuild: %v\n%s", err, out)
+			return nil, fmt.Errorf("rpmbuild: %w\n%s", err, out)
 		}
 		rpms = append(rpms, filepath.Join(top, "RPMS", "noarch", fmt.Sprintf("%s-1.2-3.noarch.rpm", pkg.name)))
 	}
-	root := filepath.Join(dir, "root")
+	return rpms, nil
+})
+
+// rpmRoot installs the hello packages with rpm --root into a fresh root,
+// whose rpmdb.sqlite rpm writes. It returns the root and rpm's arguments
+// for it.
+func rpmRoot(t *testing.T) (string, []string) {
+	t.Helper()
+	needTool(t, "rpmbuild")
+	rpm := needTool(t, "rpm")
+	rpms, err := helloRPMs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "root")
 	args := []string{"--root", root, "--define", "_dbpath /var/lib/rpm", "--define", "_db_backend sqlite"}
 	cmd := exec.Command(rpm, append(append(args, "-i", "--nodeps", "--noscripts", "--ignorearch", "--ignoreos"), rpms...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
