@@ -1,12 +1,15 @@
 package crawl_test
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,8 +17,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -190,4 +195,93 @@ func TestEndlessPages(t *testing.T) {
 	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'endless/tags'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("the tag listed: %d indexed, %v", n, err)
 	}
+}
+
+// writeLayout writes an OCI image layout in dir: index.json as given, and
+// each blob under its digest.
+func writeLayout(t *testing.T, dir string, index []byte, blobs ...[]byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`), "index.json": index}
+	for _, b := range blobs {
+		files[filepath.Join("blobs", "sha256", strings.TrimPrefix(digestOf(b), "sha256:"))] = b
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bigConfig is an image config of about size bytes (a huge label).
+func bigConfig(layerTar []byte, size int) []byte {
+	cfg, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{digestOf(layerTar)}},
+		"config": map[string]any{"Labels": map[string]string{"pad": strings.Repeat("x", size)}},
+	})
+	return cfg
+}
+
+// TestConfigCap serves configs over max_config_bytes, one declaring its
+// size and one declaring 200 bytes, from a registry and from an OCI
+// layout: each fails naming the cap or the size, on both paths.
+func TestConfigCap(t *testing.T) {
+	t.Parallel()
+	r := newHostileRegistry(t)
+	plain := tarOf(t, tar.FormatPAX, file("etc/os-release", "ID=test\n"))
+	layerBlob := gz(t, plain)
+	cfg := bigConfig(plain, 2<<20)
+	manifest := func(cfgDesc v1.Descriptor) []byte {
+		b, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1, "config": cfgDesc,
+			"layers": []v1.Descriptor{{MediaType: types.OCILayer, Size: int64(len(layerBlob)), Digest: hashOf(layerBlob)}}})
+		return b
+	}
+	honest := v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: hashOf(cfg)}
+	lying := honest
+	lying.Size = 200
+	for repo, d := range map[string]v1.Descriptor{"big/honest": honest, "big/lying": lying} {
+		r.blob(repo, cfg, types.OCIConfigJSON)
+		r.blob(repo, layerBlob, types.OCILayer)
+		r.manifest(repo, "v1", types.OCIManifestSchema1, manifest(d))
+	}
+	dir := t.TempDir()
+	var children []v1.Descriptor
+	var blobs [][]byte
+	for i, d := range []v1.Descriptor{honest, lying} {
+		m := manifest(d)
+		blobs = append(blobs, m)
+		children = append(children, v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(m)), Digest: hashOf(m),
+			Annotations: map[string]string{"org.opencontainers.image.ref.name": []string{"honest", "lying"}[i]}})
+	}
+	idx, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: children})
+	writeLayout(t, dir, idx, append(blobs, cfg, layerBlob)...)
+
+	opts := crawl.Options{Limits: crawl.Limits{MaxConfigSize: 1 << 20}}
+	db, errs := scanErrors(t, opts, crawl.Target{Registry: r.host}, crawl.Target{Source: crawl.SourceOCI, Path: dir})
+	abs, _ := filepath.Abs(dir)
+	byRef := map[string]string{}
+	for repo, es := range errs {
+		for _, e := range es {
+			byRef[repo+":"+e.Reference] += e.Message
+		}
+	}
+	for ref, want := range map[string]string{
+		"big/honest:v1": "config exceeds limit: 2097", "big/lying:v1": "more than max_config_bytes 1048576",
+		abs + ":honest": "config exceeds limit: 2097", abs + ":lying": "more than max_config_bytes 1048576",
+	} {
+		if got := byRef[ref]; !strings.Contains(got, want) {
+			t.Errorf("%s: errors %q, want one containing %q", ref, got, want)
+		}
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d images indexed over the config cap, %v", n, err)
+	}
+}
+
+func hashOf(b []byte) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(digestOf(b), "sha256:")}
 }

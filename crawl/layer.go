@@ -27,6 +27,7 @@ type Limits struct {
 	MaxManifestSize     int64 // bytes of one manifest or index (see manifest.go)
 	MaxIndexDepth       int   // indexes nested in indexes (see manifest.go)
 	MaxListPages        int   // pages of one catalog or tag list (see manifest.go)
+	MaxConfigSize       int64 // bytes of one image config (see config.go)
 }
 
 // Default limits: far above any real layer, low enough that a tar or gzip

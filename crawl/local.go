@@ -29,8 +29,7 @@ import (
 // is not read again; nor is a docker archive layer whose diff_id is already
 // indexed (from a registry or another archive).
 
-// maxLocalManifest bounds manifest, index and config blobs read from local
-// sources.
+// maxLocalManifest bounds manifest and index blobs read from local sources.
 const maxLocalManifest = 16 << 20
 
 // refNameAnnotation names an image in an OCI layout's index.json.
@@ -324,11 +323,9 @@ func (s *localSource) ociImage(d v1.Descriptor, raw []byte, c *Crawler) (*imageP
 	if err := notImage(m); err != nil {
 		return nil, err
 	}
-	cfgRaw, err := s.readBlob(m.Config)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
-	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
+	cf, err := c.readConfig(context.Background(), m.Config, func(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
+		return s.fsys.Open(blobPath(h))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
 	}
@@ -362,9 +359,14 @@ func (s *localSource) dockerImage(d tarball.Descriptor, c *Crawler) (*imageParts
 	if !fs.ValidPath(path.Clean(d.Config)) {
 		return nil, fmt.Errorf("manifest.json names config %q, outside the archive", d.Config)
 	}
-	cfgRaw, err := readLimited(s.fsys, path.Clean(d.Config))
+	f, err := s.fsys.Open(path.Clean(d.Config))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfgRaw, err := readCapped(f, c.opts.Limits.configSize())
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", d.Config, err)
 	}
 	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
 	if err != nil {

@@ -399,7 +399,13 @@ func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Des
 	if err := notImage(m); err != nil {
 		return err
 	}
-	cf, err := img.ConfigFile()
+	cf, err := c.readConfig(ctx, m.Config, func(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+		rl, err := j.rc.puller.Layer(ctx, j.repo.Digest(h.String()))
+		if err != nil {
+			return nil, err
+		}
+		return rl.Compressed()
+	})
 	if err != nil {
 		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
 	}

@@ -36,6 +36,7 @@ type LimitsConfig struct {
 	MaxManifestBytes   int64 `toml:"max_manifest_bytes"`
 	MaxIndexDepth      int   `toml:"max_index_depth"`
 	MaxListPages       int   `toml:"max_list_pages"`
+	MaxConfigBytes     int64 `toml:"max_config_bytes"`
 }
 
 // RetryConfig says how a flaky registry is treated (see crawl.Retry).
@@ -77,6 +78,7 @@ func DefaultConfig() Config {
 			MaxManifestBytes:   crawl.DefaultMaxManifestSize,
 			MaxIndexDepth:      crawl.DefaultMaxIndexDepth,
 			MaxListPages:       crawl.DefaultMaxListPages,
+			MaxConfigBytes:     crawl.DefaultMaxConfigSize,
 		},
 		Retry: RetryConfig{
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
@@ -121,7 +123,7 @@ func (c Config) CrawlOptions() (crawl.Options, error) {
 		Registries: map[string]crawl.Registry{},
 		Limits: crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes,
 			MaxManifestSize: c.Limits.MaxManifestBytes, MaxIndexDepth: c.Limits.MaxIndexDepth,
-			MaxListPages: c.Limits.MaxListPages},
+			MaxListPages: c.Limits.MaxListPages, MaxConfigSize: c.Limits.MaxConfigBytes},
 		Retry: crawl.Retry{Attempts: c.Retry.Attempts, Backoff: c.Retry.Backoff, MaxRetryAfter: c.Retry.MaxRetryAfter,
 			StallTimeout: c.Retry.StallTimeout, BreakAfter: c.Retry.BreakAfter, Cooldown: c.Retry.Cooldown},
 	}

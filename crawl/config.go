@@ -1,0 +1,71 @@
+package crawl
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// DefaultMaxConfigSize bounds an image's config blob when
+// Limits.MaxConfigSize is 0. Real configs are a few KiB (a long history or
+// many labels: a few hundred); the config is held in memory whole.
+const DefaultMaxConfigSize = 16 << 20
+
+// ErrConfigLimit is wrapped by errors for a config blob larger than
+// Limits.MaxConfigSize.
+var ErrConfigLimit = errors.New("config exceeds limit")
+
+func (l Limits) configSize() int64 {
+	if l.MaxConfigSize <= 0 {
+		return DefaultMaxConfigSize
+	}
+	return l.MaxConfigSize
+}
+
+// readCapped reads r whole, failing with ErrConfigLimit past limit bytes.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than max_config_bytes %d", ErrConfigLimit, limit)
+	}
+	return b, nil
+}
+
+// readConfig reads and parses the config blob d names through open, on
+// every source the same way: refused before any byte is read when d says
+// it is over max_config_bytes, cut off there when it lies, and checked
+// against d's size and digest.
+func (c *Crawler) readConfig(ctx context.Context, d v1.Descriptor, open func(context.Context, v1.Hash) (io.ReadCloser, error)) (*v1.ConfigFile, error) {
+	limit := c.opts.Limits.configSize()
+	if d.Size > limit {
+		return nil, fmt.Errorf("%w: %d bytes, more than max_config_bytes %d", ErrConfigLimit, d.Size, limit)
+	}
+	rc, err := open(ctx, d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := readCapped(rc, limit)
+	if err != nil {
+		return nil, err
+	}
+	if d.Size > 0 && int64(len(b)) != d.Size {
+		return nil, fmt.Errorf("%w: blob is %d bytes, the manifest says %d", ErrDigestMismatch, len(b), d.Size)
+	}
+	if d.Digest.Algorithm == "sha256" {
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != d.Digest.Hex {
+			return nil, fmt.Errorf("%w: blob hashes to sha256:%s", ErrDigestMismatch, got)
+		}
+	}
+	return v1.ParseConfigFile(bytes.NewReader(b))
+}
