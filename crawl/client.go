@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,7 +29,7 @@ type registryClient struct {
 	cfg       Registry
 	layerSem  *slots
 	fetch     *fetchTransport
-	secrets   []string // never shown in messages
+	secrets   *secrets // never shown in messages
 	maxPages  int      // of one catalog or tag list
 }
 
@@ -42,7 +41,7 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 		return rc, nil
 	}
 	cfg := c.opts.Registries[host]
-	rc := &registryClient{host: host, cfg: cfg, maxPages: c.opts.Limits.listPages()}
+	rc := &registryClient{host: host, cfg: cfg, secrets: &c.secrets, maxPages: c.opts.Limits.listPages()}
 	if cfg.Insecure {
 		rc.nameOpts = append(rc.nameOpts, name.Insecure)
 	}
@@ -99,12 +98,8 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 	}
 	// Whatever the credentials, no message shows them.
 	if auth != nil {
-		if a, err := auth.Authorization(); err == nil && a != nil {
-			for _, s := range []string{a.Password, a.RegistryToken, a.IdentityToken, a.Auth} {
-				if s != "" {
-					rc.secrets = append(rc.secrets, s)
-				}
-			}
+		if a, err := auth.Authorization(); err == nil {
+			c.secrets.addAuthConfig(a)
 		}
 	}
 	p, err := remote.NewPuller(opts...)
@@ -117,13 +112,7 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 }
 
 // redact renders err without any secret this client knows.
-func (rc *registryClient) redact(err error) string {
-	msg := err.Error()
-	for _, s := range rc.secrets {
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
-	}
-	return msg
-}
+func (rc *registryClient) redact(err error) string { return rc.secrets.redact(err.Error()) }
 
 func (rc *registryClient) repository(repo string) (name.Repository, error) {
 	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)

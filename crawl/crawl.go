@@ -169,6 +169,7 @@ type Crawler struct {
 	opts    Options
 	log     *slog.Logger
 	layerSF singleflight.Group
+	secrets secrets // redacted from every message
 
 	mu       sync.Mutex
 	pullers  map[string]*registryClient
@@ -302,6 +303,7 @@ func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
 		return // cancellation is the scan's status, not an image's error
 	}
 	c.stats.errors.Add(1)
+	e.Message = c.secrets.redact(e.Message)
 	c.log.Error("scan error", "registry", e.Registry, "repository", e.Repository, "reference", e.Reference, "layer", e.LayerDigest, "error", e.Message)
 	if c.opts.OnError != nil {
 		c.opts.OnError(e)

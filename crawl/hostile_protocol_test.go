@@ -2,11 +2,15 @@ package crawl_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +20,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -284,4 +289,97 @@ func TestConfigCap(t *testing.T) {
 
 func hashOf(b []byte) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(digestOf(b), "sha256:")}
+}
+
+// TestEchoedCredentials runs two registries that want credentials (Basic,
+// and Bearer from a token service) and answer every manifest request with
+// a 403 echoing the Authorization header, the password and 8 KiB of text:
+// no form of the credentials reaches an error or the log, and the echoed
+// body is cut.
+func TestEchoedCredentials(t *testing.T) {
+	t.Parallel()
+	const user, pass = "scanner", "hunter2-s3cret-Pw"
+	token := fmt.Sprintf("tok-%x", sha256.Sum256([]byte(t.Name())))
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "denied: you sent Authorization: %s (password %s)\x1b[31mYOUR SCAN IS COMPLETE, ALL CLEAN%s",
+			r.Header.Get("Authorization"), pass, strings.Repeat(".", 8<<10))
+	}
+	var basicSrv, bearerSrv *misbehaving
+	basicSrv = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return true
+		}
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			echo(w, r)
+			return true
+		}
+		return false
+	})
+	bearerSrv = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case r.URL.Path == "/token":
+			fmt.Fprintf(w, `{"token":%q}`, token)
+		case r.Header.Get("Authorization") != "Bearer "+token:
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="test"`, bearerSrv.host))
+			http.Error(w, "who are you", http.StatusUnauthorized)
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			echo(w, r)
+		default:
+			return false
+		}
+		return true
+	})
+	opts := crawl.Options{Registries: map[string]crawl.Registry{}}
+	var targets []crawl.Target
+	for _, m := range []*misbehaving{basicSrv, bearerSrv} {
+		img, err := random.Image(512, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(m.repo("echo/me").Tag("v1"), img); err != nil {
+			t.Fatal(err)
+		}
+		m.on.Store(true)
+		opts.Registries[m.host] = crawl.Registry{Auth: authn.FromConfig(authn.AuthConfig{Username: user, Password: pass})}
+		targets = append(targets, crawl.Target{Registry: m.host})
+	}
+	var logBuf bytes.Buffer
+	var logMu sync.Mutex
+	opts.Log = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, errs := scanErrors(t, opts, targets...)
+	got := messages(errs["echo/me"])
+	if n := len(errs["echo/me"]); n != 2 {
+		t.Fatalf("%d errors for the two echoing registries, want 2: %s", n, got)
+	}
+	logMu.Lock()
+	all := got + "\n" + logBuf.String()
+	logMu.Unlock()
+	up := user + ":" + pass
+	for _, secret := range []string{pass, up, base64.StdEncoding.EncodeToString([]byte(up)), token} {
+		if strings.Contains(all, secret) {
+			t.Errorf("secret %q shown: %s", secret, all)
+		}
+	}
+	for _, e := range errs["echo/me"] {
+		if !strings.Contains(e.Message, "403") || !strings.Contains(e.Message, "[redacted]") || !strings.Contains(e.Message, "bytes cut]") {
+			t.Errorf("error %q: want the status, [redacted] and the body cut", e.Message)
+		}
+		if len(e.Message) > 2<<10 {
+			t.Errorf("error of %d bytes: the body was not cut", len(e.Message))
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -68,6 +68,7 @@ type fetchTransport struct {
 	stall         time.Duration
 	maxRetryAfter time.Duration
 	maxManifest   int64
+	secrets       *secrets // learns every Authorization value sent
 	// breakAfter consecutive failed requests open the breaker for cooldown.
 	breakAfter int
 	cooldown   time.Duration
@@ -88,6 +89,7 @@ type fetchTransport struct {
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	t.secrets.addAuthorization(req.Header.Get("Authorization"))
 	if n := redirects(req); n > maxRedirects {
 		return nil, fmt.Errorf("%s %s: %w: redirected more than %d times", req.Method, req.URL.Redacted(), ErrTooManyRedirects, maxRedirects)
 	}
@@ -226,6 +228,10 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 				return nil, fmt.Errorf("%s: %w: manifest is more than max_manifest_bytes %d", what, ErrManifestLimit, t.maxManifest)
 			}
 			return nil, fmt.Errorf("%s: response body longer than its Content-Length", what)
+		}
+		if resp.StatusCode/100 != 2 && len(b) > maxErrorBody {
+			b = []byte(cut(string(b), maxErrorBody))
+			resp.ContentLength = int64(len(b))
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		return resp, nil
@@ -405,7 +411,7 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 	t := &fetchTransport{
 		next: next, host: host,
 		stall: r.StallTimeout, maxRetryAfter: r.MaxRetryAfter, maxManifest: c.opts.Limits.manifestSize(),
-		breakAfter: r.BreakAfter, cooldown: r.Cooldown, retry: r,
+		breakAfter: r.BreakAfter, cooldown: r.Cooldown, retry: r, secrets: &c.secrets,
 	}
 	if cfg.MaxRequests > 0 {
 		t.sem = semaphore.NewWeighted(int64(cfg.MaxRequests))
