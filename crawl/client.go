@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
+	"strconv"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -114,8 +116,38 @@ func (c *Crawler) client(host string) (*registryClient, error) {
 // redact renders err without any secret this client knows.
 func (rc *registryClient) redact(err error) string { return rc.secrets.redact(err.Error()) }
 
+// repository names repo of this registry; a name the distribution spec
+// does not allow (control characters, upper case, ..) is an error naming it
+// escaped, and is never requested.
 func (rc *registryClient) repository(repo string) (name.Repository, error) {
+	if !repoGrammar.MatchString(repo) {
+		return name.Repository{}, fmt.Errorf("repository %q is not a valid repository name (the distribution spec allows %s): not requested", repo, repoGrammar)
+	}
 	return name.NewRepository(rc.host+"/"+repo, append([]name.Option{name.StrictValidation}, rc.nameOpts...)...)
+}
+
+// The distribution spec's grammar of repository names and tags.
+var (
+	repoGrammar = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagGrammar  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+)
+
+// checkTag returns an error naming tag (escaped) when the distribution spec
+// does not allow it: such a tag is reported, never requested.
+func checkTag(tag string) error {
+	if !tagGrammar.MatchString(tag) {
+		return fmt.Errorf("tag %q is not a valid tag (the distribution spec allows %s): not requested", tag, tagGrammar)
+	}
+	return nil
+}
+
+// shown is a name from a registry or an image as a scan error records it:
+// as it is when it is printable text, else quoted with Go escapes.
+func shown(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
+	}
+	return s
 }
 
 // errNoRepository is the answer of tags for a repository the registry does

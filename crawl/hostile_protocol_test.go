@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,4 +383,79 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestHostileNames serves a catalog and a tag list with names holding
+// escape sequences, bidi overrides and path tricks: each is one scan error
+// naming it escaped, none is requested, and the good tag is indexed.
+func TestHostileNames(t *testing.T) {
+	t.Parallel()
+	badTags := []string{"v1\x1b[2J\x1b[31mPWN", "bad\u202egat", "../v1", "-v1", strings.Repeat("x", 129)}
+	badRepo := "names/Evil\x1b]0;owned\x07"
+	var mu sync.Mutex
+	var asked []string
+	var m *misbehaving
+	m = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		asked = append(asked, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/v2/_catalog":
+			json.NewEncoder(w).Encode(map[string]any{"repositories": []string{"names/tags", badRepo}})
+		case "/v2/names/tags/tags/list":
+			json.NewEncoder(w).Encode(map[string]any{"name": "names/tags", "tags": append([]string{"v1"}, badTags...)})
+		default:
+			return false
+		}
+		return true
+	})
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(m.repo("names/tags").Tag("v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	m.on.Store(true)
+	db, errs := scanErrors(t, crawl.Options{}, crawl.Target{Registry: m.host})
+	want := map[string]string{strconv.Quote(badRepo): "repository " + strconv.Quote(badRepo) + " is not a valid repository name"}
+	for _, tag := range badTags {
+		ref := tag // recorded as it is when printable, else escaped
+		if q := strconv.Quote(tag); q[1:len(q)-1] != tag {
+			ref = q
+		}
+		want["names/tags:"+ref] = "tag " + strconv.Quote(tag) + " is not a valid tag"
+	}
+	got := map[string]string{}
+	for _, es := range errs {
+		for _, e := range es {
+			key := e.Repository
+			if e.Reference != "" {
+				key += ":" + e.Reference
+			}
+			got[key] += e.Message
+		}
+	}
+	for key, w := range want {
+		if !strings.Contains(got[key], w) {
+			t.Errorf("%s: errors %q, want %q", key, got[key], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("errors %q, want %d", got, len(want))
+	}
+	for _, all := range got {
+		if strings.ContainsAny(all, "\x1b\x07\u202e") {
+			t.Errorf("error shows a raw control character: %q", all)
+		}
+	}
+	for _, p := range asked {
+		if strings.Contains(p, "/manifests/") && !strings.HasSuffix(p, "/manifests/v1") && !strings.Contains(p, "sha256:") {
+			t.Errorf("requested %q", p)
+		}
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'names/tags'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the good tag: %d indexed, %v", n, err)
+	}
 }

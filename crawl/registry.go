@@ -60,7 +60,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 	if t.Repository != "" {
 		repo, err := rc.repository(t.Repository)
 		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: t.Repository, Message: err.Error()})
+			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: shown(t.Repository), Message: err.Error()})
 			return
 		}
 		c.stats.repos.Add(1)
@@ -90,7 +90,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		}
 		repo, err := rc.repository(r)
 		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: r, Message: err.Error()})
+			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: shown(r), Message: err.Error()})
 		} else {
 			c.listTags(ctx, rc, repo, send, catalog == nil) // the configured repositories are named
 		}
@@ -103,7 +103,13 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 // a typo must not scan "ok" night after night.
 func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool, named bool) {
 	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
-	listed, err := rc.tags(ctx, repo, func(tag string) bool { return send(tagJob{rc: rc, repo: repo, tag: tag}) })
+	listed, err := rc.tags(ctx, repo, func(tag string) bool {
+		if err := checkTag(tag); err != nil {
+			c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Reference: shown(tag), Message: err.Error()})
+			return true
+		}
+		return send(tagJob{rc: rc, repo: repo, tag: tag})
+	})
 	switch {
 	case errors.Is(err, errNoRepository) && named:
 		c.stats.missing.Add(1)
