@@ -188,6 +188,22 @@ func sparseTar(name string, size int64) []byte {
 	return append(out, make([]byte, 1024)...)
 }
 
+// longNames is a gzip tar of n empty files with distinct PAX names of
+// size bytes each: it compresses to a few KiB per megabyte of names.
+func longNames(t testing.TB, n, size int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for i := range n {
+		name := fmt.Sprintf("n%05d", i) + strings.Repeat("n", size-6)
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	return gz(t, b.Bytes())
+}
+
 // paxWithNUL is a tar whose PAX path record holds a NUL byte.
 func paxWithNUL(t testing.TB) []byte {
 	// A non-ASCII name goes into a PAX path record.
@@ -223,6 +239,18 @@ func hostileLayers(t testing.TB) []hostileLayer {
 		{name: "absurd base-256 size", blob: rawHeaderTar("big", "\x80\x00\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff", '0', []byte("tiny")), wantErr: `"big" declares 9223372036854775807 bytes`},
 		{name: "sparse file over the cap", blob: gz(t, sparseTar("big", 1<<30)), wantErr: `"big" declares 1073741824 bytes (the holes of a sparse file count)`},
 		{name: "sparse petabyte", blob: sparseTar("huge", 1<<50), wantErr: "layer exceeds limit"},
+		{name: "long PAX names", blob: longNames(t, 20, 512<<10), wantErr: "tar entry 0 \"n00000nnnn"},
+		{name: "long link target", blob: tarOf(t, tar.FormatPAX, file("ok", "x"), tarEntry{hdr: tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: strings.Repeat("../", 1366)}}), wantErr: "tar entry 1 \"l\"...: its link target is 4098 bytes, over 4096"},
+		{name: "long user name", blob: tarOf(t, tar.FormatPAX, tarEntry{hdr: tar.Header{Name: "u", Typeflag: tar.TypeReg, Uname: strings.Repeat("u", 5000)}}), wantErr: "its user name is 5000 bytes"},
+		{
+			name: "names of 4096 bytes",
+			blob: tarOf(t, tar.FormatPAX, tarEntry{hdr: tar.Header{Name: strings.Repeat("d/", 2047) + "fi", Typeflag: tar.TypeSymlink, Linkname: strings.Repeat("t", 4096)}}),
+			check: func(t *testing.T, p map[string]string) {
+				if v := p["/"+strings.Repeat("d/", 2047)+"fi"]; v != "symlink  "+strings.Repeat("t", 4096) {
+					t.Errorf("the entry of 4096-byte names is not recorded whole: %.40q", v)
+				}
+			},
+		},
 		{name: "huge PAX record", blob: hugePAX(64 << 20), wantErr: "header field too long"},
 		{name: "NUL in PAX name", blob: paxWithNUL(t), wantErr: "archive/tar"},
 		{name: "not a tar", blob: gz(t, []byte(strings.Repeat("this is not a tar archive\n", 100))), wantErr: "tar"},

@@ -275,6 +275,9 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		if n >= lim.MaxEntries {
 			return fmt.Errorf("%w: more than %d tar entries", ErrLimit, lim.MaxEntries)
 		}
+		if err := checkNames(hdr); err != nil {
+			return fmt.Errorf("%w: tar entry %d %w", ErrLimit, n, err)
+		}
 		e := entryFromHeader(hdr)
 		var whole []byte // the file's content, when scans want it
 		if e.Type == index.TypeFile {
@@ -330,6 +333,24 @@ func readWhole(r io.Reader, h hash.Hash, buf *[]byte, size int64) ([]byte, strin
 	}
 	h.Write(b)
 	return b, hex.EncodeToString(h.Sum(nil)), sniff(b[:min(len(b), sniffSize)]), nil
+}
+
+// MaxNameBytes bounds a tar entry's name, link target, user and group
+// names: PATH_MAX, past which no runtime can extract the entry. A PAX
+// header may hold names of up to a megabyte, which would weigh on every
+// cache and on the index.
+const MaxNameBytes = 4096
+
+// checkNames refuses a header with a name longer than MaxNameBytes.
+func checkNames(hdr *tar.Header) error {
+	for _, f := range []struct{ what, s string }{
+		{"name", hdr.Name}, {"link target", hdr.Linkname}, {"user name", hdr.Uname}, {"group name", hdr.Gname},
+	} {
+		if len(f.s) > MaxNameBytes {
+			return fmt.Errorf("%.256q...: its %s is %d bytes, over %d", hdr.Name, f.what, len(f.s), MaxNameBytes)
+		}
+	}
+	return nil
 }
 
 // hashContent hashes one file's content and classifies its first bytes.

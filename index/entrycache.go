@@ -1,8 +1,26 @@
 package index
 
-// entryCacheMax bounds the entries the layer entry cache holds, across
-// layers: about 90 bytes each (id, type and path), so some 45 MB at most.
-const entryCacheMax = 1 << 19
+import "unsafe"
+
+// entryCacheMax bounds the bytes of the entries the layer entry cache
+// holds, across layers, as entriesCharge counts them: some 90 bytes an
+// entry for real paths (1<<19 entries), far fewer entries when a crafted
+// layer has long names.
+const entryCacheMax = 48 << 20
+
+// overlayEntryBytes is what an OverlayEntry costs beyond its path's bytes.
+const overlayEntryBytes = int(unsafe.Sizeof(OverlayEntry{}))
+
+// entriesCharge is what entries cost a cache that keeps them, or keeps
+// perEntry bytes of its own for each (the nodes of an overlay tree): their
+// structs and their paths' bytes, so that long names count as they weigh.
+func entriesCharge(entries []OverlayEntry, perEntry int) int {
+	n := len(entries) * perEntry
+	for _, e := range entries {
+		n += len(e.Path)
+	}
+	return n
+}
 
 // layerKey names a stored layer's entries: its row id and first entry id
 // (a layer dropped and stored again gets new entry ids).

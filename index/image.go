@@ -402,7 +402,7 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 	// Kept for the next image with the same lower layers, unless the top
 	// layer, as large as them, grew its maps (Go maps do not shrink).
 	if len(below) > 0 && len(l) <= tree.entries {
-		db.prefixes.put(key, tree, tree.entries+len(l))
+		db.prefixes.put(key, tree, tree.charge+treeCharge(l))
 	}
 	return nil
 }
@@ -418,7 +418,7 @@ func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]Over
 	if err != nil {
 		return nil, err
 	}
-	db.entries.put(key, l, len(l))
+	db.entries.put(key, l, entriesCharge(l, overlayEntryBytes))
 	return l, nil
 }
 

@@ -23,12 +23,18 @@ func newInterner(db *DB) *interner {
 // number of files indexed: 80-100 bytes a key, at most some 45 MB in all.
 const cacheKeys = 1 << 18
 
+// cacheKeyBytes bounds the bytes of the keys each of those caches holds,
+// for paths of crafted lengths (up to 4 KiB each): at real lengths the
+// count is reached first.
+const cacheKeyBytes = 32 << 20
+
 // idCache remembers the ids of recently used keys, at most cacheKeys of them,
 // in two generations: when the young one is full, the old one is dropped
 // and the young one becomes old. Keys used again are put back in the young
 // one, so what every layer shares (/etc/passwd, common libraries) stays.
 type idCache struct {
 	young, old map[string]int64
+	youngBytes int // of the young generation's keys
 	// lastNew is the share of looked-up keys that were new in the last
 	// internAll: it decides whether to insert first or look up first.
 	lastNew float64
@@ -48,10 +54,11 @@ func (c *idCache) put(k string, id int64) {
 	if _, ok := c.young[k]; ok {
 		return
 	}
-	if len(c.young) >= cacheKeys/2 {
-		c.old, c.young = c.young, make(map[string]int64, cacheKeys/2)
+	if len(c.young) >= cacheKeys/2 || c.youngBytes+len(k) > cacheKeyBytes/2 {
+		c.old, c.young, c.youngBytes = c.young, make(map[string]int64, cacheKeys/2), 0
 	}
 	c.young[k] = id
+	c.youngBytes += len(k)
 }
 
 // commit moves the ids used in a committed transaction into the DB's

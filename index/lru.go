@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// sizedLRU keeps values, each of a size (entries it holds), up to max in
+// sizedLRU keeps values, each of a size (the bytes it costs), up to max in
 // all, dropping the least recently used beyond; a value larger than half
 // of max is not kept. It is safe for concurrent use, and a nil *sizedLRU
 // keeps nothing.

@@ -114,6 +114,7 @@ type overlayTree struct {
 	// (where their linkname resolved to), for linkSubset.
 	linkedVia []string
 	entries   int // applied for good (not since a mark)
+	charge    int // what they cost the tree (treeCharge)
 	logging   bool
 	undo      []ovUndo
 }
@@ -261,6 +262,7 @@ func (t *overlayTree) lookup(p string) (parent *ovNode, name string, n *ovNode) 
 func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 	if !t.logging {
 		t.entries += len(entries)
+		t.charge += treeCharge(entries)
 	}
 	// Whiteouts first, against the lower layers only, through the links
 	// the lower layers left.

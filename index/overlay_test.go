@@ -302,7 +302,15 @@ func TestPrefixKeptOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := db.prefixes.n, 300+14; len(db.prefixes.items) != 1 || got != want {
-		t.Errorf("kept %d trees charged %d entries, want 1 charged %d", len(db.prefixes.items), got, want)
+	// Charged in bytes: a node per entry and the path it keeps.
+	want := (300 + 14) * treeNodeBytes
+	for i := range 300 {
+		want += len(fmt.Sprintf("/base/f%d", i))
+	}
+	for i := range 14 {
+		want += len(fmt.Sprintf("/top/f%d", i))
+	}
+	if got := db.prefixes.n; len(db.prefixes.items) != 1 || got != want {
+		t.Errorf("kept %d trees charged %d bytes, want 1 charged %d", len(db.prefixes.items), got, want)
 	}
 }

@@ -2,12 +2,19 @@ package index
 
 import "encoding/binary"
 
-// prefixCacheMax bounds the entries, over all kept prefixes, whose overlay
-// trees the prefix cache keeps (each also charged the top layer laid over
-// it last, at most as large: what it grew in the tree's maps stays): a tree
-// costs some 70 bytes per entry beyond the entries themselves, so about
-// 9 MB at most.
-const prefixCacheMax = 1 << 17
+// prefixCacheMax bounds the bytes, over all kept prefixes, of the overlay
+// trees the prefix cache keeps, as treeCharge counts them (each also
+// charged the top layer laid over it last, at most as large: what it grew
+// in the tree's maps stays): some 70 bytes a node and the paths its names
+// keep alive, about 128 bytes an entry for real paths (1<<17 entries).
+const prefixCacheMax = 16 << 20
+
+// treeNodeBytes is what an overlay tree costs per entry applied, beyond
+// the entry's path.
+const treeNodeBytes = 70
+
+// treeCharge is what entries applied to an overlay tree cost it.
+func treeCharge(entries []OverlayEntry) int { return entriesCharge(entries, treeNodeBytes) }
 
 // prefixCache keeps the overlay trees of the layers images share below
 // their top layer (an image's layers but its last), keyed by prefixKey, so
