@@ -164,6 +164,12 @@ func fileRef(ctx context.Context, db *sql.DB, im *Image, p string, e *atEntry) (
 		target := CleanPath(e.link.V)
 		var sha sql.Null[string]
 		err := db.QueryRowContext(ctx, query("hardlink_target"), e.layerDigest, target, e.seq).Scan(&f.DataSeq, &f.Size, &sha)
+		if errors.Is(err, sql.ErrNoRows) && f.SHA256 != "" {
+			// It links a file of another layer (the index knows its
+			// content): read it from there.
+			err = db.QueryRowContext(ctx, query("content_entry"), im.Digest, im.Registry, im.Repository, f.SHA256).
+				Scan(&f.Layer, &f.LayerDigest, &f.DataSeq, &target, &f.Size)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("%s in %s: hardlink to %s, which layer %s does not hold before it", p, im.Name(), target, e.layerDigest)
 		}

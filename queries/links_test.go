@@ -12,7 +12,8 @@ import (
 
 // linkedIndex holds l.test/app:1 of two layers: the base has /usr/bin/ls,
 // bin -> usr/bin and /etc/app.conf (with no entry for /etc); the top writes
-// bin/ls, which extraction writes to /usr/bin/ls.
+// bin/ls, which extraction writes to /usr/bin/ls; a third layer has
+// /opt/ls, a hardlink to /usr/bin/ls.
 func linkedIndex(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
@@ -31,24 +32,27 @@ func linkedIndex(t *testing.T) string {
 	file := func(p string, c byte) index.Entry {
 		return index.Entry{Path: p, Type: index.TypeFile, Mode: 0o755, Size: 10, SHA256: strings.Repeat(string(c), 64), Kind: index.KindELF}
 	}
-	base, top := querytest.Digest("ba5e", '1'), querytest.Digest("70b", '2')
+	base, top, third := querytest.Digest("ba5e", '1'), querytest.Digest("70b", '2'), querytest.Digest("3d", '4')
 	must(db.PutLayer(ctx, &index.Layer{Digest: base, Compression: "gzip", Entries: []index.Entry{
 		{Path: "/usr", Type: index.TypeDir, Mode: 0o755, Kind: index.KindNone}, {Path: "/usr/bin", Type: index.TypeDir, Mode: 0o755, Kind: index.KindNone},
 		file("/usr/bin/ls", 'a'), {Path: "/bin", Type: index.TypeSymlink, Linkname: "usr/bin", Mode: 0o777, Kind: index.KindNone},
 		file("/etc/app.conf", 'c'),
 	}}))
 	must(db.PutLayer(ctx, &index.Layer{Digest: top, Compression: "gzip", Entries: []index.Entry{file("/bin/ls", 'b')}}))
+	must(db.PutLayer(ctx, &index.Layer{Digest: third, Compression: "gzip", Entries: []index.Entry{
+		{Path: "/opt/ls", Type: index.TypeHardlink, Linkname: "usr/bin/ls", Mode: 0o755, Kind: index.KindNone}}}))
 	repo := index.Repo{Registry: "l.test", Name: "app"}
 	img := querytest.Digest("1111", '3')
 	must(db.PutTag(ctx, repo, "1", img))
 	must(db.PutImage(ctx, repo, "", &index.Image{Digest: img, MediaType: "application/vnd.oci.image.manifest.v1+json",
-		Platform: index.Platform{OS: "linux", Architecture: "amd64"}, Layers: []string{base, top}}))
+		Platform: index.Platform{OS: "linux", Architecture: "amd64"}, Layers: []string{base, top, third}}))
 	return path
 }
 
 // TestWrittenThroughLink: ls and cat show the file a later layer wrote
 // through a symlinked directory at the path it lands at, as the runtime
-// sees it; cat reads it from the tar entry that holds it.
+// sees it; cat reads it from the tar entry that holds it, and a hardlink
+// to it, in a later layer, from that entry too.
 func TestWrittenThroughLink(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, linkedIndex(t))
@@ -73,6 +77,10 @@ func TestWrittenThroughLink(t *testing.T) {
 		if err != nil || f.Layer != 1 || f.DataPath != "/bin/ls" || f.SHA256 != strings.Repeat("b", 64) {
 			t.Errorf("Locate(%s) = %+v, %v; want layer 1's entry, at /bin/ls in its tar", p, f, err)
 		}
+	}
+	// A hardlink to a lower layer's file is read from that layer.
+	if f, err := Locate(ctx, db, im, "/opt/ls", -1); err != nil || f.Layer != 1 || f.DataPath != "/bin/ls" || f.Size != 10 {
+		t.Errorf("Locate(/opt/ls) = %+v, %v; want layer 1's /bin/ls", f, err)
 	}
 	// No layer has an entry for /etc: it is a directory all the same.
 	if f, err := Locate(ctx, db, im, "/etc/app.conf", -1); err != nil || f.SHA256 != strings.Repeat("c", 64) {
