@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -10,7 +11,7 @@ import (
 	"strings"
 
 	rpmdb "github.com/anchore/go-rpmdb/pkg"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver go-rpmdb opens rpmdb.sqlite with
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, to read rpmdb.sqlite
 )
 
 // The rpm database files, in the two places rpm keeps them.
@@ -44,24 +45,36 @@ var (
 // Version is rpm's [epoch:]version-release; the source package is named
 // by its SOURCERPM.
 //
-// The parser is github.com/anchore/go-rpmdb, which reads from a path: the
-// bytes are written to a private temporary file for the time of the call
-// (the database only, never other image content). It does not read
-// FILELINKTOS: ParseRPM reads that tag from the same headers itself, so a
-// symlink record holds the target rpm -V compares. Its BerkeleyDB and NDB
-// readers trust the file's offsets (a page chain that loops makes them run
-// forever, an entry past its page panics in a goroutine, a blob length
-// allocates up to 4 GiB), so ParseRPM first walks those formats itself, in
-// memory and bounded by the file's own size, and refuses what the library
-// could not survive.
+// The header parser is github.com/anchore/go-rpmdb's. It opens databases
+// by path only, its BerkeleyDB and NDB readers trust the file's offsets (a
+// page chain that loops makes them run forever, an entry past its page
+// panics in a goroutine, a blob length allocates up to 4 GiB), and a header
+// that does not parse leaves its reader goroutine blocked for good, holding
+// the file. So ParseRPM takes the headers out itself, in memory and bounded
+// by the file's own size (the BerkeleyDB and NDB layouts walked, each page
+// at most once; an rpmdb.sqlite's Packages table read with the SQLite
+// driver we ship, from a private temporary copy), and hands go-rpmdb one
+// header at a time as a one-entry NDB file it writes to a private temporary
+// directory: the database's bytes only, never other image content. A
+// header that does not parse is named in the returned error; the packages
+// of the others are returned with it. go-rpmdb does not read FILELINKTOS:
+// ParseRPM reads it from each header itself, so a symlink record holds the
+// target rpm -V compares.
 func ParseRPM(name string, data []byte, lim Limits) ([]Package, error) {
 	if int64(len(data)) > lim.MaxSize {
 		return nil, fmt.Errorf("%s: %d bytes, limit %d: %w", name, len(data), lim.MaxSize, ErrTooLarge)
 	}
+	dir, err := os.MkdirTemp("", "auditor-rpmdb-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer os.RemoveAll(dir)
 	var blobs [][]byte
-	var err error
 	switch {
 	case bytes.HasPrefix(data, sqliteMagic):
+		if blobs, err = sqliteBlobs(dir, data); err != nil {
+			return nil, malformed(name, 0, "SQLite: %s", err.Error())
+		}
 	case bytes.HasPrefix(data, ndbMagic):
 		if blobs, err = ndbBlobs(data); err != nil {
 			return nil, malformed(name, 0, "NDB: %s", err.Error())
@@ -73,20 +86,22 @@ func ParseRPM(name string, data []byte, lim Limits) ([]Package, error) {
 	default:
 		return nil, malformed(name, 0, "not an rpm database (SQLite, BerkeleyDB hash or NDB)")
 	}
-	infos, sqlBlobs, err := listRPM(data, blobs == nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrMalformed, err)
-	}
-	if blobs == nil {
-		blobs = sqlBlobs
-	}
-	links := linkTargets(infos, blobs)
 	var pkgs []Package
+	var errs []error
 	records := 0
-	for _, pi := range infos {
-		p, err := rpmPackage(pi, links[pi])
+	for i, blob := range blobs {
+		pi, err := parseHeader(dir, blob)
+		var p Package
+		if err == nil {
+			_, links, lerr := headerLinks(blob)
+			if lerr != nil || len(links) != len(pi.BaseNames) {
+				links = nil // the links stay not-verifiable
+			}
+			p, err = rpmPackage(pi, links)
+		}
 		if err != nil {
-			return nil, malformed(name, 0, "package %s: %s", quote(pi.Name), err.Error())
+			errs = append(errs, malformed(name, 0, "header %d: %s", i+1, err.Error()))
+			continue
 		}
 		records += 1 + len(p.Files)
 		if records > lim.MaxRecords {
@@ -94,25 +109,20 @@ func ParseRPM(name string, data []byte, lim Limits) ([]Package, error) {
 		}
 		pkgs = append(pkgs, p)
 	}
-	return pkgs, nil
+	return pkgs, errors.Join(errs...)
 }
 
-// listRPM hands the bytes to go-rpmdb through a temporary file; with
-// headers set it also reads the header blobs of an rpmdb.sqlite, in the
-// order go-rpmdb lists them.
-func listRPM(data []byte, headers bool) (_ []*rpmdb.PackageInfo, blobs [][]byte, err error) {
-	dir, err := os.MkdirTemp("", "auditor-rpmdb-")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer os.RemoveAll(dir)
-	p := dir + "/db"
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return nil, nil, err
+// parseHeader has go-rpmdb parse one header, written as a one-entry NDB
+// file in dir: its reader then ends after that entry whatever the parse
+// gives, so no goroutine is left behind.
+func parseHeader(dir string, blob []byte) (_ *rpmdb.PackageInfo, err error) {
+	p := dir + "/Packages.db"
+	if err := os.WriteFile(p, ndbFile([][]byte{blob}), 0o600); err != nil {
+		return nil, err
 	}
 	db, err := rpmdb.Open(p)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer db.Close()
 	defer func() {
@@ -123,15 +133,22 @@ func listRPM(data []byte, headers bool) (_ []*rpmdb.PackageInfo, blobs [][]byte,
 		}
 	}()
 	infos, err := db.ListPackages()
-	if err != nil || !headers {
-		return infos, nil, err
+	if err != nil {
+		return nil, err
 	}
-	blobs, err = sqliteBlobs(p)
-	return infos, blobs, err
+	if len(infos) != 1 {
+		return nil, fmt.Errorf("%d packages in one header", len(infos))
+	}
+	return infos[0], nil
 }
 
-// sqliteBlobs reads the header blobs of an rpmdb.sqlite.
-func sqliteBlobs(p string) (_ [][]byte, err error) {
+// sqliteBlobs reads the header blobs of an rpmdb.sqlite, from a private
+// copy in dir opened read-only.
+func sqliteBlobs(dir string, data []byte) (_ [][]byte, err error) {
+	p := dir + "/rpmdb.sqlite"
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+p+"?mode=ro&immutable=1")
 	if err != nil {
 		return nil, err
@@ -151,25 +168,6 @@ func sqliteBlobs(p string) (_ [][]byte, err error) {
 		out = append(out, b)
 	}
 	return out, rows.Err()
-}
-
-// linkTargets pairs each package with the FILELINKTOS of its header, the
-// headers being in the order go-rpmdb listed the packages. A header that
-// does not read, or does not name its package, gives no targets (its
-// links are then not-verifiable), never an error: go-rpmdb has accepted
-// the database.
-func linkTargets(infos []*rpmdb.PackageInfo, blobs [][]byte) map[*rpmdb.PackageInfo][]string {
-	out := map[*rpmdb.PackageInfo][]string{}
-	if len(infos) != len(blobs) {
-		return out
-	}
-	for i, pi := range infos {
-		name, links, err := headerLinks(blobs[i])
-		if err == nil && name == pi.Name && len(links) == len(pi.BaseNames) {
-			out[pi] = links
-		}
-	}
-	return out
 }
 
 // rpmPackage converts go-rpmdb's record.

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -275,34 +276,6 @@ func headerBlobs(t *testing.T, data []byte) [][]byte {
 	return out
 }
 
-// ndbFile lays rpm headers out as rpm's NDB backend does (Packages.db):
-// Debian's rpm is built without it, so the test writes the format itself
-// around the headers rpm wrote.
-func ndbFile(blobs [][]byte) []byte {
-	le := binary.LittleEndian
-	buf := make([]byte, ndbSlotPageSize)
-	copy(buf, "RpmP")
-	le.PutUint32(buf[12:], 1) // one slot page
-	for off := 32; off < ndbSlotPageSize; off += ndbSlotSize {
-		copy(buf[off:], "Slot")
-	}
-	for i, b := range blobs {
-		off := len(buf)
-		slot := buf[32+i*ndbSlotSize:]
-		le.PutUint32(slot[4:], uint32(i+1))
-		le.PutUint32(slot[8:], uint32(off/ndbSlotSize))
-		le.PutUint32(slot[12:], uint32((16+len(b)+ndbSlotSize-1)/ndbSlotSize+1))
-		hdr := make([]byte, 16)
-		copy(hdr, "BlbS")
-		le.PutUint32(hdr[4:], uint32(i+1))
-		le.PutUint32(hdr[12:], uint32(len(b)))
-		buf = append(buf, hdr...)
-		buf = append(buf, b...)
-		buf = append(buf, make([]byte, 16+(ndbSlotSize-len(b)%ndbSlotSize)%ndbSlotSize)...)
-	}
-	return buf
-}
-
 // bdbFile lays rpm headers out as a BerkeleyDB hash database (Packages of
 // rpm < 4.16, which Debian's rpm cannot write): a metadata page, one hash
 // page of key/HOFFPAGE pairs, and each header in a chain of overflow
@@ -515,5 +488,34 @@ func TestHeaderLinks(t *testing.T) {
 	}
 	if n, l, err := headerLinks(header("pkg\x00\x00t\x00", entry(rpmTagName, rpmTypeString, 0, 1), entry(rpmTagFileLinkTos, rpmTypeStringArr, 4, 2))); err != nil || n != "pkg" || len(l) != 2 || l[0] != "" || l[1] != "t" {
 		t.Errorf("well-formed: %q %q %v", n, l, err)
+	}
+}
+
+// TestRPMBadHeader: a header that does not parse costs its own package
+// only, is named in the error, and leaves no goroutine of the parser
+// behind (go-rpmdb's reader blocks for good when its caller stops at a bad
+// header with more to come).
+func TestRPMBadHeader(t *testing.T) {
+	root, _ := rpmRoot(t)
+	blobs := headerBlobs(t, readRPMDB(t, root))
+	bad := bytes.Clone(blobs[0])
+	binary.BigEndian.PutUint32(bad[8:], 1117) // the region tag becomes BASENAMES
+	db := ndbFile(append([][]byte{bad}, blobs...))
+	before := runtime.NumGoroutine()
+	for range 20 {
+		pkgs, err := ParseRPM("Packages.db", db, DefaultLimits)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "Packages.db: header 1:") {
+			t.Fatalf("bad header: %v", err)
+		}
+		if len(pkgs) != len(blobs) {
+			t.Fatalf("%d packages, want the %d good ones", len(pkgs), len(blobs))
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before, %d after 20 bad headers", before, runtime.NumGoroutine())
+		}
+		runtime.Gosched()
 	}
 }

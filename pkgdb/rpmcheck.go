@@ -70,6 +70,34 @@ func ndbBlobs(data []byte) ([][]byte, error) {
 	return blobs, nil
 }
 
+// ndbFile lays rpm headers out as an NDB file (what ndbBlobs reads back):
+// one slot page, then each header as a blob.
+func ndbFile(blobs [][]byte) []byte {
+	le := binary.LittleEndian
+	pages := (32 + (len(blobs)+1)*ndbSlotSize + ndbSlotPageSize - 1) / ndbSlotPageSize
+	buf := make([]byte, pages*ndbSlotPageSize)
+	copy(buf, "RpmP")
+	le.PutUint32(buf[12:], uint32(pages))
+	for off := 32; off < len(buf); off += ndbSlotSize {
+		copy(buf[off:], "Slot")
+	}
+	for i, b := range blobs {
+		off := len(buf)
+		slot := buf[32+i*ndbSlotSize:]
+		le.PutUint32(slot[4:], uint32(i+1))
+		le.PutUint32(slot[8:], uint32(off/ndbSlotSize))
+		le.PutUint32(slot[12:], uint32((16+len(b)+ndbSlotSize-1)/ndbSlotSize+1))
+		var hdr [16]byte
+		copy(hdr[:], "BlbS")
+		le.PutUint32(hdr[4:], uint32(i+1))
+		le.PutUint32(hdr[12:], uint32(len(b)))
+		buf = append(buf, hdr[:]...)
+		buf = append(buf, b...)
+		buf = append(buf, make([]byte, 16+(ndbSlotSize-len(b)%ndbSlotSize)%ndbSlotSize)...)
+	}
+	return buf
+}
+
 // BerkeleyDB hash layout (libdb db_page.h), as go-rpmdb reads it.
 const (
 	bdbHashMagic      = 0x00061561
