@@ -151,6 +151,28 @@ func scanStatuses(t *testing.T, db string) []string {
 	return indextest.Strings(t, d.Reader(), `SELECT status FROM scans ORDER BY id`)
 }
 
+// waitScanRunning waits until the scan writing db has recorded itself as
+// running (so that a signal sent now interrupts a scan, however slowly a
+// loaded machine started the binary), failing the test after limit.
+func waitScanRunning(t *testing.T, db string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(db); err == nil {
+			if d, err := index.OpenReadOnly(context.Background(), db); err == nil {
+				var n int
+				err := d.Reader().QueryRow(`SELECT count(*) FROM scans WHERE status = ?`, index.ScanRunning).Scan(&n)
+				d.Close()
+				if err == nil && n > 0 {
+					return
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no running scan recorded in %s after %s", db, limit)
+}
+
 func exitCode(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -249,7 +271,7 @@ func TestSignalsStopCleanly(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Second)
+			waitScanRunning(t, db, 60*time.Second)
 			sent := time.Now()
 			cmd.Process.Signal(sig)
 			err := cmd.Wait()
