@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -40,9 +35,7 @@ func frozen() func() time.Time {
 func hostileIndex(t *testing.T) (*index.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := hostileimage.Registry(t)
 	ref := hostileimage.Push(t, host, "v1", hostileimage.Image(t))
 	path := filepath.Join(t.TempDir(), "index.db")
 	db, err := index.Open(ctx, path)

@@ -31,6 +31,19 @@ type Suppression struct {
 	until       time.Time
 }
 
+// CheckSuppressions validates suppressions as a rules run will (reason
+// required, one of fingerprint or rule, globs, expiry dates), so that a
+// mistake is found before a scan, not after its crawl.
+func CheckSuppressions(ss []Suppression) error {
+	for i := range ss {
+		s := ss[i] // compile fills unexported fields: check a copy
+		if err := s.compile(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // compile validates s; i is its position for errors.
 func (s *Suppression) compile(i int) error {
 	what := fmt.Sprintf("suppression #%d", i+1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/rules"
 )
 
 // Config is config.toml. Every key is documented in the repository's
@@ -27,6 +29,7 @@ type Config struct {
 	Registries map[string]RegistryConfig `toml:"registries"`
 	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
 	Content    ContentConfig             `toml:"content"` // see rules_config.go
+	Report     ReportConfig              `toml:"report"`  // see nightly.go
 }
 
 // LimitsConfig bounds what one layer may cost.
@@ -86,6 +89,7 @@ func DefaultConfig() Config {
 		},
 		Rules:   defaultRulesConfig(),
 		Content: defaultContentConfig(),
+		Report:  ReportConfig{Keep: defaultReportKeep},
 	}
 }
 
@@ -111,6 +115,14 @@ func LoadConfig(path string, required bool) (Config, error) {
 	if cfg.Jobs < 0 {
 		return cfg, fmt.Errorf("config %s: jobs must be 0 (the default) or more, got %d", path, cfg.Jobs)
 	}
+	// Found now, before any scan: a bad suppression or report setting.
+	if err := rules.CheckSuppressions(cfg.Rules.Suppress); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Report.check(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.resolvePaths(md, filepath.Dir(path))
 	return cfg, nil
 }
 

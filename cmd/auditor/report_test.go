@@ -2,15 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/auditor-dev/auditor/internal/hostileimage"
 )
@@ -36,9 +31,7 @@ func fingerprints(t *testing.T, js string) []string {
 // report writes the same findings in every format, and every fingerprint of
 // the JSON reports is in the HTML.
 func TestReportCommand(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	reg := strings.TrimPrefix(srv.URL, "http://")
+	reg := hostileimage.Registry(t)
 	ref := hostileimage.Push(t, reg, "v1", hostileimage.Image(t))
 	dir := t.TempDir()
 	db := filepath.Join(dir, "a.db")

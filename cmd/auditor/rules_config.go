@@ -10,14 +10,15 @@ import (
 // RulesConfig is the [rules] table: which rules run after each scan, how
 // findings are reported, and which are suppressed.
 type RulesConfig struct {
-	Enabled  bool                `toml:"enabled"`  // run the rules after each scan
-	Defaults bool                `toml:"defaults"` // include the embedded default pack
-	Files    []string            `toml:"files"`    // user rules files (globs); same id replaces a default rule
-	Disable  []string            `toml:"disable"`  // rule ids (globs) not to run
-	FailOn   string              `toml:"fail_on"`  // default of --fail-on ("" = never fail on findings)
-	Format   string              `toml:"format"`   // default report format
-	Jobs     int                 `toml:"jobs"`     // rules evaluated at once; 0 = one per core
-	Suppress []rules.Suppression `toml:"suppress"` // [[rules.suppress]] tables
+	Enabled     bool                `toml:"enabled"`       // run the rules after each scan
+	Defaults    bool                `toml:"defaults"`      // include the embedded default pack
+	Files       []string            `toml:"files"`         // user rules files (globs); same id replaces a default rule
+	Disable     []string            `toml:"disable"`       // rule ids (globs) not to run
+	FailOn      string              `toml:"fail_on"`       // default of --fail-on ("" = never fail on findings)
+	FailOnState string              `toml:"fail_on_state"` // default of --fail-on-state: new or open
+	Format      string              `toml:"format"`        // default report format
+	Jobs        int                 `toml:"jobs"`          // rules evaluated at once; 0 = one per core
+	Suppress    []rules.Suppression `toml:"suppress"`      // [[rules.suppress]] tables
 }
 
 // ContentConfig is the [content] table: the content patterns matched

@@ -21,6 +21,7 @@ import (
 // run).
 type reportFlags struct {
 	failOn, format, output string
+	failState              string // new or open: which findings --fail-on counts
 	fs                     *flag.FlagSet
 }
 
@@ -35,6 +36,7 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.failOn, "fail-on", "", `exit 4 when new findings at or above this severity exist (info, low, medium, high, critical; default: rules.fail_on in config)`)
 	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv, sarif, or html (the whole report: see auditor report) (default: rules.format in config, else table)")
 	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
+	fs.StringVar(&f.failState, "fail-on-state", "", `what --fail-on counts: "new" (found by this scan) or "open" (every unresolved, unsuppressed finding) (default: rules.fail_on_state in config, else new)`)
 }
 
 // resolve fills unset flags from the config (read from configPath) and
@@ -52,6 +54,14 @@ func (f *reportFlags) resolve(cfg Config, configPath string) (rules.Severity, bo
 		return 0, false, fmt.Errorf("config %s: rules.format %q: want %s", configPath, cfg.Rules.Format, want)
 	case f.format == "":
 		f.format = cfg.Rules.Format
+	}
+	switch {
+	case f.failState != "" && f.failState != "new" && f.failState != "open":
+		return 0, false, fmt.Errorf("%w: --fail-on-state %q: want new or open", errUsage, f.failState)
+	case f.failState == "" && cfg.Rules.FailOnState != "" && cfg.Rules.FailOnState != "new" && cfg.Rules.FailOnState != "open":
+		return 0, false, fmt.Errorf("config %s: rules.fail_on_state %q: want new or open", configPath, cfg.Rules.FailOnState)
+	case f.failState == "":
+		f.failState = cfg.Rules.FailOnState
 	}
 	if f.failOn != "" {
 		sev, failing, err := failOn(f.failOn)
@@ -101,7 +111,11 @@ func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFla
 		}
 	}
 	return func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error) {
-		return runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: scanID}, []string{"new"}, threshold, failing, stdout, stderr)
+		code, err := runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: scanID}, []string{"new"}, threshold, failing, stdout, stderr)
+		if err == nil {
+			err = writeReportDir(ctx, db, cfg, scanID, set.Rules)
+		}
+		return code, err
 	}, nil
 }
 
@@ -152,12 +166,16 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 		return 0, err
 	}
 	if failing {
-		newOnes, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: []string{"new"}, MinSeverity: threshold})
+		states, what := []string{"new"}, "new findings"
+		if rf.failState == "open" {
+			states, what = []string{"new", "open"}, "open findings (new or still open: --fail-on-state open)"
+		}
+		failed, err := rules.ReadFindings(ctx, db.Reader(), rules.Filter{States: states, MinSeverity: threshold})
 		if err != nil {
 			return 0, err
 		}
-		if len(newOnes) > 0 {
-			fmt.Fprintf(stderr, "%d new findings at or above %s\n", len(newOnes), threshold)
+		if len(failed) > 0 {
+			fmt.Fprintf(stderr, "%d %s at or above %s\n", len(failed), what, threshold)
 			return exitFindings, nil
 		}
 	}

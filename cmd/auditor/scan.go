@@ -177,6 +177,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	defer db.Close()
+	if err := prepareReportDir(cfg, cf.configPath()); err != nil {
+		return 0, err
+	}
 	afterScan, err := scanRules(ctx, cfg, cf.configPath(), &rf, db, &opts) // content checks; rules validated now, run after the crawl
 	if err != nil {
 		return 0, err
@@ -261,10 +264,18 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			return code, err // exitFindings wins over exitScanErrors
 		}
 	}
+	if afterScan == nil && (status == index.ScanOK || status == index.ScanErrors) {
+		if err := writeReportDir(ctx, db, cfg, scanID, nil); err != nil {
+			return 0, err
+		}
+	}
 	switch status {
 	case index.ScanInterrupted:
 		return exitInterrupted, nil
 	case index.ScanFailed:
+		if err := writeReportDir(ctx, db, cfg, scanID, nil); err != nil { // the night's report says it failed
+			fmt.Fprintf(stderr, "auditor scan: %v\n", err)
+		}
 		return 0, scanErr
 	case index.ScanErrors:
 		return exitScanErrors, nil
