@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +120,78 @@ func TestConfigErrorsBeforeCrawl(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
 			t.Errorf("%s: a database was made", name)
 		}
+	}
+}
+
+// TestNightlyUnits checks the unit files of docs/nightly with
+// systemd-analyze verify, runs the service's ExecStart as written (the
+// config swapped for one scanning a test registry), and checks the cron
+// line runs the same command.
+func TestNightlyUnits(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("no systemd-analyze (Debian's systemd package; .ci/run installs it)")
+	}
+	bin := auditorBinary(t)
+	units := filepath.Join("..", "..", "docs", "nightly")
+	dir := t.TempDir()
+	service, err := os.ReadFile(filepath.Join(units, "auditor-nightly.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// verify needs ExecStart's binary to exist: point it at the one built.
+	if err := os.WriteFile(filepath.Join(dir, "auditor-nightly.service"), bytes.ReplaceAll(service, []byte("/usr/local/bin/auditor"), []byte(bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	timer, err := os.ReadFile(filepath.Join(units, "auditor-nightly.timer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "auditor-nightly.timer"), timer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", "--man=no", filepath.Join(dir, "auditor-nightly.service"), filepath.Join(dir, "auditor-nightly.timer")).CombinedOutput()
+	if err != nil || len(out) > 0 { // warnings (unknown keys, bad values) exit 0 but print
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+
+	// The service's command, as written, with a config for a test registry.
+	m := regexp.MustCompile(`(?m)^ExecStart=(.*)$`).FindSubmatch(service)
+	if m == nil {
+		t.Fatal("no ExecStart in the service")
+	}
+	args := strings.Fields(string(m[1]))
+	if args[0] != "/usr/local/bin/auditor" || !slices.Contains(args, "--wait") || !slices.Contains(args, "/etc/auditor/config.toml") {
+		t.Fatalf("ExecStart %q: want /usr/local/bin/auditor scan --config /etc/auditor/config.toml --wait", m[1])
+	}
+	ref := hostileimage.Push(t, hostileimage.Registry(t), "v1", hostileimage.Image(t))
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte("db = \""+filepath.Join(dir, "state", "auditor.db")+"\"\ntargets = [\""+ref+"\"]\n[report]\ndir = \""+filepath.Join(dir, "state", "reports")+"\"\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "state"), 0o755)
+	for i, a := range args {
+		if a == "/etc/auditor/config.toml" {
+			args[i] = cfg
+		}
+	}
+	cmd := exec.Command(bin, args[1:]...)
+	cmd.Dir = "/" // as cron and systemd without WorkingDirectory do
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", m[1], err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "reports", "latest.html")); err != nil {
+		t.Errorf("the service's command wrote no report: %v", err)
+	}
+
+	// The cron line runs the same scan, and the nightly config loads.
+	cron, err := os.ReadFile(filepath.Join(units, "auditor.cron"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^[0-9*,/-]+ [0-9*,/-]+ [0-9*,/-]+ [0-9*,/-]+ [0-9*,/-]+ auditor (.*)$`).FindSubmatch(cron)
+	if line == nil || !strings.Contains(string(line[1]), strings.Join(strings.Fields(string(m[1])), " ")) {
+		t.Errorf("auditor.cron has no line running %q as user auditor:\n%s", m[1], cron)
+	}
+	if _, err := LoadConfig(filepath.Join(units, "config.toml"), true); err != nil {
+		t.Errorf("docs/nightly/config.toml: %v", err)
 	}
 }
