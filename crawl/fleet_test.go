@@ -334,9 +334,21 @@ func TestFleetLookupsUseIndexes(t *testing.T) {
 		`SELECT * FROM tags WHERE digest = 'sha256:abc'`,
 	} {
 		plan := queryStrings(t, db, "EXPLAIN QUERY PLAN "+q)
+		// A view that is a compound query (image_files: entries where the tar
+		// put them UNION ALL those a symlinked parent moved) is run as a
+		// co-routine, and "SCAN <view>" then reads its rows, not a table.
+		coroutines := map[string]bool{}
+		for _, step := range plan {
+			if name, ok := strings.CutPrefix(step[strings.LastIndex(step, "|")+1:], "CO-ROUTINE "); ok {
+				coroutines[name] = true
+			}
+		}
 		for _, step := range plan {
 			// A plan row is id|parent|notused|detail; a full scan reads "SCAN <table>" with no index.
 			detail := step[strings.LastIndex(step, "|")+1:]
+			if name, ok := strings.CutPrefix(detail, "SCAN "); ok && coroutines[name] {
+				continue
+			}
 			if strings.HasPrefix(detail, "SCAN ") && !strings.Contains(detail, "USING") {
 				t.Errorf("%s:\n  full scan: %s\n  plan: %v", q, detail, plan)
 			}
