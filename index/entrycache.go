@@ -13,11 +13,12 @@ const overlayEntryBytes = int(unsafe.Sizeof(OverlayEntry{}))
 
 // entriesCharge is what entries cost a cache that keeps them, or keeps
 // perEntry bytes of its own for each (the nodes of an overlay tree): their
-// structs and their paths' bytes, so that long names count as they weigh.
+// structs and their paths' and link targets' bytes, so that long names
+// count as they weigh.
 func entriesCharge(entries []OverlayEntry, perEntry int) int {
 	n := len(entries) * perEntry
 	for _, e := range entries {
-		n += len(e.Path)
+		n += len(e.Path) + len(e.Link)
 	}
 	return n
 }
