@@ -17,15 +17,22 @@ const (
 	DpkgConfigD    = "/etc/dpkg/dpkg.cfg.d"
 )
 
-// installedStatus is the only dpkg Status under which a package's files are
-// all on the system.
-const installedStatus = "install ok installed"
+// dpkgInstalled reports whether a dpkg Status ("want eflag state") means
+// the package's files are on the system and recorded, as debsums decides:
+// the state is installed or half-configured, whatever the want (a held
+// package is "hold ok installed") and the error flag.
+func dpkgInstalled(status string) bool {
+	fs := strings.Fields(status)
+	return len(fs) == 3 && (fs[2] == "installed" || fs[2] == "half-configured")
+}
 
 // ParseDpkgStatus parses a dpkg status file (or one distroless status.d
 // stanza file): one Package per stanza with a Package field, its conffiles
 // (with their md5) as Files flagged Conffile. name names the file in
 // errors. A stanza without a Status field is installed (distroless writes
-// none); otherwise only "install ok installed" is.
+// none); otherwise the state decides, as for debsums: installed or
+// half-configured ("install ok installed", "hold ok installed"), not
+// config-files, unpacked or not-installed.
 func ParseDpkgStatus(name string, data []byte, lim Limits) ([]Package, error) {
 	stanzas, err := parseStanzas(name, data, lim)
 	if err != nil {
@@ -137,7 +144,7 @@ func dpkgPackage(name string, st stanza) (*Package, error) {
 	}
 	if f, ok := st.get("Status"); ok {
 		p.Status = strings.Join(strings.Fields(f.value), " ")
-		p.Installed = p.Status == installedStatus
+		p.Installed = dpkgInstalled(p.Status)
 	}
 	p.SourceName, p.SourceVersion = p.Name, p.Version
 	if f, ok := st.get("Source"); ok && f.value != "" {

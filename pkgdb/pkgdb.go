@@ -95,9 +95,10 @@ type Package struct {
 	// empty for the other managers.
 	Status string
 	// Installed reports whether the package's files are on the system:
-	// for dpkg only the status "install ok installed" (or a distroless
-	// status.d stanza without a Status field) counts; apk and rpm databases
-	// hold installed packages only.
+	// for dpkg a Status whose state is installed or half-configured (as
+	// debsums decides: "install ok installed", "hold ok installed"), or a
+	// distroless status.d stanza without a Status field; apk and rpm
+	// databases hold installed packages only.
 	Installed bool
 	// Files lists what the package installed, in database order. For dpkg
 	// it is filled by ReadDpkg (the status file alone only names
