@@ -191,3 +191,24 @@ func TestVisible(t *testing.T) {
 		t.Errorf("Plain = %q", got)
 	}
 }
+
+// TestTop: a report capped at one image details the images with new
+// findings (the rebuild, v2) and says the rest are left out, and where the
+// full data is.
+func TestTop(t *testing.T) {
+	db, _ := hostileIndex(t)
+	d, err := report.Load(context.Background(), db.Reader(), report.Options{Top: 1, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ImagesAffected != 2 || len(d.Images) != 1 || !d.Capped() || d.Images[0].New == 0 {
+		t.Fatalf("top 1 of %d images: detailed %d (capped %v)", d.ImagesAffected, len(d.Images), d.Capped())
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, d, report.HTMLOptions{JSON: "r.json", CSV: "r.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "1 of the 2 images with findings are detailed here") || !strings.Contains(buf.String(), `href="r.json"`) {
+		t.Errorf("the capped page does not say so:\n%.3000s", buf.String())
+	}
+}

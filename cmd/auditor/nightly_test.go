@@ -121,6 +121,16 @@ func TestConfigErrorsBeforeCrawl(t *testing.T) {
 			t.Errorf("%s: a database was made", name)
 		}
 	}
+	// A scan that failed still writes the night's report, and it says so.
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("db = \"x.db\"\n[report]\ndir = \"reports\"\n"), 0o644)
+	if code, _, stderr := runCLI(t, "scan", "--config", cfg, "--quiet", "127.0.0.1:1/none:v1"); code != exitFailure {
+		t.Fatalf("scan of nothing reachable: exit %d\n%s", code, stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "reports", "latest.html"))
+	if err != nil || !strings.Contains(string(page), "This scan failed") || strings.Contains(string(page), "No new and no open findings") {
+		t.Errorf("the failed scan's report (%v) does not say it failed:\n%.2000s", err, page)
+	}
 }
 
 // TestNightlyUnits checks the unit files of docs/nightly with
