@@ -1,0 +1,264 @@
+// Package secconf reads what the security-relevant configuration files of an
+// image say: accounts and authentication (passwd, shadow, group, sudoers,
+// PAM, sshd), autostart (cron, systemd units, init scripts, shell start-up
+// files, ld.so.preload, modprobe.d), and name resolution and package sources
+// (hosts, apt, apk, yum/dnf, pip, npm). It parses bytes, as a layer scanner
+// hands them over (nothing is read from a disk), into rows that rules join in
+// SQL. Every parser takes hostile input: lines are bounded, a file over the
+// bounds is refused with an error naming it, and a malformed line is kept as
+// an unparsed line rather than failing the whole file (a system reading the
+// same file would skip it too).
+package secconf
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Kind is the format of a captured file, from its path.
+type Kind string
+
+// The kinds of captured files (the files view shows them).
+const (
+	KindPasswd     Kind = "passwd"
+	KindShadow     Kind = "shadow"
+	KindGroup      Kind = "group"
+	KindGShadow    Kind = "gshadow"
+	KindSudoers    Kind = "sudoers"
+	KindPAM        Kind = "pam"
+	KindSSHD       Kind = "sshd_config"
+	KindSSH        Kind = "ssh_config"
+	KindAuthorized Kind = "authorized_keys"
+	KindCron       Kind = "cron"     // crontab(5) with a user field: /etc/crontab, /etc/cron.d/*
+	KindUserCron   Kind = "usercron" // a user's crontab in a spool: no user field
+	KindCronScript Kind = "cron-script"
+	KindSystemd    Kind = "systemd"
+	KindInit       Kind = "init" // init scripts, rc.local
+	KindShellRC    Kind = "shellrc"
+	KindModules    Kind = "modules" // modules-load.d, /etc/modules
+	KindModprobe   Kind = "modprobe"
+	KindPreload    Kind = "ld.so.preload"
+	KindLdConf     Kind = "ld.so.conf"
+	KindHosts      Kind = "hosts"
+	KindResolv     Kind = "resolv.conf"
+	KindNSSwitch   Kind = "nsswitch.conf"
+	KindAptList    Kind = "apt-list"    // sources.list one-line style
+	KindAptSources Kind = "apt-sources" // deb822 .sources
+	KindAptConf    Kind = "apt-conf"
+	KindApkRepos   Kind = "apk-repositories"
+	KindYumRepo    Kind = "yum-repo"
+	KindPip        Kind = "pip"
+	KindNpm        Kind = "npm"
+	KindGem        Kind = "gem"
+	KindNone       Kind = ""
+)
+
+// Classify returns the kind of the file at the absolute, clean path p, or
+// KindNone when it is not one secconf captures. This is the documented path
+// set; config.toml may add paths (captured as lines only).
+func Classify(p string) Kind {
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	switch p {
+	case "/etc/passwd":
+		return KindPasswd
+	case "/etc/shadow":
+		return KindShadow
+	case "/etc/group":
+		return KindGroup
+	case "/etc/gshadow":
+		return KindGShadow
+	case "/etc/sudoers":
+		return KindSudoers
+	case "/etc/ssh/sshd_config":
+		return KindSSHD
+	case "/etc/ssh/ssh_config":
+		return KindSSH
+	case "/etc/crontab", "/etc/anacrontab":
+		return KindCron
+	case "/etc/rc.local", "/etc/rc.d/rc.local", "/etc/inittab":
+		return KindInit
+	case "/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshrc", "/etc/zsh/zshrc",
+		"/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/environment", "/etc/csh.cshrc", "/etc/csh.login":
+		return KindShellRC
+	case "/etc/modules":
+		return KindModules
+	case "/etc/ld.so.preload":
+		return KindPreload
+	case "/etc/ld.so.conf":
+		return KindLdConf
+	case "/etc/hosts":
+		return KindHosts
+	case "/etc/resolv.conf":
+		return KindResolv
+	case "/etc/nsswitch.conf":
+		return KindNSSwitch
+	case "/etc/apt/sources.list":
+		return KindAptList
+	case "/etc/apk/repositories":
+		return KindApkRepos
+	case "/etc/pip.conf", "/etc/xdg/pip/pip.conf":
+		return KindPip
+	case "/etc/npmrc", "/usr/etc/npmrc":
+		return KindNpm
+	case "/etc/gemrc":
+		return KindGem
+	case "/etc/yum.conf", "/etc/dnf/dnf.conf":
+		return KindYumRepo
+	}
+	switch dir {
+	case "/etc/sudoers.d":
+		return KindSudoers
+	case "/etc/pam.d", "/usr/lib/pam.d":
+		return KindPAM
+	case "/etc/ssh/sshd_config.d":
+		return confOnly(base, KindSSHD)
+	case "/etc/ssh/ssh_config.d":
+		return confOnly(base, KindSSH)
+	case "/etc/cron.d":
+		return KindCron
+	case "/var/spool/cron", "/var/spool/cron/crontabs", "/var/spool/cron/tabs":
+		return KindUserCron
+	case "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly":
+		return KindCronScript
+	case "/etc/init.d", "/etc/rc.d/init.d", "/etc/local.d":
+		return KindInit
+	case "/etc/profile.d":
+		return KindShellRC
+	case "/etc/modules-load.d", "/usr/lib/modules-load.d", "/run/modules-load.d":
+		return KindModules
+	case "/etc/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d":
+		return KindModprobe
+	case "/etc/ld.so.conf.d":
+		return KindLdConf
+	case "/etc/apt/sources.list.d":
+		switch path.Ext(base) {
+		case ".list":
+			return KindAptList
+		case ".sources":
+			return KindAptSources
+		}
+		return KindNone
+	case "/etc/apt/apt.conf.d":
+		return KindAptConf
+	case "/etc/yum.repos.d", "/etc/distro.repos.d":
+		if path.Ext(base) == ".repo" {
+			return KindYumRepo
+		}
+		return KindNone
+	}
+	if base == "authorized_keys" || base == "authorized_keys2" {
+		return KindAuthorized
+	}
+	if strings.HasPrefix(p, "/etc/systemd/") || strings.HasPrefix(p, "/usr/lib/systemd/system") ||
+		strings.HasPrefix(p, "/lib/systemd/system") || strings.HasPrefix(p, "/usr/lib/systemd/user") ||
+		strings.Contains(p, "/.config/systemd/user/") {
+		if isUnitFile(base) {
+			return KindSystemd
+		}
+		return KindNone
+	}
+	if home, rest, ok := homeFile(p); ok && home != "" {
+		switch rest {
+		case ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".bash_logout", ".cshrc", ".tcshrc":
+			return KindShellRC
+		case ".pip/pip.conf", ".config/pip/pip.conf":
+			return KindPip
+		case ".npmrc":
+			return KindNpm
+		case ".gemrc":
+			return KindGem
+		case ".ssh/config":
+			return KindSSH
+		}
+	}
+	return KindNone
+}
+
+// confOnly keeps only the *.conf files of an Include directory (what the
+// stock Include lines of Debian and Fedora read).
+func confOnly(base string, k Kind) Kind {
+	if strings.HasSuffix(base, ".conf") {
+		return k
+	}
+	return KindNone
+}
+
+// isUnitFile reports whether base names a systemd unit or a drop-in.
+func isUnitFile(base string) bool {
+	switch path.Ext(base) {
+	case ".service", ".timer", ".socket", ".path", ".mount", ".automount", ".target", ".conf":
+		return true
+	}
+	return false
+}
+
+// homeFile splits p into a home directory (/root, /home/USER) and the path
+// beneath it.
+func homeFile(p string) (home, rest string, ok bool) {
+	if r, ok := strings.CutPrefix(p, "/root/"); ok {
+		return "/root", r, true
+	}
+	if r, ok := strings.CutPrefix(p, "/home/"); ok {
+		user, r2, ok := strings.Cut(r, "/")
+		if ok && user != "" {
+			return "/home/" + user, r2, true
+		}
+	}
+	return "", "", false
+}
+
+// Limits bound what one file may cost.
+type Limits struct {
+	MaxSize  int // bytes of one file
+	MaxLine  int // bytes of one line
+	MaxLines int // lines of one file
+}
+
+// DefaultLimits are generous for real systems and bound hostile files.
+var DefaultLimits = Limits{MaxSize: 256 << 10, MaxLine: 16 << 10, MaxLines: 20000}
+
+// ErrTooLarge is wrapped by every error for a file over the Limits.
+var ErrTooLarge = errors.New("configuration file over the size limits")
+
+// Line is one line of a captured file, numbered from 1.
+type Line struct {
+	N    int
+	Text string
+}
+
+// Lines splits data into numbered lines (without "\r\n" or "\n"), refusing a
+// file over lim. name names the file in errors.
+func Lines(name string, data []byte, lim Limits) ([]Line, error) {
+	if lim.MaxSize > 0 && len(data) > lim.MaxSize {
+		return nil, fmt.Errorf("%s: %d bytes, over %d: %w", name, len(data), lim.MaxSize, ErrTooLarge)
+	}
+	var out []Line
+	s := string(data)
+	for n := 1; s != ""; n++ {
+		l, rest, _ := strings.Cut(s, "\n")
+		s = rest
+		if lim.MaxLine > 0 && len(l) > lim.MaxLine {
+			return nil, fmt.Errorf("%s: line %d is %d bytes, over %d: %w", name, n, len(l), lim.MaxLine, ErrTooLarge)
+		}
+		if lim.MaxLines > 0 && n > lim.MaxLines {
+			return nil, fmt.Errorf("%s: over %d lines: %w", name, lim.MaxLines, ErrTooLarge)
+		}
+		out = append(out, Line{N: n, Text: strings.TrimSuffix(l, "\r")})
+	}
+	return out, nil
+}
+
+// stripComment removes a # comment (at the start of a line or after white
+// space) and surrounding white space.
+func stripComment(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t') {
+			s = s[:i]
+			break
+		}
+	}
+	return strings.TrimSpace(s)
+}
