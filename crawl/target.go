@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/auditor-dev/auditor/internal/localref"
 )
 
 // Target is what a scan covers: a whole registry, one repository (all its
@@ -52,9 +54,9 @@ func (t Target) String() string {
 
 // Local sources, as target prefixes.
 const (
-	SourceDockerArchive = "docker-archive"
-	SourceOCI           = "oci"
-	SourceOCIArchive    = "oci-archive"
+	SourceDockerArchive = localref.DockerArchive
+	SourceOCI           = localref.OCI
+	SourceOCIArchive    = localref.OCIArchive
 )
 
 // ParseTarget parses "host[:port]", "host[:port]/repo", "host/repo:tag" or
@@ -65,24 +67,11 @@ func ParseTarget(s string) (Target, error) {
 	if s == "" {
 		return Target{}, fmt.Errorf("empty target")
 	}
-	for _, src := range []string{SourceDockerArchive, SourceOCIArchive, SourceOCI} {
-		rest, ok := strings.CutPrefix(s, src+":")
-		if !ok {
-			continue
-		}
-		t := Target{Source: src, Path: rest}
-		// oci:DIR:REF and oci-archive:PATH:REF name one image by its ref
-		// name, which may hold colons itself (busybox:1.35): the path ends
-		// at the first colon, as for skopeo and podman.
-		if src != SourceDockerArchive {
-			if path, ref, ok := strings.Cut(rest, ":"); ok && path != "" {
-				t.Path, t.Tag = path, ref
-			}
-		}
-		if t.Path == "" {
+	if src, path, ref, ok := localref.Parse(s); ok && !strings.HasPrefix(s, src+"//") {
+		if path == "" {
 			return Target{}, fmt.Errorf("target %q: give a path, as in %s:PATH", s, src)
 		}
-		return t, nil
+		return Target{Source: src, Path: path, Tag: ref}, nil
 	}
 	plain := false
 	if rest, ok := strings.CutPrefix(s, "http://"); ok {

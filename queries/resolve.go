@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/auditor-dev/auditor/internal/localref"
 )
 
 // Image is an indexed platform image that a reference resolved to.
@@ -43,6 +46,9 @@ type Ref struct {
 	Tag        string
 	Digest     string // full "sha256:<hex>"
 	Prefix     string // a digest prefix, "sha256:<hex...>"
+	// Any: every image of Registry/Repository (a local input named without
+	// a ref name: the one image it holds, or an error listing them).
+	Any bool
 }
 
 // ParseRef parses registry/repo:tag, registry/repo@sha256:..., repo:tag
@@ -59,6 +65,9 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{Digest: "sha256:" + h}, nil
 		}
 		return Ref{Prefix: "sha256:" + h}, nil
+	}
+	if src, p, ref, ok := localref.Parse(s); ok {
+		return localRef(s, src, p, ref)
 	}
 	var r Ref
 	name := s
@@ -86,8 +95,29 @@ func ParseRef(s string) (Ref, error) {
 	return r, nil
 }
 
+// localRef names an image of a local input as scan recorded it: the
+// source's pseudo-registry, the input's absolute path as repository, and
+// the ref name as tag; none (and always for a docker archive, whose name is
+// all path) means the image it holds.
+func localRef(s, src, p, ref string) (Ref, error) {
+	if p == "" {
+		return Ref{}, fmt.Errorf("image %q: give a path, as in %s:PATH", s, src)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return Ref{}, fmt.Errorf("image %q: %w", s, err)
+	}
+	return Ref{Registry: src, Repository: abs, Tag: ref, Any: ref == ""}, nil
+}
+
 // String renders the reference as a user would write it.
 func (r Ref) String() string {
+	if localref.IsSource(r.Registry) {
+		if r.Tag != "" {
+			return r.Registry + ":" + r.Repository + ":" + r.Tag
+		}
+		return r.Registry + ":" + r.Repository
+	}
 	s := r.Repository
 	if r.Registry != "" {
 		s = r.Registry + "/" + s
@@ -169,6 +199,8 @@ func Resolve(ctx context.Context, db *sql.DB, ref, platform string) (*Image, err
 // candidates lists the images a reference may mean.
 func candidates(ctx context.Context, db *sql.DB, r Ref) ([]Image, error) {
 	switch {
+	case r.Any:
+		return imageRows(ctx, db, "*", true, r.Registry, r.Repository)
 	case r.Prefix != "":
 		return imageRows(ctx, db, r.Prefix+"*", true, "", "")
 	case r.Digest != "":

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +12,15 @@ import (
 	"strings"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/internal/localref"
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/queries"
 )
 
 func init() {
-	register(command{name: "cat", run: runCat, summary: `print one file of an image, streamed from the registry layer that
-            holds it and checked against the index (--layer N: a hidden version)`})
+	register(command{name: "cat", run: runCat, summary: `print one file of an image, streamed from the registry layer (or
+            local archive or layout) that holds it and checked against the
+            index (--layer N: a hidden version)`})
 }
 
 // binarySniff is how much of a file decides whether it is text.
@@ -60,7 +63,7 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
-	blob, err := openBlob(ctx, cr, im, ref.LayerDigest)
+	blob, err := openBlob(ctx, cr, db.Reader(), im, ref.LayerDigest)
 	if err != nil {
 		return 0, err
 	}
@@ -102,12 +105,22 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 }
 
 // openBlob opens a layer blob from the first repository holding the image
-// that serves it.
-func openBlob(ctx context.Context, cr *crawl.Crawler, im *queries.Image, digest string) (io.ReadCloser, error) {
+// that serves it: a registry, or the archive or layout a local input was
+// scanned from.
+func openBlob(ctx context.Context, cr *crawl.Crawler, db *sql.DB, im *queries.Image, digest string) (io.ReadCloser, error) {
 	var errs []error
 	for _, r := range im.Repos {
 		registry, repo, _ := strings.Cut(r, "/")
-		blob, err := cr.OpenLayer(ctx, registry, repo, digest)
+		var blob io.ReadCloser
+		var err error
+		if localref.IsSource(registry) {
+			var diffID string
+			if err = db.QueryRowContext(ctx, `SELECT COALESCE(diff_id, '') FROM layers WHERE digest = ?`, digest).Scan(&diffID); err == nil {
+				blob, err = crawl.OpenLocalLayer(registry, repo, digest, diffID)
+			}
+		} else {
+			blob, err = cr.OpenLayer(ctx, registry, repo, digest)
+		}
 		if err == nil {
 			return blob, nil
 		}
