@@ -13,7 +13,7 @@
 // caller may reuse its buffer once a call returns.
 //
 // A layer scanner keeps the files IsDatabasePath accepts (at most
-// DefaultLimits.MaxSize bytes each) and hands them to ReadDpkg, ReadAPK
+// DefaultLimits.MaxFileSize(path) bytes each) and hands them to ReadDpkg, ReadAPK
 // and ParseRPM; Verify then judges each file record against what the
 // image shows at its path.
 package pkgdb
@@ -125,15 +125,28 @@ type File struct {
 type Limits struct {
 	// MaxSize is the largest database file accepted, in bytes.
 	MaxSize int64
+	// MaxTextSize is the largest text database file (dpkg, apk) accepted,
+	// when smaller than MaxSize (0: MaxSize).
+	MaxTextSize int64
 	// MaxRecords bounds packages plus files of one database file.
 	MaxRecords int
 	// MaxLine is the longest line of a text database.
 	MaxLine int
 }
 
-// DefaultLimits are generous for real systems (a full Fedora rpmdb.sqlite
-// is ~100 MB; a Debian desktop's dpkg status ~10 MB) and bound hostile ones.
-var DefaultLimits = Limits{MaxSize: 512 << 20, MaxRecords: 8 << 20, MaxLine: 64 << 10}
+// DefaultLimits are generous for real systems (a full Fedora desktop's
+// rpmdb.sqlite is ~150 MB, a container's ~10 MB; a Debian desktop's dpkg
+// status ~10 MB) and bound hostile ones.
+var DefaultLimits = Limits{MaxSize: 256 << 20, MaxTextSize: 64 << 20, MaxRecords: 8 << 20, MaxLine: 64 << 10}
+
+// MaxFileSize is the size limit of the database file at p: MaxSize for an
+// rpm database, the text limit for the others.
+func (lim Limits) MaxFileSize(p string) int64 {
+	if IsRPMPath(p) || lim.MaxTextSize <= 0 || lim.MaxTextSize > lim.MaxSize {
+		return lim.MaxSize
+	}
+	return lim.MaxTextSize
+}
 
 // Errors every parser wraps, so callers can tell a refused database from a
 // malformed one with errors.Is.
@@ -157,8 +170,12 @@ func malformed(name string, line int, format string, args ...any) error {
 // byte (never written by dpkg or apk; a sign of corruption or a crafted
 // file).
 func checkText(name string, data []byte, lim Limits) error {
-	if int64(len(data)) > lim.MaxSize {
-		return fmt.Errorf("%s: %d bytes, limit %d: %w", name, len(data), lim.MaxSize, ErrTooLarge)
+	limit := lim.MaxSize
+	if lim.MaxTextSize > 0 && lim.MaxTextSize < limit {
+		limit = lim.MaxTextSize
+	}
+	if int64(len(data)) > limit {
+		return fmt.Errorf("%s: %d bytes, limit %d: %w", name, len(data), limit, ErrTooLarge)
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		return malformed(name, 1+bytes.Count(data[:i], []byte("\n")), "NUL byte at offset %d", i)

@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"errors"
 	"os"
 	"testing"
 )
@@ -45,5 +46,18 @@ func TestIsDatabasePath(t *testing.T) {
 		if got := IsDatabasePath(p); got != want {
 			t.Errorf("IsDatabasePath(%s) = %v", p, got)
 		}
+	}
+}
+
+func TestMaxFileSize(t *testing.T) {
+	if DefaultLimits.MaxFileSize("/var/lib/rpm/rpmdb.sqlite") != DefaultLimits.MaxSize || DefaultLimits.MaxFileSize(DpkgStatus) != DefaultLimits.MaxTextSize {
+		t.Error("MaxFileSize")
+	}
+	lim := Limits{MaxSize: 100, MaxTextSize: 10, MaxRecords: 10, MaxLine: 100}
+	if _, err := ParseDpkgStatus("s", []byte("Package: abcdefgh\n"), lim); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("text over MaxTextSize: %v", err)
+	}
+	if (Limits{MaxSize: 100}).MaxFileSize(DpkgStatus) != 100 {
+		t.Error("no MaxTextSize: MaxSize")
 	}
 }
