@@ -32,7 +32,8 @@ func needTool(t *testing.T, name string) string {
 // rootfs: the fleet's apps/redis:7.0 (Debian, four layers, a conffile the
 // image changed), unpacked by umoci on the oracle side only, then tampered:
 // a binary rewritten, one deleted, a conffile edited, a file replaced by a
-// directory, and a dpkg path-exclude for the docs the image trimmed. Every
+// directory, two diversions (local and moved; by another package and not
+// moved), and a dpkg path-exclude for the docs the image trimmed. Every
 // md5 record of every installed package must get the verdict debsums gives.
 func TestDebsumsOracle(t *testing.T) {
 	t.Parallel() // mostly umoci's time
@@ -64,6 +65,15 @@ func TestDebsumsOracle(t *testing.T) {
 	_, err = conf.WriteString("\nSKEL=/tmp/evil\n")
 	must(t, err)
 	must(t, conf.Close())
+	// A local diversion with the file moved (dpkg-divert --local --rename),
+	// and one by another package with the file left in place.
+	must(t, os.Rename(at("/usr/bin/tail"), at("/usr/bin/tail.distrib")))
+	must(t, os.WriteFile(at("/usr/bin/tail"), []byte("#!/bin/sh\nexec busybox tail \"$@\"\n"), 0o755))
+	divs, err := os.OpenFile(at(DpkgDiversions), os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = divs.WriteString("/usr/bin/tail\n/usr/bin/tail.distrib\n:\n/usr/bin/base64\n/usr/bin/base64.distrib\ndash\n")
+	must(t, err)
+	must(t, divs.Close())
 	must(t, os.MkdirAll(at(DpkgConfigD), 0o755))
 	must(t, os.WriteFile(at(DpkgConfigD+"/docker"), []byte("path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"), 0o644))
 
@@ -123,6 +133,7 @@ func TestDebsumsOracle(t *testing.T) {
 	must(t, err)
 	ours := map[string]Status{}
 	conffile := map[string]bool{}
+	var diverted []string
 	for _, p := range db.Packages {
 		if !p.Installed {
 			continue
@@ -133,7 +144,18 @@ func TestDebsumsOracle(t *testing.T) {
 			}
 			o := observeDir(t, root, f.Path, true)
 			o.Excluded = db.Filters.Excluded(f.Path, false)
-			_, o.Diverted = DivertedTo(db.Diversions, f.Path, p.Name)
+			if to, ok := DivertedTo(db.Diversions, f.Path, p.Name); ok {
+				// The path is not the package's to judge; debsums checks the
+				// package's file where the diversion put it.
+				o.Diverted = true
+				if st := Verify(f, o); st != Diverted {
+					t.Errorf("%s diverted to %s: %s", f.Path, to, st)
+				}
+				diverted = append(diverted, f.Path)
+				f.Path = to
+				o = observeDir(t, root, to, true)
+				o.Excluded = db.Filters.Excluded(to, false)
+			}
 			ours[f.Path] = Verify(f, o)
 			conffile[f.Path] = f.Flags&Conffile != 0
 		}
@@ -170,11 +192,16 @@ func TestDebsumsOracle(t *testing.T) {
 		"/etc/adduser.conf":           ConffileModified,
 		"/etc/redis/redis.conf":       ConffileModified, // the image's own change
 		"/bin/ls":                     OK,
+		"/usr/bin/tail.distrib":       OK,      // coreutils' tail, moved by the local diversion
+		"/usr/bin/base64.distrib":     Missing, // diverted by dash, never moved
 		"/usr/share/doc/adduser/TODO": Excluded,
 	} {
 		if ours[p] != want {
 			t.Errorf("%s: %s, want %s", p, ours[p], want)
 		}
+	}
+	if len(diverted) != 2 {
+		t.Errorf("diverted records %v, want /usr/bin/tail and /usr/bin/base64", diverted)
 	}
 	if counts[OK] < 2500 || counts[Missing] == 0 || counts[Excluded] < 100 {
 		t.Errorf("verdicts %v", counts)
