@@ -286,16 +286,27 @@ func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descripto
 			fail("", err)
 			return
 		}
+		// rec.Children leaves out attestations: walk it, not im.Manifests
+		// (an attestation before the images shifted one onto the other, and
+		// ran past the end).
+		descs := map[string]v1.Descriptor{}
+		for _, m := range im.Manifests {
+			descs[m.Digest.String()] = m
+		}
 		specs, _ := parsePlatforms(c.opts.Platforms)
-		for i, m := range im.Manifests {
-			ch := rec.Children[i]
-			if !wantPlatform(specs, ch.Platform) || m.Digest.String() == digest {
+		matched := false
+		for _, ch := range rec.Children {
+			if !wantPlatform(specs, ch.Platform) || ch.Digest == digest {
 				continue
 			}
+			matched = true
 			childFail := func(layer string, err error) {
 				fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
 			}
-			c.indexLocalDesc(ctx, j, m, via{digest, ch.Platform}, depth+1, childFail)
+			c.indexLocalDesc(ctx, j, descs[ch.Digest], via{digest, ch.Platform}, depth+1, childFail)
+		}
+		if !matched && len(rec.Children) > 0 {
+			c.platformMiss(ctx, false, digest, rec.Children, fail)
 		}
 		return
 	}

@@ -1,12 +1,15 @@
 package crawl_test
 
 import (
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // errorsSay joins the scan errors' messages.
@@ -78,5 +82,56 @@ func TestPlatformMatchesNothing(t *testing.T) {
 	st, errs = scanInto(t, tempDB(t), crawl.Options{Platforms: []string{"linux/arm64"}}, reg+"/team/multi")
 	if len(errs) != 0 || st.Images != 1 {
 		t.Errorf("linux/arm64: %q, %d images; want 1 and no error", errorsSay(errs), st.Images)
+	}
+}
+
+// TestLocalIndexWithAttestation: an OCI layout whose index lists a BuildKit
+// attestation before its images indexes each image under its own platform
+// (the children were matched to the manifests by position, off by one, and
+// ran past the end), and a --platform none of them has is an error.
+func TestLocalIndexWithAttestation(t *testing.T) {
+	att, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adds := []mutate.IndexAddendum{{Add: att, Descriptor: v1.Descriptor{
+		Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
+		Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"},
+	}}}
+	want := map[string]string{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		want[d.String()] = "linux/" + arch
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	dir := filepath.Join(t.TempDir(), "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "multi"})); err != nil {
+		t.Fatal(err)
+	}
+	db := tempDB(t)
+	st, errs := scanInto(t, db, crawl.Options{}, "oci:"+dir+":multi")
+	if len(errs) != 0 || st.Images != 2 {
+		t.Fatalf("scan: %q, %d images; want 2 and no error", errorsSay(errs), st.Images)
+	}
+	got := map[string]string{}
+	for _, row := range indextest.Strings(t, db.Reader(), `SELECT digest || ' ' || os || '/' || architecture FROM images`) {
+		d, p, _ := strings.Cut(row, " ")
+		got[d] = p
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("images and platforms: %v, want %v", got, want)
+	}
+	_, errs = scanInto(t, tempDB(t), crawl.Options{Platforms: []string{"linux/s390x"}}, "oci:"+dir+":multi")
+	if len(errs) != 1 || !strings.Contains(errorsSay(errs), "no image matched the platforms asked for") {
+		t.Errorf("--platform linux/s390x: %q", errorsSay(errs))
 	}
 }
