@@ -67,6 +67,11 @@ type DB struct {
 	scanners atomic.Pointer[[]ScannerVersion] // see SetScanners
 
 	writeTime atomic.Int64 // nanoseconds in write transactions; see WriteTime
+
+	full atomic.Bool // a write failed with SQLITE_FULL; see Full
+
+	unrecordedMu sync.Mutex
+	unrecorded   map[int64][]ScanError // errors AddScanError could not write, by scan
 }
 
 // dsn builds a modernc.org/sqlite DSN whose pragmas apply to every pooled
@@ -217,6 +222,13 @@ func cannotOpen(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CANTOPEN
 }
 
+// IsFull reports SQLite's SQLITE_FULL: the disk (or the database's page
+// limit) is full.
+func IsFull(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+}
+
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
@@ -362,10 +374,22 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	defer func() { db.writeTime.Add(int64(time.Since(start))) }()
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return db.noteFull(err)
 	}
-	return tx.Commit()
+	return db.noteFull(tx.Commit())
 }
+
+// noteFull remembers that a write failed for want of space (see Full).
+func (db *DB) noteFull(err error) error {
+	if IsFull(err) {
+		db.full.Store(true)
+	}
+	return err
+}
+
+// Full reports whether a write failed since Open because the disk was
+// full: the scan running then did not record everything it found.
+func (db *DB) Full() bool { return db.full.Load() }
 
 // WriteTime is the time spent in write transactions since Open, not
 // counting waits for the write connection: the writer's share of a scan's

@@ -238,11 +238,16 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	case st.Errors > 0:
 		status = index.ScanErrors
 	}
+	if db.Full() && (status == index.ScanOK || status == index.ScanErrors) {
+		status = index.ScanFailed
+		scanErr = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", scanID)
+	}
 	stats := index.ScanStats{
 		Repositories: st.Repositories, Tags: st.Tags, Images: st.Images, LayersRead: st.LayersRead,
 		LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead, Errors: st.Errors,
 	}
-	if err := db.FinishScan(context.WithoutCancel(ctx), scanID, status, stats); err != nil {
+	if err := finishScan(ctx, stderr, db, scanID, status, stats); err != nil {
+		printErrors(stderr, errs, scanID) // not in the index: shown at least
 		return 0, err
 	}
 	summary := stdout
@@ -250,13 +255,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		summary = stderr // stdout is the machine-readable report alone
 	}
 	printSummary(summary, scanID, status, st, time.Since(started), db.WriteTime())
-	for i, e := range errs {
-		if i == 20 {
-			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)
-			break
-		}
-		fmt.Fprintf(stderr, "error: %s\n", safetext.Escape(describeError(e))) // messages quote registries
-	}
+	printErrors(stderr, errs, scanID)
 	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
 		// The report goes to stdout; the rules' status lines to stderr
 		// (with --quiet, only the one explaining exitFindings).
@@ -281,6 +280,38 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitScanErrors, nil
 	}
 	return exitOK, nil
+}
+
+// printErrors shows the first 20 errors of a scan.
+func printErrors(stderr io.Writer, errs []index.ScanError, scanID int64) {
+	for i, e := range errs {
+		if i == 20 {
+			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)
+			break
+		}
+		fmt.Fprintf(stderr, "error: %s\n", safetext.Escape(describeError(e))) // messages quote registries
+	}
+}
+
+// finishRetries are the waits between attempts to record a scan's end on a
+// full disk: the scan's errors are kept in memory meanwhile.
+var finishRetries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
+
+// finishScan records the scan's end (and the errors a full disk kept from
+// being written), trying again for about 30 s while the disk is full,
+// unless the scan was interrupted.
+func finishScan(ctx context.Context, stderr io.Writer, db *index.DB, id int64, status string, stats index.ScanStats) error {
+	for i := 0; ; i++ {
+		err := db.FinishScan(context.WithoutCancel(ctx), id, status, stats)
+		if err == nil || !index.IsFull(err) || i == len(finishRetries) || ctx.Err() != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "auditor scan: the disk is full: scan %d is not recorded yet; trying again in %s\n", id, finishRetries[i])
+		select {
+		case <-ctx.Done():
+		case <-time.After(finishRetries[i]):
+		}
+	}
 }
 
 func describeError(e index.ScanError) string {
