@@ -50,23 +50,33 @@ func (db *DB) LatestScan(ctx context.Context) (int64, error) {
 }
 
 // RecordFleetFiles notes, for the "new to the fleet" signal (the
-// file_history view), every (path, sha256) of a regular file under one of
-// prefixes (e.g. "/usr/bin/") in layers no earlier call recorded, as first
-// seen in scanID. The first call ever records everything as the baseline
-// (first_scan 0). Its cost grows with the layers added since the last call.
+// file_history and fleet_images views), the indexed images no earlier call
+// recorded and every (path, sha256) of a regular file under one of prefixes
+// (e.g. "/usr/bin/") in their layers not recorded yet, as first seen in
+// scanID. Until a call has recorded an image, everything is recorded as the
+// baseline (first_scan 0): the first scan that indexes an image sets it.
+// Layers of no indexed image (their image failed) wait for one. Its cost
+// grows with the layers added since the last call.
 func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var recorded bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fleet_layers)`).Scan(&recorded); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fleet_manifests)`).Scan(&recorded); err != nil {
 			return err
 		}
 		first := scanID
 		if !recorded {
 			first = 0
 		}
+		for _, q := range []string{`CREATE TEMP TABLE IF NOT EXISTS fleet_fresh (id INTEGER PRIMARY KEY)`, `DELETE FROM temp.fleet_fresh`,
+			`INSERT INTO temp.fleet_fresh (id) SELECT DISTINCT ml.layer_id FROM manifests m
+			JOIN manifest_layers ml ON ml.manifest_id = m.id
+			WHERE m.indexed_at IS NOT NULL AND m.is_index = 0 AND ml.layer_id NOT IN (SELECT layer_id FROM fleet_layers)`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
 		var fresh, all int64
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM layers WHERE id NOT IN (SELECT layer_id FROM fleet_layers)),
-			(SELECT count(*) FROM layers)`).Scan(&fresh, &all); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.fleet_fresh), (SELECT count(*) FROM layers)`).Scan(&fresh, &all); err != nil {
 			return err
 		}
 		q, args := fleetFilesByLayer(prefixes)
@@ -78,8 +88,12 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 		if _, err := tx.ExecContext(ctx, q, append([]any{first}, args...)...); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO fleet_layers (layer_id, first_scan)
-			SELECT id, ? FROM layers WHERE id NOT IN (SELECT layer_id FROM fleet_layers)`, first)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet_layers (layer_id, first_scan) SELECT id, ? FROM temp.fleet_fresh`, first); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO fleet_manifests (manifest_id, first_scan)
+			SELECT id, ? FROM manifests WHERE indexed_at IS NOT NULL AND is_index = 0
+			  AND id NOT IN (SELECT manifest_id FROM fleet_manifests)`, first)
 		return err
 	})
 	if err != nil {
@@ -89,9 +103,9 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 }
 
 // fleetFilesByLayer is the query of RecordFleetFiles that reads the
-// entries of the layers not yet recorded, testing each one's path against
-// the prefixes: cheapest when few layers are new. Its first parameter is
-// first_scan.
+// entries of the layers to record (temp.fleet_fresh), testing each one's
+// path against the prefixes: cheapest when few layers are new. Its first
+// parameter is first_scan.
 func fleetFilesByLayer(prefixes []string) (string, []any) {
 	var conds []string
 	var args []any
@@ -106,15 +120,15 @@ func fleetFilesByLayer(prefixes []string) (string, []any) {
 		SELECT DISTINCT e.path_id, e.content_id, ? FROM layers l
 		JOIN entries e ON e.layer_id = l.id AND e.id BETWEEN l.first_entry AND l.last_entry
 		JOIN paths p ON p.id = e.path_id
-		WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
+		WHERE l.id IN (SELECT id FROM temp.fleet_fresh) AND e.type = 0 AND e.content_id IS NOT NULL
 		  AND (` + strings.Join(conds, " OR ") + `)
 		ON CONFLICT DO NOTHING`, args
 }
 
 // fleetFilesByPath is fleetFilesByLayer's query reading instead the paths
 // under each prefix (a range of the path index: those from the prefix up to
-// the prefix with its last byte incremented), then their entries in layers
-// not yet recorded: cheapest when most layers are new. It selects the same
+// the prefix with its last byte incremented), then their entries in the
+// layers to record: cheapest when most layers are new. It selects the same
 // rows for prefixes of ASCII characters (where substr's characters are
 // bytes); others fall back to fleetFilesByLayer.
 func fleetFilesByPath(prefixes []string) (string, []any) {
@@ -136,7 +150,7 @@ func fleetFilesByPath(prefixes []string) (string, []any) {
 		CROSS JOIN paths p ON p.path >= d.lo AND p.path < d.hi
 		JOIN entries e ON e.path_id = p.id
 		JOIN layers l ON l.id = e.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
-		WHERE l.id NOT IN (SELECT layer_id FROM fleet_layers) AND e.type = 0 AND e.content_id IS NOT NULL
+		WHERE l.id IN (SELECT id FROM temp.fleet_fresh) AND e.type = 0 AND e.content_id IS NOT NULL
 		ON CONFLICT DO NOTHING`, args
 }
 
