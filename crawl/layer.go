@@ -108,7 +108,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 	if err != nil {
 		return nil, err
 	}
-	l.Entries, l.ContentMatches = c.entries, c.matches
+	l.Entries, l.ContentMatches, l.ContentDropped = c.entries, c.matches, c.dropped
 	return l, nil
 }
 
@@ -116,6 +116,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 type collector struct {
 	entries []index.Entry
 	matches []index.ContentMatch
+	dropped []index.ContentDrop
 	files   map[string]string // path -> sha256 of the last regular file there
 }
 
@@ -137,10 +138,13 @@ func (c *collector) Add(_ context.Context, e index.Entry) error {
 
 func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matches, m) }
 
+func (c *collector) AddDropped(d index.ContentDrop) { c.dropped = append(c.dropped, d) }
+
 // StreamLayer streams a layer blob (gzip, zstd or plain tar, detected from
 // its first bytes, whatever the media type says), hands every tar entry with
 // its content hash to out as it goes, and returns what it learnt of the blob
-// (the returned Layer has no Entries nor ContentMatches: out got them). Its
+// (the returned Layer has no Entries, ContentMatches nor ContentDropped: out
+// got them). Its
 // memory does not depend on the number of entries. It writes nothing but to
 // out: the blob is data, read once. Decompression runs on its own goroutine,
 // ahead of tar parsing and hashing, so one large layer keeps two cores busy.

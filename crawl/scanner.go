@@ -52,6 +52,9 @@ type ScanSink interface {
 	// AddMatch takes a content match in an entry added or being added,
 	// numbered by its Seq from 0 in tar order.
 	AddMatch(m index.ContentMatch)
+	// AddDropped counts the content matches found in an entry and not
+	// recorded (over the caps).
+	AddDropped(d index.ContentDrop)
 }
 
 // layerScans runs the scans of one layer.

@@ -73,6 +73,9 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	for _, m := range l.ContentMatches {
 		w.AddMatch(m)
 	}
+	for _, d := range l.ContentDropped {
+		w.AddDropped(d)
+	}
 	return w.Commit(ctx, l)
 }
 

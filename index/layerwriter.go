@@ -42,6 +42,7 @@ type LayerWriter struct {
 	// which a goroutine writes while the next chunk fills.
 	buf, out            []Entry
 	matches, outMatches []ContentMatch // all of them when rescan
+	dropped             []ContentDrop  // written at Commit
 	n                   int64          // entries added
 	queued              int64          // entries moved to out, written or not
 	inflight            chan error     // the write of out, if one runs
@@ -163,6 +164,12 @@ func (w *LayerWriter) wait() error {
 // tar order), which must have been added.
 func (w *LayerWriter) AddMatch(m ContentMatch) {
 	w.matches = append(w.matches, m)
+}
+
+// AddDropped counts the content matches found in the entry numbered d.Seq
+// and not recorded (over the caps).
+func (w *LayerWriter) AddDropped(d ContentDrop) {
+	w.dropped = append(w.dropped, d)
 }
 
 // flush writes the entries of out in a transaction of their own, first
@@ -393,7 +400,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	in := newInterner(db)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if w.rescan != nil {
-			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, db.now())
+			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, db.now())
 		}
 		var id, version int64
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
@@ -414,6 +421,9 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 			}
 		}
 		if err := w.writeChunk(ctx, tx, in, lid, first); err != nil {
+			return err
+		}
+		if err := putDropped(ctx, tx, lid, first, w.n, w.dropped); err != nil {
 			return err
 		}
 		indexedAt := db.now()
@@ -471,5 +481,5 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 
 func (w *LayerWriter) finish() {
 	w.done = true
-	w.buf, w.out, w.matches, w.outMatches, w.files = nil, nil, nil, nil, nil
+	w.buf, w.out, w.matches, w.outMatches, w.dropped, w.files = nil, nil, nil, nil, nil, nil
 }

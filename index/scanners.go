@@ -115,7 +115,7 @@ func putScans(ctx context.Context, tx *sql.Tx, layerID int64, scans []LayerScan,
 // what older versions of the same scanners found, and records the scans.
 // Scans already recorded at their version (by another writer meanwhile)
 // are left as they are.
-func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, now string) error {
+func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, dropped []ContentDrop, now string) error {
 	var id, first, stored int64
 	err := tx.QueryRowContext(ctx, `SELECT id, first_entry, entries FROM layers WHERE digest = ?`, digest).Scan(&id, &first, &stored)
 	if err != nil {
@@ -139,7 +139,7 @@ func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []
 		return fmt.Errorf("layer read again with %d entries, but %d are indexed", n, stored)
 	}
 	if slices.ContainsFunc(todo, func(s LayerScan) bool { return s.Scanner == ContentScanner }) {
-		if err := replaceMatches(ctx, tx, id, first, n, matches); err != nil {
+		if err := replaceMatches(ctx, tx, id, first, n, matches, dropped); err != nil {
 			return err
 		}
 	}
@@ -147,10 +147,15 @@ func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []
 }
 
 // replaceMatches replaces the content matches of an indexed layer (n
-// entries from entry id first).
-func replaceMatches(ctx context.Context, tx *sql.Tx, layerID, first, n int64, matches []ContentMatch) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM content_hits WHERE layer_id = ?`, layerID); err != nil {
-		return fmt.Errorf("content matches: %w", err)
+// entries from entry id first), and the counts of those not recorded.
+func replaceMatches(ctx context.Context, tx *sql.Tx, layerID, first, n int64, matches []ContentMatch, dropped []ContentDrop) error {
+	for _, q := range []string{`DELETE FROM content_hits WHERE layer_id = ?`, `DELETE FROM content_dropped WHERE layer_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, layerID); err != nil {
+			return fmt.Errorf("content matches: %w", err)
+		}
+	}
+	if err := putDropped(ctx, tx, layerID, first, n, dropped); err != nil {
+		return err
 	}
 	stmt, err := tx.PrepareContext(ctx, insertHit)
 	if err != nil {
@@ -163,6 +168,21 @@ func replaceMatches(ctx context.Context, tx *sql.Tx, layerID, first, n int64, ma
 		}
 		if _, err := stmt.ExecContext(ctx, layerID, first+int64(m.Seq), m.PatternID, m.Offset, m.Excerpt); err != nil {
 			return fmt.Errorf("content match %s in entry %d: %w", m.PatternID, m.Seq, err)
+		}
+	}
+	return nil
+}
+
+// putDropped stores the counts of content matches not recorded, in the
+// layer with this id (n entries from entry id first).
+func putDropped(ctx context.Context, tx *sql.Tx, layerID, first, n int64, dropped []ContentDrop) error {
+	for _, d := range dropped {
+		if d.Seq < 0 || int64(d.Seq) >= n {
+			return fmt.Errorf("content matches not recorded: no entry %d", d.Seq)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO content_dropped (layer_id, entry_id, dropped) VALUES (?, ?, ?)
+			ON CONFLICT DO UPDATE SET dropped = dropped + excluded.dropped`, layerID, first+int64(d.Seq), d.Dropped); err != nil {
+			return fmt.Errorf("content matches not recorded in entry %d: %w", d.Seq, err)
 		}
 	}
 	return nil

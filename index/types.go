@@ -70,6 +70,7 @@ type Layer struct {
 	// patterns' is ContentScanner, whose matches are ContentMatches).
 	Scans          []LayerScan
 	ContentMatches []ContentMatch
+	ContentDropped []ContentDrop
 }
 
 // ContentMatch is a content pattern found in a regular file of a layer.
@@ -78,6 +79,13 @@ type ContentMatch struct {
 	PatternID string // e.g. "aws-access-key-id"
 	Offset    int64  // byte offset of the match in the file
 	Excerpt   string // redacted: never the whole secret
+}
+
+// ContentDrop counts the content matches found in a regular file of a
+// layer and not recorded, over the caps.
+type ContentDrop struct {
+	Seq     int   // index in Layer.Entries of the file
+	Dropped int64 // matches not recorded
 }
 
 // Platform is an image's os/architecture/variant.

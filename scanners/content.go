@@ -4,6 +4,7 @@ package scanners
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -25,9 +26,17 @@ import (
 // patterns when the configuration does not say (1 MiB).
 const DefaultMaxFileSize = 1 << 20
 
+// Default caps on the content matches recorded: a file or layer full of
+// look-alikes (a 132 KB layer of AWS key ids once made 2.5M rows) records
+// this many, and counts the rest (the content_overflow view).
+const (
+	DefaultMaxMatchesPerFile  = 100
+	DefaultMaxMatchesPerLayer = 10_000
+)
+
 // matcherAlgorithm is part of every content version: raise it when the way
 // patterns are applied changes, so layers are matched again.
-const matcherAlgorithm = "1"
+const matcherAlgorithm = "2"
 
 // Pattern is a content pattern: a regular expression looked for in the
 // content of regular files as layers stream.
@@ -69,6 +78,8 @@ type Matcher struct {
 	groups   []pivotGroup
 	full     []int // patterns without literals: run over whole files
 	maxSize  int64
+	perFile  int // matches recorded per file
+	perLayer int // matches recorded per layer
 	version  string
 }
 
@@ -151,24 +162,42 @@ func pivot(s []byte) int {
 	return best
 }
 
-// Window around a literal hit in which a pattern's regex runs: a match
-// must contain the hit and fit in it.
+// Around a literal hit, a pattern's regex looks for a match that contains
+// the hit and fits in windowBefore bytes before it and windowAfter from
+// it. Windows that overlap are merged, and the regex runs once over each
+// run of them: the work is linear in the file's size however many hits it
+// holds.
 const (
 	windowBefore = 256
 	windowAfter  = 4096
 	maxExcerpt   = 120
 )
 
+// MatcherOptions are a Matcher's bounds; zero fields take the defaults.
+type MatcherOptions struct {
+	MaxFileSize        int64 // largest file matched, in bytes
+	MaxMatchesPerFile  int   // matches recorded per file (by offset); the rest are counted
+	MaxMatchesPerLayer int   // matches recorded per layer (in tar order); the rest are counted
+}
+
 // NewMatcher compiles patterns for files up to maxSize bytes (0 means
-// DefaultMaxFileSize). Pattern ids must be unique.
+// DefaultMaxFileSize), with the default caps on matches. Pattern ids must
+// be unique.
 func NewMatcher(patterns []Pattern, maxSize int64) (*Matcher, error) {
-	if maxSize < 0 {
-		return nil, fmt.Errorf("content max_file_size must be positive, got %d", maxSize)
+	return NewMatcherWith(patterns, MatcherOptions{MaxFileSize: maxSize})
+}
+
+// NewMatcherWith is NewMatcher with all the bounds.
+func NewMatcherWith(patterns []Pattern, o MatcherOptions) (*Matcher, error) {
+	if o.MaxFileSize < 0 {
+		return nil, fmt.Errorf("content max_file_size must be positive, got %d", o.MaxFileSize)
 	}
-	if maxSize == 0 {
-		maxSize = DefaultMaxFileSize
+	if o.MaxMatchesPerFile < 0 || o.MaxMatchesPerLayer < 0 {
+		return nil, fmt.Errorf("content max_matches_per_file and max_matches_per_layer must be positive, got %d and %d", o.MaxMatchesPerFile, o.MaxMatchesPerLayer)
 	}
-	m := &Matcher{maxSize: maxSize}
+	maxSize := cmp.Or(o.MaxFileSize, DefaultMaxFileSize)
+	m := &Matcher{maxSize: maxSize, perFile: cmp.Or(o.MaxMatchesPerFile, DefaultMaxMatchesPerFile),
+		perLayer: cmp.Or(o.MaxMatchesPerLayer, DefaultMaxMatchesPerLayer)}
 	seen := map[string]bool{}
 	lits := map[string]int{}
 	for _, p := range patterns {
@@ -214,10 +243,11 @@ func NewMatcher(patterns []Pattern, maxSize int64) (*Matcher, error) {
 	sorted := append([]Pattern(nil), patterns...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a].ID < sorted[b].ID })
 	b, _ := json.Marshal(struct {
-		Algorithm string
-		MaxSize   int64
-		Patterns  []Pattern
-	}{matcherAlgorithm, maxSize, sorted})
+		Algorithm         string
+		MaxSize           int64
+		PerFile, PerLayer int
+		Patterns          []Pattern
+	}{matcherAlgorithm, maxSize, m.perFile, m.perLayer, sorted})
 	sum := sha256.Sum256(b)
 	m.version = hex.EncodeToString(sum[:8])
 	return m, nil
@@ -226,7 +256,8 @@ func NewMatcher(patterns []Pattern, maxSize int64) (*Matcher, error) {
 // Name is index.ContentScanner.
 func (m *Matcher) Name() string { return index.ContentScanner }
 
-// Version identifies the patterns, the size limit and the algorithm.
+// Version identifies the patterns, the size limit, the caps and the
+// algorithm.
 func (m *Matcher) Version() string { return m.version }
 
 // NewScan starts matching the files of one layer.
@@ -234,16 +265,25 @@ func (m *Matcher) NewScan(out crawl.ScanSink) crawl.LayerScan { return &contentS
 
 // contentScan is a Matcher reading one layer.
 type contentScan struct {
-	m   *Matcher
-	out crawl.ScanSink
+	m    *Matcher
+	out  crawl.ScanSink
+	kept int // matches recorded in the layer so far
 }
 
 func (s *contentScan) Wants(_ string, size int64) bool { return size > 0 && size <= s.m.maxSize }
 
-func (s *contentScan) File(seq int, path string, content []byte) error {
-	for _, c := range s.m.Match(path, content) {
+// File records the first matches of the file, within the caps, and counts
+// the others.
+func (s *contentScan) File(seq int, _ string, content []byte) error {
+	limit := max(0, min(s.m.perFile, s.m.perLayer-s.kept))
+	ms, total := s.m.match(content, limit)
+	for _, c := range ms {
 		c.Seq = seq
 		s.out.AddMatch(c)
+	}
+	s.kept += len(ms)
+	if total > len(ms) {
+		s.out.AddDropped(index.ContentDrop{Seq: seq, Dropped: int64(total - len(ms))})
 	}
 	return nil
 }
@@ -263,26 +303,26 @@ func (m *Matcher) Patterns() []Pattern {
 }
 
 // Match returns every pattern match in content, at most one per pattern and
-// start offset, ordered by offset.
+// start offset, ordered by offset (no cap applies).
 func (m *Matcher) Match(_ string, content []byte) []index.ContentMatch {
-	var out []index.ContentMatch
-	type key struct {
-		p     int
-		start int
-	}
-	var seen map[key]bool
-	add := func(p int, base int, loc []int) {
-		start := base + loc[0]
-		k := key{p, start}
-		if seen == nil {
-			seen = map[key]bool{}
-		}
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		out = append(out, index.ContentMatch{PatternID: m.patterns[p].ID, Offset: int64(start), Excerpt: m.patterns[p].excerpt(content[base:], loc)})
-	}
+	ms, _ := m.match(content, -1)
+	return ms
+}
+
+// found is a match of pattern p at [start, end) of the file, found by
+// running its regex over content[lo:hi].
+type found struct {
+	p, start, end, lo, hi int
+}
+
+// match returns the first limit matches in content by offset (all of them
+// when limit < 0), and how many there are. The regex of a pattern with
+// literals runs once over each run of overlapping windows around the hits
+// of its literals, and keeps the matches that contain a hit and fit in its
+// window; only the matches returned get their groups and excerpt worked
+// out.
+func (m *Matcher) match(content []byte, limit int) ([]index.ContentMatch, int) {
+	hits := make([][]int, len(m.patterns)) // per pattern: where its literals start
 	for _, g := range m.groups {
 		for off := 0; off < len(content); {
 			i := bytes.IndexByte(content[off:], g.b)
@@ -297,24 +337,73 @@ func (m *Matcher) Match(_ string, content []byte) []index.ContentMatch {
 				if hit < 0 || hit+len(l.s) > len(content) || !bytes.Equal(content[hit:hit+len(l.s)], l.s) {
 					continue
 				}
-				lo, hi := max(0, hit-windowBefore), min(len(content), hit+windowAfter)
 				for _, p := range l.patterns {
-					for _, loc := range m.patterns[p].re.FindAllSubmatchIndex(content[lo:hi], -1) {
-						if lo+loc[0] <= hit && hit < lo+loc[1] {
-							add(p, lo, loc)
-						}
-					}
+					hits[p] = append(hits[p], hit)
+				}
+			}
+		}
+	}
+	var all []found
+	for p, hs := range hits {
+		if len(hs) == 0 {
+			continue
+		}
+		slices.Sort(hs)
+		hs = slices.Compact(hs)
+		// The hits' windows, merged where they overlap: the regex runs once
+		// over each run of them.
+		for b := 0; b < len(hs); {
+			lo, hi := max(0, hs[b]-windowBefore), min(len(content), hs[b]+windowAfter)
+			for b++; b < len(hs) && hs[b]-windowBefore < hi; b++ {
+				hi = min(len(content), hs[b]+windowAfter)
+			}
+			for _, loc := range m.patterns[p].re.FindAllIndex(content[lo:hi], -1) {
+				start, end := lo+loc[0], lo+loc[1]
+				// A match must contain a hit and fit in its window.
+				h, _ := slices.BinarySearch(hs, start)
+				if h < len(hs) && hs[h] < end && end <= hs[h]+windowAfter {
+					all = append(all, found{p, start, end, lo, hi})
 				}
 			}
 		}
 	}
 	for _, p := range m.full {
-		for _, loc := range m.patterns[p].re.FindAllSubmatchIndex(content, -1) {
-			add(p, 0, loc)
+		for _, loc := range m.patterns[p].re.FindAllIndex(content, -1) {
+			all = append(all, found{p, loc[0], loc[1], 0, len(content)})
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Offset < out[b].Offset })
-	return out
+	sort.SliceStable(all, func(a, b int) bool { return all[a].start < all[b].start })
+	kept := all
+	if limit >= 0 && len(kept) > limit {
+		kept = kept[:limit]
+	}
+	var out []index.ContentMatch
+	for _, f := range kept {
+		pat := &m.patterns[f.p]
+		out = append(out, index.ContentMatch{PatternID: pat.ID, Offset: int64(f.start), Excerpt: pat.excerpt(content, pat.groups(content, f))})
+	}
+	return out, len(all)
+}
+
+// groups returns the submatch offsets of the match f of p: the regex run
+// again over the match with a byte of context either side (\b sees what
+// the first run saw), or without the byte before (a match starting there
+// would hide it); the match alone, without groups, if neither finds it.
+func (p *compiledPattern) groups(content []byte, f found) []int {
+	for _, lo := range []int{max(f.lo, f.start-1), f.start} {
+		hi := min(f.hi, f.end+1)
+		for _, l := range p.re.FindAllSubmatchIndex(content[lo:hi], 2) {
+			if lo+l[0] == f.start && lo+l[1] == f.end {
+				for i := range l {
+					if l[i] >= 0 {
+						l[i] += lo
+					}
+				}
+				return l
+			}
+		}
+	}
+	return []int{f.start, f.end}
 }
 
 // excerpt renders a match (loc from FindSubmatchIndex over b), redacted when

@@ -24,11 +24,15 @@ type RulesConfig struct {
 // ContentConfig is the [content] table: the content patterns matched
 // against regular files while layers stream.
 type ContentConfig struct {
-	Enabled     bool               `toml:"enabled"`
-	MaxFileSize int64              `toml:"max_file_size"`
-	Defaults    bool               `toml:"defaults"` // include the embedded patterns
-	Disable     []string           `toml:"disable"`  // pattern ids not to use
-	Patterns    []scanners.Pattern `toml:"patterns"` // [[content.patterns]]; same id replaces a default
+	Enabled     bool  `toml:"enabled"`
+	MaxFileSize int64 `toml:"max_file_size"`
+	// Matches recorded per file and per layer; the rest are counted
+	// (content_overflow).
+	MaxMatchesPerFile  int                `toml:"max_matches_per_file"`
+	MaxMatchesPerLayer int                `toml:"max_matches_per_layer"`
+	Defaults           bool               `toml:"defaults"` // include the embedded patterns
+	Disable            []string           `toml:"disable"`  // pattern ids not to use
+	Patterns           []scanners.Pattern `toml:"patterns"` // [[content.patterns]]; same id replaces a default
 }
 
 func defaultRulesConfig() RulesConfig {
@@ -36,7 +40,8 @@ func defaultRulesConfig() RulesConfig {
 }
 
 func defaultContentConfig() ContentConfig {
-	return ContentConfig{Enabled: true, Defaults: true, MaxFileSize: scanners.DefaultMaxFileSize}
+	return ContentConfig{Enabled: true, Defaults: true, MaxFileSize: scanners.DefaultMaxFileSize,
+		MaxMatchesPerFile: scanners.DefaultMaxMatchesPerFile, MaxMatchesPerLayer: scanners.DefaultMaxMatchesPerLayer}
 }
 
 // RuleSet builds the rules to run.
@@ -85,7 +90,8 @@ func (c Config) ContentMatcher() (*scanners.Matcher, error) {
 	if len(kept) == 0 {
 		return nil, nil
 	}
-	m, err := scanners.NewMatcher(kept, c.Content.MaxFileSize)
+	m, err := scanners.NewMatcherWith(kept, scanners.MatcherOptions{MaxFileSize: c.Content.MaxFileSize,
+		MaxMatchesPerFile: c.Content.MaxMatchesPerFile, MaxMatchesPerLayer: c.Content.MaxMatchesPerLayer})
 	if err != nil {
 		return nil, fmt.Errorf("content: %w", err)
 	}
