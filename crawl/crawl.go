@@ -207,7 +207,7 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 		return nil, err
 	}
 	opts.Retry = opts.Retry.withDefaults()
-	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 || opts.Limits.MaxListPages < 0 || opts.Limits.MaxConfigSize < 0 {
+	if opts.Limits.MaxManifestSize < 0 || opts.Limits.MaxIndexDepth < 0 || opts.Limits.MaxListPages < 0 || opts.Limits.MaxConfigSize < 0 || opts.Limits.MaxTagManifests < 0 {
 		return nil, fmt.Errorf("manifest and list limits must be positive")
 	}
 	for host, r := range opts.Registries {

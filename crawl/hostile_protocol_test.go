@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -95,7 +96,10 @@ func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*ind
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cr.Scan(context.Background(), targets); err != nil {
+	// The bound under test is what ends the scan; without it, this does.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cr.Scan(ctx, targets); err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	return db, errs
@@ -394,8 +398,7 @@ func TestHostileNames(t *testing.T) {
 	badRepo := "names/Evil\x1b]0;owned\x07"
 	var mu sync.Mutex
 	var asked []string
-	var m *misbehaving
-	m = newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+	m := newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
 		mu.Lock()
 		asked = append(asked, r.URL.Path)
 		mu.Unlock()
@@ -457,5 +460,111 @@ func TestHostileNames(t *testing.T) {
 	var n int
 	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'names/tags'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("the good tag: %d indexed, %v", n, err)
+	}
+}
+
+// TestTagWork pushes the 10^8-visit tag (4 nested indexes, each listing
+// the one below 100 times) and a tag of 30 distinct images with
+// max_manifests_per_tag = 10: the first is indexed in 5 visits, the second
+// fails naming the tag, after a bounded number of requests.
+func TestTagWork(t *testing.T) {
+	t.Parallel()
+	r := newHostileRegistry(t)
+	plain := tarOf(t, tar.FormatPAX, file("etc/os-release", "ID=test\n"))
+	d := r.image("work/nested", "", []layer{{blob: gz(t, plain), tar: plain}}, nil)
+	for i := range 4 {
+		children := make([]v1.Descriptor, 100)
+		for k := range children {
+			children[k] = d
+		}
+		body := ociIndex(children...)
+		ref := digestOf(body)
+		if i == 3 {
+			ref = "v1"
+		}
+		d = r.manifest("work/nested", ref, types.OCIImageIndex, body)
+	}
+	var wide []v1.Descriptor
+	for i := range 30 {
+		tb := tarOf(t, tar.FormatPAX, file("etc/n", fmt.Sprint(i)))
+		wide = append(wide, r.image("work/wide", "", []layer{{blob: gz(t, tb), tar: tb}}, nil))
+	}
+	r.manifest("work/wide", "v1", types.OCIImageIndex, ociIndex(wide...))
+
+	opts := crawl.Options{Limits: crawl.Limits{MaxTagManifests: 10, MaxIndexDepth: 5}}
+	db, errs := scanErrors(t, opts, crawl.Target{Registry: r.host})
+	if len(errs["work/nested"]) != 0 {
+		t.Errorf("nested: %v", messages(errs["work/nested"]))
+	}
+	if got, want := messages(errs["work/wide"]), "tag v1: manifest exceeds limit: reaches more than 10 manifests (max_manifests_per_tag)"; !strings.Contains(got, want) {
+		t.Errorf("wide: errors %q, want %q", got, want)
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'work/nested'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("nested: %d images, %v", n, err)
+	}
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'work/wide'`).Scan(&n); err != nil || n > 9 {
+		t.Errorf("wide: %d images indexed with max_manifests_per_tag 10 (the index is one)", n)
+	}
+}
+
+// TestAttestationInLayout scans one multi-platform index with a BuildKit
+// attestation manifest listed first, from an OCI layout and from a
+// registry: the same single image is indexed from both, no error (the
+// layout walker paired the index's manifests with the children left after
+// dropping attestations, and panicked).
+func TestAttestationInLayout(t *testing.T) {
+	t.Parallel()
+	plain := tarOf(t, tar.FormatPAX, file("etc/os-release", "ID=test\n"))
+	layerBlob := gz(t, plain)
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{digestOf(plain)}}})
+	img, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1,
+		"config": v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: hashOf(cfg)},
+		"layers": []v1.Descriptor{{MediaType: types.OCILayer, Size: int64(len(layerBlob)), Digest: hashOf(layerBlob)}}})
+	attCfg := []byte(`{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}}`)
+	statement := []byte(`{"_type":"https://in-toto.io/Statement/v0.1"}`)
+	att, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1,
+		"config": v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(attCfg)), Digest: hashOf(attCfg)},
+		"layers": []v1.Descriptor{{MediaType: "application/vnd.in-toto+json", Size: int64(len(statement)), Digest: hashOf(statement)}}})
+	imgDesc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(img)), Digest: hashOf(img),
+		Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}
+	attDesc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(att)), Digest: hashOf(att),
+		Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
+		Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": imgDesc.Digest.String()}}
+	idx, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{attDesc, imgDesc}})
+	top, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
+		MediaType: types.OCIImageIndex, Size: int64(len(idx)), Digest: hashOf(idx),
+		Annotations: map[string]string{"org.opencontainers.image.ref.name": "v1"}}}})
+	dir := t.TempDir()
+	writeLayout(t, dir, top, idx, img, att, cfg, attCfg, layerBlob, statement)
+
+	r := newHostileRegistry(t)
+	for _, b := range [][]byte{cfg, attCfg, layerBlob, statement} {
+		r.blob("att/app", b, types.OCILayer)
+	}
+	r.manifest("att/app", imgDesc.Digest.String(), types.OCIManifestSchema1, img)
+	r.manifest("att/app", attDesc.Digest.String(), types.OCIManifestSchema1, att)
+	r.manifest("att/app", "v1", types.OCIImageIndex, idx)
+
+	db, errs := scanErrors(t, crawl.Options{}, crawl.Target{Source: crawl.SourceOCI, Path: dir}, crawl.Target{Registry: r.host})
+	if len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+	rows, err := db.Reader().Query(`SELECT registry, digest FROM images ORDER BY registry`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var reg, dig string
+		if err := rows.Scan(&reg, &dig); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, reg+" "+dig)
+	}
+	if want := []string{r.host + " " + imgDesc.Digest.String(), "oci " + imgDesc.Digest.String()}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("images %v, want %v", got, want)
 	}
 }

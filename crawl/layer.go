@@ -28,6 +28,7 @@ type Limits struct {
 	MaxIndexDepth       int   // indexes nested in indexes (see manifest.go)
 	MaxListPages        int   // pages of one catalog or tag list (see manifest.go)
 	MaxConfigSize       int64 // bytes of one image config (see config.go)
+	MaxTagManifests     int   // manifests one tag reaches through its indexes (see walk.go)
 }
 
 // Default limits: far above any real layer, low enough that a tar or gzip

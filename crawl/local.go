@@ -24,13 +24,11 @@ import (
 // Local images are recorded under a pseudo-registry named after their source
 // (docker-archive, oci, oci-archive), with the absolute path of the file or
 // directory as repository, and tags from the archive (docker RepoTags, OCI
-// ref names). Their layers are read by the same code as registry layers;
-// the source only supplies blobs. An OCI blob already indexed (same digest)
+// ref names). An OCI layout or archive is walked by the registry's walker
+// (walk.go): localSource only opens its manifests and blobs. A docker
+// archive has no manifests: its images go to the same image code. An OCI blob already indexed (same digest)
 // is not read again; nor is a docker archive layer whose diff_id is already
 // indexed (from a registry or another archive).
-
-// maxLocalManifest bounds manifest and index blobs read from local sources.
-const maxLocalManifest = 16 << 20
 
 // refNameAnnotation names an image in an OCI layout's index.json.
 const refNameAnnotation = "org.opencontainers.image.ref.name"
@@ -45,14 +43,18 @@ type localJob struct {
 
 // localSource is an opened local input, shared by its jobs.
 type localSource struct {
-	kind string
-	repo index.Repo
-	fsys fs.FS
+	sem *slots // layer reads from local sources
+	// maxManifest bounds index.json, manifest.json and manifest blobs, as
+	// max_manifest_bytes bounds a registry's.
+	maxManifest int64
+	kind        string
+	repo        index.Repo
+	fsys        fs.FS
 }
 
 func (j localJob) run(ctx context.Context, c *Crawler) {
 	fail := func(layer string, err error) {
-		c.fail(ctx, index.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: j.ref, LayerDigest: layer, Message: err.Error()})
+		c.fail(ctx, index.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: shown(j.ref), LayerDigest: layer, Message: err.Error()})
 	}
 	var digest string
 	if j.docker != nil {
@@ -68,7 +70,13 @@ func (j localJob) run(ctx context.Context, c *Crawler) {
 		}
 	} else {
 		digest = j.desc.Digest.String()
-		c.indexLocalDesc(ctx, j, j.desc, via{}, 0, fail)
+		specs, _ := parsePlatforms(c.opts.Platforms) // checked by New
+		what := "ref name " + shown(j.ref)
+		if j.ref == "" {
+			what = digest
+		}
+		w := &walk{src: j.src, repo: j.src.repo, ref: j.ref, platforms: specs, fail: fail, what: what}
+		c.walkDigest(ctx, w, j.desc, via{}, 0, fail)
 	}
 	if j.ref != "" {
 		if err := c.sink.PutTag(ctx, j.src.repo, j.ref, digest); err != nil {
@@ -102,7 +110,7 @@ func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) 
 	if err != nil {
 		abs = t.Path
 	}
-	src := &localSource{kind: t.Source, repo: index.Repo{Registry: t.Source, Name: abs}}
+	src := &localSource{sem: c.localSem, maxManifest: c.opts.Limits.manifestSize(), kind: t.Source, repo: index.Repo{Registry: t.Source, Name: abs}}
 	fail := func(err error) {
 		c.fail(ctx, index.ScanError{Registry: t.Source, Repository: abs, Reference: t.Tag, Message: err.Error()})
 	}
@@ -165,7 +173,7 @@ func (s *localSource) ociJobs(ref string) ([]job, error) {
 	} else if !bytes.Contains(b, []byte(`"imageLayoutVersion"`)) {
 		return nil, fmt.Errorf("not an OCI image layout: oci-layout has no imageLayoutVersion")
 	}
-	raw, err := readLimited(s.fsys, "index.json")
+	raw, err := s.readLimited("index.json")
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +197,7 @@ func (s *localSource) ociJobs(ref string) ([]job, error) {
 
 // dockerJobs lists the images of a docker save tarball's manifest.json.
 func (s *localSource) dockerJobs() ([]job, error) {
-	raw, err := readLimited(s.fsys, "manifest.json")
+	raw, err := s.readLimited("manifest.json")
 	if err != nil {
 		return nil, fmt.Errorf("not a docker archive: %w", err)
 	}
@@ -218,7 +226,7 @@ func blobPath(h v1.Hash) string { return path.Join("blobs", h.Algorithm, h.Hex) 
 
 // readBlob reads a small blob and checks its digest.
 func (s *localSource) readBlob(d v1.Descriptor) ([]byte, error) {
-	b, err := readLimited(s.fsys, blobPath(d.Digest))
+	b, err := s.readLimited(blobPath(d.Digest))
 	if err != nil {
 		return nil, err
 	}
@@ -229,138 +237,38 @@ func (s *localSource) readBlob(d v1.Descriptor) ([]byte, error) {
 	return b, nil
 }
 
-func readLimited(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
+func (s *localSource) readLimited(name string) ([]byte, error) {
+	f, err := s.fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxLocalManifest+1))
+	b, err := io.ReadAll(io.LimitReader(f, s.maxManifest+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(b) > maxLocalManifest {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxLocalManifest)
+	if int64(len(b)) > s.maxManifest {
+		return nil, fmt.Errorf("%s: %w: more than max_manifest_bytes %d", name, ErrManifestLimit, s.maxManifest)
 	}
 	return b, nil
 }
 
-// indexLocalDesc indexes what an OCI descriptor points at: an index (each
-// platform, recursively) or an image manifest.
-func (c *Crawler) indexLocalDesc(ctx context.Context, j localJob, d v1.Descriptor, parent via, depth int, fail func(string, error)) {
-	digest := d.Digest.String()
-	if st, err := c.sink.Manifest(ctx, digest); err != nil {
-		fail("", err)
-		return
-	} else if st.Indexed && !st.IsIndex {
-		if _, err := c.sink.LinkImage(ctx, j.src.repo, parent.Digest, digest); err != nil {
-			fail("", err)
-			return
-		}
-		c.countImage(j.src.repo, digest)
-		return
-	}
-	raw, err := j.src.readBlob(d)
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", digest, err))
-		return
-	}
-	mt, kind, err := classifyManifest(d.MediaType, raw)
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", digest, err))
-		return
-	}
-	d.MediaType = mt
-	if kind == kindIndex {
-		if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
-			fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", digest, ErrManifestLimit, maxDepth))
-			return
-		}
-		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-		if err != nil {
-			fail("", fmt.Errorf("index %s: %w", digest, err))
-			return
-		}
-		rec := indexRecord(digest, d.MediaType, int64(len(raw)), im)
-		if err := c.sink.PutIndex(ctx, rec); err != nil {
-			fail("", err)
-			return
-		}
-		// rec.Children leaves out attestations: walk it, not im.Manifests
-		// (an attestation before the images shifted one onto the other, and
-		// ran past the end).
-		descs := map[string]v1.Descriptor{}
-		for _, m := range im.Manifests {
-			descs[m.Digest.String()] = m
-		}
-		specs, _ := parsePlatforms(c.opts.Platforms)
-		matched := false
-		for _, ch := range rec.Children {
-			if !wantPlatform(specs, ch.Platform) || ch.Digest == digest {
-				continue
-			}
-			matched = true
-			childFail := func(layer string, err error) {
-				fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
-			}
-			c.indexLocalDesc(ctx, j, descs[ch.Digest], via{digest, ch.Platform}, depth+1, childFail)
-		}
-		if !matched && len(rec.Children) > 0 {
-			c.platformMiss(ctx, false, digest, rec.Children, fail)
-		}
-		return
-	}
-	p, err := j.src.ociImage(d, raw, c)
-	if errors.Is(err, errArtifact) {
-		c.skipArtifact(ctx, j.src.repo.Registry, j.src.repo.Name, j.ref, d.Digest.String(), err)
-		return
-	}
-	if err != nil {
-		fail("", err)
-		return
-	}
-	if err := c.indexImage(ctx, j.src.repo, j.ref, parent, p); err != nil {
-		fail(layerOf(err), err)
-	}
+var _ source = (*localSource)(nil)
+
+// manifest reads an OCI layout's manifest blob, checking its digest.
+func (s *localSource) manifest(_ context.Context, d v1.Descriptor) ([]byte, types.MediaType, error) {
+	raw, err := s.readBlob(d)
+	return raw, d.MediaType, err
 }
 
-// ociImage makes the parts of an image manifest from an OCI layout.
-func (s *localSource) ociImage(d v1.Descriptor, raw []byte, c *Crawler) (*imageParts, error) {
-	digest := d.Digest.String()
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
-	}
-	if err := notImage(m); err != nil {
-		return nil, err
-	}
-	cf, err := c.readConfig(context.Background(), m.Config, func(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
-		return s.fsys.Open(blobPath(h))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
-	}
-	layers, err := manifestLayers(m, cf)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", digest, err)
-	}
-	mt := string(d.MediaType)
-	if mt == "" {
-		mt = string(m.MediaType)
-	}
-	return &imageParts{
-		Digest: digest, MediaType: mt, Size: int64(len(raw)),
-		ConfigDigest: m.Config.Digest.String(), Config: cf, Layers: layers,
-		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
-			h, err := v1.NewHash(l.Digest)
-			if err != nil {
-				return nil, err
-			}
-			return s.fsys.Open(blobPath(h))
-		},
-		// OCI blobs have real digests: a layer is the blob, matched by digest.
-		Verify: true, Sem: c.localSem, Redact: plainError,
-	}, nil
+func (s *localSource) blob(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
+	return s.fsys.Open(blobPath(h))
+}
+
+// reader: OCI blobs have real digests, which the reader checks (a layer is
+// the blob, matched by digest).
+func (s *localSource) reader() (bool, *slots, func(error) string) {
+	return true, s.sem, plainError
 }
 
 // dockerImage makes the parts of one image of a docker save tarball. Its
@@ -411,7 +319,7 @@ func (s *localSource) dockerImage(d tarball.Descriptor, c *Crawler) (*imageParts
 		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
 			return s.fsys.Open(files[l.Digest])
 		},
-		ByDiffID: true, CheckDiffID: true, Sem: c.localSem, Redact: plainError,
+		ByDiffID: true, CheckDiffID: true, Sem: s.sem, Redact: plainError,
 	}, nil
 }
 

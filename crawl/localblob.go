@@ -19,7 +19,7 @@ import (
 // index knows the layer under another digest: one already indexed from a
 // registry). The caller checks what it reads against the index.
 func OpenLocalLayer(source, p, digest, diffID string) (io.ReadCloser, error) {
-	src := &localSource{kind: source}
+	src := &localSource{kind: source, maxManifest: DefaultMaxManifestSize}
 	var archive io.Closer
 	switch source {
 	case SourceOCI:
@@ -56,7 +56,7 @@ func (s *localSource) layerFile(digest, diffID string) (string, error) {
 		}
 		return blobPath(h), nil
 	}
-	raw, err := readLimited(s.fsys, "manifest.json")
+	raw, err := s.readLimited("manifest.json")
 	if err != nil {
 		return "", fmt.Errorf("not a docker archive: %w", err)
 	}
@@ -65,7 +65,12 @@ func (s *localSource) layerFile(digest, diffID string) (string, error) {
 		return "", fmt.Errorf("manifest.json: %w", err)
 	}
 	for _, d := range m {
-		cfgRaw, err := readLimited(s.fsys, path.Clean(d.Config))
+		f, err := s.fsys.Open(path.Clean(d.Config))
+		if err != nil {
+			continue
+		}
+		cfgRaw, err := readCapped(f, DefaultMaxConfigSize)
+		f.Close()
 		if err != nil {
 			continue
 		}

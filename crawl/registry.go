@@ -180,32 +180,70 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 	fail := func(layer string, err error) {
 		c.fail(ctx, index.ScanError{Registry: repoRec.Registry, Repository: repoRec.Name, Reference: j.reference(), LayerDigest: layer, Message: j.rc.redact(err)})
 	}
-	digest := j.dig
-	if digest == "" {
+	src := &repoSource{rc: j.rc, repo: j.repo}
+	w := &walk{src: src, repo: repoRec, ref: j.reference(), platforms: j.rc.platforms, fail: fail, what: "tag " + j.tag, single: j.single}
+	var root v1.Descriptor
+	if j.dig != "" {
+		h, err := v1.NewHash(j.dig)
+		if err != nil {
+			fail("", err)
+			return
+		}
+		root, w.what = v1.Descriptor{Digest: h}, j.dig
+	} else {
 		// One HEAD per tag: enough when the manifest is already indexed.
 		d, err := j.rc.puller.Head(ctx, j.repo.Tag(j.tag))
 		if err != nil {
-			var rd *remote.Descriptor
 			rd, err2 := j.rc.puller.Get(ctx, j.repo.Tag(j.tag))
 			if err2 != nil {
 				fail("", resolveError(j, err2))
 				return
 			}
-			digest = rd.Digest.String()
-			if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
-				fail("", err)
-				return
-			}
-			c.indexDescriptor(ctx, j, rd, via{}, 0, fail)
-			return
+			src.pre, d = rd, &rd.Descriptor
 		}
-		digest = d.Digest.String()
-		if err := c.sink.PutTag(ctx, repoRec, j.tag, digest); err != nil {
+		if err := c.sink.PutTag(ctx, repoRec, j.tag, d.Digest.String()); err != nil {
 			fail("", err)
 			return
 		}
+		root = v1.Descriptor{Digest: d.Digest, MediaType: d.MediaType}
 	}
-	c.indexDigest(ctx, j, digest, via{}, 0, fail)
+	c.walkDigest(ctx, w, root, via{}, 0, fail)
+}
+
+// repoSource is a registry repository as the source of a walk.
+type repoSource struct {
+	rc   *registryClient
+	repo name.Repository
+	pre  *remote.Descriptor // the tag's manifest, when resolving it fetched it
+}
+
+var _ source = (*repoSource)(nil)
+
+func (s *repoSource) manifest(ctx context.Context, d v1.Descriptor) ([]byte, types.MediaType, error) {
+	if s.pre != nil && s.pre.Digest == d.Digest {
+		return s.pre.Manifest, s.pre.MediaType, nil
+	}
+	rd, err := s.rc.puller.Get(ctx, s.repo.Digest(d.Digest.String())) // go-containerregistry checks the digest
+	if err != nil {
+		return nil, "", err
+	}
+	return rd.Manifest, rd.MediaType, nil
+}
+
+func (s *repoSource) blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	rl, err := s.rc.puller.Layer(ctx, s.repo.Digest(h.String()))
+	if err != nil {
+		return nil, err
+	}
+	r, err := rl.Compressed() // go-containerregistry verifies size and digest as it streams
+	if err != nil {
+		return nil, err
+	}
+	return verdictReader{r}, nil
+}
+
+func (s *repoSource) reader() (bool, *slots, func(error) string) {
+	return false, s.rc.layerSem, s.rc.redact
 }
 
 // resolveError says why a tag could not be resolved: for a 404, which of
@@ -225,69 +263,6 @@ func resolveError(j tagJob, err error) error {
 type via struct {
 	Digest   string
 	Platform index.Platform
-}
-
-// indexDigest indexes the manifest digest in j's repository, reusing what
-// the index already holds: an indexed manifest is not fetched again.
-func (c *Crawler) indexDigest(ctx context.Context, j tagJob, digest string, parent via, depth int, fail func(string, error)) {
-	st, err := c.sink.Manifest(ctx, digest)
-	if err != nil {
-		fail("", err)
-		return
-	}
-	repoRec := j.rec()
-	switch {
-	case st.Indexed && !st.IsIndex:
-		if _, err := c.sink.LinkImage(ctx, repoRec, parent.Digest, digest); err != nil {
-			fail("", err)
-			return
-		}
-		c.countImage(repoRec, digest)
-		return
-	case st.Indexed && st.IsIndex:
-		c.indexChildren(ctx, j, digest, st.Children, depth, fail)
-		return
-	case st.Artifact != "":
-		c.stats.artifacts.Add(1) // known not to be an image: not fetched again
-		return
-	}
-	ref, err := name.NewDigest(j.repo.String()+"@"+digest, j.rc.nameOpts...)
-	if err != nil {
-		fail("", err)
-		return
-	}
-	rd, err := j.rc.puller.Get(ctx, ref)
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", digest, err))
-		return
-	}
-	c.indexDescriptor(ctx, j, rd, parent, depth, fail)
-}
-
-func (c *Crawler) indexChildren(ctx context.Context, j tagJob, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
-	if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
-		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrManifestLimit, maxDepth))
-		return
-	}
-	platforms := j.rc.platforms
-	matched := false
-	for _, ch := range children {
-		if !wantPlatform(platforms, ch.Platform) {
-			continue
-		}
-		matched = true
-		if ch.Digest == indexDigest {
-			fail("", fmt.Errorf("index %s lists itself", indexDigest))
-			continue
-		}
-		childFail := func(layer string, err error) {
-			fail(layer, fmt.Errorf("platform %s (%s): %w", ch.Platform, ch.Digest, err))
-		}
-		c.indexDigest(ctx, j, ch.Digest, via{indexDigest, ch.Platform}, depth+1, childFail)
-	}
-	if !matched && len(children) > 0 {
-		c.platformMiss(ctx, j.single, indexDigest, children, fail)
-	}
 }
 
 func wantPlatform(specs []v1.Platform, p index.Platform) bool {
@@ -312,45 +287,6 @@ func platformOf(p *v1.Platform) index.Platform {
 
 // errUnsupported names manifests the crawler cannot index.
 var errUnsupported = errors.New("unsupported manifest")
-
-func (c *Crawler) indexDescriptor(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via, depth int, fail func(string, error)) {
-	mt, kind, err := classifyManifest(rd.MediaType, rd.Manifest)
-	rd.MediaType = mt
-	if err != nil {
-		fail("", fmt.Errorf("manifest %s: %w", rd.Digest, err))
-		return
-	}
-	switch kind {
-	case kindIndex:
-		ii, err := rd.ImageIndex()
-		if err != nil {
-			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
-			return
-		}
-		im, err := ii.IndexManifest()
-		if err != nil {
-			fail("", fmt.Errorf("index %s: %w", rd.Digest, err))
-			return
-		}
-		rec := indexRecord(rd.Digest.String(), rd.MediaType, rd.Size, im)
-		if err := c.sink.PutIndex(ctx, rec); err != nil {
-			fail("", err)
-			return
-		}
-		c.indexChildren(ctx, j, rec.Digest, rec.Children, depth, fail)
-	case kindImage:
-		if err := c.indexRemoteImage(ctx, j, rd, parent); err != nil {
-			var le *layerError
-			if errors.Is(err, errArtifact) {
-				c.skipArtifact(ctx, j.repo.RegistryStr(), j.repo.RepositoryStr(), j.reference(), rd.Digest.String(), err)
-			} else if errors.As(err, &le) {
-				fail(le.digest, err)
-			} else {
-				fail("", err)
-			}
-		}
-	}
-}
 
 type manifestClass int
 
@@ -390,61 +326,6 @@ func manifestKind(mt interface{ IsIndex() bool }, raw []byte) (manifestClass, er
 		return kindImage, nil
 	}
 	return 0, fmt.Errorf("%w: media type %q", errUnsupported, s)
-}
-
-// indexRemoteImage indexes an image manifest fetched from a registry.
-func (c *Crawler) indexRemoteImage(ctx context.Context, j tagJob, rd *remote.Descriptor, parent via) error {
-	img, err := rd.Image()
-	if err != nil {
-		return fmt.Errorf("image %s: %w", rd.Digest, err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return fmt.Errorf("image %s: manifest: %w", rd.Digest, err)
-	}
-	if err := notImage(m); err != nil {
-		return err
-	}
-	cf, err := c.readConfig(ctx, m.Config, func(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
-		rl, err := j.rc.puller.Layer(ctx, j.repo.Digest(h.String()))
-		if err != nil {
-			return nil, err
-		}
-		return rl.Compressed()
-	})
-	if err != nil {
-		return fmt.Errorf("image %s: config %s: %w", rd.Digest, m.Config.Digest, err)
-	}
-	layers, err := manifestLayers(m, cf)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", rd.Digest, err)
-	}
-	mt := string(rd.MediaType)
-	if mt == "" {
-		mt = string(m.MediaType)
-	}
-	p := &imageParts{
-		Digest: rd.Digest.String(), MediaType: mt, Size: rd.Size,
-		ConfigDigest: m.Config.Digest.String(), Config: cf, Layers: layers,
-		Open: func(ctx context.Context, l layerRef) (io.ReadCloser, error) {
-			ref, err := name.NewDigest(j.repo.String()+"@"+l.Digest, j.rc.nameOpts...)
-			if err != nil {
-				return nil, err
-			}
-			rl, err := j.rc.puller.Layer(ctx, ref)
-			if err != nil {
-				return nil, err
-			}
-			r, err := rl.Compressed() // go-containerregistry verifies size and digest as it streams
-			if err != nil {
-				return nil, err
-			}
-			return verdictReader{r}, nil
-		},
-		Sem:    j.rc.layerSem,
-		Redact: j.rc.redact,
-	}
-	return c.indexImage(ctx, j.rec(), j.reference(), parent, p)
 }
 
 // indexRecord maps a parsed index (manifest list) to what the index stores.

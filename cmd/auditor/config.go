@@ -40,6 +40,7 @@ type LimitsConfig struct {
 	MaxIndexDepth      int   `toml:"max_index_depth"`
 	MaxListPages       int   `toml:"max_list_pages"`
 	MaxConfigBytes     int64 `toml:"max_config_bytes"`
+	MaxTagManifests    int   `toml:"max_manifests_per_tag"`
 }
 
 // RetryConfig says how a flaky registry is treated (see crawl.Retry).
@@ -82,6 +83,7 @@ func DefaultConfig() Config {
 			MaxIndexDepth:      crawl.DefaultMaxIndexDepth,
 			MaxListPages:       crawl.DefaultMaxListPages,
 			MaxConfigBytes:     crawl.DefaultMaxConfigSize,
+			MaxTagManifests:    crawl.DefaultMaxTagManifests,
 		},
 		Retry: RetryConfig{
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
@@ -135,7 +137,8 @@ func (c Config) CrawlOptions() (crawl.Options, error) {
 		Registries: map[string]crawl.Registry{},
 		Limits: crawl.Limits{MaxEntries: c.Limits.MaxEntriesPerLayer, MaxUncompressedSize: c.Limits.MaxLayerBytes,
 			MaxManifestSize: c.Limits.MaxManifestBytes, MaxIndexDepth: c.Limits.MaxIndexDepth,
-			MaxListPages: c.Limits.MaxListPages, MaxConfigSize: c.Limits.MaxConfigBytes},
+			MaxListPages: c.Limits.MaxListPages, MaxConfigSize: c.Limits.MaxConfigBytes,
+			MaxTagManifests: c.Limits.MaxTagManifests},
 		Retry: crawl.Retry{Attempts: c.Retry.Attempts, Backoff: c.Retry.Backoff, MaxRetryAfter: c.Retry.MaxRetryAfter,
 			StallTimeout: c.Retry.StallTimeout, BreakAfter: c.Retry.BreakAfter, Cooldown: c.Retry.Cooldown},
 	}
