@@ -274,6 +274,11 @@ func imageRecord(p *imageParts) *index.Image {
 		Env:          cf.Config.Env,
 		Labels:       cf.Config.Labels,
 		StopSignal:   cf.Config.StopSignal,
+		OnBuild:      cf.Config.OnBuild,
+		Shell:        cf.Config.Shell,
+	}
+	if h := cf.Config.Healthcheck; h != nil {
+		rec.Healthcheck = &index.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 	}
 	for p := range cf.Config.ExposedPorts {
 		rec.ExposedPorts = append(rec.ExposedPorts, p)

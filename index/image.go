@@ -127,6 +127,12 @@ func (db *DB) PutImage(ctx context.Context, repo Repo, indexDigest string, img *
 			}
 		case err != nil:
 			return err
+		case !indexedAt.Valid:
+			// Indexed again (its layers were read again): the config
+			// columns an older index lacked are filled in.
+			if err := updateConfig(ctx, tx, id, img); err != nil {
+				return err
+			}
 		}
 		if !indexedAt.Valid {
 			if err := db.buildImage(ctx, tx, id, img); err != nil {
@@ -216,16 +222,35 @@ func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) 
 	vols := append([]string(nil), img.Volumes...)
 	sort.Strings(vols)
 	volumes, _ := jsonOrNull(vols, len(vols) == 0)
+	health, onbuild, shell := configJSON(img)
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO manifests
 		(digest, media_type, is_index, size, config_digest, created, os, architecture, variant, os_version,
-		 user, workdir, entrypoint, cmd, env, labels, exposed_ports, volumes, stop_signal, reader_version)
-		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		 user, workdir, entrypoint, cmd, env, labels, exposed_ports, volumes, stop_signal, reader_version,
+		 healthcheck, onbuild, shell)
+		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		img.Digest, img.MediaType, img.Size, img.ConfigDigest, timeOrNull(img.Created),
 		nullStr(img.Platform.OS), nullStr(img.Platform.Architecture), nullStr(img.Platform.Variant), nullStr(img.Platform.OSVersion),
 		nullStr(img.User), nullStr(img.WorkingDir), entrypoint, cmd, env, labels, exposed, volumes, nullStr(img.StopSignal),
-		ReaderVersion).Scan(&id)
+		ReaderVersion, health, onbuild, shell).Scan(&id)
 	return id, err
+}
+
+// configJSON is the JSON of the healthcheck, onbuild and shell of img's
+// config (nil for each it does not set).
+func configJSON(img *Image) (health, onbuild, shell any) {
+	health, _ = jsonOrNull(img.Healthcheck, img.Healthcheck == nil)
+	onbuild, _ = jsonOrNull(img.OnBuild, img.OnBuild == nil)
+	shell, _ = jsonOrNull(img.Shell, img.Shell == nil)
+	return health, onbuild, shell
+}
+
+// updateConfig sets the config columns added by migration 0015 on an
+// existing manifest row.
+func updateConfig(ctx context.Context, tx *sql.Tx, id int64, img *Image) error {
+	health, onbuild, shell := configJSON(img)
+	_, err := tx.ExecContext(ctx, `UPDATE manifests SET healthcheck = ?, onbuild = ?, shell = ? WHERE id = ?`, health, onbuild, shell, id)
+	return err
 }
 
 // buildImage writes an image's layer map, history and hidden entries, and
@@ -255,16 +280,20 @@ func (db *DB) buildImage(ctx context.Context, tx *sql.Tx, id int64, img *Image) 
 		}
 	}
 	layerPos := 0
+	user := ""
 	for pos, h := range img.History {
+		if u, ok := HistoryUser(h.CreatedBy); ok {
+			user = u
+		}
 		var lp any
 		if !h.EmptyLayer && layerPos < len(img.Layers) {
 			lp = layerPos
 			layerPos++
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_history
-			(manifest_id, position, created, created_by, comment, author, empty_layer, layer_position)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, pos, timeOrNull(h.Created), nullStr(h.CreatedBy), nullStr(h.Comment), nullStr(h.Author), h.EmptyLayer, lp); err != nil {
+			(manifest_id, position, created, created_by, comment, author, empty_layer, layer_position, user)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, pos, timeOrNull(h.Created), nullStr(h.CreatedBy), nullStr(h.Comment), nullStr(h.Author), h.EmptyLayer, lp, user); err != nil {
 			return err
 		}
 	}

@@ -110,6 +110,16 @@ type History struct {
 	EmptyLayer bool
 }
 
+// Healthcheck is an image config's healthcheck, stored as JSON with the
+// config's field names (durations in nanoseconds).
+type Healthcheck struct {
+	Test        []string      `json:"Test,omitempty"`
+	Interval    time.Duration `json:"Interval,omitempty"`
+	Timeout     time.Duration `json:"Timeout,omitempty"`
+	StartPeriod time.Duration `json:"StartPeriod,omitempty"`
+	Retries     int           `json:"Retries,omitempty"`
+}
+
 // Image is a platform manifest and what its config blob says.
 type Image struct {
 	Digest       string
@@ -127,6 +137,9 @@ type Image struct {
 	ExposedPorts []string
 	Volumes      []string
 	StopSignal   string
+	Healthcheck  *Healthcheck // nil: the config sets none
+	OnBuild      []string
+	Shell        []string
 	History      []History
 	Layers       []string // layer digests, bottom first; all must be indexed
 	// LayerMediaTypes are the layers' media types as this image's manifest
