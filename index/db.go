@@ -108,6 +108,10 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		// Belt and braces: the connection refuses writes whatever SQL says.
 		q.Add("_pragma", "query_only(1)")
+		// Temporary tables and sorts of queries and rules stay in memory,
+		// where SetMemoryLimit bounds them (see sqllimits.go), instead of
+		// growing temporary files without a bound.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	} else {
 		// Take the write lock at BEGIN, so two writers queue instead of
 		// deadlocking when both try to upgrade a read lock.

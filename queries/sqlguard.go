@@ -6,11 +6,14 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/auditor-dev/auditor/index"
 )
 
 // Ad hoc SQL runs read-only, by three independent locks:
@@ -200,6 +203,10 @@ type SQLOptions struct {
 	Limit  int // stop after this many rows; 0 means all
 	Format Format
 	Table  TableOptions
+	// Timeout stops the query after this long (0: never), with an error
+	// wrapping index.ErrTimeLimit. The memory it may use is bounded by
+	// index.SetMemoryLimit (index.ErrMemoryLimit).
+	Timeout time.Duration
 }
 
 // RunSQL runs one read-only statement over the index and writes its rows
@@ -211,7 +218,22 @@ func RunSQL(ctx context.Context, db *sql.DB, q string, o SQLOptions, w io.Writer
 	if err := checkStatement(q); err != nil {
 		return 0, false, err
 	}
-	return runAuthorized(ctx, db, q, o, w)
+	ctx, cancel := index.WithTimeLimit(ctx, o.Timeout)
+	defer cancel()
+	n, more, err = runAuthorized(ctx, db, q, o, w)
+	if lerr := index.LimitError(ctx, err); lerr != err {
+		err = fmt.Errorf("query %s: %w", describeQuery(q), lerr)
+	}
+	return n, more, err
+}
+
+// describeQuery names a query in an error: its start, on one line.
+func describeQuery(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if r := []rune(q); len(r) > 60 {
+		q = string(r[:57]) + "..."
+	}
+	return strconv.Quote(q)
 }
 
 // runAuthorized runs q under the authorizer policy, without the lexical

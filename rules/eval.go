@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/auditor-dev/auditor/index"
 )
 
 // Querier is the read-only connection rules run on (index.DB.Reader()).
@@ -174,8 +177,16 @@ func eval(ctx context.Context, db Querier, r *Rule, scanID int64, s scoping) ([]
 }
 
 // TestRows runs a rule read-only and returns every column it returns, for
-// "auditor rules test": the header, then the rows as text.
-func TestRows(ctx context.Context, db Querier, r *Rule, scanID int64, limit int) ([]string, [][]string, error) {
+// "auditor rules test": the header, then the rows as text. A rule running
+// longer than timeout (0: no limit) fails, naming the rule.
+func TestRows(ctx context.Context, db Querier, r *Rule, scanID int64, limit int, timeout time.Duration) ([]string, [][]string, error) {
+	ctx, cancel := index.WithTimeLimit(ctx, timeout)
+	defer cancel()
+	cols, out, err := testRows(ctx, db, r, scanID, limit)
+	return cols, out, limitError(ctx, r, err)
+}
+
+func testRows(ctx context.Context, db Querier, r *Rule, scanID int64, limit int) ([]string, [][]string, error) {
 	rows, err := db.QueryContext(ctx, wrap(r, "*"), args(r, scanID)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)

@@ -36,6 +36,9 @@ type RunOptions struct {
 	// Full evaluates rules of scope "image" on every image, not only on
 	// those new or changed since their last run.
 	Full bool
+	// Timeout stops a rule that runs longer (0: never): it fails with an
+	// error naming it and wrapping index.ErrTimeLimit, and the others go on.
+	Timeout time.Duration
 }
 
 // ErrNotLatestScan is returned by Run for a scan other than the latest.
@@ -163,11 +166,14 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 				t := time.Now()
 				var fs []Finding
 				err := connErr // without a connection, the rules this worker takes fail
+				rctx, cancel := index.WithTimeLimit(ctx, o.Timeout)
 				if n, scoped := inScope[r.ID]; err == nil && !scoped {
-					fs, err = eval(ctx, conn, r, scanID, wholeIndex)
+					fs, err = eval(rctx, conn, r, scanID, wholeIndex)
 				} else if err == nil && n > 0 {
-					fs, err = eval(ctx, conn, r, scanID, scopingFor(n, images))
+					fs, err = eval(rctx, conn, r, scanID, scopingFor(n, images))
 				}
+				err = limitError(rctx, r, err)
+				cancel()
 				res.Rules[i] = RuleResult{Rule: r, Images: inScope[r.ID], Findings: len(fs), Duration: time.Since(t), Err: err}
 				if err != nil {
 					continue
@@ -351,4 +357,13 @@ func ruleConn(ctx context.Context, pool *sql.DB) (conn *sql.Conn, release func()
 		c.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
 		c.Close()
 	}, nil
+}
+
+// limitError names the rule whose evaluation under ctx (from
+// index.WithTimeLimit) reached a time or memory limit.
+func limitError(ctx context.Context, r *Rule, err error) error {
+	if lerr := index.LimitError(ctx, err); lerr != err {
+		return fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, lerr)
+	}
+	return err
 }

@@ -27,6 +27,7 @@ type Config struct {
 	Limits     LimitsConfig              `toml:"limits"`
 	Retry      RetryConfig               `toml:"retry"`
 	Registries map[string]RegistryConfig `toml:"registries"`
+	SQL        SQLConfig                 `toml:"sql"`
 	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
 	Content    ContentConfig             `toml:"content"` // see rules_config.go
 	Report     ReportConfig              `toml:"report"`  // see nightly.go
@@ -42,6 +43,24 @@ type LimitsConfig struct {
 	MaxConfigBytes     int64 `toml:"max_config_bytes"`
 	MaxTagManifests    int   `toml:"max_manifests_per_tag"`
 }
+
+// SQLConfig bounds ad hoc SQL (auditor sql) and, for memory, every query
+// and rule of the process.
+type SQLConfig struct {
+	// Timeout stops one `auditor sql` query after this long; 0: never.
+	Timeout time.Duration `toml:"timeout"`
+	// MaxMemory bounds the memory SQLite holds in the process, bytes; the
+	// statement that needs more fails. Queries and rules keep their
+	// temporary tables and sorts in memory, so it bounds those too. 0: none.
+	MaxMemory int64 `toml:"max_memory"`
+}
+
+// The defaults of [sql] and [rules] timeout.
+const (
+	defaultSQLTimeout  = 10 * time.Minute
+	defaultRuleTimeout = 10 * time.Minute
+	defaultMaxMemory   = 2 << 30
+)
 
 // RetryConfig says how a flaky registry is treated (see crawl.Retry).
 type RetryConfig struct {
@@ -89,6 +108,7 @@ func DefaultConfig() Config {
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
 			StallTimeout: crawl.DefaultStallTimeout, BreakAfter: crawl.DefaultBreakAfter, Cooldown: crawl.DefaultCooldown,
 		},
+		SQL:     SQLConfig{Timeout: defaultSQLTimeout, MaxMemory: defaultMaxMemory},
 		Rules:   defaultRulesConfig(),
 		Content: defaultContentConfig(),
 		Report:  ReportConfig{Keep: defaultReportKeep},
@@ -116,6 +136,9 @@ func LoadConfig(path string, required bool) (Config, error) {
 	}
 	if cfg.Jobs < 0 {
 		return cfg, fmt.Errorf("config %s: jobs must be 0 (the default) or more, got %d", path, cfg.Jobs)
+	}
+	if cfg.SQL.Timeout < 0 || cfg.Rules.Timeout < 0 || cfg.SQL.MaxMemory < 0 {
+		return cfg, fmt.Errorf("config %s: sql.timeout, sql.max_memory and rules.timeout must be 0 (no limit) or more", path)
 	}
 	// Found now, before any scan: a bad suppression or report setting.
 	if err := rules.CheckSuppressions(cfg.Rules.Suppress); err != nil {

@@ -28,6 +28,10 @@ func TestExampleConfigLoads(t *testing.T) {
 	if _, err := cfg.CrawlOptions(); err != nil {
 		t.Errorf("example config: %v", err)
 	}
+	// It says what the defaults are.
+	if def := DefaultConfig(); cfg.SQL != def.SQL || cfg.Rules.Timeout != def.Rules.Timeout {
+		t.Errorf("example config: [sql] %+v, rules timeout %s; the defaults are %+v, %s", cfg.SQL, cfg.Rules.Timeout, def.SQL, def.Rules.Timeout)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -36,6 +40,8 @@ func TestConfigErrors(t *testing.T) {
 		"unknown key":        {"db = \"x.db\"\nthreads = 3\n", "unknown key threads"},
 		"unknown nested key": {"[registries.\"r.example.com\"]\npasword_env = \"P\"\n", `registries."r.example.com".pasword_env`},
 		"negative jobs":      {"jobs = -1\n", "jobs must be"},
+		"negative timeout":   {"[rules]\ntimeout = \"-1s\"\n", "rules.timeout must be"},
+		"negative memory":    {"[sql]\nmax_memory = -1\n", "sql.max_memory"},
 		"bad toml":           {"db = \n", "config"},
 	}
 	for name, tt := range tests {

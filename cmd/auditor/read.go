@@ -20,6 +20,7 @@ type readFlags struct {
 	commonFlags
 	format  string
 	noTrunc bool
+	cfg     Config // as open loaded it
 }
 
 func (r *readFlags) register(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error)
 	if err != nil {
 		return nil, "", err
 	}
+	r.cfg = cfg
 	if err := r.checkDB(cfg.DB); err != nil {
 		return nil, "", err
 	}

@@ -206,7 +206,7 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 			return 0, err
 		}
 		t := time.Now()
-		cols, rows, err := rules.TestRows(ctx, db.Reader(), r, scanID, *limit)
+		cols, rows, err := rules.TestRows(ctx, db.Reader(), r, scanID, *limit, cfg.Rules.Timeout)
 		if err != nil {
 			return 0, err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scanners"
@@ -18,6 +19,7 @@ type RulesConfig struct {
 	FailOnState string              `toml:"fail_on_state"` // default of --fail-on-state: new or open
 	Format      string              `toml:"format"`        // default report format
 	Jobs        int                 `toml:"jobs"`          // rules evaluated at once; 0 = one per core
+	Timeout     time.Duration       `toml:"timeout"`       // a rule running longer fails; 0 = no limit
 	Suppress    []rules.Suppression `toml:"suppress"`      // [[rules.suppress]] tables
 }
 
@@ -36,7 +38,7 @@ type ContentConfig struct {
 }
 
 func defaultRulesConfig() RulesConfig {
-	return RulesConfig{Enabled: true, Defaults: true, Format: "table"}
+	return RulesConfig{Enabled: true, Defaults: true, Format: "table", Timeout: defaultRuleTimeout}
 }
 
 func defaultContentConfig() ContentConfig {

@@ -125,7 +125,7 @@ func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFla
 // explains exitFindings.
 func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
-	o.Suppressions, o.Jobs = cfg.Rules.Suppress, cfg.Rules.Jobs
+	o.Suppressions, o.Jobs, o.Timeout = cfg.Rules.Suppress, cfg.Rules.Jobs, cfg.Rules.Timeout
 	res, err := rules.Run(ctx, db, set, o)
 	if err != nil {
 		return 0, err

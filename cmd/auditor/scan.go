@@ -49,6 +49,10 @@ func (c *commonFlags) load() (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	// Every command's queries share SQLite's memory limit (process-wide).
+	if err := index.SetMemoryLimit(cfg.SQL.MaxMemory); err != nil {
+		return cfg, err
+	}
 	if c.db != "" {
 		cfg.DB = c.db
 	}

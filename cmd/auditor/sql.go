@@ -57,7 +57,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		return 0, err
 	}
 	defer db.Close()
-	o := queries.SQLOptions{Limit: *limit, Format: f, Table: rf.tableOptions(stdout)}
+	o := queries.SQLOptions{Limit: *limit, Format: f, Table: rf.tableOptions(stdout), Timeout: rf.cfg.SQL.Timeout}
 	n, more, err := queries.RunSQL(ctx, db.Reader(), q, o, stdout)
 	if err != nil {
 		return 0, err
