@@ -109,7 +109,7 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 	if err != nil {
 		return nil, err
 	}
-	l.Entries, l.ContentMatches, l.ContentDropped = c.entries, c.matches, c.dropped
+	l.Entries, l.ContentMatches, l.ContentDropped, l.Configs = c.entries, c.matches, c.dropped, c.configs
 	return l, nil
 }
 
@@ -118,6 +118,7 @@ type collector struct {
 	entries []index.Entry
 	matches []index.ContentMatch
 	dropped []index.ContentDrop
+	configs []index.ConfigFile
 	files   map[string]string // path -> sha256 of the last regular file there
 }
 
@@ -140,6 +141,7 @@ func (c *collector) Add(_ context.Context, e index.Entry) error {
 func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matches, m) }
 
 func (c *collector) AddDropped(d index.ContentDrop) { c.dropped = append(c.dropped, d) }
+func (c *collector) AddConfig(f index.ConfigFile)   { c.configs = append(c.configs, f) }
 
 // StreamLayer streams a layer blob (gzip, zstd or plain tar, detected from
 // its first bytes, whatever the media type says), hands every tar entry with

@@ -55,6 +55,9 @@ type ScanSink interface {
 	// AddDropped counts the content matches found in an entry and not
 	// recorded (over the caps).
 	AddDropped(d index.ContentDrop)
+	// AddConfig takes a security-relevant configuration file of the layer
+	// as read by the config scanner (index.ConfigScanner).
+	AddConfig(f index.ConfigFile)
 }
 
 // layerScans runs the scans of one layer.

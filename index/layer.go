@@ -76,6 +76,9 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	for _, d := range l.ContentDropped {
 		w.AddDropped(d)
 	}
+	for _, f := range l.Configs {
+		w.AddConfig(f)
+	}
 	return w.Commit(ctx, l)
 }
 

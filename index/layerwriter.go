@@ -43,6 +43,7 @@ type LayerWriter struct {
 	buf, out            []Entry
 	matches, outMatches []ContentMatch // all of them when rescan
 	dropped             []ContentDrop  // written at Commit
+	configs             []ConfigFile   // the layer's configuration files, stored at Commit
 	n                   int64          // entries added
 	queued              int64          // entries moved to out, written or not
 	inflight            chan error     // the write of out, if one runs
@@ -400,7 +401,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	in := newInterner(db)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if w.rescan != nil {
-			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, db.now())
+			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, w.configs, db.now())
 		}
 		var id, version int64
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
@@ -436,6 +437,9 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 			return err
 		}
 		if err := putScans(ctx, tx, lid, l.Scans, db.now()); err != nil {
+			return err
+		}
+		if err := putConfigs(ctx, tx, lid, first, w.n, w.configs); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM pending_layers WHERE layer_id = ?`, lid)
@@ -481,5 +485,5 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 
 func (w *LayerWriter) finish() {
 	w.done = true
-	w.buf, w.out, w.matches, w.outMatches, w.dropped, w.files = nil, nil, nil, nil, nil, nil
+	w.buf, w.out, w.matches, w.outMatches, w.dropped, w.files, w.configs = nil, nil, nil, nil, nil, nil, nil
 }

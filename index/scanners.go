@@ -111,11 +111,12 @@ func putScans(ctx context.Context, tx *sql.Tx, layerID int64, scans []LayerScan,
 }
 
 // putRescan stores what the scans found in an indexed layer read again for
-// them (n entries; content matches numbered by Seq in tar order), replacing
+// them (n entries; content matches and configuration files numbered by Seq
+// in tar order), replacing
 // what older versions of the same scanners found, and records the scans.
 // Scans already recorded at their version (by another writer meanwhile)
 // are left as they are.
-func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, dropped []ContentDrop, now string) error {
+func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, dropped []ContentDrop, configs []ConfigFile, now string) error {
 	var id, first, stored int64
 	err := tx.QueryRowContext(ctx, `SELECT id, first_entry, entries FROM layers WHERE digest = ?`, digest).Scan(&id, &first, &stored)
 	if err != nil {
@@ -140,6 +141,11 @@ func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []
 	}
 	if slices.ContainsFunc(todo, func(s LayerScan) bool { return s.Scanner == ContentScanner }) {
 		if err := replaceMatches(ctx, tx, id, first, n, matches, dropped); err != nil {
+			return err
+		}
+	}
+	if slices.ContainsFunc(todo, func(s LayerScan) bool { return s.Scanner == ConfigScanner }) {
+		if err := putConfigs(ctx, tx, id, first, n, configs); err != nil {
 			return err
 		}
 	}

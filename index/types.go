@@ -71,6 +71,7 @@ type Layer struct {
 	Scans          []LayerScan
 	ContentMatches []ContentMatch
 	ContentDropped []ContentDrop
+	Configs        []ConfigFile // security-relevant configuration files (the config scanner's)
 }
 
 // ContentMatch is a content pattern found in a regular file of a layer.

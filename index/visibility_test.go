@@ -84,8 +84,14 @@ func TestMigrateHiddenPositions(t *testing.T) {
 			how INTEGER NOT NULL, PRIMARY KEY (manifest_id, entry_id)) WITHOUT ROWID`,
 		// What an older auditor stored: one row per entry, the first hiding.
 		`INSERT OR IGNORE INTO old_hidden SELECT manifest_id, entry_id, hidden_by_position, how FROM hidden ORDER BY layer_position`,
+		// What 0016 made on top of hidden goes too, and is made again.
+		`DROP VIEW accounts`, `DROP VIEW groups`, `DROP VIEW sudo_grants`, `DROP VIEW sshd_effective`, `DROP VIEW ssh_options`,
+		`DROP VIEW pam_lines`, `DROP VIEW cron_jobs`, `DROP VIEW unit_directives`, `DROP VIEW hosts_entries`, `DROP VIEW package_sources`,
+		`DROP VIEW image_config_rows`, `DROP VIEW image_config_lines`, `DROP VIEW config_file_lines`, `DROP VIEW image_config_files`,
+		`DROP VIEW config_visible`, `DROP VIEW config_files`, `DROP TRIGGER layers_drop_configs`,
+		`DROP TABLE config_entries`, `DROP TABLE config_parsed`, `DROP TABLE config_lines`, `DROP TABLE config_rows`,
 		`DROP VIEW image_files`, `DROP TABLE hidden`, `DROP TABLE moved`, `DROP TABLE visibility_stale`, `ALTER TABLE old_hidden RENAME TO hidden`, oldView,
-		`DELETE FROM migrations WHERE name IN ('0009_hidden_positions.sql', '0010_written_via_links.sql', '0012_hardlink_inodes.sql')`)
+		`DELETE FROM migrations WHERE name IN ('0009_hidden_positions.sql', '0010_written_via_links.sql', '0012_hardlink_inodes.sql', '0016_config_files.sql')`)
 	got := strings.Join(indextest.Strings(t, db.Reader(), `SELECT substr(image_digest, 8, 1) || ' ' || layer_position || ' ' || visible ||
 		' ' || COALESCE(hidden_by_position || ':' || hidden_how, '-') FROM image_files ORDER BY 1`), ", ")
 	if want := "e 0 0 1:overwritten, e 1 0 2:overwritten, e 2 1 -, f 0 0 1:overwritten, f 1 1 -"; got != want {

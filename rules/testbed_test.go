@@ -191,6 +191,7 @@ func scanInto(t testing.TB, dbPath string, m *scanners.Matcher, targets ...strin
 	if m != nil {
 		opts.Scanners = []crawl.LayerScanner{m}
 	}
+	opts.Scanners = append(opts.Scanners, scanners.NewConfig(0))
 	return scanWith(t, dbPath, opts, targets...)
 }
 

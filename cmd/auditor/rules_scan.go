@@ -15,6 +15,7 @@ import (
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 // reportFlags are the flags of commands that report findings (scan, rules
@@ -95,6 +96,9 @@ func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFla
 	if m != nil {
 		opts.Scanners = append(opts.Scanners, m)
 	}
+	// What security-relevant configuration files say is part of the index,
+	// whatever rules run on it.
+	opts.Scanners = append(opts.Scanners, scanners.NewConfig(0))
 	if !cfg.Rules.Enabled {
 		if failing {
 			return nil, fmt.Errorf("%w: --fail-on needs rules enabled (rules.enabled = false in config)", errUsage)

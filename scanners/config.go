@@ -1,0 +1,127 @@
+package scanners
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/secconf"
+)
+
+// configParserVersion changes whenever what secconf reads of a file could
+// (the path set, a parser): each layer is then read once more for its
+// configuration files.
+const configParserVersion = "1"
+
+// Config is the security-configuration scanner (index.ConfigScanner): while
+// a layer streams it reads the files of secconf's path set (accounts,
+// authentication, autostart, name resolution, package sources) up to
+// MaxSize bytes each and stores their lines and structured rows, once per
+// content, for the config views that rules join.
+type Config struct {
+	lim secconf.Limits
+}
+
+var _ crawl.LayerScanner = (*Config)(nil)
+
+// NewConfig returns the scanner with secconf's default bounds
+// (256 KiB a file), or maxSize bytes a file when it is positive.
+func NewConfig(maxSize int) *Config {
+	lim := secconf.DefaultLimits
+	if maxSize > 0 {
+		lim.MaxSize = maxSize
+	}
+	return &Config{lim: lim}
+}
+
+// Name is index.ConfigScanner.
+func (c *Config) Name() string { return index.ConfigScanner }
+
+// Version covers the parsers and the bounds.
+func (c *Config) Version() string {
+	return fmt.Sprintf("%s/%d/%d/%d", configParserVersion, c.lim.MaxSize, c.lim.MaxLine, c.lim.MaxLines)
+}
+
+// NewScan starts reading one layer.
+func (c *Config) NewScan(out crawl.ScanSink) crawl.LayerScan { return &configScan{c: c, out: out} }
+
+type configScan struct {
+	c    *Config
+	out  crawl.ScanSink
+	kind secconf.Kind
+}
+
+func (s *configScan) Wants(path string, size int64) bool {
+	s.kind = secconf.Classify(path)
+	return s.kind != secconf.KindNone && size <= int64(s.c.lim.MaxSize)
+}
+
+// File parses one configuration file. A file over the line bounds is
+// recorded with its error (a rule can flag it), not failed: an attacker
+// must not blind the scanner to a whole layer with one long line.
+func (s *configScan) File(seq int, path string, content []byte) error {
+	cf := index.ConfigFile{Seq: seq, Kind: string(s.kind), Version: s.c.Version()}
+	f, err := secconf.Parse(s.kind, path, content, s.c.lim)
+	if err != nil {
+		cf.Error = err.Error()
+		s.out.AddConfig(cf)
+		return nil
+	}
+	cf.Lines = make([]string, len(f.Lines))
+	for i, l := range f.Lines {
+		cf.Lines[i] = l.Text
+	}
+	cf.Rows = configRows(f)
+	s.out.AddConfig(cf)
+	return nil
+}
+
+func (s *configScan) Done() error { return nil }
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// configRows maps what secconf read to the stored rows (the views in
+// migration 0016 name their fields).
+func configRows(f *secconf.File) []index.ConfigRow {
+	var rows []index.ConfigRow
+	for _, a := range f.Passwd {
+		rows = append(rows, index.ConfigRow{Type: "account", Line: a.Line, A: a.Name, B: a.Password, C: a.Scheme, D: a.Home, E: a.Shell, F: a.GECOS, N1: a.UID, N2: a.GID})
+	}
+	for _, e := range f.Shadow {
+		rows = append(rows, index.ConfigRow{Type: "shadow", Line: e.Line, A: e.Name, B: e.Password, C: e.Scheme})
+	}
+	for _, g := range f.Groups {
+		rows = append(rows, index.ConfigRow{Type: "group", Line: g.Line, A: g.Name, B: strings.Join(g.Members, ","), N1: g.GID})
+	}
+	for _, g := range f.Sudo {
+		rows = append(rows, index.ConfigRow{Type: "sudo", Line: g.Line, A: g.Who, B: g.Hosts, C: g.RunAs, D: g.Commands, N1: b2i(g.NoPasswd)})
+	}
+	for _, i := range f.SudoIncludes {
+		rows = append(rows, index.ConfigRow{Type: "sudo-include", Line: i.Line, A: i.Path, N1: b2i(i.Dir)})
+	}
+	for _, o := range f.SSH {
+		rows = append(rows, index.ConfigRow{Type: "ssh", Line: o.Line, A: o.Keyword, B: o.Value, C: o.Match})
+	}
+	for _, p := range f.PAM {
+		rows = append(rows, index.ConfigRow{Type: "pam", Line: p.Line, A: p.Type, B: p.Control, C: p.Module, D: p.Args, N1: b2i(p.Optional)})
+	}
+	for _, c := range f.Cron {
+		rows = append(rows, index.ConfigRow{Type: "cron", Line: c.Line, A: c.Schedule, B: c.User, C: c.Command})
+	}
+	for _, u := range f.Units {
+		rows = append(rows, index.ConfigRow{Type: "unit", Line: u.Line, A: u.Section, B: u.Key, C: u.Value})
+	}
+	for _, h := range f.Hosts {
+		rows = append(rows, index.ConfigRow{Type: "host", Line: h.Line, A: h.Address, B: h.Name})
+	}
+	for _, s := range f.Sources {
+		rows = append(rows, index.ConfigRow{Type: "source", Line: s.Line, A: s.Manager, B: s.URI, C: s.Scheme, D: s.Detail, N1: b2i(s.Trusted), N2: b2i(s.Enabled)})
+	}
+	return rows
+}
