@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/internal/fleettest"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 var (
@@ -39,7 +40,7 @@ func fleetIndex(t testing.TB) string {
 		for _, tag := range fleettest.Tags(t) {
 			repos = append(repos, tag.Repository)
 		}
-		scanWith(t, fleetDB, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t)}, Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
+		scanWith(t, fleetDB, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t), scanners.NewConfig(0)}, Registries: map[string]crawl.Registry{reg: {Include: repos}}}, reg)
 		fleetScanOnly = filepath.Join(dir, "fleet-scan-only.db")
 		copyIndex(t, fleetDB, fleetScanOnly)
 		runRules(t, fleetDB, defaultSet(t), RunOptions{})

@@ -80,3 +80,20 @@ func TestConfigScannerAddedLater(t *testing.T) {
 		t.Errorf("layers read by the config scanner: %s of %s", got, queryLines(t, old, `SELECT count(*) FROM layers`))
 	}
 }
+
+// TestFleetSecurityConfig reads the shared fleet's real images through the
+// config views: every image that shows an /etc/passwd has its root account
+// (uid 0, password never empty), and every Debian image its apt sources.
+func TestFleetSecurityConfig(t *testing.T) {
+	db := fleetIndex(t)
+	withPasswd := queryLines(t, db, `SELECT count(DISTINCT image_digest) FROM image_files WHERE path = '/etc/passwd' AND visible AND type = 'file'`)
+	rooted := queryLines(t, db, `SELECT count(DISTINCT image_digest) FROM accounts WHERE name = 'root' AND uid = 0 AND password <> 'empty'`)
+	if withPasswd == "0" || rooted != withPasswd {
+		t.Errorf("%s images show /etc/passwd, %s have a root account of uid 0 with a password that is not empty", withPasswd, rooted)
+	}
+	debian := queryLines(t, db, `SELECT count(DISTINCT image_digest) FROM image_files WHERE path = '/etc/debian_version' AND visible`)
+	sourced := queryLines(t, db, `SELECT count(DISTINCT image_digest) FROM package_sources WHERE manager = 'apt' AND uri LIKE '%debian.org%' AND trusted = 0`)
+	if debian == "0" || sourced != debian {
+		t.Errorf("%s Debian images, %s with signed apt sources from debian.org", debian, sourced)
+	}
+}
