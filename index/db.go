@@ -261,6 +261,12 @@ func migrationNames() ([]string, error) {
 	return names, nil
 }
 
+// afterMigration holds the steps a migration takes in Go, in its
+// transaction, after its SQL.
+var afterMigration = map[string]func(context.Context, *sql.Tx) error{
+	"0017_history_users.sql": fillHistoryUsers,
+}
+
 // migrate applies, each in its own transaction, the embedded migrations not
 // yet recorded in the migrations table.
 func (db *DB) migrate(ctx context.Context) error {
@@ -290,6 +296,11 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err := db.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			if after := afterMigration[base]; after != nil {
+				if err := after(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", base, err)
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied) VALUES (?, ?)`, base, db.now())
 			return err

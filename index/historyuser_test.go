@@ -1,6 +1,12 @@
 package index
 
-import "testing"
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/auditor-dev/auditor/internal/indextest"
+)
 
 // TestHistoryUser: USER steps as BuildKit, kaniko, buildah and the classic
 // builder write them set the user; RUN steps that mention USER do not.
@@ -26,5 +32,26 @@ func TestHistoryUser(t *testing.T) {
 		if u != c.user || ok != c.ok {
 			t.Errorf("HistoryUser(%q) = %q, %v; want %q, %v", c.createdBy, u, ok, c.user, c.ok)
 		}
+	}
+}
+
+// TestMigrateHistoryUsers: an index whose images were indexed before the
+// history had a user column gets it filled from the stored created_by when
+// it is opened.
+func TestMigrateHistoryUsers(t *testing.T) {
+	path, raw, exec := migratedBefore(t, "0015")
+	exec(`INSERT INTO manifests (id, digest, media_type, indexed_at) VALUES (1, 'sha256:a', 'm', 't'), (2, 'sha256:b', 'm', 't')`)
+	exec(`INSERT INTO manifest_history (manifest_id, position, created_by, empty_layer) VALUES
+		(1, 0, '/bin/sh -c #(nop) ADD file:x in /', 0), (1, 1, 'USER app', 1), (1, 2, NULL, 0), (1, 3, '/bin/sh -c #(nop)  USER [root]', 1),
+		(2, 0, 'RUN /bin/sh -c echo USER root', 0)`)
+	raw.Close()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := strings.Join(indextest.Strings(t, db.w, `SELECT manifest_id || ' ' || position || ' ' || quote(user) FROM manifest_history ORDER BY 1`), ", ")
+	if want := "1 0 '', 1 1 'app', 1 2 'app', 1 3 'root', 2 0 ''"; got != want {
+		t.Errorf("history users after migrating: %s, want %s", got, want)
 	}
 }
