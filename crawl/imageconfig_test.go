@@ -1,6 +1,7 @@
 package crawl_test
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // TestImageConfigStored: the healthcheck, onbuild, shell, stop signal and
@@ -29,22 +31,15 @@ func TestImageConfigStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Config.User = "root"
-	cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "curl -f http://localhost/ || exit 1"},
-		Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3}
-	cf.Config.OnBuild = []string{"COPY . /src", "RUN make"}
-	cf.Config.Shell = []string{"/bin/bash", "-o", "pipefail", "-c"}
-	cf.Config.StopSignal = "SIGQUIT"
-	cf.Config.Labels = map[string]string{"org.opencontainers.image.source": "https://example.com/x"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = withConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.Config.User = "root"
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "curl -f http://localhost/ || exit 1"},
+			Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3}
+		cf.Config.OnBuild = []string{"COPY . /src", "RUN make"}
+		cf.Config.Shell = []string{"/bin/bash", "-o", "pipefail", "-c"}
+		cf.Config.StopSignal = "SIGQUIT"
+		cf.Config.Labels = map[string]string{"org.opencontainers.image.source": "https://example.com/x"}
+	})
 	push(t, reg+"/cfg/app:v1", img)
 	res := scan(t, crawl.Options{}, reg+"/cfg/app:v1")
 	if len(res.errs) > 0 {
@@ -59,4 +54,65 @@ func TestImageConfigStored(t *testing.T) {
 	if g, w := strings.Join(res.strings(t, `SELECT position || ' ' || quote(user) FROM history ORDER BY position`), ", "), "0 '', 1 'app', 2 'app', 3 'root'"; g != w {
 		t.Errorf("history users: %s, want %s", g, w)
 	}
+}
+
+// TestConfigReadAgain: an image indexed before the index held the whole
+// config (config_version NULL, the columns NULL) has its config read again
+// by the next scan, and only its config: its layers are not fetched; the
+// scan after that fetches no blob.
+func TestConfigReadAgain(t *testing.T) {
+	reg := memRegistry(t)
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = withConfig(t, img, func(cf *v1.ConfigFile) { cf.Config.OnBuild = []string{"RUN make"} })
+	push(t, reg+"/old/app:v1", img)
+	db := tempDB(t)
+	if _, errs := scanInto(t, db, crawl.Options{}, reg+"/old/app:v1"); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	raw, err := sql.Open("sqlite", "file:"+db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE manifests SET onbuild = NULL, config_version = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	onbuild := func() string {
+		t.Helper()
+		return strings.Join(indextest.Strings(t, db.Reader(), `SELECT COALESCE(onbuild, 'NULL') FROM images`), " ")
+	}
+	if g := onbuild(); g != "NULL" {
+		t.Fatalf("onbuild before the rescan: %s", g)
+	}
+	for i, want := range []int{1, 0} {
+		var ct countingTransport
+		if _, errs := scanInto(t, db, crawl.Options{Transport: &ct}, reg+"/old/app:v1"); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if g := ct.counts["GET blob"]; g != want {
+			t.Errorf("rescan %d: %d blob GETs, want %d (the config once, no layer): %v", i+1, g, want, ct.counts)
+		}
+		if g := onbuild(); g != `["RUN make"]` {
+			t.Errorf("rescan %d: onbuild %s", i+1, g)
+		}
+	}
+}
+
+// withConfig is img with its config changed by edit.
+func withConfig(t *testing.T, img v1.Image, edit func(*v1.ConfigFile)) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	edit(cf)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }

@@ -55,3 +55,32 @@ func TestMigrateHistoryUsers(t *testing.T) {
 		t.Errorf("history users after migrating: %s, want %s", got, want)
 	}
 }
+
+// TestMigrateConfigVersion: image rows indexed before migration 0015 are
+// marked as lacking the whole config (config_version NULL, so the next scan
+// reads their config again); rows indexed since hold it.
+func TestMigrateConfigVersion(t *testing.T) {
+	path, raw, exec := migratedBefore(t, "0018")
+	exec(`UPDATE migrations SET applied = '2500-01-01T00:00:00.000000000Z' WHERE name = '0015_image_config.sql'`)
+	exec(`INSERT INTO manifests (id, digest, media_type, indexed_at) VALUES (1, 'sha256:old', 'm', '2000-01-01T00:00:00.000000000Z'),
+		(2, 'sha256:new', 'm', '2999-01-01T00:00:00.000000000Z'), (3, 'sha256:pending', 'm', NULL)`)
+	raw.Close()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := strings.Join(indextest.Strings(t, db.w, `SELECT digest || ' ' || quote(config_version) FROM manifests ORDER BY id`), ", ")
+	if want := "sha256:old NULL, sha256:new 1, sha256:pending NULL"; got != want {
+		t.Errorf("config_version after migrating: %s, want %s", got, want)
+	}
+	for _, d := range []string{"sha256:old", "sha256:new"} {
+		st, err := db.Manifest(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Indexed != (d == "sha256:new") {
+			t.Errorf("%s: Indexed = %v", d, st.Indexed)
+		}
+	}
+}

@@ -27,7 +27,8 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 	var st ManifestState
 	var id int64
 	var indexedAt sql.NullString
-	err := db.r.QueryRowContext(ctx, `SELECT id, is_index, indexed_at FROM manifests WHERE digest = ?`, digest).Scan(&id, &st.IsIndex, &indexedAt)
+	var configVersion sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT id, is_index, indexed_at, config_version FROM manifests WHERE digest = ?`, digest).Scan(&id, &st.IsIndex, &indexedAt, &configVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = db.r.QueryRowContext(ctx, `SELECT reason FROM artifact_manifests WHERE digest = ?`, digest).Scan(&st.Artifact)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -42,6 +43,9 @@ func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error
 		return st, fmt.Errorf("manifest %s: %w", digest, err)
 	}
 	st.Indexed = indexedAt.Valid
+	if !st.IsIndex && configVersion.Int64 < ConfigVersion {
+		st.Indexed = false // its config is read again (PutImage fills the columns in)
+	}
 	if !st.IsIndex {
 		if st.Indexed {
 			st.Indexed, err = db.manifestScanned(ctx, id) // else its layers are re-read for their scanners
@@ -119,7 +123,8 @@ func (db *DB) PutImage(ctx context.Context, repo Repo, indexDigest string, img *
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var indexedAt sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT id, indexed_at FROM manifests WHERE digest = ?`, img.Digest).Scan(&id, &indexedAt)
+		var configVersion sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, indexed_at, config_version FROM manifests WHERE digest = ?`, img.Digest).Scan(&id, &indexedAt, &configVersion)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if id, err = insertManifest(ctx, tx, img); err != nil {
@@ -127,10 +132,10 @@ func (db *DB) PutImage(ctx context.Context, repo Repo, indexDigest string, img *
 			}
 		case err != nil:
 			return err
-		case !indexedAt.Valid:
-			// Indexed again (its layers were read again): the config
-			// columns an older index lacked are filled in.
-			if err := updateConfig(ctx, tx, id, img); err != nil {
+		case configVersion.Int64 < ConfigVersion:
+			// Indexed by an older version: the config columns it lacked
+			// are filled in.
+			if err := db.updateConfig(ctx, tx, id, img, indexedAt.Valid); err != nil {
 				return err
 			}
 		}
@@ -148,12 +153,15 @@ func (db *DB) PutImage(ctx context.Context, repo Repo, indexDigest string, img *
 }
 
 // LinkImage records that repo holds an already indexed image, and reports
-// whether the image was indexed (if not, nothing is written).
+// whether the image was indexed with its whole config (if not, nothing is
+// written: an image indexed before the index held every config column is
+// stored again by PutImage, which fills them in).
 func (db *DB) LinkImage(ctx context.Context, repo Repo, indexDigest, digest string) (bool, error) {
 	linked := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM manifests WHERE digest = ? AND indexed_at IS NOT NULL AND is_index = 0`, digest).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM manifests WHERE digest = ? AND indexed_at IS NOT NULL AND is_index = 0
+			AND config_version >= ?`, digest, ConfigVersion).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -227,12 +235,12 @@ func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) 
 	err = tx.QueryRowContext(ctx, `INSERT INTO manifests
 		(digest, media_type, is_index, size, config_digest, created, os, architecture, variant, os_version,
 		 user, workdir, entrypoint, cmd, env, labels, exposed_ports, volumes, stop_signal, reader_version,
-		 healthcheck, onbuild, shell)
-		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		 healthcheck, onbuild, shell, config_version)
+		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		img.Digest, img.MediaType, img.Size, img.ConfigDigest, timeOrNull(img.Created),
 		nullStr(img.Platform.OS), nullStr(img.Platform.Architecture), nullStr(img.Platform.Variant), nullStr(img.Platform.OSVersion),
 		nullStr(img.User), nullStr(img.WorkingDir), entrypoint, cmd, env, labels, exposed, volumes, nullStr(img.StopSignal),
-		ReaderVersion, health, onbuild, shell).Scan(&id)
+		ReaderVersion, health, onbuild, shell, ConfigVersion).Scan(&id)
 	return id, err
 }
 
@@ -245,11 +253,17 @@ func configJSON(img *Image) (health, onbuild, shell any) {
 	return health, onbuild, shell
 }
 
+// ConfigVersion is what manifests.config_version says of a row holding
+// every config column this version stores.
+const ConfigVersion = 1
+
 // updateConfig sets the config columns added by migration 0015 on an
-// existing manifest row.
-func updateConfig(ctx context.Context, tx *sql.Tx, id int64, img *Image) error {
+// existing manifest row; one already indexed gets a new indexed_at, so that
+// rules judge it again.
+func (db *DB) updateConfig(ctx context.Context, tx *sql.Tx, id int64, img *Image, indexed bool) error {
 	health, onbuild, shell := configJSON(img)
-	_, err := tx.ExecContext(ctx, `UPDATE manifests SET healthcheck = ?, onbuild = ?, shell = ? WHERE id = ?`, health, onbuild, shell, id)
+	_, err := tx.ExecContext(ctx, `UPDATE manifests SET healthcheck = ?, onbuild = ?, shell = ?, config_version = ?,
+		indexed_at = CASE WHEN ? THEN ? ELSE indexed_at END WHERE id = ?`, health, onbuild, shell, ConfigVersion, indexed, db.now(), id)
 	return err
 }
 
