@@ -55,6 +55,10 @@ type DB struct {
 	// DefaultOverlayInMemoryMax; a negative value sends every image through
 	// the path order. Set it before writing.
 	OverlayInMemoryMax int64
+	// OverlayInMemoryMaxBytes bounds, the same way, the bytes of the paths
+	// and link targets of those entries; 0 means
+	// DefaultOverlayInMemoryMaxBytes.
+	OverlayInMemoryMaxBytes int64
 
 	mu    sync.Mutex // guards the writer and its caches
 	paths *idCache   // path -> paths.id, for rows already committed

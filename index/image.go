@@ -337,7 +337,11 @@ func (db *DB) writeVisibility(ctx context.Context, tx *sql.Tx, id int64, spans [
 	for _, s := range spans {
 		total += s.last - s.first + 1
 	}
-	if total > db.overlayInMemoryMax() {
+	nameBytes, err := spanNameBytes(ctx, tx, spans)
+	if err != nil {
+		return err
+	}
+	if total > db.overlayInMemoryMax() || nameBytes > db.overlayInMemoryMaxBytes() {
 		err = overlaySorted(ctx, tx, id, hw)
 	} else {
 		err = db.overlayInMemory(ctx, tx, spans, hw)
@@ -346,6 +350,28 @@ func (db *DB) writeVisibility(ctx context.Context, tx *sql.Tx, id int64, spans [
 		err = cerr
 	}
 	return err
+}
+
+// spanNameBytes returns the bytes of the paths and link targets of the
+// layers' entries: recorded per layer when it was indexed, summed from its
+// entries for a layer indexed before that.
+func spanNameBytes(ctx context.Context, tx *sql.Tx, spans []layerSpan) (int64, error) {
+	var total int64
+	for _, s := range spans {
+		var n sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT name_bytes FROM layers WHERE id = ?`, s.id).Scan(&n); err != nil {
+			return 0, fmt.Errorf("layer %d: %w", s.id, err)
+		}
+		if !n.Valid {
+			err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(length(CAST(p.path AS BLOB)) + COALESCE(length(CAST(e.linkname AS BLOB)), 0)), 0)
+				FROM entries e JOIN paths p ON p.id = e.path_id WHERE e.id BETWEEN ? AND ?`, s.first, s.last).Scan(&n)
+			if err != nil {
+				return 0, fmt.Errorf("layer %d: %w", s.id, err)
+			}
+		}
+		total += n.Int64
+	}
+	return total, nil
 }
 
 // recomputeStale computes again the visibility of the indexed images a

@@ -44,6 +44,7 @@ type LayerWriter struct {
 	matches, outMatches []ContentMatch // all of them when rescan
 	dropped             []ContentDrop  // written at Commit
 	configs             []ConfigFile   // the layer's configuration files, stored at Commit
+	nameBytes           int64          // of the entries' paths and link targets
 	n                   int64          // entries added
 	queued              int64          // entries moved to out, written or not
 	inflight            chan error     // the write of out, if one runs
@@ -114,6 +115,7 @@ func (w *LayerWriter) Add(ctx context.Context, e Entry) error {
 		return fmt.Errorf("layer %s: more than %d entries", w.digest, w.max)
 	}
 	w.n++
+	w.nameBytes += int64(len(e.Path) + len(e.Linkname))
 	if w.rescan != nil {
 		return nil
 	}
@@ -429,10 +431,10 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 		}
 		indexedAt := db.now()
 		_, err = tx.ExecContext(ctx, `INSERT INTO layers
-			(id, digest, diff_id, media_type, compression, size, uncompressed_size, entries, first_entry, last_entry, reader_version, indexed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, digest, diff_id, media_type, compression, size, uncompressed_size, entries, first_entry, last_entry, reader_version, indexed_at, name_bytes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			lid, w.digest, nullStr(l.DiffID), nullStr(l.MediaType), l.Compression, l.Size, l.UncompressedSize,
-			w.n, first, first+w.n-1, ReaderVersion, indexedAt)
+			w.n, first, first+w.n-1, ReaderVersion, indexedAt, w.nameBytes)
 		if err != nil {
 			return err
 		}

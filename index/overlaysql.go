@@ -20,6 +20,22 @@ import (
 // grow with the number of files in an image.
 const DefaultOverlayInMemoryMax = 1 << 18
 
+// DefaultOverlayInMemoryMaxBytes bounds the path and link-target bytes of
+// an image whose visibility is computed in memory (the tree holds each
+// name once): 64 MiB, about 250 bytes for each of 262,144 entries; an image
+// of fewer entries with longer names (a hostile one: 4096-byte names) goes
+// through SQLite's sorter instead.
+const DefaultOverlayInMemoryMaxBytes = 64 << 20
+
+// overlayInMemoryMaxBytes returns the DB's OverlayInMemoryMaxBytes or its
+// default.
+func (db *DB) overlayInMemoryMaxBytes() int64 {
+	if db.OverlayInMemoryMaxBytes > 0 {
+		return db.OverlayInMemoryMaxBytes
+	}
+	return DefaultOverlayInMemoryMaxBytes
+}
+
 // overlayInMemoryMax returns the DB's OverlayInMemoryMax or its default.
 func (db *DB) overlayInMemoryMax() int64 {
 	switch n := db.OverlayInMemoryMax; {
