@@ -5,6 +5,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -110,16 +112,19 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 		return nil, err
 	}
 	l.Entries, l.ContentMatches, l.ContentDropped, l.Configs = c.entries, c.matches, c.dropped, c.configs
+	l.Captures, l.Digests = c.captures, c.digests
 	return l, nil
 }
 
 // collector is the EntrySink of ReadLayer.
 type collector struct {
-	entries []index.Entry
-	matches []index.ContentMatch
-	dropped []index.ContentDrop
-	configs []index.ConfigFile
-	files   map[string]string // path -> sha256 of the last regular file there
+	entries  []index.Entry
+	matches  []index.ContentMatch
+	dropped  []index.ContentDrop
+	configs  []index.ConfigFile
+	captures []index.Capture
+	digests  []index.ContentDigests
+	files    map[string]string // path -> sha256 of the last regular file there
 }
 
 func (c *collector) Add(_ context.Context, e index.Entry) error {
@@ -143,11 +148,17 @@ func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matche
 func (c *collector) AddDropped(d index.ContentDrop) { c.dropped = append(c.dropped, d) }
 func (c *collector) AddConfig(f index.ConfigFile)   { c.configs = append(c.configs, f) }
 
+func (c *collector) AddCapture(seq int, data []byte) {
+	c.captures = append(c.captures, index.Capture{Seq: seq, Data: bytes.Clone(data)})
+}
+
+func (c *collector) AddDigests(d index.ContentDigests) { c.digests = append(c.digests, d) }
+
 // StreamLayer streams a layer blob (gzip, zstd or plain tar, detected from
 // its first bytes, whatever the media type says), hands every tar entry with
 // its content hash to out as it goes, and returns what it learnt of the blob
-// (the returned Layer has no Entries, ContentMatches nor ContentDropped: out
-// got them). Its
+// (the returned Layer has no Entries, ContentMatches, ContentDropped,
+// Captures nor Digests: out got them). Its
 // memory does not depend on the number of entries. It writes nothing but to
 // out: the blob is data, read once. Decompression runs on its own goroutine,
 // ahead of tar parsing and hashing, so one large layer keeps two cores busy.
@@ -265,6 +276,8 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 	defer bufPool.Put(bufp)
 	buf := *bufp
 	h := sha256.New()
+	md, sh := md5.New(), sha1.New() // for the scans that want them
+	all := io.MultiWriter(h, md, sh)
 	var cbuf []byte // whole files for the scans
 	scans := startScans(scanners, out)
 	var n int64       // entries so far
@@ -287,6 +300,8 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		}
 		e := entryFromHeader(hdr)
 		var whole []byte // the file's content, when scans want it
+		var digests bool // scans want its md5 and sha1
+		wanted := false  // scans want its content (whole: empty files too)
 		if e.Type == index.TypeFile {
 			// A sparse file's holes cost no blob bytes but read as zeros:
 			// its declared (logical) size counts, so a few hundred bytes
@@ -296,12 +311,18 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			}
 			logical += hdr.Size
 			h.Reset()
+			var w io.Writer = h
+			if digests = scans.wantsDigests(e.Path, hdr.Size); digests {
+				md.Reset()
+				sh.Reset()
+				w = all
+			}
 			var sum string
 			var kind index.ContentKind
-			if scans.wants(e.Path, hdr.Size) {
-				whole, sum, kind, err = readWhole(content, h, &cbuf, hdr.Size)
+			if wanted = scans.wants(e.Path, hdr.Size); wanted {
+				whole, sum, kind, err = readWhole(content, w, h, &cbuf, hdr.Size)
 			} else {
-				sum, kind, err = hashContent(content, h, buf, hdr.Size)
+				sum, kind, err = hashContent(content, w, h, buf, hdr.Size)
 			}
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
@@ -311,7 +332,10 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		if err := out.Add(ctx, e); err != nil {
 			return &sinkError{err}
 		}
-		if whole != nil {
+		if digests {
+			scans.digests(int(n), e.Path, index.ContentDigests{SHA256: e.SHA256, MD5: hex.EncodeToString(md.Sum(nil)), SHA1: hex.EncodeToString(sh.Sum(nil))})
+		}
+		if wanted {
 			scans.file(int(n), e.Path, whole)
 			if cap(cbuf) > maxKeptBuffer {
 				cbuf = nil // a rare large file: not held for the rest of the layer
@@ -330,7 +354,7 @@ const maxKeptBuffer = 4 << 20
 
 // readWhole reads a whole regular file into *buf (grown as needed), and
 // hashes and classifies it like hashContent.
-func readWhole(r io.Reader, h hash.Hash, buf *[]byte, size int64) ([]byte, string, index.ContentKind, error) {
+func readWhole(r io.Reader, w io.Writer, h hash.Hash, buf *[]byte, size int64) ([]byte, string, index.ContentKind, error) {
 	if int64(cap(*buf)) < size {
 		*buf = make([]byte, size)
 	}
@@ -338,7 +362,7 @@ func readWhole(r io.Reader, h hash.Hash, buf *[]byte, size int64) ([]byte, strin
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, "", 0, err
 	}
-	h.Write(b)
+	w.Write(b)
 	return b, hex.EncodeToString(h.Sum(nil)), sniff(b[:min(len(b), sniffSize)]), nil
 }
 
@@ -360,8 +384,10 @@ func checkNames(hdr *tar.Header) error {
 	return nil
 }
 
-// hashContent hashes one file's content and classifies its first bytes.
-func hashContent(r io.Reader, h hash.Hash, buf []byte, size int64) (string, index.ContentKind, error) {
+// hashContent writes one file's content to w (its sha256 h, and more
+// hashes when scans want them), returns h's sum and classifies its first
+// bytes.
+func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64) (string, index.ContentKind, error) {
 	kind := index.KindEmpty
 	if size > 0 {
 		n, err := io.ReadAtLeast(r, buf, int(min(size, sniffSize)))
@@ -369,8 +395,8 @@ func hashContent(r io.Reader, h hash.Hash, buf []byte, size int64) (string, inde
 			return "", 0, err
 		}
 		kind = sniff(buf[:n])
-		h.Write(buf[:n])
-		if _, err := io.CopyBuffer(h, r, buf); err != nil {
+		w.Write(buf[:n])
+		if _, err := io.CopyBuffer(w, r, buf); err != nil {
 			return "", 0, err
 		}
 	}

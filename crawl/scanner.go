@@ -46,6 +46,19 @@ type LayerScan interface {
 	Done() error
 }
 
+// DigestScan is a LayerScan that also wants the md5 and sha1 of regular
+// files, whatever their size (package databases record them): the reader
+// computes them with the sha256, as the file streams.
+type DigestScan interface {
+	LayerScan
+	// WantsDigests reports whether the scan wants the digests of the
+	// regular file at path, of size bytes.
+	WantsDigests(path string, size int64) bool
+	// Digests gets them, for the file numbered seq; an error is recorded
+	// like one of File.
+	Digests(seq int, path string, d index.ContentDigests) error
+}
+
 // ScanSink receives what scans find in a layer. *index.LayerWriter is one;
 // every EntrySink is one.
 type ScanSink interface {
@@ -58,6 +71,11 @@ type ScanSink interface {
 	// AddConfig takes a security-relevant configuration file of the layer
 	// as read by the config scanner (index.ConfigScanner).
 	AddConfig(f index.ConfigFile)
+	// AddCapture keeps the content of the entry numbered seq (a package
+	// database file, say), stored once per content; data is copied.
+	AddCapture(seq int, data []byte)
+	// AddDigests records more digests of a content.
+	AddDigests(d index.ContentDigests)
 }
 
 // layerScans runs the scans of one layer.
@@ -66,6 +84,7 @@ type layerScans struct {
 	scans    []LayerScan
 	errs     []error
 	want     []int // the scans that want the current file
+	digest   []int // the scans that want its digests
 }
 
 func startScans(scanners []LayerScanner, out ScanSink) *layerScans {
@@ -85,6 +104,28 @@ func (ls *layerScans) wants(path string, size int64) bool {
 		}
 	}
 	return len(ls.want) > 0
+}
+
+// wantsDigests reports whether any scan not failed wants the md5 and sha1
+// of the regular file at path.
+func (ls *layerScans) wantsDigests(path string, size int64) bool {
+	ls.digest = ls.digest[:0]
+	for i, s := range ls.scans {
+		if ds, ok := s.(DigestScan); ok && ls.errs[i] == nil && ds.WantsDigests(path, size) {
+			ls.digest = append(ls.digest, i)
+		}
+	}
+	return len(ls.digest) > 0
+}
+
+// digests hands the digests of the file wantsDigests was last asked about
+// to the scans that wanted them.
+func (ls *layerScans) digests(seq int, path string, d index.ContentDigests) {
+	for _, i := range ls.digest {
+		if err := ls.scans[i].(DigestScan).Digests(seq, path, d); err != nil && ls.errs[i] == nil {
+			ls.errs[i] = fmt.Errorf("%q: %w", path, err)
+		}
+	}
 }
 
 // file hands the content of the file wants was last asked about to the scans

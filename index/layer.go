@@ -79,6 +79,12 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	for _, f := range l.Configs {
 		w.AddConfig(f)
 	}
+	for _, c := range l.Captures {
+		w.AddCapture(c.Seq, c.Data)
+	}
+	for _, d := range l.Digests {
+		w.AddDigests(d)
+	}
 	return w.Commit(ctx, l)
 }
 

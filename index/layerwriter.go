@@ -44,12 +44,14 @@ type LayerWriter struct {
 	matches, outMatches []ContentMatch // all of them when rescan
 	dropped             []ContentDrop  // written at Commit
 	configs             []ConfigFile   // the layer's configuration files, stored at Commit
-	nameBytes           int64          // of the entries' paths and link targets
-	n                   int64          // entries added
-	queued              int64          // entries moved to out, written or not
-	inflight            chan error     // the write of out, if one runs
-	err                 error          // the first write that failed
-	written             int64          // entries written (committed) to the reservation
+	captures            []capture      // written at Commit
+	digests             map[string]ContentDigests
+	nameBytes           int64      // of the entries' paths and link targets
+	n                   int64      // entries added
+	queued              int64      // entries moved to out, written or not
+	inflight            chan error // the write of out, if one runs
+	err                 error      // the first write that failed
+	written             int64      // entries written (committed) to the reservation
 
 	reserved bool  // lid and first are reserved in pending_layers
 	lid      int64 // layers.id the layer gets
@@ -403,7 +405,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	in := newInterner(db)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if w.rescan != nil {
-			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, w.configs, db.now())
+			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, w.configs, w.captures, w.digests, db.now())
 		}
 		var id, version int64
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
@@ -427,6 +429,9 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 			return err
 		}
 		if err := putDropped(ctx, tx, lid, first, w.n, w.dropped); err != nil {
+			return err
+		}
+		if err := putCaptures(ctx, tx, lid, first, w.n, w.captures, w.digests); err != nil {
 			return err
 		}
 		indexedAt := db.now()
@@ -488,4 +493,5 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 func (w *LayerWriter) finish() {
 	w.done = true
 	w.buf, w.out, w.matches, w.outMatches, w.dropped, w.files, w.configs = nil, nil, nil, nil, nil, nil, nil
+	w.captures, w.digests = nil, nil
 }

@@ -116,7 +116,8 @@ func putScans(ctx context.Context, tx *sql.Tx, layerID int64, scans []LayerScan,
 // what older versions of the same scanners found, and records the scans.
 // Scans already recorded at their version (by another writer meanwhile)
 // are left as they are.
-func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, dropped []ContentDrop, configs []ConfigFile, now string) error {
+func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []LayerScan, matches []ContentMatch, dropped []ContentDrop, configs []ConfigFile,
+	caps []capture, digests map[string]ContentDigests, now string) error {
 	var id, first, stored int64
 	err := tx.QueryRowContext(ctx, `SELECT id, first_entry, entries FROM layers WHERE digest = ?`, digest).Scan(&id, &first, &stored)
 	if err != nil {
@@ -148,6 +149,9 @@ func putRescan(ctx context.Context, tx *sql.Tx, digest string, n int64, scans []
 		if err := putConfigs(ctx, tx, id, first, n, configs); err != nil {
 			return err
 		}
+	}
+	if err := putCaptures(ctx, tx, id, first, n, caps, digests); err != nil {
+		return err
 	}
 	return putScans(ctx, tx, id, todo, now)
 }

@@ -72,6 +72,8 @@ type Layer struct {
 	ContentMatches []ContentMatch
 	ContentDropped []ContentDrop
 	Configs        []ConfigFile // security-relevant configuration files (the config scanner's)
+	Captures       []Capture
+	Digests        []ContentDigests
 }
 
 // ContentMatch is a content pattern found in a regular file of a layer.
@@ -87,6 +89,19 @@ type ContentMatch struct {
 type ContentDrop struct {
 	Seq     int   // index in Layer.Entries of the file
 	Dropped int64 // matches not recorded
+}
+
+// ContentDigests are more digests of a content (lowercase hex), for the
+// package databases that record md5 (dpkg, old rpm) or sha1 (apk).
+type ContentDigests struct {
+	SHA256, MD5, SHA1 string
+}
+
+// Capture is the content of a regular file of a layer that a scanner kept
+// (a package database file): stored once per content.
+type Capture struct {
+	Seq  int // index in Layer.Entries of the file
+	Data []byte
 }
 
 // Platform is an image's os/architecture/variant.

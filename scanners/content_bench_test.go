@@ -3,6 +3,7 @@ package scanners
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,4 +86,67 @@ func BenchmarkContentOverhead(b *testing.B) {
 	}
 	b.ReportMetric(100*(float64(wallPat)/float64(wallPlain)-1), "%wall-overhead")
 	b.ReportMetric(100*(float64(cpuPat)/float64(cpuPlain)-1), "%cpu-overhead")
+}
+
+// BenchmarkPackagesOverhead alternates reads of the Debian base layer with
+// the default content patterns alone and with the package scanner too
+// (with and without the md5 and sha1 of package-managed files), and
+// reports the package scanner's extra process CPU time.
+func BenchmarkPackagesOverhead(b *testing.B) {
+	digest, blob := fleetBlob(b, "1660d00e467f")
+	m, err := NewMatcher(DefaultPatterns(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	full, _ := NewPackages(PackagesOptions{Digests: true})
+	noDigests, _ := NewPackages(PackagesOptions{})
+	read := func(scanners ...crawl.LayerScanner) time.Duration {
+		cpu0 := fleettest.CPUTime(b)
+		if _, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Scanners: scanners}, crawl.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+		return fleettest.CPUTime(b) - cpu0
+	}
+	var base, withFull, withCaptures time.Duration
+	for b.Loop() {
+		base += read(m)
+		withFull += read(m, full)
+		withCaptures += read(m, noDigests)
+	}
+	b.ReportMetric(100*(float64(withFull)/float64(base)-1), "%cpu-packages")
+	b.ReportMetric(100*(float64(withCaptures)/float64(base)-1), "%cpu-captures-only")
+}
+
+// BenchmarkPackagesColdScan alternates cold scans of the fleet registry into
+// new indexes, with the default content patterns alone and with the package
+// scanner too (with the digests, and without), and reports the package
+// scanner's extra process CPU time.
+func BenchmarkPackagesColdScan(b *testing.B) {
+	reg := fleettest.Registry(b)
+	m, err := NewMatcher(DefaultPatterns(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pk, _ := NewPackages(PackagesOptions{Digests: true})
+	noDigests, _ := NewPackages(PackagesOptions{})
+	dir := b.TempDir()
+	i := 0
+	scan := func(scanners ...crawl.LayerScanner) time.Duration {
+		i++
+		opts := fleettest.Options(b)
+		opts.Scanners = scanners
+		cpu0 := fleettest.CPUTime(b)
+		if err := fleettest.Scan(context.Background(), filepath.Join(dir, fmt.Sprintf("%d.db", i)), opts, reg); err != nil {
+			b.Fatal(err)
+		}
+		return fleettest.CPUTime(b) - cpu0
+	}
+	var base, with, captures time.Duration
+	for b.Loop() {
+		base += scan(m)
+		with += scan(m, pk)
+		captures += scan(m, noDigests)
+	}
+	b.ReportMetric(100*(float64(with)/float64(base)-1), "%cpu-packages")
+	b.ReportMetric(100*(float64(captures)/float64(base)-1), "%cpu-captures-only")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/rules"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 // Config is config.toml. Every key is documented in the repository's
@@ -30,7 +31,8 @@ type Config struct {
 	SQL        SQLConfig                 `toml:"sql"`
 	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
 	Content    ContentConfig             `toml:"content"` // see rules_config.go
-	Report     ReportConfig              `toml:"report"`  // see nightly.go
+	Packages   PackagesConfig            `toml:"packages"`
+	Report     ReportConfig              `toml:"report"` // see nightly.go
 }
 
 // LimitsConfig bounds what one layer may cost.
@@ -108,10 +110,11 @@ func DefaultConfig() Config {
 			Attempts: crawl.DefaultAttempts, Backoff: crawl.DefaultBackoff, MaxRetryAfter: crawl.DefaultMaxRetryAfter,
 			StallTimeout: crawl.DefaultStallTimeout, BreakAfter: crawl.DefaultBreakAfter, Cooldown: crawl.DefaultCooldown,
 		},
-		SQL:     SQLConfig{Timeout: defaultSQLTimeout, MaxMemory: defaultMaxMemory},
-		Rules:   defaultRulesConfig(),
-		Content: defaultContentConfig(),
-		Report:  ReportConfig{Keep: defaultReportKeep},
+		SQL:      SQLConfig{Timeout: defaultSQLTimeout, MaxMemory: defaultMaxMemory},
+		Rules:    defaultRulesConfig(),
+		Content:  defaultContentConfig(),
+		Packages: PackagesConfig{Enabled: true, MaxFileSize: scanners.DefaultMaxDatabaseFile},
+		Report:   ReportConfig{Keep: defaultReportKeep},
 	}
 }
 
@@ -211,4 +214,25 @@ func (r RegistryConfig) auth(host string) (authn.Authenticator, error) {
 		return &authn.Basic{Username: u, Password: p}, nil
 	}
 	return nil, nil
+}
+
+// PackagesConfig is the [packages] table: the scanner that keeps the
+// package databases of each layer.
+type PackagesConfig struct {
+	Enabled     bool  `toml:"enabled"`
+	MaxFileSize int64 `toml:"max_file_size"` // largest database file kept
+	Digests     bool  `toml:"digests"`       // md5 and sha1 of package-managed files (+30% CPU)
+}
+
+// PackagesScanner builds the package databases' scanner, or returns nil when
+// it is disabled.
+func (c Config) PackagesScanner() (*scanners.Packages, error) {
+	if !c.Packages.Enabled {
+		return nil, nil
+	}
+	p, err := scanners.NewPackages(scanners.PackagesOptions{MaxFileSize: c.Packages.MaxFileSize, Digests: c.Packages.Digests})
+	if err != nil {
+		return nil, fmt.Errorf("packages: %w", err)
+	}
+	return p, nil
 }

@@ -184,6 +184,13 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err := prepareReportDir(cfg, cf.configPath()); err != nil {
 		return 0, err
 	}
+	pkgs, err := cfg.PackagesScanner()
+	if err != nil {
+		return 0, err
+	}
+	if pkgs != nil {
+		opts.Scanners = append(opts.Scanners, pkgs)
+	}
 	afterScan, err := scanRules(ctx, cfg, cf.configPath(), &rf, db, &opts) // content checks; rules validated now, run after the crawl
 	if err != nil {
 		return 0, err
