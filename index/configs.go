@@ -23,6 +23,7 @@ type ConfigFile struct {
 	Error   string
 	Lines   []string // line N is Lines[N-1]
 	Rows    []ConfigRow
+	Data    []byte // the file's bytes, kept (compressed, once per content) so cat serves them from the index
 }
 
 // ConfigRow is one structured row of a configuration file: Type names the
@@ -77,6 +78,12 @@ func putConfigs(ctx context.Context, tx *sql.Tx, layerID, first, n int64, files 
 		}
 		if !content.Valid || f.Error != "" {
 			continue
+		}
+		if f.Data != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO content_blobs (content_id, size, compression, data) VALUES (?, ?, 'zstd', ?)`,
+				content.Int64, len(f.Data), captureEncoder.EncodeAll(f.Data, nil)); err != nil {
+				return fmt.Errorf("configuration file %d: %w", f.Seq, err)
+			}
 		}
 		var have string
 		err := tx.QueryRowContext(ctx, `SELECT version FROM config_parsed WHERE content_id = ? AND kind = ?`, content.Int64, f.Kind).Scan(&have)

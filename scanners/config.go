@@ -12,7 +12,7 @@ import (
 // configParserVersion changes whenever what secconf reads of a file could
 // (the path set, a parser): each layer is then read once more for its
 // configuration files.
-const configParserVersion = "1"
+const configParserVersion = "2"
 
 // Config is the security-configuration scanner (index.ConfigScanner): while
 // a layer streams it reads the files of secconf's path set (accounts,
@@ -46,15 +46,36 @@ func (c *Config) Version() string {
 // NewScan starts reading one layer.
 func (c *Config) NewScan(out crawl.ScanSink) crawl.LayerScan { return &configScan{c: c, out: out} }
 
+// Per-layer bounds of what the scan holds until the layer is stored: a
+// hostile layer of many captured files (authorized_keys is matched at any
+// depth) must not fill memory. Past them the scan fails on the layer, which
+// the scan errors, layer_scans and security-config-unreadable report.
+const (
+	configLayerBytes = 32 << 20
+	configLayerFiles = 10000
+)
+
 type configScan struct {
-	c    *Config
-	out  crawl.ScanSink
-	kind secconf.Kind
+	c       *Config
+	out     crawl.ScanSink
+	kind    secconf.Kind
+	bytes   int64
+	files   int
+	skipped int
 }
 
 func (s *configScan) Wants(path string, size int64) bool {
 	s.kind = secconf.Classify(path)
-	return s.kind != secconf.KindNone && size <= int64(s.c.lim.MaxSize)
+	if s.kind == secconf.KindNone || size > int64(s.c.lim.MaxSize) {
+		return false
+	}
+	if s.files >= configLayerFiles || s.bytes+size > configLayerBytes {
+		s.skipped++
+		return false
+	}
+	s.files++
+	s.bytes += size
+	return true
 }
 
 // File parses one configuration file. A file over the line bounds is
@@ -73,11 +94,18 @@ func (s *configScan) File(seq int, path string, content []byte) error {
 		cf.Lines[i] = l.Text
 	}
 	cf.Rows = configRows(f)
+	// The exact bytes too, so that cat serves the file from the index.
+	cf.Data = append([]byte(nil), content...)
 	s.out.AddConfig(cf)
 	return nil
 }
 
-func (s *configScan) Done() error { return nil }
+func (s *configScan) Done() error {
+	if s.skipped > 0 {
+		return fmt.Errorf("%d configuration files not read: the layer holds more than %d of them or %d MiB", s.skipped, configLayerFiles, configLayerBytes>>20)
+	}
+	return nil
+}
 
 func b2i(b bool) int64 {
 	if b {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/localref"
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/queries"
@@ -59,23 +63,29 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
-	cr, err := crawl.New(nil, opts)
-	if err != nil {
-		return 0, err
-	}
-	blob, err := openBlob(ctx, cr, db.Reader(), im, ref.LayerDigest)
-	if err != nil {
-		return 0, err
-	}
-	defer blob.Close()
-	tarStream, _, err := crawl.Decompress(blob)
-	if err != nil {
-		return 0, fmt.Errorf("layer %s: %w", ref.LayerDigest, err)
-	}
-	defer tarStream.Close()
-	content, err := queries.TarFile(tarStream, ref)
-	if err != nil {
-		return 0, err
+	// A file whose bytes the index keeps (security configuration files,
+	// package databases) is served from it, with no registry round trip.
+	var content io.Reader
+	if data := capturedContent(ctx, db, ref); data != nil {
+		content = bytes.NewReader(data)
+	} else {
+		cr, err := crawl.New(nil, opts)
+		if err != nil {
+			return 0, err
+		}
+		blob, err := openBlob(ctx, cr, db.Reader(), im, ref.LayerDigest)
+		if err != nil {
+			return 0, err
+		}
+		defer blob.Close()
+		tarStream, _, err := crawl.Decompress(blob)
+		if err != nil {
+			return 0, fmt.Errorf("layer %s: %w", ref.LayerDigest, err)
+		}
+		defer tarStream.Close()
+		if content, err = queries.TarFile(tarStream, ref); err != nil {
+			return 0, err
+		}
 	}
 	if *out != "" && *out != "-" {
 		return exitOK, writeFileAtomic(*out, content)
@@ -102,6 +112,23 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		return 0, fmt.Errorf("%s in %s: %w", ref.Path, im.Name(), err)
 	}
 	return exitOK, tw.Close()
+}
+
+// capturedContent returns the bytes of ref when the index keeps them and
+// they hash to what the index recorded for the file; nil otherwise (the
+// file is then read from its layer).
+func capturedContent(ctx context.Context, db *index.DB, ref *queries.FileRef) []byte {
+	if ref.SHA256 == "" || ref.Type != "file" && ref.Type != "hardlink" {
+		return nil
+	}
+	data, err := db.Capture(ctx, ref.SHA256, 256<<20)
+	if err != nil {
+		return nil
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != ref.SHA256 {
+		return nil
+	}
+	return data
 }
 
 // openBlob opens a layer blob from the first repository holding the image

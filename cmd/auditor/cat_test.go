@@ -130,3 +130,24 @@ func TestCatTerminal(t *testing.T) {
 		t.Errorf("text to a terminal: exit %d %q", code, errOut)
 	}
 }
+
+// TestCatFromIndex: a security configuration file is served from the bytes
+// the index keeps, with no registry round trip (the registry here is
+// unreachable), and hashes to what the index recorded; a file the index
+// keeps no bytes of still needs its layer.
+func TestCatFromIndex(t *testing.T) {
+	reg := fleettest.Registry(t)
+	db := filepath.Join(t.TempDir(), "i.db")
+	if _, errOut, code := runCmd(t, "scan", "--quiet", "--db", db, reg+"/library/debian:bookworm"); code != 0 {
+		t.Fatalf("scan: exit %d: %s", code, errOut)
+	}
+	want := indexSHA(t, db, "library/debian:bookworm", "/etc/passwd")
+	querytest.Exec(t, db, `UPDATE repositories SET registry = '127.0.0.1:1'`)
+	out, errOut, code := runCmd(t, "cat", "--db", db, "127.0.0.1:1/library/debian:bookworm", "/etc/passwd")
+	if code != 0 || sha(out) != want || !strings.HasPrefix(out, "root:x:0:0:") {
+		t.Errorf("cat /etc/passwd from the index: exit %d, sha256 %s (want %s): %q %s", code, sha(out), want, out, errOut)
+	}
+	if _, _, code := runCmd(t, "cat", "--db", db, "127.0.0.1:1/library/debian:bookworm", "/usr/bin/ls", "-o", filepath.Join(t.TempDir(), "ls")); code == 0 {
+		t.Error("cat /usr/bin/ls with the registry unreachable succeeded: its bytes are not in the index")
+	}
+}
