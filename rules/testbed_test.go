@@ -2,7 +2,6 @@ package rules
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"flag"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -22,10 +20,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/internal/testlayer"
 	"github.com/auditor-dev/auditor/scanners"
 )
 
@@ -47,44 +45,12 @@ func elf(s string) string { return "\x7fELF\x02\x01\x01\x00" + s }
 // name cleaning: tests plant unsafe names on purpose).
 func layerOf(t testing.TB, ents ...ent) v1.Layer {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid, Linkname: e.link,
-			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX, Devmajor: e.major, Devminor: 3}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-			if h.Typeflag == tar.TypeDir {
-				h.Mode = 0o755
-			}
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if e.caps != nil {
-			h.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": string(e.caps)}
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatalf("tar %q: %v", e.name, err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := io.WriteString(tw, e.body); err != nil {
-				t.Fatal(err)
-			}
-		}
+	tls := make([]testlayer.Entry, len(ents))
+	for i, e := range ents {
+		tls[i] = testlayer.Entry{Name: e.name, Type: e.typ, Mode: e.mode, UID: e.uid, GID: e.gid, Body: e.body, Link: e.link,
+			Devmajor: e.major, Devminor: 3, Caps: e.caps}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return testlayer.Layer(t, tls...)
 }
 
 // capNetRaw is a vfs_cap_data v2 value: cap_net_raw=ep.

@@ -7,7 +7,6 @@ package hostileimage
 
 import (
 	"archive/tar"
-	"bytes"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -21,7 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/auditor-dev/auditor/internal/testlayer"
 )
 
 // Payloads are the hostile strings, each of which must never act in a
@@ -50,35 +50,11 @@ type entry struct {
 
 func layer(t testing.TB, ents ...entry) v1.Layer {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatalf("tar %q: %v", e.name, err)
-		}
-		if _, err := io.WriteString(tw, e.body); err != nil {
-			t.Fatal(err)
-		}
+	tls := make([]testlayer.Entry, len(ents))
+	for i, e := range ents {
+		tls[i] = testlayer.Entry{Name: e.name, Type: e.typ, Mode: e.mode, Body: e.body, Link: e.link}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return testlayer.Layer(t, tls...)
 }
 
 // Image returns the hostile image.
