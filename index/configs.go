@@ -80,9 +80,17 @@ func putConfigs(ctx context.Context, tx *sql.Tx, layerID, first, n int64, files 
 			continue
 		}
 		if f.Data != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO content_blobs (content_id, size, compression, data) VALUES (?, ?, 'zstd', ?)`,
-				content.Int64, len(f.Data), captureEncoder.EncodeAll(f.Data, nil)); err != nil {
+			// Compressed only when the index does not hold this content yet
+			// (the same /etc/passwd stands in many layers).
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM content_blobs WHERE content_id = ?`, content.Int64).Scan(&have); err != nil {
 				return fmt.Errorf("configuration file %d: %w", f.Seq, err)
+			}
+			if have == 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO content_blobs (content_id, size, compression, data) VALUES (?, ?, 'zstd', ?)`,
+					content.Int64, len(f.Data), captureEncoder.EncodeAll(f.Data, nil)); err != nil {
+					return fmt.Errorf("configuration file %d: %w", f.Seq, err)
+				}
 			}
 		}
 		var have string
