@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/scan"
 )
 
 // progress shows a scan's progress: bars on a terminal, a log line every
@@ -32,6 +33,8 @@ type progress struct {
 	layers *mpb.Bar
 	bytes  *mpb.Bar
 }
+
+var _ scan.Progress = (*progress)(nil)
 
 func newProgress(ctx context.Context, out io.Writer, quiet bool) *progress {
 	return &progress{ctx: ctx, out: out, quiet: quiet, tty: isTerminal(out), done: make(chan struct{})}
@@ -57,7 +60,7 @@ func (p *progress) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(p.out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-func (p *progress) start(stats func() crawl.Stats) {
+func (p *progress) Start(stats func() crawl.Stats) {
 	if p.quiet {
 		return
 	}
@@ -136,7 +139,7 @@ func (p *progress) update(s crawl.Stats, final bool) {
 	set(p.bytes, s.BytesRead, s.BytesRead)
 }
 
-func (p *progress) stop(s crawl.Stats) {
+func (p *progress) Stop(s crawl.Stats) {
 	if p.quiet {
 		return
 	}

@@ -79,19 +79,17 @@ func (f *reportFlags) resolve(cfg Config, configPath string) (rules.Severity, bo
 	return sev, failing, nil
 }
 
-// scanRules sets up, before a scan's crawl, the content checks and the rules
-// that run after it. It validates the rules first, so a broken rule fails
-// the command before a long crawl. The returned function runs the rules for
-// the finished scan, prints the new-findings report and returns the exit
-// status (exitFindings or exitOK); it is nil when rules are disabled.
-func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFlags, db *index.DB, opts *crawl.Options) (func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error), error) {
+// scanRules sets up, before a scan's crawl, the content checks, and returns
+// the rules to run after it (nil when rules are disabled) with the --fail-on
+// threshold.
+func scanRules(cfg Config, configPath string, rf *reportFlags, opts *crawl.Options) (*rules.Set, rules.Severity, bool, error) {
 	threshold, failing, err := rf.resolve(cfg, configPath)
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
 	m, err := cfg.ContentMatcher()
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
 	if m != nil {
 		opts.Scanners = append(opts.Scanners, m)
@@ -101,39 +99,39 @@ func scanRules(ctx context.Context, cfg Config, configPath string, rf *reportFla
 	opts.Scanners = append(opts.Scanners, scanners.NewConfig(0))
 	if !cfg.Rules.Enabled {
 		if failing {
-			return nil, fmt.Errorf("%w: --fail-on needs rules enabled (rules.enabled = false in config)", errUsage)
+			return nil, 0, false, fmt.Errorf("%w: --fail-on needs rules enabled (rules.enabled = false in config)", errUsage)
 		}
-		return nil, nil
+		return nil, 0, false, nil
 	}
 	set, err := cfg.RuleSet()
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
-	for i := range set.Rules {
-		if err := rules.Validate(ctx, db.Reader(), &set.Rules[i]); err != nil {
-			return nil, err
-		}
-	}
-	return func(ctx context.Context, scanID int64, stdout, stderr io.Writer) (int, error) {
-		code, err := runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: scanID}, []string{"new"}, threshold, failing, stdout, stderr)
-		if err == nil {
-			err = writeReportDir(ctx, db, cfg, scanID, set.Rules)
-		}
-		return code, err
-	}, nil
+	return set, threshold, failing, nil
 }
 
-// runAndReport runs the rules for o.ScanID, writes the report of findings in
-// states, and returns exitFindings when new unsuppressed findings at or
-// above threshold exist. With --quiet, stderr gets only the line that
-// explains exitFindings.
+// ruleOptions completes o with the config's [rules] settings.
+func ruleOptions(cfg Config, o rules.RunOptions) rules.RunOptions {
+	o.Suppressions, o.Jobs, o.Timeout = cfg.Rules.Suppress, cfg.Rules.Jobs, cfg.Rules.Timeout
+	return o
+}
+
+// runAndReport runs the rules for o.ScanID, then reports them (reportRules).
 func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
-	o.Suppressions, o.Jobs, o.Timeout = cfg.Rules.Suppress, cfg.Rules.Jobs, cfg.Rules.Timeout
-	res, err := rules.Run(ctx, db, set, o)
+	res, err := rules.Run(ctx, db, set, ruleOptions(cfg, o))
 	if err != nil {
 		return 0, err
 	}
+	return reportRules(ctx, db, set, rf, res, states, threshold, failing, stdout, stderr)
+}
+
+// reportRules writes the report of findings in states after the rules run
+// res, and returns exitFindings when new unsuppressed findings at or above
+// threshold exist. With --quiet, stderr gets only the line that explains
+// exitFindings.
+func reportRules(ctx context.Context, db *index.DB, set *rules.Set, rf *reportFlags, res *rules.Result, states []string,
+	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
 	notes := stderr
 	if rf.quiet() {
 		notes = io.Discard

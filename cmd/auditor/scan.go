@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,6 +18,8 @@ import (
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
+	"github.com/auditor-dev/auditor/rules"
+	"github.com/auditor-dev/auditor/scan"
 )
 
 // commonFlags are the flags every command that opens the index takes.
@@ -191,33 +192,14 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if pkgs != nil {
 		opts.Scanners = append(opts.Scanners, pkgs)
 	}
-	afterScan, err := scanRules(ctx, cfg, cf.configPath(), &rf, db, &opts) // content checks; rules validated now, run after the crawl
+	// Content checks; the rules are validated by scan.Run before the
+	// crawl, and run after it.
+	set, threshold, failing, err := scanRules(cfg, cf.configPath(), &rf, &opts)
 	if err != nil {
 		return 0, err
-	}
-	started := time.Now()
-	scanID, err := db.BeginScan(ctx, strings.Join(targetArgs, " "), version)
-	if err != nil {
-		return 0, err
-	}
-
-	// Scan errors are recorded as they happen, so a killed scan keeps them.
-	var errMu sync.Mutex
-	var errs []index.ScanError
-	opts.OnError = func(e index.ScanError) {
-		errMu.Lock()
-		errs = append(errs, e)
-		errMu.Unlock()
-		if err := db.AddScanError(context.WithoutCancel(ctx), scanID, e); err != nil {
-			fmt.Fprintf(stderr, "auditor scan: %s\n", safetext.Escape(err.Error()))
-		}
 	}
 	prog := newProgress(ctx, stderr, *quiet)
 	opts.Log = prog.logger()
-	cr, err := crawl.New(db, opts)
-	if err != nil {
-		return 0, err // checked above
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -229,64 +211,52 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	prog.start(cr.Stats)
-	scanErr := cr.Scan(ctx, targets)
-	prog.stop(cr.Stats())
-
-	st := cr.Stats()
-	status := index.ScanOK
-	switch {
-	case scanErr != nil && ctx.Err() != nil:
-		status = index.ScanInterrupted
-	case scanErr != nil:
-		status = index.ScanFailed
-	case st.Errors > st.Missing && st.Tags == 0 && st.Images == 0:
-		status = index.ScanFailed // nothing was reachable (a registry that says a repository is missing was reached)
-		scanErr = fmt.Errorf("nothing reachable: %d errors, no tag listed", st.Errors)
-	case st.Errors > 0 && st.Images == 0 && st.Answered == 0 && st.Unanswered > 0:
-		status = index.ScanFailed // the tags named, of registries that never answered
-		scanErr = fmt.Errorf("nothing reachable: %d errors, no registry answered", st.Errors)
-	case st.Errors > 0:
-		status = index.ScanErrors
-	}
-	if db.Full() && (status == index.ScanOK || status == index.ScanErrors) {
-		status = index.ScanFailed
-		scanErr = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", scanID)
-	}
-	stats := index.ScanStats{
-		Repositories: st.Repositories, Tags: st.Tags, Images: st.Images, LayersRead: st.LayersRead,
-		LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead, Errors: st.Errors,
-	}
-	if err := finishScan(ctx, stderr, db, scanID, status, stats); err != nil {
-		printErrors(stderr, errs, scanID) // not in the index: shown at least
-		return 0, err
-	}
 	summary := stdout
-	if afterScan != nil && rf.format != "table" && rf.output == "" {
+	if set != nil && rf.format != "table" && rf.output == "" {
 		summary = stderr // stdout is the machine-readable report alone
 	}
-	printSummary(summary, scanID, status, st, time.Since(started), db.WriteTime())
-	printErrors(stderr, errs, scanID)
-	if afterScan != nil && (status == index.ScanOK || status == index.ScanErrors) {
+	crawled := false
+	res, err := scan.Run(ctx, db, scan.Options{
+		Targets: targets, Label: strings.Join(targetArgs, " "), Version: version, Crawl: opts,
+		Rules: set, RuleOptions: ruleOptions(cfg, rules.RunOptions{}),
+		Progress: prog,
+		Crawled: func(r *scan.Result) {
+			crawled = true
+			printSummary(summary, r)
+			printErrors(stderr, r.Errors, r.ID)
+		},
+		Notify: func(msg string) { fmt.Fprintf(stderr, "auditor scan: %s\n", safetext.Escape(msg)) },
+	})
+	if err != nil {
+		if res != nil && !crawled {
+			printErrors(stderr, res.Errors, res.ID) // not in the index: shown at least
+		}
+		return 0, err
+	}
+	if res.Rules != nil {
 		// The report goes to stdout; the rules' status lines to stderr
 		// (with --quiet, only the one explaining exitFindings).
-		if code, err := afterScan(ctx, scanID, stdout, stderr); err != nil || code != exitOK {
+		code, err := reportRules(ctx, db, set, &rf, res.Rules, []string{"new"}, threshold, failing, stdout, stderr)
+		if err == nil {
+			err = writeReportDir(ctx, db, cfg, res.ID, set.Rules)
+		}
+		if err != nil || code != exitOK {
 			return code, err // exitFindings wins over exitScanErrors
 		}
 	}
-	if afterScan == nil && (status == index.ScanOK || status == index.ScanErrors) {
-		if err := writeReportDir(ctx, db, cfg, scanID, nil); err != nil {
+	if set == nil && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
+		if err := writeReportDir(ctx, db, cfg, res.ID, nil); err != nil {
 			return 0, err
 		}
 	}
-	switch status {
+	switch res.Status {
 	case index.ScanInterrupted:
 		return exitInterrupted, nil
 	case index.ScanFailed:
-		if err := writeReportDir(ctx, db, cfg, scanID, nil); err != nil { // the night's report says it failed
+		if err := writeReportDir(ctx, db, cfg, res.ID, nil); err != nil { // the night's report says it failed
 			fmt.Fprintf(stderr, "auditor scan: %v\n", err)
 		}
-		return 0, scanErr
+		return 0, res.Err
 	case index.ScanErrors:
 		return exitScanErrors, nil
 	}
@@ -300,58 +270,16 @@ func printErrors(stderr io.Writer, errs []index.ScanError, scanID int64) {
 			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)
 			break
 		}
-		fmt.Fprintf(stderr, "error: %s\n", safetext.Escape(describeError(e))) // messages quote registries
+		fmt.Fprintf(stderr, "error: %s\n", safetext.Escape(scan.DescribeError(e))) // messages quote registries
 	}
-}
-
-// finishRetries are the waits between attempts to record a scan's end on a
-// full disk: the scan's errors are kept in memory meanwhile.
-var finishRetries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
-
-// finishScan records the scan's end (and the errors a full disk kept from
-// being written), trying again for about 30 s while the disk is full,
-// unless the scan was interrupted.
-func finishScan(ctx context.Context, stderr io.Writer, db *index.DB, id int64, status string, stats index.ScanStats) error {
-	for i := 0; ; i++ {
-		err := db.FinishScan(context.WithoutCancel(ctx), id, status, stats)
-		if err == nil || !index.IsFull(err) || i == len(finishRetries) || ctx.Err() != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "auditor scan: the disk is full: scan %d is not recorded yet; trying again in %s\n", id, finishRetries[i])
-		select {
-		case <-ctx.Done():
-		case <-time.After(finishRetries[i]):
-		}
-	}
-}
-
-func describeError(e index.ScanError) string {
-	where := e.Registry
-	switch {
-	case e.Repository == "":
-	case e.Registry == crawl.SourceOCI || e.Registry == crawl.SourceOCIArchive || e.Registry == crawl.SourceDockerArchive:
-		where += ":" + e.Repository // a local input and its path, as given on the command line
-	default:
-		where += "/" + e.Repository
-	}
-	if e.Reference != "" {
-		if strings.HasPrefix(e.Reference, "sha256:") {
-			where += "@" + e.Reference
-		} else {
-			where += ":" + e.Reference
-		}
-	}
-	if where == "" {
-		return e.Message // the scan's, not one registry's
-	}
-	return where + ": " + e.Message
 }
 
 // printSummary prints the scan's figures; writes is the time the index
 // spent in write transactions, which bounds how much faster a scan could
 // go by reading more layers at once.
-func printSummary(w io.Writer, id int64, status string, s crawl.Stats, d, writes time.Duration) {
-	fmt.Fprintf(w, "scan %d: %s\n", id, status)
+func printSummary(w io.Writer, r *scan.Result) {
+	s, d, writes := r.Stats, r.Duration, r.Writes
+	fmt.Fprintf(w, "scan %d: %s\n", r.ID, r.Status)
 	row := func(k string, v any) { fmt.Fprintf(w, "  %-15s %v\n", k, v) }
 	row("repositories", s.Repositories)
 	row("tags", s.Tags)

@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	_ "modernc.org/sqlite"
 
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
 
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -221,24 +220,6 @@ func TestScanCommandLine(t *testing.T) {
 	}
 	if got := dbStrings(t, db, `SELECT count(*) FROM scans`); strings.Join(got, "") != "2" {
 		t.Errorf("scans recorded: %v, want 2 (the refused commands record none)", got)
-	}
-}
-
-// TestDescribeError names registry images host/repo:tag and local inputs as
-// they are given on the command line.
-func TestDescribeError(t *testing.T) {
-	for _, c := range []struct {
-		e    index.ScanError
-		want string
-	}{
-		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "1.0", Message: "m"}, "r.example/app:1.0: m"},
-		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "sha256:ab", Message: "m"}, "r.example/app@sha256:ab: m"},
-		{index.ScanError{Registry: "oci-archive", Repository: "/tmp/a.tar", Reference: "v1", Message: "m"}, "oci-archive:/tmp/a.tar:v1: m"},
-		{index.ScanError{Registry: "r.example", Message: "m"}, "r.example: m"},
-	} {
-		if got := describeError(c.e); got != c.want {
-			t.Errorf("describeError(%+v) = %q, want %q", c.e, got, c.want)
-		}
 	}
 }
 
