@@ -164,6 +164,13 @@ func scanInto(t testing.TB, dbPath string, m *scanners.Matcher, targets ...strin
 // scanWith is scanInto with crawl options (opts.Scanners the matcher).
 func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string) int64 {
 	t.Helper()
+	id, _ := scanStats(t, dbPath, opts, targets...)
+	return id
+}
+
+// scanStats is scanWith returning the crawl's figures too.
+func scanStats(t testing.TB, dbPath string, opts crawl.Options, targets ...string) (int64, crawl.Stats) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := index.Open(ctx, dbPath)
 	if err != nil {
@@ -202,7 +209,7 @@ func scanWith(t testing.TB, dbPath string, opts crawl.Options, targets ...string
 	if err := db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{}); err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return id, cr.Stats()
 }
 
 // runRules runs set on the index at dbPath for its latest scan.

@@ -21,26 +21,52 @@ const configParserVersion = "2"
 // content, for the config views that rules join.
 type Config struct {
 	lim secconf.Limits
+	set *secconf.PathSet
 }
 
 var _ crawl.LayerScanner = (*Config)(nil)
 
-// NewConfig returns the scanner with secconf's default bounds
-// (256 KiB a file), or maxSize bytes a file when it is positive.
+// NewConfig returns the scanner of secconf's documented path set with its
+// default bounds (256 KiB a file), or maxSize bytes a file when it is
+// positive.
 func NewConfig(maxSize int) *Config {
+	c, _ := NewConfigWith(ConfigOptions{MaxFileSize: maxSize}) // no extra paths: no error
+	return c
+}
+
+// ConfigOptions are the config scanner's settings ([config_files]).
+type ConfigOptions struct {
+	MaxFileSize int             // bytes of one file; 0 = secconf's default (256 KiB)
+	Extra       []secconf.Extra // files added to the documented path set
+}
+
+// NewConfigWith returns the scanner with o; an error names a bad extra path.
+func NewConfigWith(o ConfigOptions) (*Config, error) {
 	lim := secconf.DefaultLimits
-	if maxSize > 0 {
-		lim.MaxSize = maxSize
+	if o.MaxFileSize < 0 {
+		return nil, fmt.Errorf("config files: max_file_size %d is negative", o.MaxFileSize)
 	}
-	return &Config{lim: lim}
+	if o.MaxFileSize > 0 {
+		lim.MaxSize = o.MaxFileSize
+	}
+	set, err := secconf.NewPathSet(o.Extra)
+	if err != nil {
+		return nil, fmt.Errorf("config files: %w", err)
+	}
+	return &Config{lim: lim, set: set}, nil
 }
 
 // Name is index.ConfigScanner.
 func (c *Config) Name() string { return index.ConfigScanner }
 
-// Version covers the parsers and the bounds.
+// Version covers the parsers, the bounds and the extra paths: changing the
+// path set has each layer read once more, for this scanner.
 func (c *Config) Version() string {
-	return fmt.Sprintf("%s/%d/%d/%d", configParserVersion, c.lim.MaxSize, c.lim.MaxLine, c.lim.MaxLines)
+	v := fmt.Sprintf("%s/%d/%d/%d", configParserVersion, c.lim.MaxSize, c.lim.MaxLine, c.lim.MaxLines)
+	if k := c.set.Key(); k != "" {
+		v += "/" + k
+	}
+	return v
 }
 
 // NewScan starts reading one layer.
@@ -65,7 +91,7 @@ type configScan struct {
 }
 
 func (s *configScan) Wants(path string, size int64) bool {
-	s.kind = secconf.Classify(path)
+	s.kind = s.c.set.Classify(path)
 	if s.kind == secconf.KindNone || size > int64(s.c.lim.MaxSize) {
 		return false
 	}

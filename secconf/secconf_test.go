@@ -344,3 +344,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestPathSetExtra: extra patterns add files with their kind (lines only by
+// default) after the documented set, which keeps its own kinds; the key
+// changes with the patterns; bad patterns are refused, naming them.
+func TestPathSetExtra(t *testing.T) {
+	s, err := NewPathSet([]Extra{{Glob: "/opt/*/cron/*", Kind: KindCron}, {Glob: "/srv/**"}, {Glob: "/etc/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]Kind{
+		"/opt/a/cron/job":     KindCron,
+		"/opt/a/b/cron/job":   KindNone,
+		"/srv/x/y/z.conf":     KindLines,
+		"/etc/passwd":         KindPasswd,
+		"/etc/app.conf":       KindLines,
+		"/usr/share/doc/x.md": KindNone,
+	} {
+		if got := s.Classify(p); got != want {
+			t.Errorf("Classify(%q) = %q, want %q", p, got, want)
+		}
+	}
+	var none *PathSet
+	if none.Classify("/etc/passwd") != KindPasswd || none.Key() != "" {
+		t.Error("nil path set is not the documented one")
+	}
+	other, _ := NewPathSet([]Extra{{Glob: "/opt/*/cron/*", Kind: KindUserCron}, {Glob: "/srv/**"}, {Glob: "/etc/**"}})
+	if s.Key() == "" || s.Key() == other.Key() {
+		t.Errorf("keys %q and %q", s.Key(), other.Key())
+	}
+	for _, bad := range []Extra{{Glob: "opt/x"}, {Glob: "/opt/../etc/x"}, {Glob: "/opt/[x"}, {Glob: "/opt/x", Kind: "cronjob"}} {
+		if _, err := NewPathSet([]Extra{bad}); err == nil || !strings.Contains(err.Error(), bad.Glob) {
+			t.Errorf("NewPathSet(%+v): %v", bad, err)
+		}
+	}
+}

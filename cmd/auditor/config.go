@@ -16,6 +16,7 @@ import (
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scanners"
+	"github.com/auditor-dev/auditor/secconf"
 )
 
 // Config is config.toml. Every key is documented in the repository's
@@ -32,6 +33,7 @@ type Config struct {
 	Rules      RulesConfig               `toml:"rules"`   // see rules_config.go
 	Content    ContentConfig             `toml:"content"` // see rules_config.go
 	Packages   PackagesConfig            `toml:"packages"`
+	Files      ConfigFilesConfig         `toml:"config_files"`
 	Report     ReportConfig              `toml:"report"` // see nightly.go
 }
 
@@ -150,6 +152,9 @@ func LoadConfig(path string, required bool) (Config, error) {
 	if err := cfg.Report.check(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
+	if _, err := cfg.ConfigScanner(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
 	cfg.resolvePaths(md, filepath.Dir(path))
 	return cfg, nil
 }
@@ -222,6 +227,28 @@ type PackagesConfig struct {
 	Enabled     bool  `toml:"enabled"`
 	MaxFileSize int64 `toml:"max_file_size"` // largest database file kept
 	Digests     bool  `toml:"digests"`       // md5 and sha1 of package-managed files (+30% CPU)
+}
+
+// ConfigFilesConfig is the [config_files] table: the security-relevant
+// configuration files the config scanner captures.
+type ConfigFilesConfig struct {
+	MaxFileSize int               `toml:"max_file_size"` // 0 = 256 KiB
+	Paths       []ConfigFilesPath `toml:"paths"`
+}
+
+// ConfigFilesPath adds files to the documented path set.
+type ConfigFilesPath struct {
+	Glob string `toml:"glob"`
+	Kind string `toml:"kind"` // how they are read; "" = lines only
+}
+
+// ConfigScanner builds the security-configuration scanner.
+func (c Config) ConfigScanner() (*scanners.Config, error) {
+	o := scanners.ConfigOptions{MaxFileSize: c.Files.MaxFileSize}
+	for _, p := range c.Files.Paths {
+		o.Extra = append(o.Extra, secconf.Extra{Glob: p.Glob, Kind: secconf.Kind(p.Kind)})
+	}
+	return scanners.NewConfigWith(o)
 }
 
 // PackagesScanner builds the package databases' scanner, or returns nil when

@@ -43,6 +43,8 @@ func TestConfigErrors(t *testing.T) {
 		"negative timeout":   {"[rules]\ntimeout = \"-1s\"\n", "rules.timeout must be"},
 		"negative memory":    {"[sql]\nmax_memory = -1\n", "sql.max_memory"},
 		"bad toml":           {"db = \n", "config"},
+		"config path kind":   {"[[config_files.paths]]\nglob = \"/opt/app/cron/*\"\nkind = \"crontab\"\n", `extra path #1 "/opt/app/cron/*": unknown kind "crontab"`},
+		"config path glob":   {"[[config_files.paths]]\nglob = \"opt/app/*\"\n", `extra path #1 "opt/app/*": not an absolute`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

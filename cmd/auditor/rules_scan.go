@@ -15,7 +15,6 @@ import (
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
-	"github.com/auditor-dev/auditor/scanners"
 )
 
 // reportFlags are the flags of commands that report findings (scan, rules
@@ -96,7 +95,11 @@ func scanRules(cfg Config, configPath string, rf *reportFlags, opts *crawl.Optio
 	}
 	// What security-relevant configuration files say is part of the index,
 	// whatever rules run on it.
-	opts.Scanners = append(opts.Scanners, scanners.NewConfig(0))
+	cs, err := cfg.ConfigScanner()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("config %s: %w", configPath, err)
+	}
+	opts.Scanners = append(opts.Scanners, cs)
 	if !cfg.Rules.Enabled {
 		if failing {
 			return nil, 0, false, fmt.Errorf("%w: --fail-on needs rules enabled (rules.enabled = false in config)", errUsage)
