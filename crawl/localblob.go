@@ -1,16 +1,12 @@
 package crawl
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // OpenLocalLayer opens the blob of a layer of a local input, as scan read
@@ -56,33 +52,18 @@ func (s *localSource) layerFile(digest, diffID string) (string, error) {
 		}
 		return blobPath(h), nil
 	}
-	raw, err := s.readLimited("manifest.json")
+	m, err := s.dockerManifest()
 	if err != nil {
-		return "", fmt.Errorf("not a docker archive: %w", err)
-	}
-	var m tarball.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", fmt.Errorf("manifest.json: %w", err)
+		return "", err
 	}
 	for _, d := range m {
-		f, err := s.fsys.Open(path.Clean(d.Config))
+		ds, _, err := s.dockerImage(d, DefaultMaxConfigSize)
 		if err != nil {
 			continue
 		}
-		cfgRaw, err := readCapped(f, DefaultMaxConfigSize)
-		f.Close()
-		if err != nil {
-			continue
-		}
-		cf, err := v1.ParseConfigFile(bytes.NewReader(cfgRaw))
-		if err != nil || len(cf.RootFS.DiffIDs) != len(d.Layers) {
-			continue
-		}
-		for i, id := range cf.RootFS.DiffIDs {
-			if id.String() == digest || id.String() == diffID {
-				if p := path.Clean(d.Layers[i]); fs.ValidPath(p) {
-					return p, nil
-				}
+		for _, l := range ds.m.Layers {
+			if id := l.Digest.String(); id == digest || id == diffID {
+				return ds.files[l.Digest], nil
 			}
 		}
 	}

@@ -210,40 +210,91 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 	c.walkDigest(ctx, w, root, via{}, 0, fail)
 }
 
-// repoSource is a registry repository as the source of a walk.
+// repoSource is a registry repository as the source of a walk: its
+// manifests as go-containerregistry's remote images and indexes.
 type repoSource struct {
 	rc   *registryClient
 	repo name.Repository
 	pre  *remote.Descriptor // the tag's manifest, when resolving it fetched it
+	got  map[v1.Hash]*remote.Descriptor
 }
 
 var _ source = (*repoSource)(nil)
 
 func (s *repoSource) manifest(ctx context.Context, d v1.Descriptor) ([]byte, types.MediaType, error) {
-	if s.pre != nil && s.pre.Digest == d.Digest {
-		return s.pre.Manifest, s.pre.MediaType, nil
+	rd := s.pre
+	if rd == nil || rd.Digest != d.Digest {
+		var err error
+		if rd, err = s.rc.puller.Get(ctx, s.repo.Digest(d.Digest.String())); err != nil { // go-containerregistry checks the digest
+			return nil, "", err
+		}
 	}
-	rd, err := s.rc.puller.Get(ctx, s.repo.Digest(d.Digest.String())) // go-containerregistry checks the digest
-	if err != nil {
-		return nil, "", err
+	if s.got == nil {
+		s.got = map[v1.Hash]*remote.Descriptor{}
 	}
+	s.got[d.Digest] = rd
 	return rd.Manifest, rd.MediaType, nil
 }
 
-func (s *repoSource) blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
-	rl, err := s.rc.puller.Layer(ctx, s.repo.Digest(h.String()))
-	if err != nil {
-		return nil, err
+// fetched is the descriptor manifest fetched for d, with the media type
+// the walker decided (go-containerregistry goes by the declared one: an
+// image declared an index would be resolved to one of its platforms).
+func (s *repoSource) fetched(d v1.Descriptor, mt types.MediaType) (*remote.Descriptor, error) {
+	rd := s.got[d.Digest]
+	if rd == nil {
+		return nil, fmt.Errorf("manifest %s not fetched", d.Digest)
 	}
-	r, err := rl.Compressed() // go-containerregistry verifies size and digest as it streams
-	if err != nil {
-		return nil, err
-	}
-	return verdictReader{r}, nil
+	delete(s.got, d.Digest)
+	cp := *rd
+	cp.MediaType = mt
+	return &cp, nil
 }
 
-func (s *repoSource) reader() (bool, *slots, func(error) string) {
-	return false, s.rc.layerSem, s.rc.redact
+func (s *repoSource) index(_ context.Context, d v1.Descriptor, _ []byte, mt types.MediaType) (v1.ImageIndex, error) {
+	rd, err := s.fetched(d, mt)
+	if err != nil {
+		return nil, err
+	}
+	return rd.ImageIndex()
+}
+
+func (s *repoSource) image(ctx context.Context, d v1.Descriptor, _ []byte, mt types.MediaType) (v1.Image, error) {
+	rd, err := s.fetched(d, mt)
+	if err != nil {
+		return nil, err
+	}
+	img, err := rd.Image()
+	if err != nil {
+		return nil, err
+	}
+	return &registryImage{Image: img, ctx: ctx, s: s}, nil
+}
+
+func (s *repoSource) reader() readerOpts {
+	return readerOpts{sem: s.rc.layerSem, redact: s.rc.redact}
+}
+
+// registryImage is a remote image whose blobs are fetched as remote.Layer
+// fetches them: their size from the registry's HEAD, not the manifest's
+// (the walker compares the two), the digest verified as they stream.
+type registryImage struct {
+	v1.Image
+	ctx context.Context
+	s   *repoSource
+}
+
+func (i *registryImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	return layerOfBlob(&blobLayer{digest: h, size: -1, open: func() (io.ReadCloser, error) {
+		rl, err := i.s.rc.puller.Layer(i.ctx, i.s.repo.Digest(h.String()))
+		if err != nil {
+			return nil, err
+		}
+		r, err := rl.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		return verdictReader{r}, nil
+	}})
 }
 
 // resolveError says why a tag could not be resolved: for a 404, which of

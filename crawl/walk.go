@@ -1,13 +1,13 @@
 package crawl
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/auditor-dev/auditor/index"
@@ -25,19 +25,28 @@ func (l Limits) tagManifests() int {
 	return l.MaxTagManifests
 }
 
-// source is where a walk reads manifests and blobs: a registry repository
-// or a local OCI layout or archive. It only opens things; what is done
-// with them (which children are walked, the caps, the checks, what is
-// stored) is the walker's, the same for every source.
+// source is where a walk reads manifests: a registry repository, a local
+// OCI layout or archive, or a docker archive. It serves each manifest as
+// go-containerregistry's v1.ImageIndex or v1.Image; what is done with them
+// (which children are walked, the caps, the checks, what is stored) is the
+// walker's, the same for every source.
 type source interface {
 	// manifest returns the raw manifest d names, checked against its
 	// digest, and the media type the source declares for it.
 	manifest(ctx context.Context, d v1.Descriptor) ([]byte, types.MediaType, error)
-	// blob opens the blob h names (a config or a layer); the caller closes it.
-	blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
-	// reader says how the source's layers are read: whether the reader
-	// verifies digests, how many at once, how errors are shown.
-	reader() (verify bool, sem *slots, redact func(error) string)
+	// index and image are the index or image of a manifest that manifest
+	// returned, of the media type the walker decided from its content.
+	index(ctx context.Context, d v1.Descriptor, raw []byte, mt types.MediaType) (v1.ImageIndex, error)
+	image(ctx context.Context, d v1.Descriptor, raw []byte, mt types.MediaType) (v1.Image, error)
+	// reader says how the source's layers are read.
+	reader() readerOpts
+}
+
+// readerOpts say how a source's layers are read (see imageParts).
+type readerOpts struct {
+	verify, byDiffID, checkDiffID bool
+	sem                           *slots
+	redact                        func(error) string
 }
 
 // walk is the work of one tag (or local reference): every manifest it
@@ -119,7 +128,12 @@ func (c *Crawler) walkManifest(ctx context.Context, w *walk, d v1.Descriptor, ra
 		return
 	}
 	if kind == kindIndex {
-		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		idx, err := w.src.index(ctx, d, raw, mt)
+		if err != nil {
+			fail("", fmt.Errorf("index %s: %w", digest, err))
+			return
+		}
+		im, err := idx.IndexManifest()
 		if err != nil {
 			fail("", fmt.Errorf("index %s: %w", digest, err))
 			return
@@ -132,7 +146,12 @@ func (c *Crawler) walkManifest(ctx context.Context, w *walk, d v1.Descriptor, ra
 		c.expand(ctx, w, digest, rec.Children, depth, fail)
 		return
 	}
-	p, err := c.imageOf(ctx, w.src, digest, mt, raw)
+	img, err := w.src.image(ctx, d, raw, mt)
+	if err != nil {
+		fail("", fmt.Errorf("image %s: %w", digest, err))
+		return
+	}
+	p, err := c.imageOf(ctx, w.src.reader(), digest, mt, int64(len(raw)), img)
 	switch {
 	case errors.Is(err, errArtifact):
 		c.skipArtifact(ctx, w.repo.Registry, w.repo.Name, w.ref, digest, err)
@@ -194,18 +213,18 @@ func (c *Crawler) expand(ctx context.Context, w *walk, indexDigest string, child
 	}
 }
 
-// imageOf makes the parts of an image manifest read from src: the manifest
-// parsed, checked to be an image (errArtifact otherwise), its config read
-// under max_config_bytes, its layers listed.
-func (c *Crawler) imageOf(ctx context.Context, src source, digest string, mt types.MediaType, raw []byte) (*imageParts, error) {
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
+// imageOf makes the parts of an image: its manifest, checked to be an
+// image's (errArtifact otherwise), its config read under
+// max_config_bytes, its layers listed and opened through img.
+func (c *Crawler) imageOf(ctx context.Context, ro readerOpts, digest string, mt types.MediaType, size int64, img v1.Image) (*imageParts, error) {
+	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", digest, err)
 	}
 	if err := notImage(m); err != nil {
 		return nil, err
 	}
-	cf, err := c.readConfig(ctx, m.Config, src.blob)
+	cf, err := c.readConfig(ctx, m.Config, func(_ context.Context, h v1.Hash) (io.ReadCloser, error) { return openBlob(img, h) })
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config %s: %w", digest, m.Config.Digest, err)
 	}
@@ -216,17 +235,41 @@ func (c *Crawler) imageOf(ctx context.Context, src source, digest string, mt typ
 	if mt == "" {
 		mt = m.MediaType
 	}
-	verify, sem, redact := src.reader()
 	return &imageParts{
-		Digest: digest, MediaType: string(mt), Size: int64(len(raw)),
+		Digest: digest, MediaType: string(mt), Size: size,
 		ConfigDigest: m.Config.Digest.String(), Config: cf, Layers: layers,
-		Open: func(ctx context.Context, l layerRef) (io.ReadCloser, error) {
+		Open: func(_ context.Context, l layerRef) (io.ReadCloser, error) {
 			h, err := v1.NewHash(l.Digest)
 			if err != nil {
 				return nil, err
 			}
-			return src.blob(ctx, h)
+			return openBlob(img, h)
 		},
-		Verify: verify, Sem: sem, Redact: redact,
+		Verify: ro.verify, ByDiffID: ro.byDiffID, CheckDiffID: ro.checkDiffID, Sem: ro.sem, Redact: ro.redact,
 	}, nil
 }
+
+// openBlob opens a blob of img (its config or a layer) as it is stored:
+// compressed.
+func openBlob(img v1.Image, h v1.Hash) (io.ReadCloser, error) {
+	l, err := img.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return l.Compressed()
+}
+
+// blobLayer is a blob a source opens by digest, as go-containerregistry's
+// compressed layer (partial.CompressedToLayer makes the v1.Layer of it).
+type blobLayer struct {
+	digest v1.Hash
+	mt     types.MediaType
+	size   int64
+	open   func() (io.ReadCloser, error)
+}
+
+func (b *blobLayer) Digest() (v1.Hash, error)            { return b.digest, nil }
+func (b *blobLayer) Compressed() (io.ReadCloser, error)  { return b.open() }
+func (b *blobLayer) Size() (int64, error)                { return b.size, nil }
+func (b *blobLayer) MediaType() (types.MediaType, error) { return b.mt, nil }
+func layerOfBlob(b *blobLayer) (v1.Layer, error)         { return partial.CompressedToLayer(b) }
