@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -130,6 +131,8 @@ func (rc *registryClient) repository(repo string) (name.Repository, error) {
 var (
 	repoGrammar = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
 	tagGrammar  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	// refNameGrammar is the image-spec's for org.opencontainers.image.ref.name.
+	refNameGrammar = regexp.MustCompile(`^[A-Za-z0-9]+(([-._:@+]|--)[A-Za-z0-9]+)*(/[A-Za-z0-9]+(([-._:@+]|--)[A-Za-z0-9]+)*)*$`)
 )
 
 // checkTag returns an error naming tag (escaped) when the distribution spec
@@ -137,6 +140,27 @@ var (
 func checkTag(tag string) error {
 	if !tagGrammar.MatchString(tag) {
 		return fmt.Errorf("tag %q is not a valid tag (the distribution spec allows %s): not requested", tag, tagGrammar)
+	}
+	return nil
+}
+
+// checkRefName reports an OCI layout's ref name that the image spec's
+// grammar does not allow (control characters, bidi controls, spaces):
+// such a name is reported, never recorded.
+func checkRefName(ref string) error {
+	if len(ref) > 4096 || !refNameGrammar.MatchString(ref) {
+		return fmt.Errorf("ref name %q is not a valid ref name (the image spec allows %s): not recorded", ref, refNameGrammar)
+	}
+	return nil
+}
+
+// checkRepoTag reports a docker archive's RepoTags entry that is not a
+// valid repository:tag (control characters, bidi controls, spaces): such a
+// name is reported, never recorded.
+func checkRepoTag(tag string) error {
+	_, err := name.NewTag(tag)
+	if err != nil || strings.ContainsFunc(tag, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return fmt.Errorf("RepoTags entry %q is not a valid repository:tag: not recorded", tag)
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ type localJob struct {
 	ref    string // tag or ref name; "" for none
 	desc   v1.Descriptor
 	docker *tarball.Descriptor // for docker archives
+	// bad is why ref is not recorded: a name with control characters or
+	// outside the grammar, reported and not walked.
+	bad error
 }
 
 // localSource is an opened local input, shared by its jobs.
@@ -56,6 +59,10 @@ type localSource struct {
 func (j localJob) run(ctx context.Context, c *Crawler) {
 	fail := func(layer string, err error) {
 		c.fail(ctx, index.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: shown(j.ref), LayerDigest: layer, Message: err.Error()})
+	}
+	if j.bad != nil {
+		fail("", j.bad)
+		return
 	}
 	var src source = j.src
 	desc := j.desc
@@ -173,7 +180,11 @@ func (s *localSource) ociJobs(ref string) ([]job, error) {
 		if ref != "" && name != ref {
 			continue
 		}
-		jobs = append(jobs, localJob{src: s, ref: name, desc: d})
+		j := localJob{src: s, ref: name, desc: d}
+		if name != "" {
+			j.bad = checkRefName(name)
+		}
+		jobs = append(jobs, j)
 	}
 	if ref != "" && len(jobs) == 0 {
 		return nil, fmt.Errorf("no image named %q in index.json", ref)
@@ -197,7 +208,7 @@ func (s *localSource) dockerJobs() ([]job, error) {
 			jobs = append(jobs, localJob{src: s, docker: d})
 		}
 		for _, tag := range d.RepoTags {
-			jobs = append(jobs, localJob{src: s, ref: tag, docker: d})
+			jobs = append(jobs, localJob{src: s, ref: tag, docker: d, bad: checkRepoTag(tag)})
 		}
 	}
 	return jobs, nil

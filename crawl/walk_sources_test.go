@@ -1,8 +1,13 @@
 package crawl_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,4 +115,131 @@ func TestEverySourceOneWalker(t *testing.T) {
 			t.Errorf("%s: %s\nregistry: %s", reg, got[reg], want)
 		}
 	}
+}
+
+// TestHostileLocalNames: an OCI layout's ref names and a docker archive's
+// RepoTags with escape sequences, bidi controls or spaces are each one
+// scan error naming them escaped, and are never recorded; the image under
+// a good name is indexed and tagged.
+func TestHostileLocalNames(t *testing.T) {
+	t.Parallel()
+	img, err := random.Image(200, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badRefs := []string{"v1\x1b[2J\x1b[31mPWN", "bad\u202egat", "two words"}
+	for _, ref := range append([]string{"v1"}, badRefs...) {
+		if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// go-containerregistry's tarball writer validates tags: the names are
+	// patched into its manifest.json.
+	docker := filepath.Join(tmp, "docker.tar")
+	badTags := []string{"x/y:v1\x1b]0;owned\x07", "x/\u202ey:1", "x/y:a b"}
+	var b bytes.Buffer
+	refs := map[name.Reference]v1.Image{}
+	for i := range len(badTags) + 1 {
+		ref, err := name.ParseReference("x/y:p" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[ref] = img
+	}
+	if err := tarball.MultiRefWrite(refs, &b); err != nil {
+		t.Fatal(err)
+	}
+	patched := b.Bytes()
+	for i, tg := range append([]string{"x/y:1"}, badTags...) {
+		old, _ := json.Marshal("x/y:p" + strconv.Itoa(i))
+		nw, _ := json.Marshal(tg)
+		patched = patchTarFile(t, patched, "manifest.json", string(old), string(nw))
+	}
+	if err := os.WriteFile(docker, patched, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	db, errs := scanErrors(t, crawl.Options{}, crawl.Target{Source: crawl.SourceOCI, Path: dir}, crawl.Target{Source: crawl.SourceDockerArchive, Path: docker})
+	abs, _ := filepath.Abs(dir)
+	want := map[string]string{}
+	shown := func(s string) string { // recorded as it is when printable, else escaped
+		if q := strconv.Quote(s); q[1:len(q)-1] != s {
+			return q
+		}
+		return s
+	}
+	for _, ref := range badRefs {
+		want[abs+" "+shown(ref)] = "ref name " + strconv.Quote(ref) + " is not a valid ref name"
+	}
+	for _, tg := range badTags {
+		want[docker+" "+shown(tg)] = "RepoTags entry " + strconv.Quote(tg) + " is not a valid repository:tag"
+	}
+	got := map[string]string{}
+	for _, es := range errs {
+		for _, e := range es {
+			got[e.Repository+" "+e.Reference] += e.Message
+		}
+	}
+	for k, w := range want {
+		if !strings.Contains(got[k], w) {
+			t.Errorf("%q: errors %q, want %q", k, got[k], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("errors %q, want %d", got, len(want))
+	}
+	for _, all := range got {
+		if strings.ContainsAny(all, "\x1b\x07\u202e") {
+			t.Errorf("error shows a raw control character: %q", all)
+		}
+	}
+	var recorded []string
+	rows, err := db.Reader().Query(`SELECT registry || ' ' || tag FROM tags ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		recorded = append(recorded, s)
+	}
+	if strings.Join(recorded, "|") != "docker-archive x/y:1|oci v1" {
+		t.Errorf("tags recorded: %q", recorded)
+	}
+}
+
+// patchTarFile replaces old by new in the file name of the tar archive.
+func patchTarFile(t *testing.T, archive []byte, file, old, new string) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(archive))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == file {
+			body = []byte(strings.ReplaceAll(string(body), old, new))
+			h.Size = int64(len(body))
+		}
+		tw.WriteHeader(h)
+		tw.Write(body)
+	}
+	tw.Close()
+	return out.Bytes()
 }

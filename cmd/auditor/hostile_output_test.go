@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -118,16 +119,20 @@ func hostileRegistry(t *testing.T) string {
 	return host
 }
 
-// hostileLayout is an OCI layout whose one image has a hostile ref name.
+// hostileLayout is an OCI layout in a directory of a hostile name (the
+// repository its images are recorded under) whose image has the ref name
+// ok and a hostile one (reported, not recorded).
 func hostileLayout(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), hostileRef)
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.AppendImage(hostileImage(t, ""), layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": hostileRef})); err != nil {
-		t.Fatal(err)
+	for _, ref := range []string{"ok", hostileRef} {
+		if err := p.AppendImage(hostileImage(t, ""), layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -176,7 +181,7 @@ func TestHostileNamesNeverReachTheTerminal(t *testing.T) {
 			t.Errorf("scan: output does not show %q:\n%s", want, out)
 		}
 	}
-	run("", "scan", "--db", db, "oci:"+dir)
+	run(esc(strconv.Quote(hostileRef)), "scan", "--db", db, "oci:"+dir)
 	run(esc(hostileRef), "images", "--db", db)
 	run(esc(hostileName), "ls", "--db", db, reg+"/hostile/app:ok", "/tmp")
 	run(esc(hostileName2), "ls", "--db", db, "--all-layers", reg+"/hostile/app:ok")
@@ -185,7 +190,7 @@ func TestHostileNamesNeverReachTheTerminal(t *testing.T) {
 	run(esc("/tmp/two\u202e.sh"), "diff", "--db", db, reg+"/hostile/app:ok", reg+"/hostile/app:two")
 	run(esc(hostileRef), "diff", "--db", db, "--scan", "1")
 	run(esc(hostileName), "rules", "run", "--db", db, "--state", "all")
-	run(esc(hostileRef), "sql", "--db", db, "SELECT tag, digest FROM tags")
+	run(esc(hostileRef), "sql", "--db", db, "SELECT repository, tag, digest FROM tags")
 	run(esc(hostileName2), "sql", "--db", db, "SELECT path, raw_name FROM files")
 
 	// cat to a terminal: the text escaped to its end; --force and a pipe
