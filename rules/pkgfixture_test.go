@@ -1,0 +1,229 @@
+package rules
+
+import (
+	"archive/tar"
+	"crypto/md5"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// The package databases of the test bed are written as dpkg and apk write
+// them: dpkg's status (every installed package, rewritten by each layer
+// that changes one), info/<pkg>.list (the package's paths, directories
+// included, as it records them: /bin/ls on a merged-/usr image whose tar
+// holds usr/bin/ls), info/<pkg>.md5sums (the regular files that are not
+// conffiles) and info/<pkg>.conffiles, the conffiles' md5 in the status
+// stanza; apk's /lib/apk/db/installed with a Q1 (base64 SHA-1) checksum
+// after each file.
+
+// pkgFile is one file a test package installs.
+type pkgFile struct {
+	path     string // as the package records it (/bin/ls)
+	tar      string // where the layer writes it (usr/bin/ls); path without its "/" when ""
+	mode     int64
+	body     string
+	link     string // a symlink to this target when set
+	conffile bool
+}
+
+func (f pkgFile) tarName() string {
+	if f.tar != "" {
+		return f.tar
+	}
+	return strings.TrimPrefix(f.path, "/")
+}
+
+// pkg is one test package.
+type pkg struct {
+	name, version, arch string
+	status              string // dpkg Status; "install ok installed" when ""
+	files               []pkgFile
+}
+
+func md5hex(s string) string { return fmt.Sprintf("%x", md5.Sum([]byte(s))) }
+
+// dpkgStatus is a status file of the packages, in order.
+func dpkgStatus(pkgs []pkg) string {
+	var b strings.Builder
+	for i, p := range pkgs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		st := p.status
+		if st == "" {
+			st = "install ok installed"
+		}
+		fmt.Fprintf(&b, "Package: %s\nStatus: %s\nPriority: optional\nArchitecture: %s\nVersion: %s\n", p.name, st, p.arch, p.version)
+		var conf []string
+		for _, f := range p.files {
+			if f.conffile {
+				conf = append(conf, " "+f.path+" "+md5hex(f.body))
+			}
+		}
+		if len(conf) > 0 {
+			b.WriteString("Conffiles:\n" + strings.Join(conf, "\n") + "\n")
+		}
+		fmt.Fprintf(&b, "Description: %s, a test package\n", p.name)
+	}
+	return b.String()
+}
+
+// dpkgInfo is what dpkg writes under info/ for an installed package: its
+// list, md5sums and conffiles.
+func dpkgInfo(p pkg) []ent {
+	list := []string{"/."}
+	seen := map[string]bool{"/": true}
+	var dirs func(string)
+	dirs = func(d string) {
+		if seen[d] {
+			return
+		}
+		dirs(path.Dir(d))
+		seen[d] = true
+		list = append(list, d)
+	}
+	var sums, conf []string
+	for _, f := range p.files {
+		dirs(path.Dir(f.path))
+		list = append(list, f.path)
+		switch {
+		case f.conffile:
+			conf = append(conf, f.path)
+		case f.link == "":
+			sums = append(sums, md5hex(f.body)+"  "+strings.TrimPrefix(f.path, "/"))
+		}
+	}
+	info := "var/lib/dpkg/info/" + p.name
+	out := []ent{{name: info + ".list", body: strings.Join(list, "\n") + "\n"}}
+	if len(sums) > 0 {
+		out = append(out, ent{name: info + ".md5sums", body: strings.Join(sums, "\n") + "\n"})
+	}
+	if len(conf) > 0 {
+		out = append(out, ent{name: info + ".conffiles", body: strings.Join(conf, "\n") + "\n"})
+	}
+	return out
+}
+
+// dpkgInfos is dpkgInfo of each package.
+func dpkgInfos(pkgs ...pkg) []ent {
+	var out []ent
+	for _, p := range pkgs {
+		out = append(out, dpkgInfo(p)...)
+	}
+	return out
+}
+
+// pkgEntries are the tar entries of the packages' files.
+func pkgEntries(pkgs ...pkg) []ent {
+	var out []ent
+	for _, p := range pkgs {
+		for _, f := range p.files {
+			e := ent{name: f.tarName(), mode: f.mode, body: f.body}
+			if f.link != "" {
+				e = ent{name: f.tarName(), typ: tar.TypeSymlink, link: f.link}
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// dpkgLayer is a layer that installs (or upgrades) the packages in
+// installs, as dpkg does: their files, their info files, and the status of
+// every package the image then has (all), then the extra entries.
+func dpkgLayer(t testing.TB, all []pkg, installs []pkg, extra ...ent) v1.Layer {
+	t.Helper()
+	es := append(pkgEntries(installs...), dpkgInfos(installs...)...)
+	es = append(es, ent{name: "var/lib/dpkg/status", body: dpkgStatus(all)})
+	return layerOf(t, append(es, extra...)...)
+}
+
+// with returns pkgs with the package of p's name replaced by p, or p added.
+func with(pkgs []pkg, ps ...pkg) []pkg {
+	out := append([]pkg(nil), pkgs...)
+	for _, p := range ps {
+		i := sort.Search(len(out), func(i int) bool { return out[i].name >= p.name })
+		if i < len(out) && out[i].name == p.name {
+			out[i] = p
+			continue
+		}
+		out = append(out[:i], append([]pkg{p}, out[i:]...)...)
+	}
+	return out
+}
+
+// basePackages are the packages of the test bed's base layer (a merged-/usr
+// Debian in miniature: the package records /bin/ls, the tar usr/bin/ls),
+// sorted by name as dpkg keeps them.
+func basePackages() []pkg {
+	return []pkg{
+		{name: "bash", version: "5.2.15-2+b2", arch: "amd64", files: []pkgFile{
+			{path: "/etc/skel/.bashrc", body: "# ~/.bashrc\n", conffile: true},
+		}},
+		{name: "coreutils", version: "9.1-1", arch: "amd64", files: []pkgFile{
+			{path: "/bin/ls", tar: "usr/bin/ls", mode: 0o755, body: elf("ls")},
+			{path: "/usr/share/doc/coreutils/README", body: "coreutils\n"},
+		}},
+		{name: "dash", version: "0.5.12-2", arch: "amd64", files: []pkgFile{
+			{path: "/bin/sh", tar: "usr/bin/sh", mode: 0o755, body: elf("sh")},
+		}},
+		{name: "libc6", version: "2.36-9+deb12u4", arch: "amd64", files: []pkgFile{
+			{path: "/usr/lib/libc.so.6", mode: 0o755, body: elf("libc")},
+			{path: "/usr/lib/ld-linux-x86-64.so.2", mode: 0o755, body: elf("ld.so")},
+		}},
+		{name: "libpam-modules", version: "1.5.2-6+deb12u1", arch: "amd64", files: []pkgFile{
+			{path: "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", body: elf("pam_unix")},
+		}},
+		{name: "login", version: "1:4.13+dfsg1-1", arch: "amd64", files: []pkgFile{
+			{path: "/bin/su", tar: "usr/bin/su", mode: 0o4755, body: elf("su")},
+			{path: "/etc/login.defs", body: "UMASK 022\n", conffile: true},
+		}},
+	}
+}
+
+// plantedImage is a test image and the findings the pack must make on it.
+type plantedImage struct {
+	testImage
+	hits []hit
+}
+
+// packageImages are the test bed's images for the package rules, built on
+// base (dpkgBaseLayer): each technique beside look-alikes that must not fire.
+func packageImages(t testing.TB, base v1.Layer) []plantedImage {
+	var out []plantedImage
+	add := func(repo string, history []string, layers []v1.Layer, hits ...hit) {
+		out = append(out, plantedImage{testImage{repo: repo, layers: append([]v1.Layer{base}, layers...), history: append([]string{""}, history...)}, hits})
+	}
+
+	// Build steps that say they install packages: two whose layers hold
+	// no package database change but binaries; then look-alikes: an install
+	// of what is there already (apt's own state and logs only), dpkg -x,
+	// a package manager named in text, an rpm query, a real install.
+	svc := pkg{name: "svc", version: "1.0-1", arch: "amd64", files: []pkgFile{{path: "/usr/sbin/svcd", mode: 0o755, body: elf("svcd")}}}
+	add("test/history-claims", []string{
+		"/bin/sh -c apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl",
+		"RUN /bin/sh -c apk --no-cache add nmap # buildkit",
+		"/bin/sh -c apt-get install -y ca-certificates",
+		"/bin/sh -c for d in /tmp/debs/*.deb; do dpkg -x $d /; done",
+		"/bin/sh -c echo 'run apt-get install foo, or dpkg -i foo.deb' > /etc/motd",
+		"/bin/sh -c rpm -qi bash > /opt/bash.txt",
+		"/bin/sh -c apt-get install -y svc",
+	}, []v1.Layer{
+		layerOf(t, ent{name: "usr/bin/curl", mode: 0o755, body: elf("curl, not")}, ent{name: "var/lib/apt/lists/lock"}),
+		layerOf(t, ent{name: "usr/local/bin/nmap", mode: 0o755, body: elf("nmap, not")}),
+		layerOf(t, ent{name: "var/lib/apt/extended_states", body: "Package: ca-certificates\nAuto-Installed: 0\n"},
+			ent{name: "var/log/apt/history.log", body: "Start-Date: 2025-06-01\n"}),
+		layerOf(t, ent{name: "usr/local/lib/tool/tool", mode: 0o755, body: elf("tool")}),
+		layerOf(t, ent{name: "etc/motd", body: "hi\n"}),
+		layerOf(t, ent{name: "opt/bash.txt", body: "Name: bash\n"}),
+		dpkgLayer(t, with(basePackages(), svc), []pkg{svc}),
+	},
+		hit{rule: "history-claims-package-install", layer: 1},
+		hit{rule: "history-claims-package-install", layer: 2})
+	return out
+}
