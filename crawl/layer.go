@@ -312,14 +312,20 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			logical += hdr.Size
 			h.Reset()
 			var w io.Writer = h
-			if digests = scans.wantsDigests(e.Path, hdr.Size); digests {
+			digests = scans.wantsDigests(e.Path, hdr.Size)
+			// A file small enough is read whole and its sha256 taken
+			// first, so the md5 and sha1 of a content the scans know
+			// already (another layer had it) are not computed again: md5
+			// costs about three times sha256.
+			later := digests && hdr.Size <= maxDigestBuffer
+			if digests && !later {
 				md.Reset()
 				sh.Reset()
 				w = all
 			}
 			var sum string
 			var kind index.ContentKind
-			if wanted = scans.wants(e.Path, hdr.Size); wanted {
+			if wanted = scans.wants(e.Path, hdr.Size); wanted || later {
 				whole, sum, kind, err = readWhole(content, w, h, &cbuf, hdr.Size)
 			} else {
 				sum, kind, err = hashContent(content, w, h, buf, hdr.Size)
@@ -328,6 +334,14 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
 			}
 			e.SHA256, e.Kind = sum, kind
+			if later {
+				if digests = scans.needDigests(sum); digests {
+					md.Reset()
+					sh.Reset()
+					md.Write(whole)
+					sh.Write(whole)
+				}
+			}
 		}
 		if err := out.Add(ctx, e); err != nil {
 			return &sinkError{err}
@@ -351,6 +365,11 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 // maxKeptBuffer is the largest buffer of whole files kept from one file to
 // the next of a layer.
 const maxKeptBuffer = 4 << 20
+
+// maxDigestBuffer is the largest file whose md5 and sha1 wait for its sha256
+// (read whole), to be skipped for a content the scans have them of; a
+// larger one gets them as it streams.
+const maxDigestBuffer = 4 << 20
 
 // readWhole reads a whole regular file into *buf (grown as needed), and
 // hashes and classifies it like hashContent.

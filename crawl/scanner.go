@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/auditor-dev/auditor/index"
 )
@@ -54,6 +55,11 @@ type DigestScan interface {
 	// WantsDigests reports whether the scan wants the digests of the
 	// regular file at path, of size bytes.
 	WantsDigests(path string, size int64) bool
+	// KnownDigests reports whether the scan has the digests of the
+	// content with this sha256 already (stored, or computed for an earlier
+	// file): the reader may then skip computing them, and Digests is not
+	// called for the file.
+	KnownDigests(sha256 string) bool
 	// Digests gets them, for the file numbered seq; an error is recorded
 	// like one of File.
 	Digests(seq int, path string, d index.ContentDigests) error
@@ -115,6 +121,14 @@ func (ls *layerScans) wantsDigests(path string, size int64) bool {
 			ls.digest = append(ls.digest, i)
 		}
 	}
+	return len(ls.digest) > 0
+}
+
+// needDigests keeps, of the scans wantsDigests found, those that do not
+// know the digests of the content with this sha256, and reports whether any
+// is left.
+func (ls *layerScans) needDigests(sha256 string) bool {
+	ls.digest = slices.DeleteFunc(ls.digest, func(i int) bool { return ls.scans[i].(DigestScan).KnownDigests(sha256) })
 	return len(ls.digest) > 0
 }
 

@@ -50,6 +50,14 @@ func (w *LayerWriter) AddDigests(d ContentDigests) {
 	w.digests[d.SHA256] = d
 }
 
+// HasDigests reports whether the index holds the md5 and sha1 of the
+// content with this sha256 (a scan need not compute them again).
+func (w *LayerWriter) HasDigests(sha string) bool {
+	var have int
+	err := w.db.r.QueryRow(`SELECT count(*) FROM contents WHERE sha256 = ? AND md5 IS NOT NULL`, sha).Scan(&have)
+	return err == nil && have > 0
+}
+
 // putCaptures stores, in tx, the captures and digests of the layer with
 // this id (n entries from entry id first). The entries' contents are
 // stored already.
@@ -103,6 +111,12 @@ func (db *DB) Capture(ctx context.Context, sha string, maxSize int64) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("capture %s: %w", sha, err)
 	}
+	return decodeCapture(sha, size, compression, data, maxSize)
+}
+
+// decodeCapture returns the bytes of a content_blobs row.
+func decodeCapture(sha string, size int64, compression string, data []byte, maxSize int64) ([]byte, error) {
+	var err error
 	if size > maxSize {
 		return nil, fmt.Errorf("capture %s: %d bytes, over the %d asked for", sha, size, maxSize)
 	}

@@ -98,8 +98,9 @@ func BenchmarkPackagesOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	full, _ := NewPackages(PackagesOptions{Digests: true})
-	noDigests, _ := NewPackages(PackagesOptions{})
+	// A new scanner for each read: one remembers the digests it computed.
+	full := func() crawl.LayerScanner { p, _ := NewPackages(PackagesOptions{}); return p }
+	noDigests := func() crawl.LayerScanner { p, _ := NewPackages(PackagesOptions{NoDigests: true}); return p }
 	read := func(scanners ...crawl.LayerScanner) time.Duration {
 		cpu0 := fleettest.CPUTime(b)
 		if _, err := crawl.ReadLayer(context.Background(), bytes.NewReader(blob), crawl.LayerInput{Digest: digest, Scanners: scanners}, crawl.Limits{}); err != nil {
@@ -110,8 +111,8 @@ func BenchmarkPackagesOverhead(b *testing.B) {
 	var base, withFull, withCaptures time.Duration
 	for b.Loop() {
 		base += read(m)
-		withFull += read(m, full)
-		withCaptures += read(m, noDigests)
+		withFull += read(m, full())
+		withCaptures += read(m, noDigests())
 	}
 	b.ReportMetric(100*(float64(withFull)/float64(base)-1), "%cpu-packages")
 	b.ReportMetric(100*(float64(withCaptures)/float64(base)-1), "%cpu-captures-only")
@@ -127,8 +128,9 @@ func BenchmarkPackagesColdScan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pk, _ := NewPackages(PackagesOptions{Digests: true})
-	noDigests, _ := NewPackages(PackagesOptions{})
+	// A new scanner for each scan: one remembers the digests it computed.
+	pk := func() crawl.LayerScanner { p, _ := NewPackages(PackagesOptions{}); return p }
+	noDigests := func() crawl.LayerScanner { p, _ := NewPackages(PackagesOptions{NoDigests: true}); return p }
 	dir := b.TempDir()
 	i := 0
 	scan := func(scanners ...crawl.LayerScanner) time.Duration {
@@ -144,8 +146,8 @@ func BenchmarkPackagesColdScan(b *testing.B) {
 	var base, with, captures time.Duration
 	for b.Loop() {
 		base += scan(m)
-		with += scan(m, pk)
-		captures += scan(m, noDigests)
+		with += scan(m, pk())
+		captures += scan(m, noDigests())
 	}
 	b.ReportMetric(100*(float64(with)/float64(base)-1), "%cpu-packages")
 	b.ReportMetric(100*(float64(captures)/float64(base)-1), "%cpu-captures-only")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -20,16 +21,24 @@ const DefaultMaxDatabaseFile = 64 << 20
 
 // packagesAlgorithm is part of the scanner's version: raise it when what it
 // keeps changes (the paths, the digests), so layers are read again for it.
-const packagesAlgorithm = "1"
+const packagesAlgorithm = "2"
 
 // managedDirs are where package managers install files: the regular files
 // under them get their md5 and sha1 (dpkg and old rpm record md5, apk sha1),
-// once per content. /usr/local, caches, logs and temporary directories are
-// left out: no package database claims them.
+// once per content. What the FHS leaves to the local administrator or to
+// run time is left out, as no package database claims it: /usr/local, /opt,
+// /srv, home directories, caches, logs, spools, temporary and run-time
+// directories, and the package databases themselves.
 var (
-	managedDirs   = []string{"/bin/", "/boot/", "/etc/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/opt/", "/sbin/", "/srv/", "/usr/", "/var/"}
-	unmanagedDirs = []string{"/usr/local/", "/var/cache/", "/var/log/", "/var/tmp/", "/var/run/"}
+	managedDirs   = []string{"/bin/", "/boot/", "/etc/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/sbin/", "/usr/", "/var/"}
+	unmanagedDirs = []string{"/usr/local/", "/var/cache/", "/var/log/", "/var/tmp/", "/var/run/", "/var/spool/",
+		"/var/mail/", "/var/lib/dpkg/", "/var/lib/apt/", "/var/lib/rpm/", "/usr/lib/sysimage/rpm/", "/lib/apk/db/", "/usr/src/"}
 )
+
+// digestCacheMax bounds the digests a Packages remembers of the contents it
+// computed them for (about 200 bytes each): a content seen again in another
+// layer of the scan is not hashed again.
+const digestCacheMax = 1 << 15
 
 // managed reports whether a package database may claim the file at p.
 func managed(p string) bool {
@@ -48,6 +57,33 @@ type Packages struct {
 	maxFile int64
 	digests bool
 	version string
+
+	mu    sync.Mutex
+	known map[string]index.ContentDigests // by sha256, at most digestCacheMax
+}
+
+// remember keeps the digests of a content, for the next file that has it.
+func (p *Packages) remember(d index.ContentDigests) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.known == nil || len(p.known) >= digestCacheMax {
+		p.known = map[string]index.ContentDigests{}
+	}
+	p.known[d.SHA256] = d
+}
+
+// recall returns the digests remembered of a content.
+func (p *Packages) recall(sha string) (index.ContentDigests, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, ok := p.known[sha]
+	return d, ok
+}
+
+// digestStore is what a sink that is an index offers: whether it holds the
+// digests of a content already.
+type digestStore interface {
+	HasDigests(sha256 string) bool
 }
 
 var _ crawl.LayerScanner = (*Packages)(nil)
@@ -55,9 +91,10 @@ var _ crawl.LayerScanner = (*Packages)(nil)
 // PackagesOptions configure Packages; zero fields take the defaults.
 type PackagesOptions struct {
 	MaxFileSize int64 // largest database file kept, in bytes
-	// Digests computes the md5 and sha1 of package-managed files: about
-	// 30% more CPU for a cold scan (md5 and sha1 over nearly every byte).
-	Digests bool
+	// NoDigests leaves out the md5 and sha1 of package-managed files
+	// (docs/packages.md says what they cost): dpkg, old rpm and apk files
+	// are then not-verifiable.
+	NoDigests bool
 }
 
 // NewPackages returns the package databases' scanner.
@@ -65,7 +102,7 @@ func NewPackages(o PackagesOptions) (*Packages, error) {
 	if o.MaxFileSize < 0 {
 		return nil, fmt.Errorf("packages max_file_size must be positive, got %d", o.MaxFileSize)
 	}
-	p := &Packages{maxFile: cmp.Or(o.MaxFileSize, DefaultMaxDatabaseFile), digests: o.Digests}
+	p := &Packages{maxFile: cmp.Or(o.MaxFileSize, DefaultMaxDatabaseFile), digests: !o.NoDigests}
 	p.version = fmt.Sprintf("%s-%d-%t", packagesAlgorithm, p.maxFile, p.digests)
 	return p, nil
 }
@@ -109,7 +146,20 @@ func (s *packagesScan) File(seq int, _ string, content []byte) error {
 
 func (s *packagesScan) WantsDigests(path string, _ int64) bool { return s.p.digests && managed(path) }
 
+// KnownDigests reports whether the digests of a content are in the index
+// already, or were computed for an earlier file (they are then recorded
+// for this layer too).
+func (s *packagesScan) KnownDigests(sha string) bool {
+	if d, ok := s.p.recall(sha); ok {
+		s.out.AddDigests(d)
+		return true
+	}
+	ds, ok := s.out.(digestStore)
+	return ok && ds.HasDigests(sha)
+}
+
 func (s *packagesScan) Digests(_ int, _ string, d index.ContentDigests) error {
+	s.p.remember(d)
 	s.out.AddDigests(d)
 	return nil
 }

@@ -2,12 +2,18 @@ package scanners
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -43,7 +49,7 @@ func TestPackagesFleetDebian(t *testing.T) {
 	if err := fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t)}}, target); err != nil {
 		t.Fatal(err)
 	}
-	if err := fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t), testPackages(t, PackagesOptions{Digests: true})}}, target); err != nil {
+	if err := fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t), testPackages(t, PackagesOptions{})}}, target); err != nil {
 		t.Fatal(err)
 	}
 	db, err := index.OpenReadOnly(ctx, dbPath)
@@ -136,7 +142,7 @@ func TestPackagesHostile(t *testing.T) {
 	}
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "h.db")
-	err = fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t), testPackages(t, PackagesOptions{MaxFileSize: 1 << 10})}}, ref.String())
+	err = fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{testMatcher(t), testPackages(t, PackagesOptions{MaxFileSize: 1 << 10, NoDigests: true})}}, ref.String())
 	se, ok := err.(*fleettest.ScanErrors)
 	if !ok || len(se.Messages) != 1 || !strings.Contains(se.Messages[0], "scanner packages") || !strings.Contains(se.Messages[0], `"/lib/apk/db/installed" is 16384 bytes, over the 1024 kept`) {
 		t.Fatalf("scan: %v", err)
@@ -164,5 +170,99 @@ func TestPackagesHostile(t *testing.T) {
 	}
 	if got := q(`SELECT scanner || ': ' || COALESCE(error, 'ok') FROM layer_scans ORDER BY 1`); !strings.HasPrefix(got, "content: ok, packages: package database files not kept: ") {
 		t.Errorf("layer_scans: %s", got)
+	}
+}
+
+// countingPackages counts the digests its scans are handed (computed by the
+// layer reader), to see which files it skipped.
+type countingPackages struct {
+	*Packages
+	n *atomic.Int64
+}
+
+func (c countingPackages) NewScan(out crawl.ScanSink) crawl.LayerScan {
+	return countingScan{c.Packages.NewScan(out).(crawl.DigestScan), c.n}
+}
+
+type countingScan struct {
+	crawl.DigestScan
+	n *atomic.Int64
+}
+
+func (s countingScan) Digests(seq int, p string, d index.ContentDigests) error {
+	s.n.Add(1)
+	return s.DigestScan.Digests(seq, p, d)
+}
+
+// TestDigestsOncePerContent: the md5 and sha1 of a package-managed file are
+// computed once per content: not for a content the index has them of (an
+// earlier scan's layer), nor for one an earlier file of the scan had, but
+// for a file too large to wait for its sha256, as it streams; never for a
+// file no package database claims. Each content's digests are right.
+func TestDigestsOncePerContent(t *testing.T) {
+	reg := fleettest.Registry(t)
+	ctx := context.Background()
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(uint64(seed), 1))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rnd.Uint32())
+		}
+		return b
+	}
+	x, z, y, big := random(1000), random(3000), random(10), random(5<<20)
+	push := func(tag string, layers ...map[string][]byte) string {
+		img := empty.Image
+		for _, files := range layers {
+			l, err := crane.Layer(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img, err = mutate.AppendLayers(img, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ref, err := name.ParseReference(reg + "/test/digests:" + tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		return ref.String()
+	}
+	first := map[string][]byte{"usr/bin/a": x, "usr/bin/big": big}
+	second := map[string][]byte{"usr/lib/b": x, "usr/lib/z1": z, "usr/lib/z2": z, "usr/bin/big2": big, "usr/local/bin/c": y}
+	one := push("one", first)
+	two := push("two", first, second)
+	dbPath := filepath.Join(t.TempDir(), "d.db")
+	for _, c := range []struct {
+		target string
+		want   int64
+	}{{one, 2}, {two, 2}} { // a, big; then z1 and big2
+		var n atomic.Int64
+		scanner := countingPackages{testPackages(t, PackagesOptions{}), &n}
+		if err := fleettest.Scan(ctx, dbPath, crawl.Options{Scanners: []crawl.LayerScanner{scanner}}, c.target); err != nil {
+			t.Fatal(err)
+		}
+		if n.Load() != c.want {
+			t.Errorf("%s: digests computed for %d files, want %d", c.target, n.Load(), c.want)
+		}
+	}
+	db, err := index.OpenReadOnly(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var want []string
+	for _, b := range [][]byte{x, z, big} {
+		want = append(want, fmt.Sprintf("%x %x %x", sha256.Sum256(b), md5.Sum(b), sha1.Sum(b)))
+	}
+	slices.Sort(want)
+	got := indextest.Strings(t, db.Reader(), `SELECT sha256 || ' ' || md5 || ' ' || sha1 FROM content_digests ORDER BY 1`)
+	if !slices.Equal(got, want) {
+		t.Errorf("content_digests:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

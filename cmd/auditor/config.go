@@ -115,7 +115,7 @@ func DefaultConfig() Config {
 		SQL:      SQLConfig{Timeout: defaultSQLTimeout, MaxMemory: defaultMaxMemory},
 		Rules:    defaultRulesConfig(),
 		Content:  defaultContentConfig(),
-		Packages: PackagesConfig{Enabled: true, MaxFileSize: scanners.DefaultMaxDatabaseFile},
+		Packages: PackagesConfig{Enabled: true, MaxFileSize: scanners.DefaultMaxDatabaseFile, Digests: true},
 		Report:   ReportConfig{Keep: defaultReportKeep},
 	}
 }
@@ -226,7 +226,7 @@ func (r RegistryConfig) auth(host string) (authn.Authenticator, error) {
 type PackagesConfig struct {
 	Enabled     bool  `toml:"enabled"`
 	MaxFileSize int64 `toml:"max_file_size"` // largest database file kept
-	Digests     bool  `toml:"digests"`       // md5 and sha1 of package-managed files (+30% CPU)
+	Digests     bool  `toml:"digests"`       // md5 and sha1 of package-managed files (docs/packages.md: their cost)
 }
 
 // ConfigFilesConfig is the [config_files] table: the security-relevant
@@ -257,7 +257,7 @@ func (c Config) PackagesScanner() (*scanners.Packages, error) {
 	if !c.Packages.Enabled {
 		return nil, nil
 	}
-	p, err := scanners.NewPackages(scanners.PackagesOptions{MaxFileSize: c.Packages.MaxFileSize, Digests: c.Packages.Digests})
+	p, err := scanners.NewPackages(scanners.PackagesOptions{MaxFileSize: c.Packages.MaxFileSize, NoDigests: !c.Packages.Digests})
 	if err != nil {
 		return nil, fmt.Errorf("packages: %w", err)
 	}
