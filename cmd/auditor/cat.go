@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/localref"
@@ -22,26 +24,56 @@ import (
 )
 
 func init() {
-	register(command{name: "cat", run: runCat, summary: `print one file of an image, streamed from the registry layer (or
-            local archive or layout) that holds it and checked against the
-            index (--layer N: a hidden version)`})
+	register(func() *cobra.Command {
+		var f catFlags
+		cmd := &cobra.Command{
+			Use:   "cat [flags] IMAGE PATH",
+			Short: "Print one file of an image, streamed from its layer and checked against the index",
+			Long: `Print one file of an image: served from the index when it keeps the file's
+bytes (security configuration files, package databases), else streamed from
+the registry layer (or the local archive or layout) that holds it, and
+checked against the sha256 the index recorded. --layer N: the version in
+layer N, even if hidden. Binary content is not written to a terminal
+unless --force; text to a terminal is escaped.
+
+` + imageForms,
+			Example: `  auditor cat library/debian:bookworm /etc/os-release
+  auditor cat IMAGE /usr/bin/tool -o tool.bin`,
+			Args: argsBetween(2, 2),
+			RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+				layer, err := layerFlag(cmd, f.layer)
+				if err != nil {
+					return 0, err
+				}
+				f.layer = layer
+				return runCat(cmd.Context(), &f, args, cmd.OutOrStdout())
+			}),
+		}
+		f.cf.register(cmd)
+		fs := cmd.Flags()
+		fs.StringVar(&f.platform, "platform", "", "`os/arch[/variant]` of a multi-platform IMAGE")
+		fs.IntVar(&f.layer, "layer", 0, "the version in layer `N`, 0 being the bottom layer, even if hidden (default: the visible version)")
+		fs.StringVarP(&f.out, "output", "o", "", "write to `FILE` instead of stdout (written whole, or not at all)")
+		fs.BoolVar(&f.force, "force", false, "write binary content to a terminal anyway")
+		cmd.MarkFlagFilename("output")
+		return cmd
+	})
+}
+
+// catFlags are cat's flags.
+type catFlags struct {
+	cf       commonFlags
+	platform string
+	layer    int
+	out      string
+	force    bool
 }
 
 // binarySniff is how much of a file decides whether it is text.
 const binarySniff = 8 << 10
 
-func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("cat", "cat [flags] IMAGE PATH", stderr)
-	var cf commonFlags
-	cf.register(fs)
-	platform := fs.String("platform", "", "os/arch[/variant] of a multi-platform IMAGE")
-	layer := fs.Int("layer", -1, "the version in layer N (0 is the bottom layer), even if hidden")
-	out := fs.String("o", "", "write to FILE instead of stdout (written whole, or not at all)")
-	force := fs.Bool("force", false, "write binary content to a terminal anyway")
-	pos, err := parseArgs(fs, args, 2, 2)
-	if err != nil {
-		return 0, err
-	}
+func runCat(ctx context.Context, f *catFlags, pos []string, stdout io.Writer) (int, error) {
+	cf := &f.cf
 	cfg, err := cf.load()
 	if err != nil {
 		return 0, err
@@ -55,11 +87,11 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		return 0, err
 	}
 	defer db.Close()
-	im, err := queries.Resolve(ctx, db.Reader(), pos[0], *platform)
+	im, err := queries.Resolve(ctx, db.Reader(), pos[0], f.platform)
 	if err != nil {
 		return 0, err
 	}
-	ref, err := queries.Locate(ctx, db.Reader(), im, pos[1], *layer)
+	ref, err := queries.Locate(ctx, db.Reader(), im, pos[1], f.layer)
 	if err != nil {
 		return 0, err
 	}
@@ -87,15 +119,15 @@ func runCat(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 			return 0, err
 		}
 	}
-	if *out != "" && *out != "-" {
-		return exitOK, writeFileAtomic(*out, content)
+	if f.out != "" && f.out != "-" {
+		return exitOK, writeFileAtomic(f.out, content)
 	}
 	br := bufio.NewReaderSize(content, binarySniff)
 	head, err := br.Peek(binarySniff)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return 0, err
 	}
-	if !outputIsTerminal(stdout) || *force {
+	if !outputIsTerminal(stdout) || f.force {
 		if _, err := io.Copy(stdout, br); err != nil {
 			return 0, fmt.Errorf("%s in %s: %w", ref.Path, im.Name(), err)
 		}

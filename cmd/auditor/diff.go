@@ -6,41 +6,65 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/auditor-dev/auditor/queries"
 )
 
 func init() {
-	register(command{name: "diff", run: runDiff, summary: `files added, removed and changed between images A and B; with
-            --scan N or --since DATE, what changed in the fleet since then
-            (new images, moved tags, new files, new findings)`})
+	register(func() *cobra.Command {
+		var f diffFlags
+		cmd := &cobra.Command{
+			Use:   "diff [flags] A B | diff --scan N | diff --since DATE",
+			Short: "Files added, removed and changed between images A and B, or in the fleet since a scan",
+			Long: `Files added, removed and changed between images A and B (each an IMAGE,
+below); with --scan N or --since DATE, what changed in the fleet since then:
+new images, moved tags, new files, new findings.
+
+` + imageForms,
+			Example: `  auditor diff corp/billing-worker:1.0 corp/billing-worker:2.0
+  auditor diff --scan 41
+  auditor diff --since 2026-01-01 -f json`,
+			Args: argsBetween(0, 2),
+			RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+				return runDiff(cmd.Context(), &f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}),
+		}
+		f.rf.register(cmd)
+		fs := cmd.Flags()
+		fs.StringVar(&f.platform, "platform", "", "`os/arch[/variant]` of multi-platform images")
+		fs.StringVar(&f.dir, "path", "/", "compare only this `PATH` and what is under it")
+		fs.Int64Var(&f.scan, "scan", 0, "what changed in the fleet after scan `N` (see SELECT * FROM scans)")
+		fs.StringVar(&f.since, "since", "", "what changed in the fleet after `DATE` (2006-01-02, or RFC 3339)")
+		return cmd
+	})
 }
 
-func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("diff", "diff [flags] A B | diff --scan N | diff --since DATE", stderr)
-	var rf readFlags
-	rf.register(fs)
-	platform := fs.String("platform", "", "os/arch[/variant] of multi-platform images")
-	dir := fs.String("path", "/", "compare only this path and what is under it")
-	scan := fs.Int64("scan", 0, "what changed in the fleet after scan N (see SELECT * FROM scans)")
-	since := fs.String("since", "", "what changed in the fleet after DATE (2006-01-02, or RFC 3339)")
-	pos, err := parseArgs(fs, args, 0, 2)
-	if err != nil {
-		return 0, err
-	}
-	fleet := *scan != 0 || *since != ""
+// diffFlags are diff's flags.
+type diffFlags struct {
+	rf            readFlags
+	platform, dir string
+	scan          int64
+	since         string
+}
+
+func runDiff(ctx context.Context, fl *diffFlags, pos []string, stdout, stderr io.Writer) (int, error) {
+	rf := &fl.rf
+	var err error
+	fleet := fl.scan != 0 || fl.since != ""
 	switch {
-	case *scan != 0 && *since != "":
+	case fl.scan != 0 && fl.since != "":
 		return 0, fmt.Errorf("%w: --scan and --since exclude each other", errUsage)
 	case fleet && len(pos) > 0:
 		return 0, fmt.Errorf("%w: give two images, or --scan/--since, not both", errUsage)
 	case !fleet && len(pos) != 2:
 		return 0, fmt.Errorf("%w: want two images A B, or --scan N, or --since DATE", errUsage)
-	case *scan < 0:
+	case fl.scan < 0:
 		return 0, fmt.Errorf("%w: --scan must be a scan id", errUsage)
 	}
 	var when time.Time
-	if *since != "" {
-		if when, err = parseDate(*since); err != nil {
+	if fl.since != "" {
+		if when, err = parseDate(fl.since); err != nil {
 			return 0, fmt.Errorf("%w: --since: %v", errUsage, err)
 		}
 	}
@@ -52,8 +76,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	r := db.Reader()
 	if fleet {
 		var s queries.Since
-		if *scan != 0 {
-			s, err = queries.SinceScan(ctx, r, *scan)
+		if fl.scan != 0 {
+			s, err = queries.SinceScan(ctx, r, fl.scan)
 		} else {
 			s, err = queries.SinceTime(ctx, r, when)
 		}
@@ -62,8 +86,8 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 		if s.None { // not an error: nothing changed (exit 0, like an empty diff)
 			after := fmt.Sprintf("scan %d", s.Scan)
-			if *since != "" {
-				after = *since
+			if fl.since != "" {
+				after = fl.since
 			}
 			fmt.Fprintf(stderr, "auditor diff: no scan after %s: nothing changed since\n", after)
 		}
@@ -73,15 +97,15 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 		return exitOK, queries.Write(stdout, f, queries.ChangesResult(rows), rf.tableOptions(stdout))
 	}
-	a, err := queries.Resolve(ctx, r, pos[0], *platform)
+	a, err := queries.Resolve(ctx, r, pos[0], fl.platform)
 	if err != nil {
 		return 0, err
 	}
-	b, err := queries.Resolve(ctx, r, pos[1], *platform)
+	b, err := queries.Resolve(ctx, r, pos[1], fl.platform)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := queries.Diff(ctx, r, a, b, *dir)
+	rows, err := queries.Diff(ctx, r, a, b, fl.dir)
 	if err != nil {
 		return 0, err
 	}

@@ -4,27 +4,36 @@ import (
 	"context"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/auditor-dev/auditor/queries"
 )
 
 func init() {
-	register(command{name: "images", run: runImages, summary: `list indexed images (repository, tags, digest, platform, created,
-            layers, files, size, last scanned, open findings); PATTERN
-            filters by repository, repo:tag or digest (glob or substring)`})
+	register(func() *cobra.Command {
+		var rf readFlags
+		cmd := &cobra.Command{
+			Use:   "images [flags] [PATTERN]",
+			Short: "List indexed images; PATTERN filters by repository, repo:tag or digest",
+			Long: `List indexed images: repository, tags, digest, platform, created, layers,
+files, size, last scanned, open findings. PATTERN filters by repository,
+repo:tag or digest, as a glob ('corp/*') or a substring.`,
+			Example: "  auditor images\n  auditor images 'corp/*' -f csv",
+			Args:    argsBetween(0, 1),
+			RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+				pattern := ""
+				if len(args) == 1 {
+					pattern = args[0]
+				}
+				return runImages(cmd.Context(), &rf, pattern, cmd.OutOrStdout())
+			}),
+		}
+		rf.register(cmd)
+		return cmd
+	})
 }
 
-func runImages(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("images", "images [flags] [PATTERN]", stderr)
-	var rf readFlags
-	rf.register(fs)
-	pos, err := parseArgs(fs, args, 0, 1)
-	if err != nil {
-		return 0, err
-	}
-	pattern := ""
-	if len(pos) == 1 {
-		pattern = pos[0]
-	}
+func runImages(ctx context.Context, rf *readFlags, pattern string, stdout io.Writer) (int, error) {
 	db, f, err := rf.open(ctx)
 	if err != nil {
 		return 0, err

@@ -18,12 +18,14 @@ import (
 )
 
 // progress shows a scan's progress: bars on a terminal, a log line every
-// few seconds otherwise, nothing when quiet.
+// few seconds otherwise; nothing when quiet, and only the crawler's log
+// lines with noProgress.
 type progress struct {
 	ctx   context.Context
 	out   io.Writer
 	quiet bool
-	tty   bool
+	off   bool // no bars nor progress lines: quiet, or --no-progress
+	tty   bool // bars (a terminal, and progress shown)
 
 	p      *mpb.Progress
 	done   chan struct{}
@@ -36,8 +38,9 @@ type progress struct {
 
 var _ scan.Progress = (*progress)(nil)
 
-func newProgress(ctx context.Context, out io.Writer, quiet bool) *progress {
-	return &progress{ctx: ctx, out: out, quiet: quiet, tty: isTerminal(out), done: make(chan struct{})}
+func newProgress(ctx context.Context, out io.Writer, quiet, noProgress bool) *progress {
+	off := quiet || noProgress
+	return &progress{ctx: ctx, out: out, quiet: quiet, off: off, tty: !off && isTerminal(out), done: make(chan struct{})}
 }
 
 // isTerminal reports whether w is a terminal (progress bars) rather than a
@@ -61,7 +64,7 @@ func (p *progress) logger() *slog.Logger {
 }
 
 func (p *progress) Start(stats func() crawl.Stats) {
-	if p.quiet {
+	if p.off {
 		return
 	}
 	p.wg.Add(1)
@@ -140,7 +143,7 @@ func (p *progress) update(s crawl.Stats, final bool) {
 }
 
 func (p *progress) Stop(s crawl.Stats) {
-	if p.quiet {
+	if p.off {
 		return
 	}
 	close(p.done)

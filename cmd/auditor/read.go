@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/auditor-dev/auditor/index"
@@ -23,10 +23,12 @@ type readFlags struct {
 	cfg     Config // as open loaded it
 }
 
-func (r *readFlags) register(fs *flag.FlagSet) {
-	r.commonFlags.register(fs)
-	fs.StringVar(&r.format, "format", "table", "output: table, json (one array), jsonl (one object per line) or csv")
+func (r *readFlags) register(cmd *cobra.Command) {
+	r.commonFlags.register(cmd)
+	fs := cmd.Flags()
+	fs.StringVarP(&r.format, "format", "f", "table", "output `FORMAT`: table, json (one array), jsonl (one object per line) or csv")
 	fs.BoolVar(&r.noTrunc, "no-trunc", false, "table: show digests and long values in full")
+	cmd.RegisterFlagCompletionFunc("format", completeWords("table", "json", "jsonl", "csv"))
 }
 
 // open checks the flags, then opens the index read-only.
@@ -92,54 +94,3 @@ func (r *readFlags) tableOptions(w io.Writer) queries.TableOptions {
 // outputIsTerminal reports whether output goes to a terminal (isTerminal);
 // tests replace it.
 var outputIsTerminal = isTerminal
-
-// newFlagSet returns a flag set for a command that prints its usage line
-// and flags to stderr.
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: auditor %s\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseArgs parses args, allowing flags after positional arguments
-// ("auditor ls IMAGE /etc --format json"), and checks the count of
-// positional arguments is within [lo, hi] (hi < 0: no limit).
-func parseArgs(fs *flag.FlagSet, args []string, lo, hi int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err) // exit status 2, like other command-line mistakes
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
-			pos = append(pos, rest...) // after "--", nothing is a flag
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	if len(pos) < lo || hi >= 0 && len(pos) > hi {
-		return nil, fmt.Errorf("%w: want %s", errUsage, argCount(lo, hi))
-	}
-	return pos, nil
-}
-
-func argCount(lo, hi int) string {
-	switch {
-	case lo == hi:
-		return fmt.Sprintf("%d argument(s)", lo)
-	case hi < 0:
-		return fmt.Sprintf("at least %d argument(s)", lo)
-	}
-	return fmt.Sprintf("%d to %d arguments", lo, hi)
-}

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
@@ -16,41 +17,86 @@ import (
 )
 
 func init() {
-	register(command{name: "rules", run: runRules, summary: `rules list: the rules (default pack and config) and content patterns
-            rules run: run the enabled rules on the index, record findings, report
-            rules test FILE: run the rules of FILE read-only and print their rows`})
+	register(newRulesCmd)
 }
 
-func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	if len(args) == 0 {
-		return 0, fmt.Errorf("%w: auditor rules list|run|test FILE", errUsage)
+func newRulesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules list|run|test FILE [flags]",
+		Short: "List the rules, run them on the index, or test a rules file",
+		Long: `Work with the rules that turn the index into findings:
+
+  rules list: the rules (default pack and config) and content patterns
+  rules run: run the enabled rules on the index, record findings, report
+  rules test FILE: run the rules of FILE read-only and print their rows`,
+		// A subcommand is required: none, or an unknown one, is a usage error.
+		RunE: action(func(_ *cobra.Command, args []string) (int, error) {
+			if len(args) == 0 {
+				return 0, fmt.Errorf("%w: auditor rules list|run|test FILE", errUsage)
+			}
+			return 0, fmt.Errorf("%w: unknown rules subcommand %q (list, run or test FILE)", errUsage, args[0])
+		}),
 	}
-	switch args[0] {
-	case "list":
-		return rulesList(args[1:], stdout, stderr)
-	case "run":
-		return rulesRun(ctx, args[1:], stdout, stderr)
-	case "test":
-		return rulesTest(ctx, args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		subs := strings.ReplaceAll(commands["rules"].summary, "\n            ", "\n  ")
-		fmt.Fprintf(stdout, "usage: auditor rules list|run|test FILE [flags]\n\n  %s\n\nRun \"auditor rules SUBCOMMAND -h\" for its flags.\n", subs)
-		return exitOK, nil
+	var listFlags commonFlags
+	list := &cobra.Command{
+		Use:   "list [flags]",
+		Short: "The rules (default pack and config) and content patterns, enabled and disabled",
+		Args:  argsBetween(0, 0),
+		RunE: action(func(cmd *cobra.Command, _ []string) (int, error) {
+			return rulesList(&listFlags, cmd.OutOrStdout())
+		}),
 	}
-	return 0, fmt.Errorf("%w: unknown rules subcommand %q (list, run or test FILE)", errUsage, args[0])
+	listFlags.register(list)
+
+	var rf runFlags
+	runCmd := &cobra.Command{
+		Use:   "run [flags]",
+		Short: "Run the enabled rules on the index, record the findings for the latest scan, report them",
+		Args:  argsBetween(0, 0),
+		RunE: action(func(cmd *cobra.Command, _ []string) (int, error) {
+			return rulesRun(cmd.Context(), &rf, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
+	}
+	rf.cf.register(runCmd)
+	rf.rf.register(runCmd)
+	fs := runCmd.Flags()
+	fs.StringVar(&rf.state, "state", "new", "`STATES` to report: new, open (every unresolved one, new included), resolved, all (comma-separated)")
+	fs.Int64Var(&rf.scan, "scan", 0, "the scan `N` to record findings for; only the latest is accepted (default: the latest)")
+	fs.BoolVar(&rf.full, "full", false, `evaluate rules of scope "image" on every image, not only on new or changed ones`)
+	runCmd.RegisterFlagCompletionFunc("state", completeWords("new", "open", "resolved", "all"))
+
+	var tf testFlags
+	test := &cobra.Command{
+		Use:   "test [flags] FILE",
+		Short: "Run the rules of FILE read-only over the index and print the rows each returns",
+		Args:  argsBetween(1, 1),
+		RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+			return rulesTest(cmd.Context(), &tf, args[0], cmd.OutOrStdout())
+		}),
+	}
+	tf.cf.register(test)
+	test.Flags().IntVar(&tf.limit, "limit", 100, "`N` rows printed per rule (0: all)")
+
+	cmd.AddCommand(list, runCmd, test)
+	return cmd
 }
 
-func rulesList(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf commonFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 0, err
-	}
-	if fs.NArg() > 0 {
-		return 0, fmt.Errorf("%w: rules list takes no arguments", errUsage)
-	}
+// runFlags are the flags of rules run.
+type runFlags struct {
+	cf    commonFlags
+	rf    reportFlags
+	state string
+	scan  int64
+	full  bool
+}
+
+// testFlags are the flags of rules test.
+type testFlags struct {
+	cf    commonFlags
+	limit int
+}
+
+func rulesList(cf *commonFlags, stdout io.Writer) (int, error) {
 	cfg, err := cf.load()
 	if err != nil {
 		return 0, err
@@ -90,27 +136,9 @@ func rulesList(args []string, stdout, stderr io.Writer) (int, error) {
 	return exitOK, tw.Flush()
 }
 
-func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf commonFlags
-	cf.register(fs)
-	var rf reportFlags
-	rf.register(fs)
-	state := fs.String("state", "new", "findings to report: new, open (every unresolved one, new included), resolved, all (comma-separated)")
-	scan := fs.Int64("scan", 0, "the scan to record findings for; only the latest is accepted (the default)")
-	full := fs.Bool("full", false, `evaluate rules of scope "image" on every image, not only on new or changed ones`)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: auditor rules run [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 0, err
-	}
-	if fs.NArg() > 0 {
-		return 0, fmt.Errorf("%w: rules run takes no arguments", errUsage)
-	}
-	states, err := parseStates(*state)
+func rulesRun(ctx context.Context, f *runFlags, stdout, stderr io.Writer) (int, error) {
+	cf, rf := &f.cf, &f.rf
+	states, err := parseStates(f.state)
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +167,7 @@ func rulesRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 			return 0, err
 		}
 	}
-	code, err := runAndReport(ctx, db, set, cfg, &rf, rules.RunOptions{ScanID: *scan, Full: *full}, states, threshold, failing, stdout, stderr)
+	code, err := runAndReport(ctx, db, set, cfg, rf, rules.RunOptions{ScanID: f.scan, Full: f.full}, states, threshold, failing, stdout, stderr)
 	if errors.Is(err, rules.ErrNotLatestScan) {
 		return 0, fmt.Errorf("%w: --scan: %v", errUsage, err)
 	}
@@ -167,23 +195,9 @@ func parseStates(s string) ([]string, error) {
 	return out, nil
 }
 
-func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf commonFlags
-	cf.register(fs)
-	limit := fs.Int("limit", 100, "rows printed per rule (0 = all)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: auditor rules test [flags] FILE")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 0, err
-	}
-	if fs.NArg() != 1 {
-		return 0, fmt.Errorf("%w: rules test takes one rules FILE", errUsage)
-	}
-	rs, err := rules.LoadFile(fs.Arg(0))
+func rulesTest(ctx context.Context, f *testFlags, file string, stdout io.Writer) (int, error) {
+	cf, limit := &f.cf, &f.limit
+	rs, err := rules.LoadFile(file)
 	if err != nil {
 		return 0, err
 	}

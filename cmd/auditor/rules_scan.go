@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -22,7 +24,7 @@ import (
 type reportFlags struct {
 	failOn, format, output string
 	failState              string // new or open: which findings --fail-on counts
-	fs                     *flag.FlagSet
+	fs                     *pflag.FlagSet
 }
 
 // quiet reports whether the command's --quiet flag (if it has one) is set.
@@ -31,12 +33,16 @@ func (f *reportFlags) quiet() bool {
 	return q != nil && q.Value.String() == "true"
 }
 
-func (f *reportFlags) register(fs *flag.FlagSet) {
+func (f *reportFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	f.fs = fs
-	fs.StringVar(&f.failOn, "fail-on", "", `exit 4 when new findings at or above this severity exist (info, low, medium, high, critical; default: rules.fail_on in config)`)
-	fs.StringVar(&f.format, "format", "", "findings report format: table, json, csv, sarif, or html (the whole report: see auditor report) (default: rules.format in config, else table)")
-	fs.StringVar(&f.output, "output", "", "write the findings report to this file instead of stdout")
-	fs.StringVar(&f.failState, "fail-on-state", "", `what --fail-on counts: "new" (found by this scan) or "open" (every unresolved, unsuppressed finding) (default: rules.fail_on_state in config, else new)`)
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 4 when new findings at or above `SEVERITY` exist: info, low, medium, high, critical, or none (default: rules.fail_on in config, else none)")
+	fs.StringVarP(&f.format, "format", "f", "", "findings report `FORMAT`: table, json, csv, sarif, or html (the whole report: see auditor report) (default: rules.format in config, else table)")
+	fs.StringVarP(&f.output, "output", "o", "", "write the findings report to `FILE` instead of stdout")
+	fs.StringVar(&f.failState, "fail-on-state", "", "what --fail-on counts (`STATE`): new (found by this scan) or open (every unresolved, unsuppressed finding) (default: rules.fail_on_state in config, else new)")
+	cmd.RegisterFlagCompletionFunc("fail-on", completeWords("none", "info", "low", "medium", "high", "critical"))
+	cmd.RegisterFlagCompletionFunc("format", completeWords(report.Formats...))
+	cmd.RegisterFlagCompletionFunc("fail-on-state", completeWords("new", "open"))
 }
 
 // resolve fills unset flags from the config (read from configPath) and

@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
 
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
@@ -22,106 +19,83 @@ import (
 	"github.com/auditor-dev/auditor/scan"
 )
 
-// commonFlags are the flags every command that opens the index takes.
-type commonFlags struct {
-	db, config string
-}
+// targetForms says what scan's TARGET may be.
+const targetForms = `TARGET is one of:
+  host[:port]                  every repository of a registry (its catalog API, or
+                               the repositories of its [registries] table)
+  host[:port]/repo             every tag of one repository
+  host[:port]/repo:tag         one tag
+  host[:port]/repo@sha256:...  one manifest (an image, or every platform of an index)
+  http://host[:port][/...]     any of the above, plain HTTP allowed (as insecure = true);
+                               https:// may prefix any registry target (the default)
+  docker-archive:FILE          a docker save tarball
+  oci:DIR[:REF]                an OCI image layout: all its images, or ref name REF
+                               (the path ends at the first colon)
+  oci-archive:FILE[:REF]       a tar of an OCI image layout
+With no TARGET, the targets of config.toml. A registry is spoken to in HTTPS
+(TLS verified) unless it is on loopback, insecure = true, or http:// is given.`
 
-func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.db, "db", "", `index database (default: "db" in config, else auditor.db)`)
-	fs.StringVar(&c.config, "config", "", "config file (default: config.toml if present)")
-}
-
-// configPath names the config file load reads.
-func (c *commonFlags) configPath() string {
-	if c.config == "" {
-		return "config.toml"
-	}
-	return c.config
-}
-
-// load reads the config: the named file, or config.toml when present.
-func (c *commonFlags) load() (Config, error) {
-	path, required := c.config, true
-	if path == "" {
-		path, required = "config.toml", false
-	}
-	cfg, err := LoadConfig(path, required)
-	if err != nil {
-		return cfg, err
-	}
-	// Every command's queries share SQLite's memory limit (process-wide).
-	if err := index.SetMemoryLimit(cfg.SQL.MaxMemory); err != nil {
-		return cfg, err
-	}
-	if c.db != "" {
-		cfg.DB = c.db
-	}
-	return cfg, nil
-}
-
-// checkDB checks that the database path can be a database file: not a
-// directory, in a directory that exists. A bad --db is a usage error, a bad
-// db in the config a config error.
-func (c *commonFlags) checkDB(path string) error {
-	var problem string
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		problem = "is a directory: name a file"
-	} else if errors.Is(err, fs.ErrNotExist) {
-		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-			problem = "is in no directory: " + filepath.Dir(path) + " does not exist"
-		}
-	}
-	switch {
-	case problem == "":
-		return nil
-	case c.db != "":
-		return fmt.Errorf("%w: --db %s %s", errUsage, path, problem)
-	}
-	return fmt.Errorf("config %s: db %s %s", c.configPath(), path, problem)
+// scanFlags are scan's flags.
+type scanFlags struct {
+	cf         commonFlags
+	rf         reportFlags
+	jobs       int
+	platforms  []string
+	quiet      bool
+	noProgress bool
+	cpuProfile string
+	wait       bool
 }
 
 func init() {
-	register(command{name: "scan", run: runScan, summary: `index a registry (host[:port]), a repository (host/repo) or one
-            image (host/repo:tag, host/repo@sha256:...); with no TARGET, the
-            targets in config.toml`})
+	register(func() *cobra.Command {
+		var f scanFlags
+		cmd := &cobra.Command{
+			Use:   "scan [flags] [TARGET...]",
+			Short: "Index registries, repositories, images or local archives and layouts, then run the rules",
+			Long: `Index every file of every layer of the images TARGET names (layers already
+indexed are not read again), record the scan and its errors, then run the
+enabled rules and report the new findings.
+
+` + targetForms,
+			Example: `  auditor scan registry.example.com
+  auditor scan registry.example.com/apps/nginx:1.22 --platform linux/amd64
+  auditor scan docker-archive:image.tar oci:path/to/layout:v1 oci-archive:image.tar
+  auditor scan -q --fail-on high -f sarif -o findings.sarif
+  auditor scan --config /etc/auditor/config.toml --wait --quiet`,
+			Args: argsBetween(0, -1),
+			RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+				return runScan(cmd.Context(), cmd, args, &f)
+			}),
+		}
+		fs := cmd.Flags()
+		f.cf.register(cmd)
+		fs.IntVar(&f.jobs, "jobs", 0, fmt.Sprintf("`N` layers read at once; 0: two more than the cores (default: jobs in config, else %d)", crawl.DefaultJobs))
+		fs.StringArrayVar(&f.platforms, "platform", nil, "only this `os/arch[/variant]` of multi-arch images, e.g. linux/amd64 (repeatable; default: platforms in config, else all)")
+		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bars or log lines; only the summary")
+		fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bars or progress lines; log lines are kept")
+		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to `FILE` (for performance work)")
+		fs.BoolVar(&f.wait, "wait", false, "if another scan is writing to the database, wait for it instead of refusing")
+		f.rf.register(cmd)
+		cmd.RegisterFlagCompletionFunc("platform", completeWords("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x", "windows/amd64"))
+		return cmd
+	})
 }
 
-func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf commonFlags
-	cf.register(fs)
-	jobs := fs.Int("jobs", -1, "layers read at once (default: jobs in config, else two more than the cores)")
-	var platforms stringList
-	fs.Var(&platforms, "platform", "only this platform of multi-arch images, e.g. linux/amd64 (repeatable)")
-	quiet := fs.Bool("quiet", false, "no progress bars or log lines; only the summary")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scan to this file (for performance work)")
-	wait := fs.Bool("wait", false, "if another scan is writing to the database, wait for it instead of refusing")
-	var rf reportFlags
-	rf.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: auditor scan [flags] [TARGET...]")
-		fs.PrintDefaults()
+func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *scanFlags) (int, error) {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	cf, rf := &f.cf, &f.rf
+	jobsSet := cmd.Flags().Changed("jobs")
+	if jobsSet && f.jobs < 0 {
+		return 0, fmt.Errorf("%w: --jobs %d: want 0 (two more than the cores) or more", errUsage, f.jobs)
 	}
-	targetArgs, err := parseArgs(fs, args, 0, -1) // flags may follow the targets
-	if err != nil {
-		return 0, err
-	}
-	jobsSet := false
-	fs.Visit(func(f *flag.Flag) { jobsSet = jobsSet || f.Name == "jobs" })
-	if jobsSet && *jobs < 0 {
-		return 0, fmt.Errorf("%w: --jobs %d: want 0 (two more than the cores) or more", errUsage, *jobs)
-	}
-	for _, p := range platforms {
+	for _, p := range f.platforms {
 		if _, err := v1.ParsePlatform(p); err != nil {
 			return 0, fmt.Errorf("%w: --platform %q: %v", errUsage, p, err)
 		}
 	}
-	if rf.output != "" {
-		if st, err := os.Stat(filepath.Dir(rf.output)); err != nil || !st.IsDir() {
-			return 0, fmt.Errorf("%w: --output %s: no such directory %s", errUsage, rf.output, filepath.Dir(rf.output))
-		}
+	if err := checkOutputDir(rf.output); err != nil {
+		return 0, err
 	}
 	cfg, err := cf.load()
 	if err != nil {
@@ -129,14 +103,14 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	// The command line wins over the config, per-registry settings too.
 	if jobsSet {
-		cfg.Jobs = *jobs
+		cfg.Jobs = f.jobs
 		for host, r := range cfg.Registries {
 			r.Jobs = 0
 			cfg.Registries[host] = r
 		}
 	}
-	if len(platforms) > 0 {
-		cfg.Platforms = platforms
+	if len(f.platforms) > 0 {
+		cfg.Platforms = f.platforms
 		for host, r := range cfg.Registries {
 			r.Platforms = nil
 			cfg.Registries[host] = r
@@ -172,7 +146,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return 0, err
 	}
 	// One scan at a time per database: a second one refuses (or waits).
-	lock, err := index.LockScan(ctx, cfg.DB, *wait)
+	lock, err := index.LockScan(ctx, cfg.DB, f.wait)
 	if err != nil {
 		return 0, err
 	}
@@ -194,19 +168,19 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	// Content checks; the rules are validated by scan.Run before the
 	// crawl, and run after it.
-	set, threshold, failing, err := scanRules(cfg, cf.configPath(), &rf, &opts)
+	set, threshold, failing, err := scanRules(cfg, cf.configPath(), rf, &opts)
 	if err != nil {
 		return 0, err
 	}
-	prog := newProgress(ctx, stderr, *quiet)
+	prog := newProgress(ctx, stderr, f.quiet, f.noProgress)
 	opts.Log = prog.logger()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if f.cpuProfile != "" {
+		prof, err := os.Create(f.cpuProfile)
 		if err != nil {
 			return 0, err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		defer prof.Close()
+		if err := pprof.StartCPUProfile(prof); err != nil {
 			return 0, err
 		}
 		defer pprof.StopCPUProfile()
@@ -236,7 +210,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if res.Rules != nil {
 		// The report goes to stdout; the rules' status lines to stderr
 		// (with --quiet, only the one explaining exitFindings).
-		code, err := reportRules(ctx, db, set, &rf, res.Rules, []string{"new"}, threshold, failing, stdout, stderr)
+		code, err := reportRules(ctx, db, set, rf, res.Rules, []string{"new"}, threshold, failing, stdout, stderr)
 		if err == nil {
 			err = writeReportDir(ctx, db, cfg, res.ID, set.Rules)
 		}

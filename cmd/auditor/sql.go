@@ -7,33 +7,49 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/auditor-dev/auditor/queries"
 )
 
 func init() {
-	register(command{name: "sql", run: runSQL, summary: `run one read-only SQL query over the index's views (QUERY, - for
-            stdin, or --file F); writes, ATTACH, settings and extensions are refused`})
+	register(func() *cobra.Command {
+		var rf readFlags
+		var file string
+		var limit int
+		cmd := &cobra.Command{
+			Use:   "sql [flags] QUERY | - | --file FILE",
+			Short: "Run one read-only SQL query over the index's views",
+			Long: `Run one read-only SQL query over the index's public views: QUERY, - to read
+it from stdin, or --file FILE. Writes, CREATE/DROP, ATTACH, settings,
+extensions and multiple statements are refused. A query stops after
+[sql] timeout, and fails past [sql] max_memory.`,
+			Example: `  auditor sql "SELECT repository, count(*) FROM images GROUP BY 1"
+  auditor sql --file q.sql -f csv
+  echo "SELECT * FROM scans" | auditor sql -`,
+			Args: argsBetween(0, 1),
+			RunE: action(func(cmd *cobra.Command, args []string) (int, error) {
+				return runSQL(cmd.Context(), &rf, args, file, limit, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}),
+		}
+		rf.register(cmd)
+		cmd.Flags().StringVar(&file, "file", "", "read the query from `FILE`")
+		cmd.Flags().IntVar(&limit, "limit", 0, "print at most `N` rows (0: all)")
+		cmd.MarkFlagFilename("file", "sql")
+		return cmd
+	})
 }
 
-func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("sql", "sql [flags] QUERY | - | --file FILE", stderr)
-	var rf readFlags
-	rf.register(fs)
-	file := fs.String("file", "", "read the query from FILE")
-	limit := fs.Int("limit", 0, "print at most this many rows (0: all)")
-	pos, err := parseArgs(fs, args, 0, 1)
-	if err != nil {
-		return 0, err
-	}
-	if *limit < 0 {
+func runSQL(ctx context.Context, rf *readFlags, pos []string, file string, limit int, stdout, stderr io.Writer) (int, error) {
+	if limit < 0 {
 		return 0, fmt.Errorf("%w: --limit must be 0 or more", errUsage)
 	}
 	var q string
 	switch {
-	case *file != "" && len(pos) > 0:
+	case file != "" && len(pos) > 0:
 		return 0, fmt.Errorf("%w: give QUERY or --file, not both", errUsage)
-	case *file != "":
-		b, err := os.ReadFile(*file)
+	case file != "":
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return 0, err
 		}
@@ -57,7 +73,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		return 0, err
 	}
 	defer db.Close()
-	o := queries.SQLOptions{Limit: *limit, Format: f, Table: rf.tableOptions(stdout), Timeout: rf.cfg.SQL.Timeout}
+	o := queries.SQLOptions{Limit: limit, Format: f, Table: rf.tableOptions(stdout), Timeout: rf.cfg.SQL.Timeout}
 	n, more, err := queries.RunSQL(ctx, db.Reader(), q, o, stdout)
 	if err != nil {
 		return 0, err

@@ -75,8 +75,18 @@ func TestScanOnTerminalWithBrokenLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	code, screen := ttyScan(t, reg)
+	if code != exitScanErrors || !strings.Contains(screen, "errors          1") {
+		t.Errorf("exit %d, want %d; screen:\n%s", code, exitScanErrors, screen)
+	}
+}
+
+// ttyScan runs auditor scan with args on a fresh pseudo-terminal and
+// returns its exit status and everything it wrote there.
+func ttyScan(t *testing.T, args ...string) (int, string) {
+	t.Helper()
 	master, tty := openPTY(t)
-	cmd := exec.Command(auditorBinary(t), "scan", "--db", filepath.Join(t.TempDir(), "a.db"), reg)
+	cmd := exec.Command(auditorBinary(t), append([]string{"scan", "--db", filepath.Join(t.TempDir(), "a.db")}, args...)...)
 	cmd.Dir = t.TempDir() // no config.toml
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	if err := cmd.Start(); err != nil {
@@ -88,6 +98,7 @@ func TestScanOnTerminalWithBrokenLayer(t *testing.T) {
 	go func() { io.Copy(&screen, master); close(drained) }()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
+	var err error
 	select {
 	case err = <-waited:
 	case <-time.After(60 * time.Second):
@@ -97,7 +108,29 @@ func TestScanOnTerminalWithBrokenLayer(t *testing.T) {
 	}
 	master.Close()
 	<-drained
-	if code := exitCode(err); code != exitScanErrors || !strings.Contains(screen.String(), "errors          1") {
-		t.Errorf("exit %d, want %d; screen:\n%s", code, exitScanErrors, screen.String())
+	return exitCode(err), screen.String()
+}
+
+// TestNoProgressOnTerminal: on a terminal, scan shows progress bars; with
+// --no-progress none, but the crawler's log lines (kept to errors under the
+// bars) are all shown; with --quiet, neither.
+func TestNoProgressOnTerminal(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	pushLayers(t, reg+"/team/good:1", map[string][]byte{"etc/os-release": []byte("ID=test\n")})
+
+	const bar, logLine = "1 / 1", `msg="indexed image"`
+	code, screen := ttyScan(t, reg)
+	if code != exitOK || !strings.Contains(screen, bar) || strings.Contains(screen, logLine) {
+		t.Errorf("scan on a terminal: exit %d, want bars and no info lines:\n%q", code, screen)
+	}
+	code, screen = ttyScan(t, "--no-progress", reg)
+	if code != exitOK || strings.Contains(screen, bar) || strings.Contains(screen, "\x1b[") || !strings.Contains(screen, logLine) || !strings.Contains(screen, "scan 1: ok") {
+		t.Errorf("scan --no-progress on a terminal: exit %d, want log lines and the summary, no bars:\n%q", code, screen)
+	}
+	code, screen = ttyScan(t, "-q", reg)
+	if code != exitOK || strings.Contains(screen, bar) || strings.Contains(screen, logLine) || !strings.Contains(screen, "scan 1: ok") {
+		t.Errorf("scan -q on a terminal: exit %d, want the summary alone:\n%q", code, screen)
 	}
 }
