@@ -9,7 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // errArtifact marks a manifest that is not a container image but another
@@ -58,6 +58,6 @@ func (c *Crawler) skipArtifact(ctx context.Context, registry, repository, refere
 	c.stats.artifacts.Add(1)
 	c.log.Info("skipped", "registry", registry, "repository", repository, "reference", reference, "manifest", digest, "reason", err.Error())
 	if err := c.sink.PutArtifact(ctx, digest, strings.TrimPrefix(err.Error(), errArtifact.Error()+": ")); err != nil {
-		c.fail(ctx, index.ScanError{Registry: registry, Repository: repository, Reference: reference, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: registry, Repository: repository, Reference: reference, Message: err.Error()})
 	}
 }

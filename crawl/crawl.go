@@ -22,44 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
-
-// Sink is where the crawler stores what it finds. *index.DB implements it.
-type Sink interface {
-	// SetScanners sets the per-layer scanners of the crawl and their
-	// versions: HasLayer and Manifest then also ask that every layer was
-	// read by each at its version.
-	SetScanners(vs []index.ScannerVersion)
-	// HasLayer reports whether a layer blob is already fully indexed.
-	HasLayer(ctx context.Context, digest string) (bool, error)
-	// BeginLayer starts storing a layer of at most maxEntries entries,
-	// streamed a chunk at a time; it becomes visible, whole, at Commit.
-	BeginLayer(ctx context.Context, digest string, maxEntries int64) (*index.LayerWriter, error)
-	// Manifest reports what is stored of a manifest digest.
-	Manifest(ctx context.Context, digest string) (index.ManifestState, error)
-	// PutArtifact records a manifest that is not an image, and why.
-	PutArtifact(ctx context.Context, digest, reason string) error
-	// PutIndex stores an image index and its children list.
-	PutIndex(ctx context.Context, idx *index.ImageIndex) error
-	// PutImage stores an image whose layers are all stored, and links it to repo.
-	PutImage(ctx context.Context, repo index.Repo, indexDigest string, img *index.Image) error
-	// LinkImage links an already stored image to repo; false if it is not stored.
-	LinkImage(ctx context.Context, repo index.Repo, indexDigest, digest string) (bool, error)
-	// LayerByDiffID returns the digest of an indexed layer whose
-	// uncompressed tar has this diff_id, or "" if there is none.
-	LayerByDiffID(ctx context.Context, diffID string) (string, error)
-	// PutTag records a tag -> digest mapping seen now.
-	PutTag(ctx context.Context, repo index.Repo, tag, digest string) error
-	// TagsListed records a repository's complete tag list, read now: its
-	// other tags are gone.
-	TagsListed(ctx context.Context, repo index.Repo, tags []string) error
-	// CurrentRepositories returns the repositories of a registry that have
-	// tags not gone.
-	CurrentRepositories(ctx context.Context, registry string) ([]string, error)
-}
-
-var _ Sink = (*index.DB)(nil)
 
 // DefaultJobs is how many layers are read at once when Options.Jobs is 0:
 // two more than the cores. Reading a layer is decompression and hashing,
@@ -129,7 +93,7 @@ type Options struct {
 	Log *slog.Logger
 	// OnError is called for every image or layer that failed (the crawl
 	// goes on). It must be safe for concurrent use.
-	OnError func(index.ScanError)
+	OnError func(auditor.ScanError)
 }
 
 // Stats are a crawl's counters; read them at any time with Crawler.Stats.
@@ -173,9 +137,9 @@ type Crawler struct {
 
 	mu       sync.Mutex
 	pullers  map[string]*registryClient
-	localSem *slots                         // layer reads from local sources
-	imaged   map[index.Repo]map[string]bool // images counted in Stats.Images, by repository and digest
-	closers  []io.Closer                    // what the running scan opened (local archives), closed when it returns
+	localSem *slots                           // layer reads from local sources
+	imaged   map[auditor.Repo]map[string]bool // images counted in Stats.Images, by repository and digest
+	closers  []io.Closer                      // what the running scan opened (local archives), closed when it returns
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64
@@ -228,15 +192,15 @@ func New(sink Sink, opts Options) (*Crawler, error) {
 			}
 		}
 	}
-	var vs []index.ScannerVersion
+	var vs []auditor.ScannerVersion
 	for _, s := range opts.Scanners {
 		if s.Name() == "" || s.Version() == "" {
 			return nil, fmt.Errorf("scanner %q: a scanner needs a name and a version", s.Name())
 		}
-		if slices.ContainsFunc(vs, func(v index.ScannerVersion) bool { return v.Name == s.Name() }) {
+		if slices.ContainsFunc(vs, func(v auditor.ScannerVersion) bool { return v.Name == s.Name() }) {
 			return nil, fmt.Errorf("scanner %s: given twice", s.Name())
 		}
-		vs = append(vs, index.ScannerVersion{Name: s.Name(), Version: s.Version()})
+		vs = append(vs, auditor.ScannerVersion{Name: s.Name(), Version: s.Version()})
 	}
 	if sink != nil { // nil for a crawler that only opens blobs (cat)
 		sink.SetScanners(vs)
@@ -282,11 +246,11 @@ func (c *Crawler) Stats() Stats {
 
 // countImage counts an image of repo indexed or linked, once however many
 // of its tags (or indexes) lead to it.
-func (c *Crawler) countImage(repo index.Repo, digest string) {
+func (c *Crawler) countImage(repo auditor.Repo, digest string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.imaged == nil {
-		c.imaged = map[index.Repo]map[string]bool{}
+		c.imaged = map[auditor.Repo]map[string]bool{}
 	}
 	if c.imaged[repo] == nil {
 		c.imaged[repo] = map[string]bool{}
@@ -298,7 +262,7 @@ func (c *Crawler) countImage(repo index.Repo, digest string) {
 }
 
 // fail reports a failure the crawl carries on past.
-func (c *Crawler) fail(ctx context.Context, e index.ScanError) {
+func (c *Crawler) fail(ctx context.Context, e auditor.ScanError) {
 	if ctx.Err() != nil {
 		return // cancellation is the scan's status, not an image's error
 	}
@@ -372,7 +336,7 @@ func (c *Crawler) Scan(ctx context.Context, targets []Target) error {
 		return context.Cause(ctx)
 	}
 	if n := c.stats.platformMisses.Load(); n > 0 && c.stats.images.Load() == 0 {
-		c.fail(ctx, index.ScanError{Message: fmt.Sprintf("no image matched the platforms asked for: none of them in %d multi-platform images", n)})
+		c.fail(ctx, auditor.ScanError{Message: fmt.Sprintf("no image matched the platforms asked for: none of them in %d multi-platform images", n)})
 	}
 	return nil
 }
@@ -397,7 +361,7 @@ func (c *Crawler) closeScanFiles() {
 // platformMiss reports an index none of whose children is of a platform
 // asked for: an error when the target named this one image, else counted
 // (Scan fails the scan if nothing at all matched).
-func (c *Crawler) platformMiss(ctx context.Context, single bool, digest string, children []index.IndexChild, fail func(string, error)) {
+func (c *Crawler) platformMiss(ctx context.Context, single bool, digest string, children []auditor.IndexChild, fail func(string, error)) {
 	var have []string
 	for _, ch := range children {
 		have = append(have, ch.Platform.String())

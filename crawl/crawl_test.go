@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -71,7 +72,7 @@ func push(t *testing.T, ref string, img v1.Image) {
 
 type result struct {
 	db   *index.DB
-	errs []index.ScanError
+	errs []auditor.ScanError
 }
 
 func (r *result) messages() string {

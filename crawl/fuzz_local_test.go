@@ -1,4 +1,4 @@
-package crawl
+package crawl_test
 
 import (
 	"archive/tar"
@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
+	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -22,11 +24,11 @@ import (
 // report every failure as a scan error.
 
 // fuzzWalkLimits keep each input cheap.
-var fuzzWalkLimits = Limits{MaxEntries: 10_000, MaxUncompressedSize: 16 << 20, MaxConfigSize: 1 << 20,
+var fuzzWalkLimits = crawl.Limits{MaxEntries: 10_000, MaxUncompressedSize: 16 << 20, MaxConfigSize: 1 << 20,
 	MaxManifestSize: 1 << 20, MaxTagManifests: 50}
 
-func fuzzScan(t *testing.T, db *index.DB, targets ...Target) {
-	c, err := New(db, Options{Jobs: 2, Limits: fuzzWalkLimits, OnError: func(e index.ScanError) {
+func fuzzScan(t *testing.T, db *index.DB, targets ...crawl.Target) {
+	c, err := crawl.New(db, crawl.Options{Jobs: 2, Limits: fuzzWalkLimits, OnError: func(e auditor.ScanError) {
 		if e.Message == "" {
 			t.Errorf("scan error without a message: %+v", e)
 		}
@@ -119,7 +121,7 @@ func FuzzLocalLayout(f *testing.F) {
 		for _, b := range [][]byte{ib, man, cfg, layer} {
 			os.WriteFile(filepath.Join(dir, "blobs", "sha256", sha(b)), b, 0o644)
 		}
-		fuzzScan(t, db, Target{Source: SourceOCI, Path: dir})
+		fuzzScan(t, db, crawl.Target{Source: crawl.SourceOCI, Path: dir})
 	})
 }
 
@@ -148,6 +150,6 @@ func FuzzLocalArchive(f *testing.F) {
 		if err := os.WriteFile(p, archive, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		fuzzScan(t, db, Target{Source: SourceDockerArchive, Path: p}, Target{Source: SourceOCIArchive, Path: p})
+		fuzzScan(t, db, crawl.Target{Source: crawl.SourceDockerArchive, Path: p}, crawl.Target{Source: crawl.SourceOCIArchive, Path: p})
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
@@ -56,9 +57,9 @@ func TestHostileVisibilityByPath(t *testing.T) {
 		}
 	}
 	for i, s := range stacks {
-		img := &index.Image{Digest: fmt.Sprintf("sha256:%064x", i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: s}
+		img := &auditor.Image{Digest: fmt.Sprintf("sha256:%064x", i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: s}
 		for _, db := range []*index.DB{mem, byPath} {
-			if err := db.PutImage(ctx, index.Repo{Registry: "r", Name: "hostile"}, "", img); err != nil {
+			if err := db.PutImage(ctx, auditor.Repo{Registry: "r", Name: "hostile"}, "", img); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -75,7 +76,7 @@ func (m *misbehaving) overGuard(w http.ResponseWriter) bool {
 
 // scanErrors scans targets with opts into a new database and returns the
 // errors reported, by repository.
-func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*index.DB, map[string][]index.ScanError) {
+func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*index.DB, map[string][]auditor.ScanError) {
 	t.Helper()
 	db, err := index.Open(context.Background(), filepath.Join(t.TempDir(), "i.db"))
 	if err != nil {
@@ -83,8 +84,8 @@ func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*ind
 	}
 	t.Cleanup(func() { db.Close() })
 	var mu sync.Mutex
-	errs := map[string][]index.ScanError{}
-	opts.OnError = func(e index.ScanError) {
+	errs := map[string][]auditor.ScanError{}
+	opts.OnError = func(e auditor.ScanError) {
 		mu.Lock()
 		defer mu.Unlock()
 		errs[e.Repository] = append(errs[e.Repository], e)
@@ -105,7 +106,7 @@ func scanErrors(t *testing.T, opts crawl.Options, targets ...crawl.Target) (*ind
 	return db, errs
 }
 
-func messages(es []index.ScanError) string {
+func messages(es []auditor.ScanError) string {
 	var s []string
 	for _, e := range es {
 		s = append(s, e.Message)

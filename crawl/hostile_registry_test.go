@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -207,7 +208,7 @@ func TestHostileRegistry(t *testing.T) {
 	errs := map[string][]string{}
 	cr, err := crawl.New(db, crawl.Options{
 		Limits: corpusLimits,
-		OnError: func(e index.ScanError) {
+		OnError: func(e auditor.ScanError) {
 			mu.Lock()
 			defer mu.Unlock()
 			errs[e.Repository] = append(errs[e.Repository], e.Message)

@@ -10,7 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // layerError is a failure of one layer blob.
@@ -63,7 +63,7 @@ type imageParts struct {
 // indexImage reads every layer not yet indexed of one image, then stores the
 // image. A layer that fails leaves the image not indexed (the next scan tries
 // again); the other layers stay stored.
-func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, parent via, p *imageParts) error {
+func (c *Crawler) indexImage(ctx context.Context, repo auditor.Repo, ref string, parent via, p *imageParts) error {
 	rec := imageRecord(p)
 	// The config may leave out what the index says (often the variant).
 	for _, f := range []struct {
@@ -81,8 +81,8 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 	// No shared cancellation: when one layer fails, the others still finish
 	// and stay indexed for the next scan and for other images.
 	var g errgroup.Group
-	stored := make([]string, len(p.Layers))              // the digest each layer is indexed under
-	scanErrs := make([][]index.LayerScan, len(p.Layers)) // scanners that failed on the layers read here
+	stored := make([]string, len(p.Layers))                // the digest each layer is indexed under
+	scanErrs := make([][]auditor.LayerScan, len(p.Layers)) // scanners that failed on the layers read here
 	for i, l := range p.Layers {
 		g.Go(func() error {
 			d, failed, err := c.ensureLayer(ctx, p, l)
@@ -96,7 +96,7 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 	// and its files are indexed all the same.
 	for i, failed := range scanErrs {
 		for _, s := range failed {
-			c.fail(ctx, index.ScanError{Registry: repo.Registry, Repository: repo.Name, Reference: ref, LayerDigest: stored[i],
+			c.fail(ctx, auditor.ScanError{Registry: repo.Registry, Repository: repo.Name, Reference: ref, LayerDigest: stored[i],
 				Message: fmt.Sprintf("layer %s: scanner %s (version %s): %s", stored[i], s.Scanner, s.Version, s.Error)})
 		}
 	}
@@ -119,7 +119,7 @@ func (c *Crawler) indexImage(ctx context.Context, repo index.Repo, ref string, p
 // crawl however many images share it, and never when it is already indexed.
 // It returns the digest the layer is indexed under and, when this call read
 // it, the scanners that failed on it.
-func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (string, []index.LayerScan, error) {
+func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (string, []auditor.LayerScan, error) {
 	lookup := func() (string, error) {
 		if done, err := c.sink.HasLayer(ctx, l.Digest); err != nil || done {
 			if done {
@@ -142,7 +142,7 @@ func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (s
 	}
 	type read struct {
 		digest string
-		failed []index.LayerScan
+		failed []auditor.LayerScan
 	}
 	v, err, shared := c.layerSF.Do(l.Digest, func() (any, error) {
 		// Another image may have finished it between the check and here.
@@ -170,13 +170,13 @@ func (c *Crawler) ensureLayer(ctx context.Context, p *imageParts, l layerRef) (s
 
 // readLayer reads a layer into the sink and returns the scanners that
 // failed on it.
-func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) ([]index.LayerScan, error) {
+func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) ([]auditor.LayerScan, error) {
 	if err := p.Sem.acquire(ctx, l.Size); err != nil {
 		return nil, err
 	}
 	defer p.Sem.release()
 	// A blob cut off mid-stream is read again from the start.
-	var failed []index.LayerScan
+	var failed []auditor.LayerScan
 	err := withRetries(ctx, c.opts.Retry, streamFailed, func() error {
 		var err error
 		failed, err = c.readLayerOnce(ctx, p, l)
@@ -189,7 +189,7 @@ func (c *Crawler) readLayer(ctx context.Context, p *imageParts, l layerRef) ([]i
 // a time: memory does not grow with the layer. The layer becomes visible
 // only once it was read to its end and checked. It returns the scanners
 // that failed on the layer.
-func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) ([]index.LayerScan, error) {
+func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) ([]auditor.LayerScan, error) {
 	rc, err := p.Open(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("fetching blob: %w", &redactedError{p.Redact, err})
@@ -233,7 +233,7 @@ func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) 
 	c.stats.files.Add(w.Len())
 	c.stats.uncompressed.Add(layer.UncompressedSize)
 	c.log.Debug("indexed layer", "digest", layer.Digest, "entries", w.Len(), "bytes", layer.Size)
-	var failed []index.LayerScan
+	var failed []auditor.LayerScan
 	for _, s := range layer.Scans {
 		if s.Error != "" {
 			failed = append(failed, s)
@@ -258,14 +258,14 @@ func manifestLayers(m *v1.Manifest, cf *v1.ConfigFile) ([]layerRef, error) {
 }
 
 // imageRecord maps an image's parts to what the index stores.
-func imageRecord(p *imageParts) *index.Image {
+func imageRecord(p *imageParts) *auditor.Image {
 	cf := p.Config
-	rec := &index.Image{
+	rec := &auditor.Image{
 		Digest:       p.Digest,
 		MediaType:    p.MediaType,
 		Size:         p.Size,
 		ConfigDigest: p.ConfigDigest,
-		Platform:     index.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion},
+		Platform:     auditor.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion},
 		Created:      cf.Created.Time,
 		User:         cf.Config.User,
 		WorkingDir:   cf.Config.WorkingDir,
@@ -278,7 +278,7 @@ func imageRecord(p *imageParts) *index.Image {
 		Shell:        cf.Config.Shell,
 	}
 	if h := cf.Config.Healthcheck; h != nil {
-		rec.Healthcheck = &index.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		rec.Healthcheck = &auditor.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 	}
 	for p := range cf.Config.ExposedPorts {
 		rec.ExposedPorts = append(rec.ExposedPorts, p)
@@ -289,7 +289,7 @@ func imageRecord(p *imageParts) *index.Image {
 	}
 	sort.Strings(rec.Volumes)
 	for _, h := range cf.History {
-		rec.History = append(rec.History, index.History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer})
+		rec.History = append(rec.History, auditor.History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, Author: h.Author, EmptyLayer: h.EmptyLayer})
 	}
 	return rec
 }

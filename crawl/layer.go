@@ -19,7 +19,7 @@ import (
 
 	"github.com/klauspost/readahead"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // Limits bound what one layer may cost. Zero fields take the defaults.
@@ -88,24 +88,23 @@ type LayerInput struct {
 	Scanners []LayerScanner
 }
 
-// EntrySink receives a layer's entries as StreamLayer reads them.
-// *index.LayerWriter is one.
+// EntrySink receives a layer's entries as StreamLayer reads them. Every
+// LayerWriter is one.
 type EntrySink interface {
 	// Add takes the next entry, in tar order. Hardlinks come without
-	// SHA256: the sink resolves them (see index.LayerWriter.Add).
-	Add(ctx context.Context, e index.Entry) error
+	// SHA256: the sink gives them that of the last regular file before
+	// them in the layer at their Linkname (cleaned as paths are).
+	Add(ctx context.Context, e auditor.Entry) error
 	// ScanSink takes what the scanners find (AddMatch: a content match
 	// in an entry already added).
 	ScanSink
 }
 
-var _ EntrySink = (*index.LayerWriter)(nil)
-
 // ReadLayer reads a layer blob like StreamLayer and returns it whole: every
 // tar entry, in tar order, with its content hash (hardlinks to regular files
 // of the layer with their target's), and its content matches. Its memory
 // grows with the number of entries: the crawler streams instead.
-func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*index.Layer, error) {
+func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*auditor.Layer, error) {
 	var c collector
 	l, err := StreamLayer(ctx, r, in, lim, &c)
 	if err != nil {
@@ -118,23 +117,23 @@ func ReadLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits) (*in
 
 // collector is the EntrySink of ReadLayer.
 type collector struct {
-	entries  []index.Entry
-	matches  []index.ContentMatch
-	dropped  []index.ContentDrop
-	configs  []index.ConfigFile
-	captures []index.Capture
-	digests  []index.ContentDigests
+	entries  []auditor.Entry
+	matches  []auditor.ContentMatch
+	dropped  []auditor.ContentDrop
+	configs  []auditor.ConfigFile
+	captures []auditor.Capture
+	digests  []auditor.ContentDigests
 	files    map[string]string // path -> sha256 of the last regular file there
 }
 
-func (c *collector) Add(_ context.Context, e index.Entry) error {
+func (c *collector) Add(_ context.Context, e auditor.Entry) error {
 	if c.files == nil {
 		c.files = map[string]string{}
 	}
 	switch e.Type {
-	case index.TypeFile:
+	case auditor.TypeFile:
 		c.files[e.Path] = e.SHA256
-	case index.TypeHardlink:
+	case auditor.TypeHardlink:
 		if e.SHA256 == "" {
 			e.SHA256 = c.files[cleanPath(e.Linkname)]
 		}
@@ -143,16 +142,16 @@ func (c *collector) Add(_ context.Context, e index.Entry) error {
 	return nil
 }
 
-func (c *collector) AddMatch(m index.ContentMatch) { c.matches = append(c.matches, m) }
+func (c *collector) AddMatch(m auditor.ContentMatch) { c.matches = append(c.matches, m) }
 
-func (c *collector) AddDropped(d index.ContentDrop) { c.dropped = append(c.dropped, d) }
-func (c *collector) AddConfig(f index.ConfigFile)   { c.configs = append(c.configs, f) }
+func (c *collector) AddDropped(d auditor.ContentDrop) { c.dropped = append(c.dropped, d) }
+func (c *collector) AddConfig(f auditor.ConfigFile)   { c.configs = append(c.configs, f) }
 
 func (c *collector) AddCapture(seq int, data []byte) {
-	c.captures = append(c.captures, index.Capture{Seq: seq, Data: bytes.Clone(data)})
+	c.captures = append(c.captures, auditor.Capture{Seq: seq, Data: bytes.Clone(data)})
 }
 
-func (c *collector) AddDigests(d index.ContentDigests) { c.digests = append(c.digests, d) }
+func (c *collector) AddDigests(d auditor.ContentDigests) { c.digests = append(c.digests, d) }
 
 // StreamLayer streams a layer blob (gzip, zstd or plain tar, detected from
 // its first bytes, whatever the media type says), hands every tar entry with
@@ -168,7 +167,7 @@ func (c *collector) AddDigests(d index.ContentDigests) { c.digests = append(c.di
 // blob cannot be decoded, it is still read to its end: a blob that is not
 // in.Digest's fails with ErrDigestMismatch (wrapping the decoder's error
 // too), whatever its bytes made the decoder say.
-func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, out EntrySink) (*index.Layer, error) {
+func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, out EntrySink) (*auditor.Layer, error) {
 	lim = lim.withDefaults()
 	cr := &countReader{r: r, ctx: ctx}
 	var blobHash hash.Hash
@@ -217,8 +216,8 @@ func StreamLayer(ctx context.Context, r io.Reader, in LayerInput, lim Limits, ou
 // decodeLayer decompresses the blob behind br and reads its tar into out,
 // to the tar's end and what follows it. When it returns, the decoder and
 // its goroutine are done with br. An error of out comes as a *sinkError.
-func decodeLayer(ctx context.Context, br *bufio.Reader, in LayerInput, lim Limits, out EntrySink) (*index.Layer, error) {
-	layer := &index.Layer{Digest: in.Digest, MediaType: in.MediaType}
+func decodeLayer(ctx context.Context, br *bufio.Reader, in LayerInput, lim Limits, out EntrySink) (*auditor.Layer, error) {
+	layer := &auditor.Layer{Digest: in.Digest, MediaType: in.MediaType}
 	tarStream, compression, closeDecoder, err := decompress(br)
 	if err != nil {
 		return nil, err
@@ -271,7 +270,7 @@ func decompressErr(compression string, err error) error {
 	return fmt.Errorf("%s: %w", compression, err)
 }
 
-func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Limits, scanners []LayerScanner, out EntrySink) error {
+func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim Limits, scanners []LayerScanner, out EntrySink) error {
 	bufp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bufp)
 	buf := *bufp
@@ -302,7 +301,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 		var whole []byte // the file's content, when scans want it
 		var digests bool // scans want its md5 and sha1
 		wanted := false  // scans want its content (whole: empty files too)
-		if e.Type == index.TypeFile {
+		if e.Type == auditor.TypeFile {
 			// A sparse file's holes cost no blob bytes but read as zeros:
 			// its declared (logical) size counts, so a few hundred bytes
 			// of blob cannot claim a petabyte of hashing.
@@ -324,7 +323,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 				w = all
 			}
 			var sum string
-			var kind index.ContentKind
+			var kind auditor.ContentKind
 			if wanted = scans.wants(e.Path, hdr.Size); wanted || later {
 				whole, sum, kind, err = readWhole(content, w, h, &cbuf, hdr.Size)
 			} else {
@@ -347,7 +346,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *index.Layer, lim Li
 			return &sinkError{err}
 		}
 		if digests {
-			scans.digests(int(n), e.Path, index.ContentDigests{SHA256: e.SHA256, MD5: hex.EncodeToString(md.Sum(nil)), SHA1: hex.EncodeToString(sh.Sum(nil))})
+			scans.digests(int(n), e.Path, auditor.ContentDigests{SHA256: e.SHA256, MD5: hex.EncodeToString(md.Sum(nil)), SHA1: hex.EncodeToString(sh.Sum(nil))})
 		}
 		if wanted {
 			scans.file(int(n), e.Path, whole)
@@ -373,7 +372,7 @@ const maxDigestBuffer = 4 << 20
 
 // readWhole reads a whole regular file into *buf (grown as needed), and
 // hashes and classifies it like hashContent.
-func readWhole(r io.Reader, w io.Writer, h hash.Hash, buf *[]byte, size int64) ([]byte, string, index.ContentKind, error) {
+func readWhole(r io.Reader, w io.Writer, h hash.Hash, buf *[]byte, size int64) ([]byte, string, auditor.ContentKind, error) {
 	if int64(cap(*buf)) < size {
 		*buf = make([]byte, size)
 	}
@@ -406,8 +405,8 @@ func checkNames(hdr *tar.Header) error {
 // hashContent writes one file's content to w (its sha256 h, and more
 // hashes when scans want them), returns h's sum and classifies its first
 // bytes.
-func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64) (string, index.ContentKind, error) {
-	kind := index.KindEmpty
+func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64) (string, auditor.ContentKind, error) {
+	kind := auditor.KindEmpty
 	if size > 0 {
 		n, err := io.ReadAtLeast(r, buf, int(min(size, sniffSize)))
 		if err != nil {
@@ -422,16 +421,16 @@ func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64) 
 	return hex.EncodeToString(h.Sum(nil)), kind, nil
 }
 
-func sniff(b []byte) index.ContentKind {
+func sniff(b []byte) auditor.ContentKind {
 	switch {
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
-		return index.KindELF
+		return auditor.KindELF
 	case bytes.HasPrefix(b, []byte("#!")):
-		return index.KindScript
+		return auditor.KindScript
 	case len(b) == 0:
-		return index.KindEmpty
+		return auditor.KindEmpty
 	}
-	return index.KindOther
+	return auditor.KindOther
 }
 
 // cleanPath makes a tar name absolute and clean: "./usr/bin/" and
@@ -446,9 +445,9 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
-func entryFromHeader(hdr *tar.Header) index.Entry {
+func entryFromHeader(hdr *tar.Header) auditor.Entry {
 	p := cleanPath(hdr.Name)
-	e := index.Entry{
+	e := auditor.Entry{
 		Path:    p,
 		Mode:    hdr.Mode & 07777,
 		UID:     int64(hdr.Uid),
@@ -456,34 +455,34 @@ func entryFromHeader(hdr *tar.Header) index.Entry {
 		Uname:   hdr.Uname,
 		Gname:   hdr.Gname,
 		ModTime: hdr.ModTime,
-		Kind:    index.KindNone,
+		Kind:    auditor.KindNone,
 	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse: // archive/tar reports old-style regular files as TypeReg
-		e.Type, e.Size = index.TypeFile, hdr.Size
+		e.Type, e.Size = auditor.TypeFile, hdr.Size
 	case tar.TypeLink:
-		e.Type, e.Linkname = index.TypeHardlink, hdr.Linkname
+		e.Type, e.Linkname = auditor.TypeHardlink, hdr.Linkname
 	case tar.TypeSymlink:
-		e.Type, e.Linkname = index.TypeSymlink, hdr.Linkname
+		e.Type, e.Linkname = auditor.TypeSymlink, hdr.Linkname
 	case tar.TypeChar:
-		e.Type, e.Linkname = index.TypeChar, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
+		e.Type, e.Linkname = auditor.TypeChar, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
 	case tar.TypeBlock:
-		e.Type, e.Linkname = index.TypeBlock, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
+		e.Type, e.Linkname = auditor.TypeBlock, fmt.Sprintf("%d:%d", hdr.Devmajor, hdr.Devminor)
 	case tar.TypeDir:
-		e.Type = index.TypeDir
+		e.Type = auditor.TypeDir
 	case tar.TypeFifo:
-		e.Type = index.TypeFIFO
+		e.Type = auditor.TypeFIFO
 	default:
-		e.Type, e.Size = index.TypeOther, hdr.Size
+		e.Type, e.Size = auditor.TypeOther, hdr.Size
 	}
 	base, dir := path.Base(p), path.Dir(p)
 	switch {
 	case base == opaqueMarker:
-		e.Type, e.Path, e.Size = index.TypeOpaque, dir, 0
+		e.Type, e.Path, e.Size = auditor.TypeOpaque, dir, 0
 	case strings.HasPrefix(base, whiteoutMeta):
 		// Another AUFS meta file: not a whiteout; kept as the entry it is.
 	case strings.HasPrefix(base, whiteoutPrefix) && !badWhiteout(base[len(whiteoutPrefix):]):
-		e.Type, e.Path, e.Size = index.TypeWhiteout, path.Join(dir, base[len(whiteoutPrefix):]), 0
+		e.Type, e.Path, e.Size = auditor.TypeWhiteout, path.Join(dir, base[len(whiteoutPrefix):]), 0
 	}
 	if hdr.Name != strings.TrimPrefix(e.Path, "/") && hdr.Name != strings.TrimPrefix(e.Path, "/")+"/" {
 		e.RawName = hdr.Name

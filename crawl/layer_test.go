@@ -14,7 +14,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // tarEntry describes one entry of a test tar.
@@ -121,28 +121,28 @@ func TestReadLayerEntries(t *testing.T) {
 			}
 			want := []struct {
 				path, raw string
-				typ       index.EntryType
+				typ       auditor.EntryType
 				sha       string
-				kind      index.ContentKind
+				kind      auditor.ContentKind
 				mode      int64
 				link      string
 			}{
-				{"/", "./", index.TypeDir, "", index.KindNone, 0o755, ""},
-				{"/usr/bin", "", index.TypeDir, "", index.KindNone, 0o755, ""},
-				{"/usr/bin/tool", "", index.TypeFile, hexOf(elf), index.KindELF, 0o4755, ""},
-				{"/usr/bin/tool-link", "", index.TypeHardlink, hexOf(elf), index.KindNone, 0, "usr/bin/tool"},
-				{"/usr/bin/run.sh", "", index.TypeFile, hexOf("#!/bin/sh\necho hi\n"), index.KindScript, 0o755, ""},
-				{"/etc/empty", "", index.TypeFile, hexOf(""), index.KindEmpty, 0o644, ""},
-				{"/etc/data", "", index.TypeFile, hexOf("plain data"), index.KindOther, 0o600, ""},
-				{"/bin", "", index.TypeSymlink, "", index.KindNone, 0, "usr/bin"},
-				{"/etc/motd", "etc/.wh.motd", index.TypeWhiteout, "", index.KindNone, 0, ""},
-				{"/opt/data", "opt/data/.wh..wh..opq", index.TypeOpaque, "", index.KindNone, 0, ""},
-				{"/opt/.wh..wh.plnk", "", index.TypeFile, hexOf(""), index.KindEmpty, 0, ""},
-				{"/etc/shadow", "../../etc/shadow", index.TypeFile, hexOf("x"), index.KindOther, 0o640, ""},
-				{"/odd\nname", "", index.TypeFile, hexOf("y"), index.KindOther, 0, ""},
-				{"/dev/null", "", index.TypeChar, "", index.KindNone, 0, "1:3"},
-				{"/tmp/fifo", "", index.TypeFIFO, "", index.KindNone, 0, ""},
-				{"/cap", "", index.TypeFile, hexOf("c"), index.KindOther, 0o755, ""},
+				{"/", "./", auditor.TypeDir, "", auditor.KindNone, 0o755, ""},
+				{"/usr/bin", "", auditor.TypeDir, "", auditor.KindNone, 0o755, ""},
+				{"/usr/bin/tool", "", auditor.TypeFile, hexOf(elf), auditor.KindELF, 0o4755, ""},
+				{"/usr/bin/tool-link", "", auditor.TypeHardlink, hexOf(elf), auditor.KindNone, 0, "usr/bin/tool"},
+				{"/usr/bin/run.sh", "", auditor.TypeFile, hexOf("#!/bin/sh\necho hi\n"), auditor.KindScript, 0o755, ""},
+				{"/etc/empty", "", auditor.TypeFile, hexOf(""), auditor.KindEmpty, 0o644, ""},
+				{"/etc/data", "", auditor.TypeFile, hexOf("plain data"), auditor.KindOther, 0o600, ""},
+				{"/bin", "", auditor.TypeSymlink, "", auditor.KindNone, 0, "usr/bin"},
+				{"/etc/motd", "etc/.wh.motd", auditor.TypeWhiteout, "", auditor.KindNone, 0, ""},
+				{"/opt/data", "opt/data/.wh..wh..opq", auditor.TypeOpaque, "", auditor.KindNone, 0, ""},
+				{"/opt/.wh..wh.plnk", "", auditor.TypeFile, hexOf(""), auditor.KindEmpty, 0, ""},
+				{"/etc/shadow", "../../etc/shadow", auditor.TypeFile, hexOf("x"), auditor.KindOther, 0o640, ""},
+				{"/odd\nname", "", auditor.TypeFile, hexOf("y"), auditor.KindOther, 0, ""},
+				{"/dev/null", "", auditor.TypeChar, "", auditor.KindNone, 0, "1:3"},
+				{"/tmp/fifo", "", auditor.TypeFIFO, "", auditor.KindNone, 0, ""},
+				{"/cap", "", auditor.TypeFile, hexOf("c"), auditor.KindOther, 0o755, ""},
 			}
 			for i, w := range want {
 				e := l.Entries[i]

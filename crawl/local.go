@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // Local images are recorded under a pseudo-registry named after their source
@@ -52,13 +52,13 @@ type localSource struct {
 	// max_manifest_bytes bounds a registry's.
 	maxManifest int64
 	kind        string
-	repo        index.Repo
+	repo        auditor.Repo
 	fsys        fs.FS
 }
 
 func (j localJob) run(ctx context.Context, c *Crawler) {
 	fail := func(layer string, err error) {
-		c.fail(ctx, index.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: shown(j.ref), LayerDigest: layer, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: j.src.kind, Repository: j.src.repo.Name, Reference: shown(j.ref), LayerDigest: layer, Message: err.Error()})
 	}
 	if j.bad != nil {
 		fail("", j.bad)
@@ -103,9 +103,9 @@ func (c *Crawler) enumerateLocal(ctx context.Context, t Target, out chan<- job) 
 	if err != nil {
 		abs = t.Path
 	}
-	src := &localSource{sem: c.localSem, maxManifest: c.opts.Limits.manifestSize(), kind: t.Source, repo: index.Repo{Registry: t.Source, Name: abs}}
+	src := &localSource{sem: c.localSem, maxManifest: c.opts.Limits.manifestSize(), kind: t.Source, repo: auditor.Repo{Registry: t.Source, Name: abs}}
 	fail := func(err error) {
-		c.fail(ctx, index.ScanError{Registry: t.Source, Repository: abs, Reference: t.Tag, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: t.Source, Repository: abs, Reference: t.Tag, Message: err.Error()})
 	}
 	c.stats.repos.Add(1)
 	defer c.stats.reposDone.Add(1)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -24,11 +25,11 @@ import (
 
 // scanInto scans targets into an existing database with opts and returns
 // the crawler's counters and the errors it reported.
-func scanInto(t *testing.T, db *index.DB, opts crawl.Options, targets ...string) (crawl.Stats, []index.ScanError) {
+func scanInto(t *testing.T, db *index.DB, opts crawl.Options, targets ...string) (crawl.Stats, []auditor.ScanError) {
 	t.Helper()
 	var mu sync.Mutex
-	var errs []index.ScanError
-	opts.OnError = func(e index.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() } // called concurrently
+	var errs []auditor.ScanError
+	opts.OnError = func(e auditor.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() } // called concurrently
 	cr, err := crawl.New(db, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -15,13 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
 )
 
 // errorsSay joins the scan errors' messages.
-func errorsSay(errs []index.ScanError) string {
+func errorsSay(errs []auditor.ScanError) string {
 	var ms []string
 	for _, e := range errs {
 		ms = append(ms, e.Message)

@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // tagJob is one tag (or digest) of one repository to index.
@@ -35,8 +35,8 @@ func (j tagJob) reference() string {
 	return j.tag
 }
 
-func (j tagJob) rec() index.Repo {
-	return index.Repo{Registry: j.repo.RegistryStr(), Name: j.repo.RepositoryStr()}
+func (j tagJob) rec() auditor.Repo {
+	return auditor.Repo{Registry: j.repo.RegistryStr(), Name: j.repo.RepositoryStr()}
 }
 
 func (j tagJob) run(ctx context.Context, c *Crawler) { c.scanTag(ctx, j) }
@@ -45,7 +45,7 @@ func (j tagJob) run(ctx context.Context, c *Crawler) { c.scanTag(ctx, j) }
 func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 	rc, err := c.client(t.Registry)
 	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: t.Registry, Message: err.Error()})
 		return
 	}
 	send := func(j job) bool {
@@ -60,7 +60,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 	if t.Repository != "" {
 		repo, err := rc.repository(t.Repository)
 		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: shown(t.Repository), Message: err.Error()})
+			c.fail(ctx, auditor.ScanError{Registry: t.Registry, Repository: shown(t.Repository), Message: err.Error()})
 			return
 		}
 		c.stats.repos.Add(1)
@@ -77,7 +77,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 	}
 	repos, catalog, err := rc.repositories(ctx)
 	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: t.Registry, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: t.Registry, Message: err.Error()})
 		return
 	}
 	if catalog != nil {
@@ -90,7 +90,7 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 		}
 		repo, err := rc.repository(r)
 		if err != nil {
-			c.fail(ctx, index.ScanError{Registry: t.Registry, Repository: shown(r), Message: err.Error()})
+			c.fail(ctx, auditor.ScanError{Registry: t.Registry, Repository: shown(r), Message: err.Error()})
 		} else {
 			c.listTags(ctx, rc, repo, send, catalog == nil) // the configured repositories are named
 		}
@@ -102,10 +102,10 @@ func (c *Crawler) enumerate(ctx context.Context, t Target, out chan<- job) {
 // (not found in the catalog) and does not exist or has no tag is an error:
 // a typo must not scan "ok" night after night.
 func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Repository, send func(job) bool, named bool) {
-	rec := index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
+	rec := auditor.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}
 	listed, err := rc.tags(ctx, repo, func(tag string) bool {
 		if err := checkTag(tag); err != nil {
-			c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Reference: shown(tag), Message: err.Error()})
+			c.fail(ctx, auditor.ScanError{Registry: rec.Registry, Repository: rec.Name, Reference: shown(tag), Message: err.Error()})
 			return true
 		}
 		return send(tagJob{rc: rc, repo: repo, tag: tag})
@@ -113,16 +113,16 @@ func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Re
 	switch {
 	case errors.Is(err, errNoRepository) && named:
 		c.stats.missing.Add(1)
-		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s not found", repo)})
+		c.fail(ctx, auditor.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s not found", repo)})
 		err = nil // its tags, if the index had any, are gone
 	case errors.Is(err, errNoRepository):
 		err = nil // gone from the registry since the catalog was read: its tags are gone
 	case err == nil && named && len(listed) == 0:
 		c.stats.missing.Add(1)
-		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s has no tags", repo)})
+		c.fail(ctx, auditor.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: fmt.Sprintf("repository %s has no tags", repo)})
 	}
 	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
 		return
 	}
 	if listed == nil {
@@ -130,7 +130,7 @@ func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Re
 	}
 	// The whole list was read: the repository's other tags are gone.
 	if err := c.sink.TagsListed(ctx, rec, listed); err != nil {
-		c.fail(ctx, index.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: rec.Registry, Repository: rec.Name, Message: err.Error()})
 	}
 }
 
@@ -142,7 +142,7 @@ func (c *Crawler) listTags(ctx context.Context, rc *registryClient, repo name.Re
 func (c *Crawler) probeGone(ctx context.Context, rc *registryClient, catalog []string) {
 	known, err := c.sink.CurrentRepositories(ctx, rc.registryName())
 	if err != nil {
-		c.fail(ctx, index.ScanError{Registry: rc.host, Message: err.Error()})
+		c.fail(ctx, auditor.ScanError{Registry: rc.host, Message: err.Error()})
 		return
 	}
 	listed := make(map[string]bool, len(catalog))
@@ -165,8 +165,8 @@ func (c *Crawler) probeGone(ctx context.Context, rc *registryClient, catalog []s
 			c.log.Info("repository not in the catalog, and its tags could not be listed: its tags stay current", "registry", rc.host, "repository", r, "error", err)
 			continue
 		}
-		if err := c.sink.TagsListed(ctx, index.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}, tags); err != nil {
-			c.fail(ctx, index.ScanError{Registry: rc.host, Repository: r, Message: err.Error()})
+		if err := c.sink.TagsListed(ctx, auditor.Repo{Registry: repo.RegistryStr(), Name: repo.RepositoryStr()}, tags); err != nil {
+			c.fail(ctx, auditor.ScanError{Registry: rc.host, Repository: r, Message: err.Error()})
 		}
 	}
 }
@@ -178,7 +178,7 @@ func (c *Crawler) scanTag(ctx context.Context, j tagJob) {
 	}
 	repoRec := j.rec()
 	fail := func(layer string, err error) {
-		c.fail(ctx, index.ScanError{Registry: repoRec.Registry, Repository: repoRec.Name, Reference: j.reference(), LayerDigest: layer, Message: j.rc.redact(err)})
+		c.fail(ctx, auditor.ScanError{Registry: repoRec.Registry, Repository: repoRec.Name, Reference: j.reference(), LayerDigest: layer, Message: j.rc.redact(err)})
 	}
 	src := &repoSource{rc: j.rc, repo: j.repo}
 	w := &walk{src: src, repo: repoRec, ref: j.reference(), platforms: j.rc.platforms, fail: fail, what: "tag " + j.tag, single: j.single}
@@ -313,10 +313,10 @@ func resolveError(j tagJob, err error) error {
 // none) and the platform that index gives it.
 type via struct {
 	Digest   string
-	Platform index.Platform
+	Platform auditor.Platform
 }
 
-func wantPlatform(specs []v1.Platform, p index.Platform) bool {
+func wantPlatform(specs []v1.Platform, p auditor.Platform) bool {
 	if len(specs) == 0 {
 		return true
 	}
@@ -329,11 +329,11 @@ func wantPlatform(specs []v1.Platform, p index.Platform) bool {
 	return false
 }
 
-func platformOf(p *v1.Platform) index.Platform {
+func platformOf(p *v1.Platform) auditor.Platform {
 	if p == nil {
-		return index.Platform{}
+		return auditor.Platform{}
 	}
-	return index.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
+	return auditor.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
 }
 
 // errUnsupported names manifests the crawler cannot index.
@@ -380,8 +380,8 @@ func manifestKind(mt interface{ IsIndex() bool }, raw []byte) (manifestClass, er
 }
 
 // indexRecord maps a parsed index (manifest list) to what the index stores.
-func indexRecord(digest string, mt types.MediaType, size int64, im *v1.IndexManifest) *index.ImageIndex {
-	rec := &index.ImageIndex{Digest: digest, MediaType: string(mt), Size: size}
+func indexRecord(digest string, mt types.MediaType, size int64, im *v1.IndexManifest) *auditor.ImageIndex {
+	rec := &auditor.ImageIndex{Digest: digest, MediaType: string(mt), Size: size}
 	if rec.MediaType == "" {
 		rec.MediaType = string(im.MediaType)
 	}
@@ -389,7 +389,7 @@ func indexRecord(digest string, mt types.MediaType, size int64, im *v1.IndexMani
 		if attestationChild(m) {
 			continue // provenance and SBOMs, not a platform's filesystem
 		}
-		rec.Children = append(rec.Children, index.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
+		rec.Children = append(rec.Children, auditor.IndexChild{Digest: m.Digest.String(), MediaType: string(m.MediaType), Platform: platformOf(m.Platform)})
 	}
 	return rec
 }

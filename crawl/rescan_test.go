@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -104,8 +105,8 @@ func TestBrokenBlob(t *testing.T) {
 	}
 	defer db.Close()
 	var mu sync.Mutex
-	var errs []index.ScanError
-	cr, err := crawl.New(db, crawl.Options{OnError: func(e index.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() }})
+	var errs []auditor.ScanError
+	cr, err := crawl.New(db, crawl.Options{OnError: func(e auditor.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // LayerScanner is a versioned per-layer scanner: while a layer streams, it
@@ -17,7 +17,7 @@ import (
 // scanners in Options.Scanners (LayerInput.Scanners for one layer).
 type LayerScanner interface {
 	// Name identifies the scanner in the index ("content" for the content
-	// patterns: index.ContentScanner).
+	// patterns: auditor.ContentScanner).
 	Name() string
 	// Version changes whenever what the scanner finds could (its code, its
 	// settings, its patterns).
@@ -62,26 +62,26 @@ type DigestScan interface {
 	KnownDigests(sha256 string) bool
 	// Digests gets them, for the file numbered seq; an error is recorded
 	// like one of File.
-	Digests(seq int, path string, d index.ContentDigests) error
+	Digests(seq int, path string, d auditor.ContentDigests) error
 }
 
-// ScanSink receives what scans find in a layer. *index.LayerWriter is one;
-// every EntrySink is one.
+// ScanSink receives what scans find in a layer. Every EntrySink (so every
+// LayerWriter) is one.
 type ScanSink interface {
 	// AddMatch takes a content match in an entry added or being added,
 	// numbered by its Seq from 0 in tar order.
-	AddMatch(m index.ContentMatch)
+	AddMatch(m auditor.ContentMatch)
 	// AddDropped counts the content matches found in an entry and not
 	// recorded (over the caps).
-	AddDropped(d index.ContentDrop)
+	AddDropped(d auditor.ContentDrop)
 	// AddConfig takes a security-relevant configuration file of the layer
-	// as read by the config scanner (index.ConfigScanner).
-	AddConfig(f index.ConfigFile)
+	// as read by the config scanner (auditor.ConfigScanner).
+	AddConfig(f auditor.ConfigFile)
 	// AddCapture keeps the content of the entry numbered seq (a package
 	// database file, say), stored once per content; data is copied.
 	AddCapture(seq int, data []byte)
 	// AddDigests records more digests of a content.
-	AddDigests(d index.ContentDigests)
+	AddDigests(d auditor.ContentDigests)
 }
 
 // layerScans runs the scans of one layer.
@@ -134,7 +134,7 @@ func (ls *layerScans) needDigests(sha256 string) bool {
 
 // digests hands the digests of the file wantsDigests was last asked about
 // to the scans that wanted them.
-func (ls *layerScans) digests(seq int, path string, d index.ContentDigests) {
+func (ls *layerScans) digests(seq int, path string, d auditor.ContentDigests) {
 	for _, i := range ls.digest {
 		if err := ls.scans[i].(DigestScan).Digests(seq, path, d); err != nil && ls.errs[i] == nil {
 			ls.errs[i] = fmt.Errorf("%q: %w", path, err)
@@ -153,13 +153,13 @@ func (ls *layerScans) file(seq int, path string, content []byte) {
 }
 
 // finish ends the scans and returns what the index records of them.
-func (ls *layerScans) finish() []index.LayerScan {
-	out := make([]index.LayerScan, len(ls.scans))
+func (ls *layerScans) finish() []auditor.LayerScan {
+	out := make([]auditor.LayerScan, len(ls.scans))
 	for i, s := range ls.scans {
 		if err := s.Done(); err != nil && ls.errs[i] == nil {
 			ls.errs[i] = err
 		}
-		out[i] = index.LayerScan{Scanner: ls.scanners[i].Name(), Version: ls.scanners[i].Version()}
+		out[i] = auditor.LayerScan{Scanner: ls.scanners[i].Name(), Version: ls.scanners[i].Version()}
 		if ls.errs[i] != nil {
 			out[i].Error = ls.errs[i].Error()
 		}

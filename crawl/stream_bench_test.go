@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -182,8 +183,8 @@ func BenchmarkScanBigLayer(b *testing.B) {
 			b.Fatal(err)
 		}
 		db.OverlayInMemoryMax = overlayInMemoryMax(b)
-		var errs []index.ScanError
-		cr, err := crawl.New(db, crawl.Options{OnError: func(e index.ScanError) { errs = append(errs, e) }})
+		var errs []auditor.ScanError
+		cr, err := crawl.New(db, crawl.Options{OnError: func(e auditor.ScanError) { errs = append(errs, e) }})
 		if err != nil {
 			b.Fatal(err)
 		}

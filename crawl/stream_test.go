@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 )
 
 // TestStreamedLayerEqualsWholeLayer scans a layer of several writer chunks
@@ -57,7 +57,7 @@ func TestStreamedLayerEqualsWholeLayer(t *testing.T) {
 		if want := fmt.Sprint(i, e.Path, e.Type, e.SHA256, e.Linkname); got != want {
 			t.Fatalf("entry %d: files view has %s, ReadLayer %s", i, got, want)
 		}
-		if e.Type == index.TypeHardlink && sum != "" {
+		if e.Type == auditor.TypeHardlink && sum != "" {
 			links++
 		}
 	}

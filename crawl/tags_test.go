@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
@@ -102,7 +103,7 @@ func TestCatalogMissingRepositories(t *testing.T) {
 	pushRandom(t, reg, "team/app:1", "team/hidden:1", "team/hidden:2")
 	db := tempDB(t)
 	// A repository the index has tags of and the registry never had.
-	if err := db.PutTag(context.Background(), index.Repo{Registry: reg, Name: "team/ghost"}, "1", "sha256:"+strings.Repeat("0", 64)); err != nil {
+	if err := db.PutTag(context.Background(), auditor.Repo{Registry: reg, Name: "team/ghost"}, "1", "sha256:"+strings.Repeat("0", 64)); err != nil {
 		t.Fatal(err)
 	}
 	current := func() string { t.Helper(); return currentTags(t, db) }

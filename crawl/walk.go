@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // DefaultMaxTagManifests bounds the manifests one tag reaches (its index,
@@ -54,7 +54,7 @@ type readerOpts struct {
 // once however many times it is listed.
 type walk struct {
 	src       source
-	repo      index.Repo
+	repo      auditor.Repo
 	ref       string // tag, ref name or digest, for the records
 	what      string // the tag or reference, as the work bound's error names it
 	platforms []v1.Platform
@@ -167,7 +167,7 @@ func (c *Crawler) walkManifest(ctx context.Context, w *walk, d v1.Descriptor, ra
 // expand walks the children of an index that the platforms select, each
 // digest once (an index listing one child many times, or reached again
 // through another index, costs one visit).
-func (c *Crawler) expand(ctx context.Context, w *walk, indexDigest string, children []index.IndexChild, depth int, fail func(string, error)) {
+func (c *Crawler) expand(ctx context.Context, w *walk, indexDigest string, children []auditor.IndexChild, depth int, fail func(string, error)) {
 	if maxDepth := c.opts.Limits.indexDepth(); depth >= maxDepth {
 		fail("", fmt.Errorf("index %s: %w: indexes nested more than %d deep", indexDigest, ErrManifestLimit, maxDepth))
 		return

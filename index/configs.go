@@ -7,35 +7,6 @@ import (
 	"fmt"
 )
 
-// ConfigScanner is the name of the security-configuration scanner: the
-// configuration files of a layer (ConfigFile) belong to it.
-const ConfigScanner = "config"
-
-// ConfigFile is a security-relevant configuration file of a layer as the
-// config scanner read it: its kind (passwd, sshd_config, cron, ...), its
-// lines and the structured rows of its format. Lines and rows are stored
-// once per content and kind; Error says why a file was not read (too
-// large), and it then has no lines.
-type ConfigFile struct {
-	Seq     int    // index in the layer's entries, tar order
-	Kind    string // secconf.Kind
-	Version string // of the parser that made Lines and Rows
-	Error   string
-	Lines   []string // line N is Lines[N-1]
-	Rows    []ConfigRow
-	Data    []byte // the file's bytes, kept (compressed, once per content) so cat serves them from the index
-}
-
-// ConfigRow is one structured row of a configuration file: Type names the
-// row kind (account, shadow, group, sudo, sudo-include, ssh, pam, cron,
-// unit, host, source) and the views name its fields.
-type ConfigRow struct {
-	Type             string
-	Line             int
-	A, B, C, D, E, F string
-	N1, N2           int64
-}
-
 // AddConfig records a configuration file of the layer (stored at Commit).
 func (w *LayerWriter) AddConfig(f ConfigFile) {
 	w.configs = append(w.configs, f)

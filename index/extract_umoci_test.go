@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -87,7 +88,7 @@ func TestMergedViewMatchesUmoci(t *testing.T) {
 	}
 	defer db.Close()
 	var errMu sync.Mutex
-	cr, err := crawl.New(db, crawl.Options{Jobs: 2, OnError: func(e index.ScanError) {
+	cr, err := crawl.New(db, crawl.Options{Jobs: 2, OnError: func(e auditor.ScanError) {
 		errMu.Lock()
 		defer errMu.Unlock()
 		t.Errorf("scan: %s %s: %s", e.Reference, e.LayerDigest, e.Message)

@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// ManifestState reports what the index knows of a manifest digest.
-type ManifestState struct {
-	Indexed  bool         // an image manifest fully indexed, or an index whose children were stored
-	IsIndex  bool         // it is an image index / manifest list
-	Children []IndexChild // for an index: the manifests it lists
-	// Artifact is the reason a manifest stored as not an image
-	// (PutArtifact) is not one; "" otherwise.
-	Artifact string
-}
-
 // Manifest returns what the index holds for a manifest digest; the zero
 // ManifestState when it holds nothing.
 func (db *DB) Manifest(ctx context.Context, digest string) (ManifestState, error) {

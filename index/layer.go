@@ -58,7 +58,7 @@ func (db *DB) LayerByDiffID(ctx context.Context, diffID string) (string, error) 
 // its entries (only what its scanners found is stored). Readers of large layers
 // stream through BeginLayer instead.
 func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
-	w, err := db.BeginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))
+	w, err := db.beginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))
 	if err != nil {
 		return err
 	}

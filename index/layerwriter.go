@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path"
 	"slices"
+
+	"github.com/auditor-dev/auditor/crawl"
 )
 
 // chunkEntries is how many entries a LayerWriter holds before it writes them
@@ -64,8 +66,17 @@ type LayerWriter struct {
 // maxEntries entries. ctx governs only this call. When the layer is already
 // indexed by this reader version (it is read again for the scanners that did
 // not read it at their current version: see Scans), the writer keeps only
-// what those scanners find and the count of entries.
-func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (*LayerWriter, error) {
+// what those scanners find and the count of entries. The writer is a
+// *LayerWriter.
+func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (crawl.LayerWriter, error) {
+	w, err := db.beginLayer(ctx, digest, maxEntries)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (db *DB) beginLayer(ctx context.Context, digest string, maxEntries int64) (*LayerWriter, error) {
 	if maxEntries <= 0 {
 		return nil, fmt.Errorf("layer %s: max entries must be positive, got %d", digest, maxEntries)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/auditor-dev/auditor/crawl"
 )
 
 // bigEntries is a layer's worth of entries spanning several chunks: files
@@ -26,7 +28,7 @@ func bigEntries(n int) []Entry {
 	return es
 }
 
-func writeLayer(t *testing.T, db *DB, w *LayerWriter, es []Entry) {
+func writeLayer(t *testing.T, db *DB, w crawl.LayerWriter, es []Entry) {
 	t.Helper()
 	for i, e := range es {
 		if err := w.Add(context.Background(), e); err != nil {

@@ -3,6 +3,7 @@ package index_test
 import (
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -12,7 +13,7 @@ import (
 // scale, a stack of 12 such application and tag layers on the same base.
 func BenchmarkOverlay(b *testing.B) {
 	s := benchSpec
-	toOverlay := func(layers ...*index.Layer) [][]index.OverlayEntry {
+	toOverlay := func(layers ...*auditor.Layer) [][]index.OverlayEntry {
 		var out [][]index.OverlayEntry
 		id := int64(0)
 		for _, l := range layers {
@@ -25,7 +26,7 @@ func BenchmarkOverlay(b *testing.B) {
 		}
 		return out
 	}
-	deep := []*index.Layer{s.BaseLayer(0), s.StackLayer(0)}
+	deep := []*auditor.Layer{s.BaseLayer(0), s.StackLayer(0)}
 	for a := range 5 {
 		deep = append(deep, s.AppLayer(a*5), s.TagLayer(a*5, 1))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -14,7 +15,7 @@ import (
 // memory and in path order through SQLite's sorter, in entries per second.
 func BenchmarkVisibility(b *testing.B) {
 	s := benchSpec
-	layers := []*index.Layer{s.BaseLayer(0), s.StackLayer(0)}
+	layers := []*auditor.Layer{s.BaseLayer(0), s.StackLayer(0)}
 	for a := range 5 {
 		layers = append(layers, s.AppLayer(a*5), s.TagLayer(a*5, 1))
 	}
@@ -35,8 +36,8 @@ func BenchmarkVisibility(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				img := &index.Image{Digest: fmt.Sprintf("sha256:%064x", i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: digests}
-				if err := db.PutImage(context.Background(), index.Repo{Registry: "r", Name: "deep"}, "", img); err != nil {
+				img := &auditor.Image{Digest: fmt.Sprintf("sha256:%064x", i), MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: digests}
+				if err := db.PutImage(context.Background(), auditor.Repo{Registry: "r", Name: "deep"}, "", img); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
 )
@@ -40,7 +41,7 @@ func TestReadOnlyCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishScan(context.Background(), id, index.ScanOK, index.ScanStats{}); err != nil {
+	if err := db.FinishScan(context.Background(), id, index.ScanOK, auditor.ScanStats{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

@@ -8,24 +8,6 @@ import (
 	"slices"
 )
 
-// ContentScanner is the name of the content patterns' scanner: the content
-// matches of a layer (ContentMatch) belong to it.
-const ContentScanner = "content"
-
-// ScannerVersion names a per-layer scanner at one version.
-type ScannerVersion struct {
-	Name, Version string
-}
-
-// LayerScan records that a scanner read a layer: its name and version, and
-// its failure on the layer ("" when it had none). A failed scan counts as
-// done: the layer is read again for that scanner only at another version.
-type LayerScan struct {
-	Scanner string
-	Version string
-	Error   string
-}
-
 // SetScanners sets the per-layer scanners of the current scan, with their
 // versions (the crawler sets them from its options). While they are set,
 // HasLayer reports false for a layer that one of them did not read at its

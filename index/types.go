@@ -1,208 +1,124 @@
 package index
 
-import "time"
+import "github.com/auditor-dev/auditor"
 
-// EntryType is the kind of a tar entry.
-type EntryType uint8
+// The domain types moved to the root package (auditor), which the crawler
+// and every back end share. The names below stay only while the branches in
+// flight that use them land; new code uses auditor.X.
 
-// Entry types, as stored (the files views show their names).
-const (
-	TypeFile EntryType = iota
-	TypeDir
-	TypeSymlink
-	TypeHardlink
-	TypeChar
-	TypeBlock
-	TypeFIFO
-	TypeWhiteout // a .wh.NAME entry; Path is the path it deletes
-	TypeOpaque   // a .wh..wh..opq entry; Path is the directory it makes opaque
-	TypeOther
-)
+// Deprecated: moved to auditor.EntryType; kept while in-flight branches land.
+type EntryType = auditor.EntryType
 
-var typeNames = [...]string{"file", "dir", "symlink", "hardlink", "char", "block", "fifo", "whiteout", "opaque", "other"}
+// Deprecated: moved to auditor.ContentKind; kept while in-flight branches land.
+type ContentKind = auditor.ContentKind
 
-func (t EntryType) String() string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return "other"
-}
+// Deprecated: moved to auditor.Entry; kept while in-flight branches land.
+type Entry = auditor.Entry
 
-// ContentKind is a cheap classification of a regular file's first bytes.
-type ContentKind uint8
+// Deprecated: moved to auditor.Layer; kept while in-flight branches land.
+type Layer = auditor.Layer
 
-// Content kinds, as stored; KindNone is for entries that are not regular
-// files (stored as NULL).
-const (
-	KindOther ContentKind = iota
-	KindELF
-	KindScript
-	KindEmpty
-	KindNone ContentKind = 255
-)
+// Deprecated: moved to auditor.ContentMatch; kept while in-flight branches land.
+type ContentMatch = auditor.ContentMatch
 
-// Entry is one tar entry of a layer.
-type Entry struct {
-	Path         string // cleaned, absolute: "/usr/bin/ls"
-	RawName      string // the name exactly as in the tar, when it differs from Path
-	Type         EntryType
-	Mode         int64 // permission bits with setuid, setgid and sticky (07777)
-	UID, GID     int64
-	Uname, Gname string
-	Size         int64
-	ModTime      time.Time
-	SHA256       string // lowercase hex of the content; regular files and hardlinks to them
-	Linkname     string
-	Kind         ContentKind
-	Capabilities string // decoded security.capability xattr, e.g. "cap_net_bind_service=ep"
-}
+// Deprecated: moved to auditor.ContentDrop; kept while in-flight branches land.
+type ContentDrop = auditor.ContentDrop
 
-// Layer is a layer blob and all its entries, in tar order.
-type Layer struct {
-	Digest           string // of the blob as stored in the registry
-	DiffID           string // sha256 of the uncompressed tar
-	MediaType        string
-	Compression      string // gzip, zstd or none, detected from the bytes
-	Size             int64  // compressed bytes
-	UncompressedSize int64
-	Entries          []Entry
-	// Scans are the per-layer scanners that read the layer (the content
-	// patterns' is ContentScanner, whose matches are ContentMatches).
-	Scans          []LayerScan
-	ContentMatches []ContentMatch
-	ContentDropped []ContentDrop
-	Configs        []ConfigFile // security-relevant configuration files (the config scanner's)
-	Captures       []Capture
-	Digests        []ContentDigests
-}
+// Deprecated: moved to auditor.ContentDigests; kept while in-flight branches land.
+type ContentDigests = auditor.ContentDigests
 
-// ContentMatch is a content pattern found in a regular file of a layer.
-type ContentMatch struct {
-	Seq       int    // index in Layer.Entries of the file
-	PatternID string // e.g. "aws-access-key-id"
-	Offset    int64  // byte offset of the match in the file
-	Excerpt   string // redacted: never the whole secret
-}
+// Deprecated: moved to auditor.Capture; kept while in-flight branches land.
+type Capture = auditor.Capture
 
-// ContentDrop counts the content matches found in a regular file of a
-// layer and not recorded, over the caps.
-type ContentDrop struct {
-	Seq     int   // index in Layer.Entries of the file
-	Dropped int64 // matches not recorded
-}
+// Deprecated: moved to auditor.ConfigFile; kept while in-flight branches land.
+type ConfigFile = auditor.ConfigFile
 
-// ContentDigests are more digests of a content (lowercase hex), for the
-// package databases that record md5 (dpkg, old rpm) or sha1 (apk).
-type ContentDigests struct {
-	SHA256, MD5, SHA1 string
-}
+// Deprecated: moved to auditor.ConfigRow; kept while in-flight branches land.
+type ConfigRow = auditor.ConfigRow
 
-// Capture is the content of a regular file of a layer that a scanner kept
-// (a package database file): stored once per content.
-type Capture struct {
-	Seq  int // index in Layer.Entries of the file
-	Data []byte
-}
+// Deprecated: moved to auditor.ScannerVersion; kept while in-flight branches land.
+type ScannerVersion = auditor.ScannerVersion
 
-// Platform is an image's os/architecture/variant.
-type Platform struct {
-	OS, Architecture, Variant, OSVersion string
-}
+// Deprecated: moved to auditor.LayerScan; kept while in-flight branches land.
+type LayerScan = auditor.LayerScan
 
-func (p Platform) String() string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
+// Deprecated: moved to auditor.Platform; kept while in-flight branches land.
+type Platform = auditor.Platform
 
-// History is one entry of an image config's history.
-type History struct {
-	Created    time.Time
-	CreatedBy  string
-	Comment    string
-	Author     string
-	EmptyLayer bool
-}
+// Deprecated: moved to auditor.History; kept while in-flight branches land.
+type History = auditor.History
 
-// Healthcheck is an image config's healthcheck, stored as JSON with the
-// config's field names (durations in nanoseconds).
-type Healthcheck struct {
-	Test        []string      `json:"Test,omitempty"`
-	Interval    time.Duration `json:"Interval,omitempty"`
-	Timeout     time.Duration `json:"Timeout,omitempty"`
-	StartPeriod time.Duration `json:"StartPeriod,omitempty"`
-	Retries     int           `json:"Retries,omitempty"`
-}
+// Deprecated: moved to auditor.Healthcheck; kept while in-flight branches land.
+type Healthcheck = auditor.Healthcheck
 
-// Image is a platform manifest and what its config blob says.
-type Image struct {
-	Digest       string
-	MediaType    string
-	Size         int64
-	ConfigDigest string
-	Platform     Platform
-	Created      time.Time
-	User         string
-	WorkingDir   string
-	Entrypoint   []string
-	Cmd          []string
-	Env          []string
-	Labels       map[string]string
-	ExposedPorts []string
-	Volumes      []string
-	StopSignal   string
-	Healthcheck  *Healthcheck // nil: the config sets none
-	OnBuild      []string
-	Shell        []string
-	History      []History
-	Layers       []string // layer digests, bottom first; all must be indexed
-	// LayerMediaTypes are the layers' media types as this image's manifest
-	// gives them (same order as Layers; may be shorter).
-	LayerMediaTypes []string
-}
+// Deprecated: moved to auditor.Image; kept while in-flight branches land.
+type Image = auditor.Image
 
-// IndexChild is one manifest listed by an image index.
-type IndexChild struct {
-	Digest    string
-	MediaType string
-	Platform  Platform
-}
+// Deprecated: moved to auditor.IndexChild; kept while in-flight branches land.
+type IndexChild = auditor.IndexChild
 
-// ImageIndex is an image index or Docker manifest list.
-type ImageIndex struct {
-	Digest    string
-	MediaType string
-	Size      int64
-	Children  []IndexChild
-}
+// Deprecated: moved to auditor.ImageIndex; kept while in-flight branches land.
+type ImageIndex = auditor.ImageIndex
 
-// Repo names a repository in a registry.
-type Repo struct {
-	Registry string // host[:port]
-	Name     string // e.g. "library/debian"
-}
+// Deprecated: moved to auditor.ManifestState; kept while in-flight branches land.
+type ManifestState = auditor.ManifestState
 
-func (r Repo) String() string { return r.Registry + "/" + r.Name }
+// Deprecated: moved to auditor.Repo; kept while in-flight branches land.
+type Repo = auditor.Repo
 
-// ScanError is one failure a scan met and carried on past.
-type ScanError struct {
-	Registry    string
-	Repository  string
-	Reference   string // tag or digest
-	LayerDigest string
-	Message     string
-}
+// Deprecated: moved to auditor.ScanError; kept while in-flight branches land.
+type ScanError = auditor.ScanError
 
-// ScanStats are the counts a scan reports in its summary and scans row.
-type ScanStats struct {
-	Repositories  int64
-	Tags          int64
-	Images        int64
-	LayersRead    int64
-	LayersSkipped int64
-	Files         int64
-	BytesRead     int64 // compressed bytes read from the registry
-	Errors        int64
-}
+// Deprecated: moved to auditor.ScanStats; kept while in-flight branches land.
+type ScanStats = auditor.ScanStats
+
+// Deprecated: moved to auditor.TypeFile; kept while in-flight branches land.
+const TypeFile = auditor.TypeFile
+
+// Deprecated: moved to auditor.TypeDir; kept while in-flight branches land.
+const TypeDir = auditor.TypeDir
+
+// Deprecated: moved to auditor.TypeSymlink; kept while in-flight branches land.
+const TypeSymlink = auditor.TypeSymlink
+
+// Deprecated: moved to auditor.TypeHardlink; kept while in-flight branches land.
+const TypeHardlink = auditor.TypeHardlink
+
+// Deprecated: moved to auditor.TypeChar; kept while in-flight branches land.
+const TypeChar = auditor.TypeChar
+
+// Deprecated: moved to auditor.TypeBlock; kept while in-flight branches land.
+const TypeBlock = auditor.TypeBlock
+
+// Deprecated: moved to auditor.TypeFIFO; kept while in-flight branches land.
+const TypeFIFO = auditor.TypeFIFO
+
+// Deprecated: moved to auditor.TypeWhiteout; kept while in-flight branches land.
+const TypeWhiteout = auditor.TypeWhiteout
+
+// Deprecated: moved to auditor.TypeOpaque; kept while in-flight branches land.
+const TypeOpaque = auditor.TypeOpaque
+
+// Deprecated: moved to auditor.TypeOther; kept while in-flight branches land.
+const TypeOther = auditor.TypeOther
+
+// Deprecated: moved to auditor.KindOther; kept while in-flight branches land.
+const KindOther = auditor.KindOther
+
+// Deprecated: moved to auditor.KindELF; kept while in-flight branches land.
+const KindELF = auditor.KindELF
+
+// Deprecated: moved to auditor.KindScript; kept while in-flight branches land.
+const KindScript = auditor.KindScript
+
+// Deprecated: moved to auditor.KindEmpty; kept while in-flight branches land.
+const KindEmpty = auditor.KindEmpty
+
+// Deprecated: moved to auditor.KindNone; kept while in-flight branches land.
+const KindNone = auditor.KindNone
+
+// Deprecated: moved to auditor.ContentScanner; kept while in-flight branches land.
+const ContentScanner = auditor.ContentScanner
+
+// Deprecated: moved to auditor.ConfigScanner; kept while in-flight branches land.
+const ConfigScanner = auditor.ConfigScanner

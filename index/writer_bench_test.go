@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/bench/synth"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -37,7 +38,7 @@ func BenchmarkPutLayer(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
-				var l *index.Layer
+				var l *auditor.Layer
 				if kind == "runtime" {
 					l = benchSpec.StackLayer(i % benchSpec.Stacks)
 				} else {
@@ -110,7 +111,7 @@ func BenchmarkPutImage(b *testing.B) {
 	}
 }
 
-func putLayer(b *testing.B, db *index.DB, l *index.Layer) string {
+func putLayer(b *testing.B, db *index.DB, l *auditor.Layer) string {
 	b.Helper()
 	if err := db.PutLayer(context.Background(), l); err != nil {
 		b.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -49,7 +50,7 @@ type DB struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 
-	scanners atomic.Pointer[[]index.ScannerVersion]
+	scanners atomic.Pointer[[]auditor.ScannerVersion]
 
 	writeTime atomic.Int64
 

@@ -9,12 +9,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
 // Manifest returns what the index holds for a manifest digest.
-func (db *DB) Manifest(ctx context.Context, digest string) (index.ManifestState, error) {
-	var st index.ManifestState
+func (db *DB) Manifest(ctx context.Context, digest string) (auditor.ManifestState, error) {
+	var st auditor.ManifestState
 	var id int64
 	var indexedAt *string
 	var configVersion *int64
@@ -23,7 +24,7 @@ func (db *DB) Manifest(ctx context.Context, digest string) (index.ManifestState,
 	if noRows(err) {
 		err = db.pool.QueryRow(ctx, `SELECT reason FROM artifact_manifests WHERE digest = $1`, digest).Scan(&st.Artifact)
 		if noRows(err) {
-			return index.ManifestState{}, nil
+			return auditor.ManifestState{}, nil
 		}
 		if err != nil {
 			return st, fmt.Errorf("manifest %s: %w", digest, err)
@@ -51,7 +52,7 @@ func (db *DB) Manifest(ctx context.Context, digest string) (index.ManifestState,
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c index.IndexChild
+		var c auditor.IndexChild
 		if err := rows.Scan(&c.Digest, &c.MediaType, &c.Platform.OS, &c.Platform.Architecture, &c.Platform.Variant); err != nil {
 			return st, err
 		}
@@ -91,7 +92,7 @@ func (db *DB) PutArtifact(ctx context.Context, digest, reason string) error {
 }
 
 // PutIndex stores an image index and the manifests it lists.
-func (db *DB) PutIndex(ctx context.Context, idx *index.ImageIndex) error {
+func (db *DB) PutIndex(ctx context.Context, idx *auditor.ImageIndex) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO manifests (digest, media_type, is_index, size, indexed_at)
@@ -123,7 +124,7 @@ func (db *DB) PutIndex(ctx context.Context, idx *index.ImageIndex) error {
 // PutImage stores an image manifest with its config and history, maps it
 // to its layers (all indexed already), computes what its final filesystem
 // hides, and marks it indexed, in one transaction; and links it to repo.
-func (db *DB) PutImage(ctx context.Context, repo index.Repo, indexDigest string, img *index.Image) error {
+func (db *DB) PutImage(ctx context.Context, repo auditor.Repo, indexDigest string, img *auditor.Image) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		var indexedAt *string
@@ -160,7 +161,7 @@ func (db *DB) PutImage(ctx context.Context, repo index.Repo, indexDigest string,
 
 // LinkImage records that repo holds an already indexed image; false (and
 // nothing written) when it is not indexed with its whole config.
-func (db *DB) LinkImage(ctx context.Context, repo index.Repo, indexDigest, digest string) (bool, error) {
+func (db *DB) LinkImage(ctx context.Context, repo auditor.Repo, indexDigest, digest string) (bool, error) {
 	linked := false
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
@@ -181,7 +182,7 @@ func (db *DB) LinkImage(ctx context.Context, repo index.Repo, indexDigest, diges
 	return linked, nil
 }
 
-func (db *DB) link(ctx context.Context, tx pgx.Tx, repo index.Repo, manifestID int64, indexDigest string) error {
+func (db *DB) link(ctx context.Context, tx pgx.Tx, repo auditor.Repo, manifestID int64, indexDigest string) error {
 	rid, err := repoID(ctx, tx, repo)
 	if err != nil {
 		return err
@@ -195,7 +196,7 @@ func (db *DB) link(ctx context.Context, tx pgx.Tx, repo index.Repo, manifestID i
 	return err
 }
 
-func repoID(ctx context.Context, tx pgx.Tx, repo index.Repo) (int64, error) {
+func repoID(ctx context.Context, tx pgx.Tx, repo auditor.Repo) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO repositories (registry, name) VALUES ($1, $2)
 		ON CONFLICT (registry, name) DO UPDATE SET name = excluded.name RETURNING id`, Text(repo.Registry), Text(repo.Name)).Scan(&id)
@@ -221,14 +222,14 @@ func timeOrNull(t time.Time) any {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func configJSON(img *index.Image) (health, onbuild, shell any) {
+func configJSON(img *auditor.Image) (health, onbuild, shell any) {
 	health, _ = jsonOrNull(img.Healthcheck, img.Healthcheck == nil)
 	onbuild, _ = jsonOrNull(img.OnBuild, img.OnBuild == nil)
 	shell, _ = jsonOrNull(img.Shell, img.Shell == nil)
 	return health, onbuild, shell
 }
 
-func insertManifest(ctx context.Context, tx pgx.Tx, img *index.Image) (int64, error) {
+func insertManifest(ctx context.Context, tx pgx.Tx, img *auditor.Image) (int64, error) {
 	entrypoint, err := jsonOrNull(img.Entrypoint, img.Entrypoint == nil)
 	if err != nil {
 		return 0, err
@@ -259,7 +260,7 @@ func insertManifest(ctx context.Context, tx pgx.Tx, img *index.Image) (int64, er
 
 // buildImage writes an image's layer map, history and visibility, and
 // marks it indexed.
-func (db *DB) buildImage(ctx context.Context, tx pgx.Tx, id int64, img *index.Image) error {
+func (db *DB) buildImage(ctx context.Context, tx pgx.Tx, id int64, img *auditor.Image) error {
 	for _, q := range []string{`DELETE FROM manifest_layers WHERE manifest_id = $1`, `DELETE FROM manifest_history WHERE manifest_id = $1`,
 		`DELETE FROM hidden WHERE manifest_id = $1`, `DELETE FROM moved WHERE manifest_id = $1`} {
 		if _, err := tx.Exec(ctx, q, id); err != nil {
@@ -395,7 +396,7 @@ func (db *DB) overlayEntries(ctx context.Context, tx pgx.Tx, layerID int64) ([]i
 			return nil, err
 		}
 		e.ID++
-		e.Type = index.EntryType(typ)
+		e.Type = auditor.EntryType(typ)
 		l = append(l, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -411,7 +412,7 @@ func (db *DB) overlayEntries(ctx context.Context, tx pgx.Tx, layerID int64) ([]i
 }
 
 // PutTag records that repo's tag points at digest now (see index.DB.PutTag).
-func (db *DB) PutTag(ctx context.Context, repo index.Repo, tag, digest string) error {
+func (db *DB) PutTag(ctx context.Context, repo auditor.Repo, tag, digest string) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rid, err := repoID(ctx, tx, repo)
 		if err != nil {
@@ -438,7 +439,7 @@ func (db *DB) PutTag(ctx context.Context, repo index.Repo, tag, digest string) e
 
 // TagsListed records repo's complete list of tags, read now: its other
 // tags are gone, but not those the latest scan has seen.
-func (db *DB) TagsListed(ctx context.Context, repo index.Repo, tags []string) error {
+func (db *DB) TagsListed(ctx context.Context, repo auditor.Repo, tags []string) error {
 	listed := make([]string, len(tags))
 	for i, t := range tags {
 		listed[i] = Text(t)

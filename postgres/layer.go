@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/auditor-dev/auditor"
+	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -29,13 +31,13 @@ var captureEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 
 // SetScanners sets the per-layer scanners of the scan and their versions
 // (see index.DB.SetScanners).
-func (db *DB) SetScanners(vs []index.ScannerVersion) {
+func (db *DB) SetScanners(vs []auditor.ScannerVersion) {
 	vs = slices.Clone(vs)
 	db.scanners.Store(&vs)
 }
 
 // Scanners returns what SetScanners set.
-func (db *DB) Scanners() []index.ScannerVersion {
+func (db *DB) Scanners() []auditor.ScannerVersion {
 	if p := db.scanners.Load(); p != nil {
 		return *p
 	}
@@ -118,13 +120,13 @@ type LayerWriter struct {
 	tx   pgx.Tx
 	lid  int64
 
-	buf       []index.Entry
+	buf       []auditor.Entry
 	files     map[string]string // path -> sha256 of the regular files of buf, for hardlinks
-	matches   []index.ContentMatch
-	dropped   []index.ContentDrop
-	configs   []index.ConfigFile
+	matches   []auditor.ContentMatch
+	dropped   []auditor.ContentDrop
+	configs   []auditor.ConfigFile
 	captures  []capture
-	digests   map[string]index.ContentDigests
+	digests   map[string]auditor.ContentDigests
 	nameBytes int64
 	n         int64 // entries added
 	written   int64 // entries copied into tx
@@ -139,8 +141,16 @@ type capture struct {
 }
 
 // BeginLayer starts storing the layer blob digest, of at most maxEntries
-// entries. ctx governs only this call.
-func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (*LayerWriter, error) {
+// entries. ctx governs only this call. The writer is a *LayerWriter.
+func (db *DB) BeginLayer(ctx context.Context, digest string, maxEntries int64) (crawl.LayerWriter, error) {
+	w, err := db.beginLayer(ctx, digest, maxEntries)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (db *DB) beginLayer(ctx context.Context, digest string, maxEntries int64) (*LayerWriter, error) {
 	if maxEntries <= 0 {
 		return nil, fmt.Errorf("layer %s: max entries must be positive, got %d", digest, maxEntries)
 	}
@@ -178,7 +188,7 @@ func (w *LayerWriter) Len() int64 { return w.n }
 // copied into the layer's transaction (begun at the first). A hardlink
 // without SHA256 gets that of the last regular file before it at its
 // Linkname.
-func (w *LayerWriter) Add(ctx context.Context, e index.Entry) error {
+func (w *LayerWriter) Add(ctx context.Context, e auditor.Entry) error {
 	if w.done {
 		return fmt.Errorf("layer %s: add after commit or abort", w.digest)
 	}
@@ -200,13 +210,13 @@ func (w *LayerWriter) Add(ctx context.Context, e index.Entry) error {
 }
 
 // AddMatch records a content match in the entry numbered m.Seq.
-func (w *LayerWriter) AddMatch(m index.ContentMatch) { w.matches = append(w.matches, m) }
+func (w *LayerWriter) AddMatch(m auditor.ContentMatch) { w.matches = append(w.matches, m) }
 
 // AddDropped counts the content matches of entry d.Seq not recorded.
-func (w *LayerWriter) AddDropped(d index.ContentDrop) { w.dropped = append(w.dropped, d) }
+func (w *LayerWriter) AddDropped(d auditor.ContentDrop) { w.dropped = append(w.dropped, d) }
 
 // AddConfig records a configuration file of the layer (stored at Commit).
-func (w *LayerWriter) AddConfig(f index.ConfigFile) { w.configs = append(w.configs, f) }
+func (w *LayerWriter) AddConfig(f auditor.ConfigFile) { w.configs = append(w.configs, f) }
 
 // AddCapture keeps the content of the entry numbered seq, once per content
 // (compressed here unless the index holds it).
@@ -223,9 +233,9 @@ func (w *LayerWriter) AddCapture(seq int, data []byte) {
 }
 
 // AddDigests records the md5 and sha1 of a content (stored at Commit).
-func (w *LayerWriter) AddDigests(d index.ContentDigests) {
+func (w *LayerWriter) AddDigests(d auditor.ContentDigests) {
 	if w.digests == nil {
-		w.digests = map[string]index.ContentDigests{}
+		w.digests = map[string]auditor.ContentDigests{}
 	}
 	w.digests[d.SHA256] = d
 }
@@ -297,7 +307,7 @@ func (w *LayerWriter) copyChunk(ctx context.Context) error {
 		if !e.ModTime.IsZero() {
 			mtime = e.ModTime.Unix()
 		}
-		if e.Kind != index.KindNone {
+		if e.Kind != auditor.KindNone {
 			kind = int16(e.Kind)
 		}
 		rows[i] = []any{w.lid, w.written + int64(i), pids[Text(e.Path)], nullStr(e.RawName), int16(e.Type), e.Mode,
@@ -318,7 +328,7 @@ func (w *LayerWriter) copyChunk(ctx context.Context) error {
 // that of the last regular file before them at their target: in buf, or
 // among the entries copied already.
 func (w *LayerWriter) resolveLinks(ctx context.Context) error {
-	if !slices.ContainsFunc(w.buf, func(e index.Entry) bool { return e.Type == index.TypeHardlink && e.SHA256 == "" }) {
+	if !slices.ContainsFunc(w.buf, func(e auditor.Entry) bool { return e.Type == auditor.TypeHardlink && e.SHA256 == "" }) {
 		return nil
 	}
 	if w.files == nil {
@@ -328,9 +338,9 @@ func (w *LayerWriter) resolveLinks(ctx context.Context) error {
 	for i := range w.buf {
 		e := &w.buf[i]
 		switch {
-		case e.Type == index.TypeFile:
+		case e.Type == auditor.TypeFile:
 			w.files[e.Path] = e.SHA256
-		case e.Type == index.TypeHardlink && e.SHA256 == "":
+		case e.Type == auditor.TypeHardlink && e.SHA256 == "":
 			target := path.Clean("/" + e.Linkname)
 			if sum, ok := w.files[target]; ok {
 				e.SHA256 = sum
@@ -355,7 +365,7 @@ func (w *LayerWriter) resolveLinks(ctx context.Context) error {
 // the layer becomes visible whole. A layer stored by another writer
 // meanwhile is left as it is and this one's rows are dropped. After an
 // error, call Abort.
-func (w *LayerWriter) Commit(ctx context.Context, l *index.Layer) error {
+func (w *LayerWriter) Commit(ctx context.Context, l *auditor.Layer) error {
 	if w.done {
 		return fmt.Errorf("layer %s: commit after commit or abort", w.digest)
 	}
@@ -385,7 +395,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *index.Layer) error {
 	return nil
 }
 
-func (w *LayerWriter) commit(ctx context.Context, l *index.Layer) error {
+func (w *LayerWriter) commit(ctx context.Context, l *auditor.Layer) error {
 	tx := w.tx
 	var stored bool
 	// Waits for another writer inserting the same digest, then skips.
@@ -425,12 +435,12 @@ func (w *LayerWriter) commit(ctx context.Context, l *index.Layer) error {
 
 // putRescan stores what the scanners found in an indexed layer read again
 // for them, replacing what older versions found (see index).
-func (w *LayerWriter) putRescan(ctx context.Context, tx pgx.Tx, scans []index.LayerScan) error {
+func (w *LayerWriter) putRescan(ctx context.Context, tx pgx.Tx, scans []auditor.LayerScan) error {
 	var id, stored int64
 	if err := tx.QueryRow(ctx, `SELECT id, entries FROM layers WHERE digest = $1 FOR UPDATE`, w.digest).Scan(&id, &stored); err != nil {
 		return fmt.Errorf("layer read again for its scanners: %w", err)
 	}
-	var todo []index.LayerScan
+	var todo []auditor.LayerScan
 	for _, s := range scans {
 		var have string
 		err := tx.QueryRow(ctx, `SELECT version FROM layer_scanners WHERE layer_id = $1 AND scanner = $2`, id, s.Scanner).Scan(&have)
@@ -447,7 +457,7 @@ func (w *LayerWriter) putRescan(ctx context.Context, tx pgx.Tx, scans []index.La
 	if w.n != stored {
 		return fmt.Errorf("layer read again with %d entries, but %d are indexed", w.n, stored)
 	}
-	if slices.ContainsFunc(todo, func(s index.LayerScan) bool { return s.Scanner == index.ContentScanner }) {
+	if slices.ContainsFunc(todo, func(s auditor.LayerScan) bool { return s.Scanner == auditor.ContentScanner }) {
 		for _, q := range []string{`DELETE FROM content_hits WHERE layer_id = $1`, `DELETE FROM content_dropped WHERE layer_id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return fmt.Errorf("content matches: %w", err)
@@ -457,7 +467,7 @@ func (w *LayerWriter) putRescan(ctx context.Context, tx pgx.Tx, scans []index.La
 			return err
 		}
 	}
-	if slices.ContainsFunc(todo, func(s index.LayerScan) bool { return s.Scanner == index.ConfigScanner }) {
+	if slices.ContainsFunc(todo, func(s auditor.LayerScan) bool { return s.Scanner == auditor.ConfigScanner }) {
 		if err := putConfigs(ctx, tx, id, w.n, w.configs); err != nil {
 			return err
 		}
@@ -497,8 +507,8 @@ func (w *LayerWriter) finish() {
 }
 
 // PutLayer stores a layer held whole in memory (see index.DB.PutLayer).
-func (db *DB) PutLayer(ctx context.Context, l *index.Layer) error {
-	w, err := db.BeginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))
+func (db *DB) PutLayer(ctx context.Context, l *auditor.Layer) error {
+	w, err := db.beginLayer(ctx, l.Digest, max(1, int64(len(l.Entries))))
 	if err != nil {
 		return err
 	}

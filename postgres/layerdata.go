@@ -6,12 +6,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // putMatches stores, in tx, the content matches of the layer with this id
 // (n entries) and the counts of those not recorded.
-func putMatches(ctx context.Context, tx pgx.Tx, layerID, n int64, matches []index.ContentMatch, dropped []index.ContentDrop) error {
+func putMatches(ctx context.Context, tx pgx.Tx, layerID, n int64, matches []auditor.ContentMatch, dropped []auditor.ContentDrop) error {
 	for _, d := range dropped {
 		if d.Seq < 0 || int64(d.Seq) >= n {
 			return fmt.Errorf("content matches not recorded: no entry %d", d.Seq)
@@ -39,7 +39,7 @@ func putMatches(ctx context.Context, tx pgx.Tx, layerID, n int64, matches []inde
 }
 
 // putScans records, in tx, that the scans read the layer with this id.
-func putScans(ctx context.Context, tx pgx.Tx, layerID int64, scans []index.LayerScan, now string) error {
+func putScans(ctx context.Context, tx pgx.Tx, layerID int64, scans []auditor.LayerScan, now string) error {
 	for _, s := range scans {
 		_, err := tx.Exec(ctx, `INSERT INTO layer_scanners (layer_id, scanner, version, scanned_at, error) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (layer_id, scanner) DO UPDATE SET version = excluded.version, scanned_at = excluded.scanned_at, error = excluded.error`,
@@ -53,7 +53,7 @@ func putScans(ctx context.Context, tx pgx.Tx, layerID int64, scans []index.Layer
 
 // putCaptures stores, in tx, the captures and digests of the layer with
 // this id (n entries), whose contents are interned already.
-func putCaptures(ctx context.Context, tx pgx.Tx, layerID, n int64, caps []capture, digests map[string]index.ContentDigests) error {
+func putCaptures(ctx context.Context, tx pgx.Tx, layerID, n int64, caps []capture, digests map[string]auditor.ContentDigests) error {
 	for _, c := range caps {
 		if c.seq < 0 || int64(c.seq) >= n {
 			return fmt.Errorf("capture: no entry %d", c.seq)
@@ -78,7 +78,7 @@ func putCaptures(ctx context.Context, tx pgx.Tx, layerID, n int64, caps []captur
 
 // putConfigs stores, in tx, the configuration files of the layer with this
 // id (n entries), replacing any it had (see index's putConfigs).
-func putConfigs(ctx context.Context, tx pgx.Tx, layerID, n int64, files []index.ConfigFile) error {
+func putConfigs(ctx context.Context, tx pgx.Tx, layerID, n int64, files []auditor.ConfigFile) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM config_entries WHERE layer_id = $1`, layerID); err != nil {
 		return fmt.Errorf("configuration files: %w", err)
 	}

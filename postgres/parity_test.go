@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/pgtest"
 	"github.com/auditor-dev/auditor/internal/viewdump"
@@ -17,15 +18,15 @@ import (
 
 // store is what both back ends do that the test drives.
 type store interface {
-	PutLayer(context.Context, *index.Layer) error
-	PutImage(context.Context, index.Repo, string, *index.Image) error
-	PutIndex(context.Context, *index.ImageIndex) error
-	PutTag(context.Context, index.Repo, string, string) error
+	PutLayer(context.Context, *auditor.Layer) error
+	PutImage(context.Context, auditor.Repo, string, *auditor.Image) error
+	PutIndex(context.Context, *auditor.ImageIndex) error
+	PutTag(context.Context, auditor.Repo, string, string) error
 	PutArtifact(context.Context, string, string) error
-	TagsListed(context.Context, index.Repo, []string) error
+	TagsListed(context.Context, auditor.Repo, []string) error
 	BeginScan(context.Context, string, string) (int64, error)
-	AddScanError(context.Context, int64, index.ScanError) error
-	FinishScan(context.Context, int64, string, index.ScanStats) error
+	AddScanError(context.Context, int64, auditor.ScanError) error
+	FinishScan(context.Context, int64, string, auditor.ScanStats) error
 }
 
 func digest(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
@@ -51,59 +52,59 @@ func fill(t *testing.T, s store, c *clock) {
 	scriptSum := hex.EncodeToString(sum[:])
 	bad := "/etc/\xff\xfename"        // not UTF-8
 	pua := "/srv/\uf701private\u00e9" // the escape range, and an accent
-	layers := []*index.Layer{
+	layers := []*auditor.Layer{
 		{Digest: digest('a'), DiffID: digest('1'), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Compression: "gzip", Size: 100, UncompressedSize: 1000,
-			Entries: []index.Entry{
-				{Path: "/usr", Type: index.TypeDir, Mode: 0o755},
-				{Path: "/usr/bin", Type: index.TypeDir, Mode: 0o755},
-				{Path: "/bin", Type: index.TypeSymlink, Linkname: "usr/bin", Mode: 0o777},
-				{Path: "/usr/bin/ls", Type: index.TypeFile, Mode: 0o755, Size: 10, SHA256: strings.Repeat("1", 64), Kind: index.KindELF, ModTime: mt, Uname: "root"},
-				{Path: "/usr/bin/passwd", Type: index.TypeFile, Mode: 0o4755, Size: 20, SHA256: strings.Repeat("2", 64), Kind: index.KindELF, Capabilities: "cap_net_raw=ep"},
-				{Path: "/usr/bin/pw2", Type: index.TypeHardlink, Linkname: "usr/bin/passwd", Mode: 0o755, UID: 7},
-				{Path: "/etc", Type: index.TypeDir, Mode: 0o755},
-				{Path: "/etc/passwd", Type: index.TypeFile, Mode: 0o644, Size: 30, SHA256: strings.Repeat("3", 64), Kind: index.KindOther},
-				{Path: bad, RawName: "etc/\xff\xfename", Type: index.TypeFile, Mode: 0o600, Size: 1, SHA256: strings.Repeat("4", 64), Kind: index.KindOther, Uname: "u\xff"},
-				{Path: pua, Type: index.TypeFile, Mode: 0o644, Size: 0, SHA256: strings.Repeat("5", 64), Kind: index.KindEmpty},
-				{Path: "/opt/app", Type: index.TypeDir, Mode: 0o755},
-				{Path: "/opt/app/a", Type: index.TypeFile, Mode: 0o644, Size: int64(len(script)), SHA256: scriptSum, Kind: index.KindScript},
-				{Path: "/dev/null", Type: index.TypeChar, Linkname: "1:3", Mode: 0o666},
+			Entries: []auditor.Entry{
+				{Path: "/usr", Type: auditor.TypeDir, Mode: 0o755},
+				{Path: "/usr/bin", Type: auditor.TypeDir, Mode: 0o755},
+				{Path: "/bin", Type: auditor.TypeSymlink, Linkname: "usr/bin", Mode: 0o777},
+				{Path: "/usr/bin/ls", Type: auditor.TypeFile, Mode: 0o755, Size: 10, SHA256: strings.Repeat("1", 64), Kind: auditor.KindELF, ModTime: mt, Uname: "root"},
+				{Path: "/usr/bin/passwd", Type: auditor.TypeFile, Mode: 0o4755, Size: 20, SHA256: strings.Repeat("2", 64), Kind: auditor.KindELF, Capabilities: "cap_net_raw=ep"},
+				{Path: "/usr/bin/pw2", Type: auditor.TypeHardlink, Linkname: "usr/bin/passwd", Mode: 0o755, UID: 7},
+				{Path: "/etc", Type: auditor.TypeDir, Mode: 0o755},
+				{Path: "/etc/passwd", Type: auditor.TypeFile, Mode: 0o644, Size: 30, SHA256: strings.Repeat("3", 64), Kind: auditor.KindOther},
+				{Path: bad, RawName: "etc/\xff\xfename", Type: auditor.TypeFile, Mode: 0o600, Size: 1, SHA256: strings.Repeat("4", 64), Kind: auditor.KindOther, Uname: "u\xff"},
+				{Path: pua, Type: auditor.TypeFile, Mode: 0o644, Size: 0, SHA256: strings.Repeat("5", 64), Kind: auditor.KindEmpty},
+				{Path: "/opt/app", Type: auditor.TypeDir, Mode: 0o755},
+				{Path: "/opt/app/a", Type: auditor.TypeFile, Mode: 0o644, Size: int64(len(script)), SHA256: scriptSum, Kind: auditor.KindScript},
+				{Path: "/dev/null", Type: auditor.TypeChar, Linkname: "1:3", Mode: 0o666},
 			},
-			Scans: []index.LayerScan{{Scanner: index.ContentScanner, Version: "1"}, {Scanner: index.ConfigScanner, Version: "2"}},
+			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2"}},
 		},
 		{Digest: digest('b'), Compression: "none", Size: 50, UncompressedSize: 500,
-			Entries: []index.Entry{
-				{Path: "/bin/tool", RawName: "bin/tool", Type: index.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("7", 64), Kind: index.KindELF},
-				{Path: "/usr/bin/ls", Type: index.TypeWhiteout, RawName: "usr/bin/.wh.ls"},
-				{Path: "/opt/app", Type: index.TypeOpaque, RawName: "opt/app/.wh..wh..opq"},
-				{Path: "/opt/app/b", Type: index.TypeFile, Mode: 0o644, Size: 3, SHA256: strings.Repeat("8", 64), Kind: index.KindOther},
-				{Path: "/etc/passwd", Type: index.TypeFile, Mode: 0o644, Size: 31, SHA256: strings.Repeat("9", 64), Kind: index.KindOther},
-				{Path: "/etc/hard", Type: index.TypeHardlink, Linkname: "etc/passwd", Mode: 0o600},
+			Entries: []auditor.Entry{
+				{Path: "/bin/tool", RawName: "bin/tool", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("7", 64), Kind: auditor.KindELF},
+				{Path: "/usr/bin/ls", Type: auditor.TypeWhiteout, RawName: "usr/bin/.wh.ls"},
+				{Path: "/opt/app", Type: auditor.TypeOpaque, RawName: "opt/app/.wh..wh..opq"},
+				{Path: "/opt/app/b", Type: auditor.TypeFile, Mode: 0o644, Size: 3, SHA256: strings.Repeat("8", 64), Kind: auditor.KindOther},
+				{Path: "/etc/passwd", Type: auditor.TypeFile, Mode: 0o644, Size: 31, SHA256: strings.Repeat("9", 64), Kind: auditor.KindOther},
+				{Path: "/etc/hard", Type: auditor.TypeHardlink, Linkname: "etc/passwd", Mode: 0o600},
 			},
-			Scans: []index.LayerScan{{Scanner: index.ContentScanner, Version: "1"}, {Scanner: index.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
+			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
 		{Digest: digest('c'), Compression: "zstd", Size: 1, UncompressedSize: 1024, Entries: nil},
 	}
-	layers[0].ContentMatches = []index.ContentMatch{{Seq: 11, PatternID: "aws-access-key-id", Offset: 4, Excerpt: "AKIA…\xff"}}
-	layers[0].ContentDropped = []index.ContentDrop{{Seq: 11, Dropped: 3}}
-	layers[1].Configs = []index.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},
-		Rows: []index.ConfigRow{{Type: "account", Line: 1, A: "root", B: "x", D: "/root", E: "/bin/bash", F: "root", N1: 0, N2: 0}},
+	layers[0].ContentMatches = []auditor.ContentMatch{{Seq: 11, PatternID: "aws-access-key-id", Offset: 4, Excerpt: "AKIA…\xff"}}
+	layers[0].ContentDropped = []auditor.ContentDrop{{Seq: 11, Dropped: 3}}
+	layers[1].Configs = []auditor.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},
+		Rows: []auditor.ConfigRow{{Type: "account", Line: 1, A: "root", B: "x", D: "/root", E: "/bin/bash", F: "root", N1: 0, N2: 0}},
 		Data: []byte("root:x:0:0:root:/root:/bin/bash\nbad:\xff\n")}}
-	layers[0].Captures = []index.Capture{{Seq: 11, Data: script}}
-	layers[0].Digests = []index.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
-	layers[0].Configs = []index.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}
+	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
+	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
+	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}
 	for _, l := range layers {
 		c.tick()
 		if err := s.PutLayer(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	repo := index.Repo{Registry: "reg.example:5000", Name: "team/app"}
-	img := func(c byte, ls ...string) *index.Image {
-		return &index.Image{Digest: digest(c), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500, ConfigDigest: digest(c + 1),
-			Platform: index.Platform{OS: "linux", Architecture: "amd64"}, Created: mt, User: "app", Env: []string{"A=\xff"},
+	repo := auditor.Repo{Registry: "reg.example:5000", Name: "team/app"}
+	img := func(c byte, ls ...string) *auditor.Image {
+		return &auditor.Image{Digest: digest(c), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500, ConfigDigest: digest(c + 1),
+			Platform: auditor.Platform{OS: "linux", Architecture: "amd64"}, Created: mt, User: "app", Env: []string{"A=\xff"},
 			Labels: map[string]string{"k": "v\x00"}, Entrypoint: []string{"/bin/tool"}, ExposedPorts: []string{"80/tcp"},
-			Healthcheck: &index.Healthcheck{Test: []string{"CMD", "true"}, Retries: 3},
-			History:     []index.History{{Created: mt, CreatedBy: "/bin/sh -c #(nop) USER app"}, {CreatedBy: "RUN x", EmptyLayer: true}, {CreatedBy: "COPY ."}},
+			Healthcheck: &auditor.Healthcheck{Test: []string{"CMD", "true"}, Retries: 3},
+			History:     []auditor.History{{Created: mt, CreatedBy: "/bin/sh -c #(nop) USER app"}, {CreatedBy: "RUN x", EmptyLayer: true}, {CreatedBy: "COPY ."}},
 			Layers:      ls, LayerMediaTypes: []string{"application/vnd.oci.image.layer.v1.tar+gzip"}}
 	}
 	c.tick()
@@ -114,8 +115,8 @@ func fill(t *testing.T, s store, c *clock) {
 	if err := s.PutImage(ctx, repo, digest('x'), img('q', digest('b'), digest('a'), digest('b'))); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutIndex(ctx, &index.ImageIndex{Digest: digest('x'), MediaType: "application/vnd.oci.image.index.v1+json", Size: 300,
-		Children: []index.IndexChild{{Digest: digest('q'), Platform: index.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}}}); err != nil {
+	if err := s.PutIndex(ctx, &auditor.ImageIndex{Digest: digest('x'), MediaType: "application/vnd.oci.image.index.v1+json", Size: 300,
+		Children: []auditor.IndexChild{{Digest: digest('q'), Platform: auditor.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutArtifact(ctx, digest('z'), "application/vnd.dev.cosign.artifact.sig.v1+json"); err != nil {
@@ -131,10 +132,10 @@ func fill(t *testing.T, s store, c *clock) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AddScanError(ctx, id, index.ScanError{Registry: repo.Registry, Repository: repo.Name, Reference: "broken", Message: "manifest \xff unknown"}); err != nil {
+	if err := s.AddScanError(ctx, id, auditor.ScanError{Registry: repo.Registry, Repository: repo.Name, Reference: "broken", Message: "manifest \xff unknown"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishScan(ctx, id, index.ScanErrors, index.ScanStats{Tags: 5}); err != nil {
+	if err := s.FinishScan(ctx, id, index.ScanErrors, auditor.ScanStats{Tags: 5}); err != nil {
 		t.Fatal(err)
 	}
 	c.tick()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -28,7 +29,7 @@ func (db *DB) BeginScan(ctx context.Context, targets, version string) (int64, er
 }
 
 // FinishScan records a scan's end, status and counts.
-func (db *DB) FinishScan(ctx context.Context, id int64, status string, s index.ScanStats) error {
+func (db *DB) FinishScan(ctx context.Context, id int64, status string, s auditor.ScanStats) error {
 	_, err := db.pool.Exec(ctx, `UPDATE scans SET finished = $1, status = $2, repositories = $3, tags = $4, images = $5,
 		layers_read = $6, layers_skipped = $7, files = $8, bytes_read = $9, errors = $10 WHERE id = $11`,
 		db.now(), status, s.Repositories, s.Tags, s.Images, s.LayersRead, s.LayersSkipped, s.Files, s.BytesRead, s.Errors, id)
@@ -42,7 +43,7 @@ func (db *DB) FinishScan(ctx context.Context, id int64, status string, s index.S
 }
 
 // AddScanError records a failure of scan id.
-func (db *DB) AddScanError(ctx context.Context, id int64, e index.ScanError) error {
+func (db *DB) AddScanError(ctx context.Context, id int64, e auditor.ScanError) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO scan_errors (scan_id, registry, repository, reference, layer_digest, message)
 		VALUES ($1, $2, $3, $4, $5, $6)`, id, nullStr(e.Registry), nullStr(e.Repository), nullStr(e.Reference), nullStr(e.LayerDigest), Text(e.Message))
 	if err != nil {

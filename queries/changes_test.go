@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/queries/querytest"
 )
@@ -98,7 +99,7 @@ func withFindings(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if ok, err := w.LinkImage(ctx, index.Repo{Registry: "a.test", Name: "mirror"}, "", querytest.ImageC); err != nil || !ok {
+	if ok, err := w.LinkImage(ctx, auditor.Repo{Registry: "a.test", Name: "mirror"}, "", querytest.ImageC); err != nil || !ok {
 		t.Fatalf("link: %v %v", ok, err)
 	}
 	rules := []index.RuleEval{{RuleID: "old", Version: "1"}, {RuleID: "suid-added", Version: "1"}}

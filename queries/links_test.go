@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/queries/querytest"
 )
@@ -29,23 +30,23 @@ func linkedIndex(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	file := func(p string, c byte) index.Entry {
-		return index.Entry{Path: p, Type: index.TypeFile, Mode: 0o755, Size: 10, SHA256: strings.Repeat(string(c), 64), Kind: index.KindELF}
+	file := func(p string, c byte) auditor.Entry {
+		return auditor.Entry{Path: p, Type: auditor.TypeFile, Mode: 0o755, Size: 10, SHA256: strings.Repeat(string(c), 64), Kind: auditor.KindELF}
 	}
 	base, top, third := querytest.Digest("ba5e", '1'), querytest.Digest("70b", '2'), querytest.Digest("3d", '4')
-	must(db.PutLayer(ctx, &index.Layer{Digest: base, Compression: "gzip", Entries: []index.Entry{
-		{Path: "/usr", Type: index.TypeDir, Mode: 0o755, Kind: index.KindNone}, {Path: "/usr/bin", Type: index.TypeDir, Mode: 0o755, Kind: index.KindNone},
-		file("/usr/bin/ls", 'a'), {Path: "/bin", Type: index.TypeSymlink, Linkname: "usr/bin", Mode: 0o777, Kind: index.KindNone},
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: base, Compression: "gzip", Entries: []auditor.Entry{
+		{Path: "/usr", Type: auditor.TypeDir, Mode: 0o755, Kind: auditor.KindNone}, {Path: "/usr/bin", Type: auditor.TypeDir, Mode: 0o755, Kind: auditor.KindNone},
+		file("/usr/bin/ls", 'a'), {Path: "/bin", Type: auditor.TypeSymlink, Linkname: "usr/bin", Mode: 0o777, Kind: auditor.KindNone},
 		file("/etc/app.conf", 'c'),
 	}}))
-	must(db.PutLayer(ctx, &index.Layer{Digest: top, Compression: "gzip", Entries: []index.Entry{file("/bin/ls", 'b')}}))
-	must(db.PutLayer(ctx, &index.Layer{Digest: third, Compression: "gzip", Entries: []index.Entry{
-		{Path: "/opt/ls", Type: index.TypeHardlink, Linkname: "usr/bin/ls", Mode: 0o755, Kind: index.KindNone}}}))
-	repo := index.Repo{Registry: "l.test", Name: "app"}
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: top, Compression: "gzip", Entries: []auditor.Entry{file("/bin/ls", 'b')}}))
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: third, Compression: "gzip", Entries: []auditor.Entry{
+		{Path: "/opt/ls", Type: auditor.TypeHardlink, Linkname: "usr/bin/ls", Mode: 0o755, Kind: auditor.KindNone}}}))
+	repo := auditor.Repo{Registry: "l.test", Name: "app"}
 	img := querytest.Digest("1111", '3')
 	must(db.PutTag(ctx, repo, "1", img))
-	must(db.PutImage(ctx, repo, "", &index.Image{Digest: img, MediaType: "application/vnd.oci.image.manifest.v1+json",
-		Platform: index.Platform{OS: "linux", Architecture: "amd64"}, Layers: []string{base, top, third}}))
+	must(db.PutImage(ctx, repo, "", &auditor.Image{Digest: img, MediaType: "application/vnd.oci.image.manifest.v1+json",
+		Platform: auditor.Platform{OS: "linux", Architecture: "amd64"}, Layers: []string{base, top, third}}))
 	return path
 }
 

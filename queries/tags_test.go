@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/queries/querytest"
 )
@@ -28,7 +29,7 @@ func TestDeletedTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repoA := index.Repo{Registry: "a.test", Name: "app"}
+	repoA := auditor.Repo{Registry: "a.test", Name: "app"}
 	// 3.0, resolved by this scan but pushed after the listing was read,
 	// stays; so does 2.0, seen again by this scan at another image, though
 	// its mapping of scan 2 was not.
@@ -38,10 +39,10 @@ func TestDeletedTags(t *testing.T) {
 	if err := w.TagsListed(ctx, repoA, []string{"2.0", "latest"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.TagsListed(ctx, index.Repo{Registry: "b.test", Name: "app"}, nil); err != nil {
+	if err := w.TagsListed(ctx, auditor.Repo{Registry: "b.test", Name: "app"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.FinishScan(ctx, id, index.ScanOK, index.ScanStats{}); err != nil {
+	if err := w.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{}); err != nil {
 		t.Fatal(err)
 	}
 	db := open(t, path)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/hostileimage"
@@ -65,7 +66,7 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 			t.Fatal(err)
 		}
 		var errs []string
-		cr, err := crawl.New(db, crawl.Options{Scanners: []crawl.LayerScanner{m}, OnError: func(e index.ScanError) { errs = append(errs, e.Message) }})
+		cr, err := crawl.New(db, crawl.Options{Scanners: []crawl.LayerScanner{m}, OnError: func(e auditor.ScanError) { errs = append(errs, e.Message) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +74,7 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 			t.Fatalf("scan: %v %q", err, errs)
 		}
 		st := cr.Stats()
-		if err := db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{Repositories: st.Repositories, Tags: st.Tags, Images: st.Images,
+		if err := db.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{Repositories: st.Repositories, Tags: st.Tags, Images: st.Images,
 			LayersRead: st.LayersRead, LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead}); err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/testlayer"
@@ -200,7 +201,7 @@ func scanStats(t testing.TB, dbPath string, opts crawl.Options, targets ...strin
 	}
 	var mu sync.Mutex
 	var errs []string
-	opts.OnError = func(e index.ScanError) {
+	opts.OnError = func(e auditor.ScanError) {
 		mu.Lock()
 		errs = append(errs, e.Repository+"@"+e.Reference+": "+e.Message)
 		mu.Unlock()
@@ -223,7 +224,7 @@ func scanStats(t testing.TB, dbPath string, opts crawl.Options, targets ...strin
 	if len(errs) > 0 {
 		t.Fatalf("scan errors:\n%s", strings.Join(errs, "\n"))
 	}
-	if err := db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{}); err != nil {
+	if err := db.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{}); err != nil {
 		t.Fatal(err)
 	}
 	return id, cr.Stats()

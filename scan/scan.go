@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/rules"
@@ -61,8 +62,8 @@ type Result struct {
 	// Err says why Status is failed or interrupted; nil otherwise.
 	Err      error
 	Stats    crawl.Stats
-	Errors   []index.ScanError // every error of the scan, in order
-	Duration time.Duration     // from the scan's start to its recorded end
+	Errors   []auditor.ScanError // every error of the scan, in order
+	Duration time.Duration       // from the scan's start to its recorded end
 	// Writes is the time the index spent in write transactions, which
 	// bounds how much faster the scan could go by reading more at once.
 	Writes time.Duration
@@ -126,7 +127,7 @@ func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
 	res := &Result{ID: id}
 	var errMu sync.Mutex
 	onError := o.Crawl.OnError
-	o.Crawl.OnError = func(e index.ScanError) {
+	o.Crawl.OnError = func(e auditor.ScanError) {
 		errMu.Lock()
 		res.Errors = append(res.Errors, e)
 		errMu.Unlock()
@@ -155,7 +156,7 @@ func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
 		res.Err = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", id)
 	}
 	st := res.Stats
-	stats := index.ScanStats{
+	stats := auditor.ScanStats{
 		Repositories: st.Repositories, Tags: st.Tags, Images: st.Images, LayersRead: st.LayersRead,
 		LayersSkipped: st.LayersSkipped, Files: st.Files, BytesRead: st.BytesRead, Errors: st.Errors,
 	}
@@ -206,7 +207,7 @@ var finishRetries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Secon
 // finish records the scan's end (and the errors a full disk kept from being
 // written), trying again for about 30 s while the disk is full, unless ctx
 // is done.
-func finish(ctx context.Context, db *index.DB, id int64, status string, stats index.ScanStats, notify func(string)) error {
+func finish(ctx context.Context, db *index.DB, id int64, status string, stats auditor.ScanStats, notify func(string)) error {
 	for i := 0; ; i++ {
 		err := db.FinishScan(context.WithoutCancel(ctx), id, status, stats)
 		if err == nil || !index.IsFull(err) || i == len(finishRetries) || ctx.Err() != nil {
@@ -223,7 +224,7 @@ func finish(ctx context.Context, db *index.DB, id int64, status string, stats in
 // DescribeError names where e happened as the user names it: registry
 // images host/repo:tag or host/repo@digest, local inputs as given on the
 // command line (oci-archive:/tmp/a.tar:v1), then the message.
-func DescribeError(e index.ScanError) string {
+func DescribeError(e auditor.ScanError) string {
 	where := e.Registry
 	switch {
 	case e.Repository == "":

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/indextest"
@@ -91,11 +92,11 @@ func TestRun(t *testing.T) {
 	ctx := context.Background()
 	var prog countingProgress
 	var crawled *Result
-	var onError []index.ScanError
+	var onError []auditor.ScanError
 	o := Options{
 		Targets:  targets(t, reg+"/team/app:1", reg+"/team/app:gone"),
 		Version:  "test-1",
-		Crawl:    crawl.Options{Jobs: 2, OnError: func(e index.ScanError) { onError = append(onError, e) }},
+		Crawl:    crawl.Options{Jobs: 2, OnError: func(e auditor.ScanError) { onError = append(onError, e) }},
 		Rules:    markerRules(),
 		Progress: &prog,
 		Crawled: func(r *Result) {
@@ -181,13 +182,13 @@ func TestRunNothingReachable(t *testing.T) {
 // they are given on the command line.
 func TestDescribeError(t *testing.T) {
 	for _, c := range []struct {
-		e    index.ScanError
+		e    auditor.ScanError
 		want string
 	}{
-		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "1.0", Message: "m"}, "r.example/app:1.0: m"},
-		{index.ScanError{Registry: "r.example", Repository: "app", Reference: "sha256:ab", Message: "m"}, "r.example/app@sha256:ab: m"},
-		{index.ScanError{Registry: "oci-archive", Repository: "/tmp/a.tar", Reference: "v1", Message: "m"}, "oci-archive:/tmp/a.tar:v1: m"},
-		{index.ScanError{Registry: "r.example", Message: "m"}, "r.example: m"},
+		{auditor.ScanError{Registry: "r.example", Repository: "app", Reference: "1.0", Message: "m"}, "r.example/app:1.0: m"},
+		{auditor.ScanError{Registry: "r.example", Repository: "app", Reference: "sha256:ab", Message: "m"}, "r.example/app@sha256:ab: m"},
+		{auditor.ScanError{Registry: "oci-archive", Repository: "/tmp/a.tar", Reference: "v1", Message: "m"}, "oci-archive:/tmp/a.tar:v1: m"},
+		{auditor.ScanError{Registry: "r.example", Message: "m"}, "r.example: m"},
 	} {
 		if got := DescribeError(c.e); got != c.want {
 			t.Errorf("DescribeError(%+v) = %q, want %q", c.e, got, c.want)

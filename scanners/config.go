@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/secconf"
 )
 
@@ -14,7 +14,7 @@ import (
 // configuration files.
 const configParserVersion = "2"
 
-// Config is the security-configuration scanner (index.ConfigScanner): while
+// Config is the security-configuration scanner (auditor.ConfigScanner): while
 // a layer streams it reads the files of secconf's path set (accounts,
 // authentication, autostart, name resolution, package sources) up to
 // MaxSize bytes each and stores their lines and structured rows, once per
@@ -56,8 +56,8 @@ func NewConfigWith(o ConfigOptions) (*Config, error) {
 	return &Config{lim: lim, set: set}, nil
 }
 
-// Name is index.ConfigScanner.
-func (c *Config) Name() string { return index.ConfigScanner }
+// Name is auditor.ConfigScanner.
+func (c *Config) Name() string { return auditor.ConfigScanner }
 
 // Version covers the parsers, the bounds and the extra paths: changing the
 // path set has each layer read once more, for this scanner.
@@ -108,7 +108,7 @@ func (s *configScan) Wants(path string, size int64) bool {
 // recorded with its error (a rule can flag it), not failed: an attacker
 // must not blind the scanner to a whole layer with one long line.
 func (s *configScan) File(seq int, path string, content []byte) error {
-	cf := index.ConfigFile{Seq: seq, Kind: string(s.kind), Version: s.c.Version()}
+	cf := auditor.ConfigFile{Seq: seq, Kind: string(s.kind), Version: s.c.Version()}
 	f, err := secconf.Parse(s.kind, path, content, s.c.lim)
 	if err != nil {
 		cf.Error = err.Error()
@@ -142,40 +142,40 @@ func b2i(b bool) int64 {
 
 // configRows maps what secconf read to the stored rows (the views in
 // migration 0016 name their fields).
-func configRows(f *secconf.File) []index.ConfigRow {
-	var rows []index.ConfigRow
+func configRows(f *secconf.File) []auditor.ConfigRow {
+	var rows []auditor.ConfigRow
 	for _, a := range f.Passwd {
-		rows = append(rows, index.ConfigRow{Type: "account", Line: a.Line, A: a.Name, B: a.Password, C: a.Scheme, D: a.Home, E: a.Shell, F: a.GECOS, N1: a.UID, N2: a.GID})
+		rows = append(rows, auditor.ConfigRow{Type: "account", Line: a.Line, A: a.Name, B: a.Password, C: a.Scheme, D: a.Home, E: a.Shell, F: a.GECOS, N1: a.UID, N2: a.GID})
 	}
 	for _, e := range f.Shadow {
-		rows = append(rows, index.ConfigRow{Type: "shadow", Line: e.Line, A: e.Name, B: e.Password, C: e.Scheme})
+		rows = append(rows, auditor.ConfigRow{Type: "shadow", Line: e.Line, A: e.Name, B: e.Password, C: e.Scheme})
 	}
 	for _, g := range f.Groups {
-		rows = append(rows, index.ConfigRow{Type: "group", Line: g.Line, A: g.Name, B: strings.Join(g.Members, ","), N1: g.GID})
+		rows = append(rows, auditor.ConfigRow{Type: "group", Line: g.Line, A: g.Name, B: strings.Join(g.Members, ","), N1: g.GID})
 	}
 	for _, g := range f.Sudo {
-		rows = append(rows, index.ConfigRow{Type: "sudo", Line: g.Line, A: g.Who, B: g.Hosts, C: g.RunAs, D: g.Commands, N1: b2i(g.NoPasswd)})
+		rows = append(rows, auditor.ConfigRow{Type: "sudo", Line: g.Line, A: g.Who, B: g.Hosts, C: g.RunAs, D: g.Commands, N1: b2i(g.NoPasswd)})
 	}
 	for _, i := range f.SudoIncludes {
-		rows = append(rows, index.ConfigRow{Type: "sudo-include", Line: i.Line, A: i.Path, N1: b2i(i.Dir)})
+		rows = append(rows, auditor.ConfigRow{Type: "sudo-include", Line: i.Line, A: i.Path, N1: b2i(i.Dir)})
 	}
 	for _, o := range f.SSH {
-		rows = append(rows, index.ConfigRow{Type: "ssh", Line: o.Line, A: o.Keyword, B: o.Value, C: o.Match})
+		rows = append(rows, auditor.ConfigRow{Type: "ssh", Line: o.Line, A: o.Keyword, B: o.Value, C: o.Match})
 	}
 	for _, p := range f.PAM {
-		rows = append(rows, index.ConfigRow{Type: "pam", Line: p.Line, A: p.Type, B: p.Control, C: p.Module, D: p.Args, N1: b2i(p.Optional)})
+		rows = append(rows, auditor.ConfigRow{Type: "pam", Line: p.Line, A: p.Type, B: p.Control, C: p.Module, D: p.Args, N1: b2i(p.Optional)})
 	}
 	for _, c := range f.Cron {
-		rows = append(rows, index.ConfigRow{Type: "cron", Line: c.Line, A: c.Schedule, B: c.User, C: c.Command})
+		rows = append(rows, auditor.ConfigRow{Type: "cron", Line: c.Line, A: c.Schedule, B: c.User, C: c.Command})
 	}
 	for _, u := range f.Units {
-		rows = append(rows, index.ConfigRow{Type: "unit", Line: u.Line, A: u.Section, B: u.Key, C: u.Value})
+		rows = append(rows, auditor.ConfigRow{Type: "unit", Line: u.Line, A: u.Section, B: u.Key, C: u.Value})
 	}
 	for _, h := range f.Hosts {
-		rows = append(rows, index.ConfigRow{Type: "host", Line: h.Line, A: h.Address, B: h.Name})
+		rows = append(rows, auditor.ConfigRow{Type: "host", Line: h.Line, A: h.Address, B: h.Name})
 	}
 	for _, s := range f.Sources {
-		rows = append(rows, index.ConfigRow{Type: "source", Line: s.Line, A: s.Manager, B: s.URI, C: s.Scheme, D: s.Detail, N1: b2i(s.Trusted), N2: b2i(s.Enabled)})
+		rows = append(rows, auditor.ConfigRow{Type: "source", Line: s.Line, A: s.Manager, B: s.URI, C: s.Scheme, D: s.Detail, N1: b2i(s.Trusted), N2: b2i(s.Enabled)})
 	}
 	return rows
 }

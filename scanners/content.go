@@ -18,8 +18,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 )
 
 // DefaultMaxFileSize is the largest regular file matched against content
@@ -69,7 +69,7 @@ func DefaultPatterns() []Pattern {
 }
 
 // Matcher matches content patterns; it is the per-layer scanner
-// index.ContentScanner (a crawl.LayerScanner), safe for concurrent use: it
+// auditor.ContentScanner (a crawl.LayerScanner), safe for concurrent use: it
 // sees every regular file up to its MaxSize as layers stream, and stores
 // its matches in the content_matches view.
 type Matcher struct {
@@ -253,8 +253,8 @@ func NewMatcherWith(patterns []Pattern, o MatcherOptions) (*Matcher, error) {
 	return m, nil
 }
 
-// Name is index.ContentScanner.
-func (m *Matcher) Name() string { return index.ContentScanner }
+// Name is auditor.ContentScanner.
+func (m *Matcher) Name() string { return auditor.ContentScanner }
 
 // Version identifies the patterns, the size limit, the caps and the
 // algorithm.
@@ -283,7 +283,7 @@ func (s *contentScan) File(seq int, _ string, content []byte) error {
 	}
 	s.kept += len(ms)
 	if total > len(ms) {
-		s.out.AddDropped(index.ContentDrop{Seq: seq, Dropped: int64(total - len(ms))})
+		s.out.AddDropped(auditor.ContentDrop{Seq: seq, Dropped: int64(total - len(ms))})
 	}
 	return nil
 }
@@ -304,7 +304,7 @@ func (m *Matcher) Patterns() []Pattern {
 
 // Match returns every pattern match in content, at most one per pattern and
 // start offset, ordered by offset (no cap applies).
-func (m *Matcher) Match(_ string, content []byte) []index.ContentMatch {
+func (m *Matcher) Match(_ string, content []byte) []auditor.ContentMatch {
 	ms, _ := m.match(content, -1)
 	return ms
 }
@@ -321,7 +321,7 @@ type found struct {
 // of its literals, and keeps the matches that contain a hit and fit in its
 // window; only the matches returned get their groups and excerpt worked
 // out.
-func (m *Matcher) match(content []byte, limit int) ([]index.ContentMatch, int) {
+func (m *Matcher) match(content []byte, limit int) ([]auditor.ContentMatch, int) {
 	hits := make([][]int, len(m.patterns)) // per pattern: where its literals start
 	for _, g := range m.groups {
 		for off := 0; off < len(content); {
@@ -377,10 +377,10 @@ func (m *Matcher) match(content []byte, limit int) ([]index.ContentMatch, int) {
 	if limit >= 0 && len(kept) > limit {
 		kept = kept[:limit]
 	}
-	var out []index.ContentMatch
+	var out []auditor.ContentMatch
 	for _, f := range kept {
 		pat := &m.patterns[f.p]
-		out = append(out, index.ContentMatch{PatternID: pat.ID, Offset: int64(f.start), Excerpt: pat.excerpt(content, pat.groups(content, f))})
+		out = append(out, auditor.ContentMatch{PatternID: pat.ID, Offset: int64(f.start), Excerpt: pat.excerpt(content, pat.groups(content, f))})
 	}
 	return out, len(all)
 }

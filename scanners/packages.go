@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/pkgdb"
 )
 
@@ -59,21 +59,21 @@ type Packages struct {
 	version string
 
 	mu    sync.Mutex
-	known map[string]index.ContentDigests // by sha256, at most digestCacheMax
+	known map[string]auditor.ContentDigests // by sha256, at most digestCacheMax
 }
 
 // remember keeps the digests of a content, for the next file that has it.
-func (p *Packages) remember(d index.ContentDigests) {
+func (p *Packages) remember(d auditor.ContentDigests) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.known == nil || len(p.known) >= digestCacheMax {
-		p.known = map[string]index.ContentDigests{}
+		p.known = map[string]auditor.ContentDigests{}
 	}
 	p.known[d.SHA256] = d
 }
 
 // recall returns the digests remembered of a content.
-func (p *Packages) recall(sha string) (index.ContentDigests, bool) {
+func (p *Packages) recall(sha string) (auditor.ContentDigests, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d, ok := p.known[sha]
@@ -158,7 +158,7 @@ func (s *packagesScan) KnownDigests(sha string) bool {
 	return ok && ds.HasDigests(sha)
 }
 
-func (s *packagesScan) Digests(_ int, _ string, d index.ContentDigests) error {
+func (s *packagesScan) Digests(_ int, _ string, d auditor.ContentDigests) error {
 	s.p.remember(d)
 	s.out.AddDigests(d)
 	return nil

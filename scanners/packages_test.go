@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
@@ -189,7 +190,7 @@ type countingScan struct {
 	n *atomic.Int64
 }
 
-func (s countingScan) Digests(seq int, p string, d index.ContentDigests) error {
+func (s countingScan) Digests(seq int, p string, d auditor.ContentDigests) error {
 	s.n.Add(1)
 	return s.DigestScan.Digests(seq, p, d)
 }

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
 // Writer is what Generate writes to; *index.DB implements it.
 type Writer interface {
-	PutLayer(ctx context.Context, l *index.Layer) error
-	PutImage(ctx context.Context, repo index.Repo, indexDigest string, img *index.Image) error
-	PutTag(ctx context.Context, repo index.Repo, tag, digest string) error
+	PutLayer(ctx context.Context, l *auditor.Layer) error
+	PutImage(ctx context.Context, repo auditor.Repo, indexDigest string, img *auditor.Image) error
+	PutTag(ctx context.Context, repo auditor.Repo, tag, digest string) error
 }
 
 var _ Writer = (*index.DB)(nil)
@@ -31,7 +32,7 @@ type Result struct {
 // writes; on error, what was written stays written.
 func (s Spec) Generate(ctx context.Context, w Writer, progress func(Result)) (Result, error) {
 	var res Result
-	put := func(l *index.Layer) error {
+	put := func(l *auditor.Layer) error {
 		t := time.Now()
 		if err := w.PutLayer(ctx, l); err != nil {
 			return err
@@ -41,28 +42,28 @@ func (s Spec) Generate(ctx context.Context, w Writer, progress func(Result)) (Re
 		res.Rows += int64(len(l.Entries))
 		return nil
 	}
-	build := func(f func() *index.Layer) *index.Layer {
+	build := func(f func() *auditor.Layer) *auditor.Layer {
 		t := time.Now()
 		l := f()
 		res.Build += time.Since(t)
 		return l
 	}
 	for i := range s.Bases {
-		if err := put(build(func() *index.Layer { return s.BaseLayer(i) })); err != nil {
+		if err := put(build(func() *auditor.Layer { return s.BaseLayer(i) })); err != nil {
 			return res, err
 		}
 	}
 	for i := range s.Stacks {
-		if err := put(build(func() *index.Layer { return s.StackLayer(i) })); err != nil {
+		if err := put(build(func() *auditor.Layer { return s.StackLayer(i) })); err != nil {
 			return res, err
 		}
 	}
 	for a := range s.Apps {
-		if err := put(build(func() *index.Layer { return s.AppLayer(a) })); err != nil {
+		if err := put(build(func() *auditor.Layer { return s.AppLayer(a) })); err != nil {
 			return res, err
 		}
 		for t := range s.Tags {
-			if err := put(build(func() *index.Layer { return s.TagLayer(a, t) })); err != nil {
+			if err := put(build(func() *auditor.Layer { return s.TagLayer(a, t) })); err != nil {
 				return res, err
 			}
 			tag, img := s.Image(a, t)

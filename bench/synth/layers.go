@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -25,7 +25,7 @@ func (s Spec) updated(universe uint64, p, rel int) int {
 
 // BaseLayer returns base layer i (0 <= i < Bases): release i/Families of OS
 // family i%Families.
-func (s Spec) BaseLayer(i int) *index.Layer {
+func (s Spec) BaseLayer(i int) *auditor.Layer {
 	fam, rel := i%s.Families, i/s.Families
 	famName := fmt.Sprintf("os%d", fam)
 	var files []file
@@ -39,41 +39,41 @@ func (s Spec) BaseLayer(i int) *index.Layer {
 		ver := fmt.Sprint(s.updated(uint64(fam)+100, p, rel))
 		key := famName + "/" + pkg + "@" + ver
 		files = append(files,
-			file{path: "/usr/share/doc/" + pkg + "/copyright", key: famName + "/" + pkg + ":copyright", typ: index.TypeFile, mode: 0o644, size: 1500},
-			file{path: "/usr/share/doc/" + pkg + "/changelog.Debian.gz", key: key + ":changelog", typ: index.TypeFile, mode: 0o644, size: fileSize(r)},
-			file{path: "/var/lib/dpkg/info/" + pkg + ".list", key: key + ":list", typ: index.TypeFile, mode: 0o644, size: fileSize(r)},
-			file{path: "/var/lib/dpkg/info/" + pkg + ".md5sums", key: key + ":md5sums", typ: index.TypeFile, mode: 0o644, size: fileSize(r)},
-			file{path: "/usr/lib/x86_64-linux-gnu/lib" + pkg + ".so.1." + ver, key: key + ":so", typ: index.TypeFile, mode: 0o644, kind: index.KindELF, size: fileSize(r) * 8},
-			file{path: "/usr/lib/x86_64-linux-gnu/lib" + pkg + ".so.1", typ: index.TypeSymlink, mode: 0o777, link: "lib" + pkg + ".so.1." + ver},
+			file{path: "/usr/share/doc/" + pkg + "/copyright", key: famName + "/" + pkg + ":copyright", typ: auditor.TypeFile, mode: 0o644, size: 1500},
+			file{path: "/usr/share/doc/" + pkg + "/changelog.Debian.gz", key: key + ":changelog", typ: auditor.TypeFile, mode: 0o644, size: fileSize(r)},
+			file{path: "/var/lib/dpkg/info/" + pkg + ".list", key: key + ":list", typ: auditor.TypeFile, mode: 0o644, size: fileSize(r)},
+			file{path: "/var/lib/dpkg/info/" + pkg + ".md5sums", key: key + ":md5sums", typ: auditor.TypeFile, mode: 0o644, size: fileSize(r)},
+			file{path: "/usr/lib/x86_64-linux-gnu/lib" + pkg + ".so.1." + ver, key: key + ":so", typ: auditor.TypeFile, mode: 0o644, kind: auditor.KindELF, size: fileSize(r) * 8},
+			file{path: "/usr/lib/x86_64-linux-gnu/lib" + pkg + ".so.1", typ: auditor.TypeSymlink, mode: 0o777, link: "lib" + pkg + ".so.1." + ver},
 		)
 		if r.IntN(2) == 0 {
-			files = append(files, file{path: "/usr/bin/" + pkg, key: key + ":bin", typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: fileSize(r) * 16})
+			files = append(files, file{path: "/usr/bin/" + pkg, key: key + ":bin", typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: fileSize(r) * 16})
 		}
 		if r.IntN(5) == 0 {
 			for _, l := range langs[:3] {
-				files = append(files, file{path: "/usr/share/locale/" + l + "/LC_MESSAGES/" + pkg + ".mo", key: key + ":mo:" + l, typ: index.TypeFile, mode: 0o644, size: fileSize(r)})
+				files = append(files, file{path: "/usr/share/locale/" + l + "/LC_MESSAGES/" + pkg + ".mo", key: key + ":mo:" + l, typ: auditor.TypeFile, mode: 0o644, size: fileSize(r)})
 			}
 		}
 		files = subtree(files, r, "/usr/share/"+pkg, key, "", 8, 3, []string{".txt", ".xml", ".json", ".conf", ".py", ".sh", ".dat"})
 	}
 	osr := fmt.Sprintf("%s release %d", famName, rel)
 	files = append(files,
-		file{path: "/etc/os-release", key: osr, typ: index.TypeFile, mode: 0o644, size: 300},
-		file{path: "/etc/passwd", key: famName + ":passwd", typ: index.TypeFile, mode: 0o644, size: 900},
-		file{path: "/etc/group", key: famName + ":group", typ: index.TypeFile, mode: 0o644, size: 500},
-		file{path: "/etc/shadow", key: osr + ":shadow", typ: index.TypeFile, mode: 0o640, size: 500},
-		file{path: "/usr/bin/bash", key: osr + ":bash", typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: 1 << 20},
-		file{path: "/usr/bin/sh", typ: index.TypeSymlink, mode: 0o777, link: "dash"},
-		file{path: "/usr/bin/passwd", key: osr + ":passwd", typ: index.TypeFile, mode: 0o4755, kind: index.KindELF, size: 60000},
-		file{path: "/usr/bin/su", key: osr + ":su", typ: index.TypeFile, mode: 0o4755, kind: index.KindELF, size: 70000},
-		file{path: "/usr/bin/mount", key: osr + ":mount", typ: index.TypeFile, mode: 0o4755, kind: index.KindELF, size: 50000},
-		file{path: "/usr/bin/chage", key: osr + ":chage", typ: index.TypeFile, mode: 0o2755, kind: index.KindELF, size: 80000},
-		file{path: "/usr/bin/perl", key: osr + ":perl", typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: 4 << 20},
-		file{path: "/usr/bin/perl5.36.0", key: osr + ":perl", typ: index.TypeHardlink, mode: 0o755, link: "usr/bin/perl"},
-		file{path: "/tmp", typ: index.TypeDir, mode: 0o1777},
+		file{path: "/etc/os-release", key: osr, typ: auditor.TypeFile, mode: 0o644, size: 300},
+		file{path: "/etc/passwd", key: famName + ":passwd", typ: auditor.TypeFile, mode: 0o644, size: 900},
+		file{path: "/etc/group", key: famName + ":group", typ: auditor.TypeFile, mode: 0o644, size: 500},
+		file{path: "/etc/shadow", key: osr + ":shadow", typ: auditor.TypeFile, mode: 0o640, size: 500},
+		file{path: "/usr/bin/bash", key: osr + ":bash", typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: 1 << 20},
+		file{path: "/usr/bin/sh", typ: auditor.TypeSymlink, mode: 0o777, link: "dash"},
+		file{path: "/usr/bin/passwd", key: osr + ":passwd", typ: auditor.TypeFile, mode: 0o4755, kind: auditor.KindELF, size: 60000},
+		file{path: "/usr/bin/su", key: osr + ":su", typ: auditor.TypeFile, mode: 0o4755, kind: auditor.KindELF, size: 70000},
+		file{path: "/usr/bin/mount", key: osr + ":mount", typ: auditor.TypeFile, mode: 0o4755, kind: auditor.KindELF, size: 50000},
+		file{path: "/usr/bin/chage", key: osr + ":chage", typ: auditor.TypeFile, mode: 0o2755, kind: auditor.KindELF, size: 80000},
+		file{path: "/usr/bin/perl", key: osr + ":perl", typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: 4 << 20},
+		file{path: "/usr/bin/perl5.36.0", key: osr + ":perl", typ: auditor.TypeHardlink, mode: 0o755, link: "usr/bin/perl"},
+		file{path: "/tmp", typ: auditor.TypeDir, mode: 0o1777},
 	)
 	if fam%2 == 0 {
-		files = append(files, file{path: "/bin", typ: index.TypeSymlink, mode: 0o777, link: "usr/bin"})
+		files = append(files, file{path: "/bin", typ: auditor.TypeSymlink, mode: 0o777, link: "usr/bin"})
 	}
 	return layer(digestOf("base", s.Seed, i), epoch.Add(time.Duration(rel)*30*24*time.Hour), "root", files)
 }
@@ -89,14 +89,14 @@ var runtimes = []struct{ name, root, exe string }{
 // StackLayer returns language-runtime layer i (0 <= i < Stacks): version
 // i/5 of runtime i%5. Successive versions share most package contents;
 // runtimes whose install path has no version share the paths too.
-func (s Spec) StackLayer(i int) *index.Layer {
+func (s Spec) StackLayer(i int) *auditor.Layer {
 	rt, v := runtimes[i%len(runtimes)], i/len(runtimes)
 	root := rt.root
 	if strings.Contains(root, "%d") {
 		root = fmt.Sprintf(root, v)
 	}
 	exe := fmt.Sprintf(rt.exe, v)
-	files := []file{{path: exe, key: fmt.Sprint(rt.name, v, ":exe"), typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: 20 << 20}}
+	files := []file{{path: exe, key: fmt.Sprint(rt.name, v, ":exe"), typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: 20 << 20}}
 	const perPkg = 40
 	for p := range max(1, s.StackFiles/perPkg) {
 		pkg := pkgName(rt.name, p)
@@ -136,31 +136,31 @@ func (s Spec) appFiles(a int) []file {
 }
 
 // AppLayer returns application a's own layer (0 <= a < Apps).
-func (s Spec) AppLayer(a int) *index.Layer {
+func (s Spec) AppLayer(a int) *auditor.Layer {
 	return layer(digestOf("app", s.Seed, a), epoch.Add(time.Duration(a)*time.Minute), "", s.appFiles(a))
 }
 
 // TagLayer returns the layer that tag t of application a adds: a build
 // output of unique files, a binary, and whiteouts of t files of the
 // application layer; every fifth application's tags make /app/src opaque.
-func (s Spec) TagLayer(a, t int) *index.Layer {
+func (s Spec) TagLayer(a, t int) *auditor.Layer {
 	r := s.rng(kindTag, uint64(a), uint64(t))
 	tag := fmt.Sprint("app", a, "tag", t)
 	files := []file{
-		{path: "/app/VERSION", key: tag + ":version", typ: index.TypeFile, mode: 0o644, size: 8},
-		{path: "/app/bin/server", key: tag + ":server", typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: 12 << 20},
+		{path: "/app/VERSION", key: tag + ":version", typ: auditor.TypeFile, mode: 0o644, size: 8},
+		{path: "/app/bin/server", key: tag + ":server", typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: 12 << 20},
 	}
 	files = subtree(files, r, "/app/dist", tag, "", max(1, s.TagFiles-2), 2, []string{".js", ".css", ".map", ".html"})
 	app := s.appFiles(a)
 	for k := 0; k < t && k < len(app); k++ {
 		victim := app[r.IntN(len(app))].path
-		files = append(files, file{path: victim, typ: index.TypeWhiteout})
+		files = append(files, file{path: victim, typ: auditor.TypeWhiteout})
 	}
 	if a%5 == 0 {
-		files = append(files, file{path: "/app/src", typ: index.TypeOpaque})
+		files = append(files, file{path: "/app/src", typ: auditor.TypeOpaque})
 	}
 	if (a*31+t)%50 == 0 { // now and then, something a rule should flag
-		files = append(files, file{path: "/tmp/.cache/kworker", key: tag + ":dropper", typ: index.TypeFile, mode: 0o755, kind: index.KindELF, size: 2 << 20})
+		files = append(files, file{path: "/tmp/.cache/kworker", key: tag + ":dropper", typ: auditor.TypeFile, mode: 0o755, kind: auditor.KindELF, size: 2 << 20})
 	}
 	return layer(digestOf("tag", s.Seed, a, t), epoch.Add(time.Duration(a*s.Tags+t)*time.Minute), "", files)
 }
@@ -172,22 +172,22 @@ func skewed(r interface{ Float64() float64 }, n int) int {
 }
 
 // Repo returns the repository of application a.
-func (s Spec) Repo(a int) index.Repo {
-	return index.Repo{Registry: "registry.example.com", Name: fmt.Sprintf("team-%02d/app-%04d", a%40, a)}
+func (s Spec) Repo(a int) auditor.Repo {
+	return auditor.Repo{Registry: "registry.example.com", Name: fmt.Sprintf("team-%02d/app-%04d", a%40, a)}
 }
 
 // Image returns tag t of application a: a base, a runtime, the application
 // layer and the tag's layer, with config and history.
-func (s Spec) Image(a, t int) (tag string, img *index.Image) {
+func (s Spec) Image(a, t int) (tag string, img *auditor.Image) {
 	r := s.rng(kindApp+200, uint64(a))
 	base, stack := skewed(r, s.Bases), skewed(r, s.Stacks)
 	created := epoch.Add(time.Duration(a*s.Tags+t) * time.Minute)
-	img = &index.Image{
+	img = &auditor.Image{
 		Digest:       digestOf("image", s.Seed, a, t),
 		MediaType:    "application/vnd.oci.image.manifest.v1+json",
 		Size:         1024,
 		ConfigDigest: digestOf("config", s.Seed, a, t),
-		Platform:     index.Platform{OS: "linux", Architecture: "amd64"},
+		Platform:     auditor.Platform{OS: "linux", Architecture: "amd64"},
 		Created:      created,
 		User:         "1000",
 		WorkingDir:   "/app",
@@ -202,8 +202,8 @@ func (s Spec) Image(a, t int) (tag string, img *index.Image) {
 	}
 	for _, by := range []string{"/bin/sh -c #(nop) ADD file:rootfs in / ", "/bin/sh -c #(nop) COPY dir:runtime in / ",
 		"/bin/sh -c npm ci && pip install -r requirements.txt", "/bin/sh -c #(nop) COPY --from=build /out /app "} {
-		img.History = append(img.History, index.History{Created: created, CreatedBy: by})
+		img.History = append(img.History, auditor.History{Created: created, CreatedBy: by})
 	}
-	img.History = append(img.History, index.History{Created: created, CreatedBy: `/bin/sh -c #(nop)  ENTRYPOINT ["/app/bin/server"]`, EmptyLayer: true})
+	img.History = append(img.History, auditor.History{Created: created, CreatedBy: `/bin/sh -c #(nop)  ENTRYPOINT ["/app/bin/server"]`, EmptyLayer: true})
 	return fmt.Sprintf("v1.%d", t), img
 }

@@ -1,5 +1,5 @@
 // Package synth generates a synthetic fleet, deterministically, as the
-// layers (index.Layer) and images (index.Image) a scan would hand the index,
+// layers (auditor.Layer) and images (auditor.Image) a scan would hand the index,
 // with the shape real fleets have: a few OS families whose base layers are
 // releases sharing most paths and many contents; language-runtime layers
 // shared by many images; application layers with deep dependency trees that
@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor"
 )
 
 // Spec sizes a synthetic fleet. Entry counts are approximate (parent
@@ -115,11 +115,11 @@ func pkgName(universe string, i int) string {
 type file struct {
 	path string
 	key  string // names its content: same key, same sha256
-	typ  index.EntryType
+	typ  auditor.EntryType
 	mode int64
 	size int64
 	link string
-	kind index.ContentKind
+	kind auditor.ContentKind
 	uid  int64
 }
 
@@ -140,13 +140,13 @@ func subtree(out []file, r *rand.Rand, root, pkg, version string, n, depth int, 
 		ext := exts[r.IntN(len(exts))]
 		name := fmt.Sprintf("%s%s/%s_%d%s", root, d, pick(r), i, ext)
 		rel := strings.TrimPrefix(name, root)
-		f := file{path: name, key: pkg + "@" + version + ":" + rel, typ: index.TypeFile, mode: 0o644, size: fileSize(r)}
+		f := file{path: name, key: pkg + "@" + version + ":" + rel, typ: auditor.TypeFile, mode: 0o644, size: fileSize(r)}
 		switch ext {
 		case ".so", "":
-			f.kind, f.mode = index.KindELF, 0o755
+			f.kind, f.mode = auditor.KindELF, 0o755
 		case ".sh", ".py":
 			if r.IntN(4) == 0 {
-				f.kind, f.mode = index.KindScript, 0o755
+				f.kind, f.mode = auditor.KindScript, 0o755
 			}
 		}
 		out = append(out, f)
@@ -162,7 +162,7 @@ func fileSize(r *rand.Rand) int64 {
 
 // layer turns files into a Layer as a tar would list them: sorted by path,
 // each directory before its content, parent directories added.
-func layer(digest string, mtime time.Time, uname string, files []file) *index.Layer {
+func layer(digest string, mtime time.Time, uname string, files []file) *auditor.Layer {
 	seen := map[string]bool{}
 	var all []file
 	for _, f := range files {
@@ -173,24 +173,24 @@ func layer(digest string, mtime time.Time, uname string, files []file) *index.La
 		all = append(all, f)
 		for d := path.Dir(f.path); d != "/" && !seen[d]; d = path.Dir(d) {
 			seen[d] = true
-			all = append(all, file{path: d, typ: index.TypeDir, mode: 0o755})
+			all = append(all, file{path: d, typ: auditor.TypeDir, mode: 0o755})
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].path < all[j].path })
-	l := &index.Layer{Digest: digest, DiffID: digestOf("diff", digest), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Compression: "gzip"}
-	l.Entries = make([]index.Entry, 0, len(all))
+	l := &auditor.Layer{Digest: digest, DiffID: digestOf("diff", digest), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Compression: "gzip"}
+	l.Entries = make([]auditor.Entry, 0, len(all))
 	var tarBytes int64
 	for _, f := range all {
-		e := index.Entry{Path: f.path, Type: f.typ, Mode: f.mode, UID: f.uid, GID: f.uid, Uname: uname, Gname: uname, ModTime: mtime, Kind: index.KindNone, Linkname: f.link}
+		e := auditor.Entry{Path: f.path, Type: f.typ, Mode: f.mode, UID: f.uid, GID: f.uid, Uname: uname, Gname: uname, ModTime: mtime, Kind: auditor.KindNone, Linkname: f.link}
 		tarBytes += 512
-		if f.typ == index.TypeFile || f.typ == index.TypeHardlink {
+		if f.typ == auditor.TypeFile || f.typ == auditor.TypeHardlink {
 			e.SHA256 = content(f.key)
 		}
-		if f.typ == index.TypeFile {
+		if f.typ == auditor.TypeFile {
 			e.Size = f.size
 			e.Kind = f.kind
 			if f.size == 0 {
-				e.Kind, e.SHA256 = index.KindEmpty, content("")
+				e.Kind, e.SHA256 = auditor.KindEmpty, content("")
 			}
 			tarBytes += (f.size + 511) / 512 * 512
 		}

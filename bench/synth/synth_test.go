@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/bench/probe"
 	"github.com/auditor-dev/auditor/bench/synth"
 	"github.com/auditor-dev/auditor/index"
@@ -30,7 +31,7 @@ func TestDeterministic(t *testing.T) {
 // content, content hashes on regular files only.
 func TestLayersLookLikeTars(t *testing.T) {
 	hex64 := regexp.MustCompile(`^[0-9a-f]{64}$`)
-	layers := []*index.Layer{tiny.BaseLayer(0), tiny.BaseLayer(1), tiny.StackLayer(0), tiny.StackLayer(1), tiny.AppLayer(0), tiny.TagLayer(0, 1)}
+	layers := []*auditor.Layer{tiny.BaseLayer(0), tiny.BaseLayer(1), tiny.StackLayer(0), tiny.StackLayer(1), tiny.AppLayer(0), tiny.TagLayer(0, 1)}
 	var whiteouts, opaques, setuid int
 	for _, l := range layers {
 		seen := map[string]bool{"/": true}
@@ -43,7 +44,7 @@ func TestLayersLookLikeTars(t *testing.T) {
 			}
 			seen[e.Path] = true
 			switch e.Type {
-			case index.TypeFile, index.TypeHardlink:
+			case auditor.TypeFile, auditor.TypeHardlink:
 				if !hex64.MatchString(e.SHA256) {
 					t.Fatalf("layer %s: %s %q has sha256 %q", l.Digest, e.Type, e.Path, e.SHA256)
 				}
@@ -53,9 +54,9 @@ func TestLayersLookLikeTars(t *testing.T) {
 				}
 			}
 			switch {
-			case e.Type == index.TypeWhiteout:
+			case e.Type == auditor.TypeWhiteout:
 				whiteouts++
-			case e.Type == index.TypeOpaque:
+			case e.Type == auditor.TypeOpaque:
 				opaques++
 			case e.Mode&0o6000 != 0:
 				setuid++

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
@@ -238,7 +239,7 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 }
 
 // printErrors shows the first 20 errors of a scan.
-func printErrors(stderr io.Writer, errs []index.ScanError, scanID int64) {
+func printErrors(stderr io.Writer, errs []auditor.ScanError, scanID int64) {
 	for i, e := range errs {
 		if i == 20 {
 			fmt.Fprintf(stderr, "... and %d more: SELECT * FROM scan_errors WHERE scan_id = %d\n", len(errs)-20, scanID)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 )
@@ -205,7 +206,7 @@ func Scan(ctx context.Context, dbPath string, opts crawl.Options, targets ...str
 	defer db.Close()
 	var mu sync.Mutex
 	var errs []string
-	opts.OnError = func(e index.ScanError) {
+	opts.OnError = func(e auditor.ScanError) {
 		mu.Lock()
 		defer mu.Unlock()
 		errs = append(errs, e.Repository+" "+e.Reference+": "+e.Message)

@@ -19,6 +19,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
 )
@@ -165,29 +166,29 @@ func SmallIndex(tb testing.TB) string {
 			tb.Fatal(err)
 		}
 	}
-	file := func(p, sum string, size int64) index.Entry {
-		return index.Entry{Path: p, Type: index.TypeFile, Mode: 0o644, Size: size, SHA256: sum, Kind: index.KindOther, ModTime: Scan1}
+	file := func(p, sum string, size int64) auditor.Entry {
+		return auditor.Entry{Path: p, Type: auditor.TypeFile, Mode: 0o644, Size: size, SHA256: sum, Kind: auditor.KindOther, ModTime: Scan1}
 	}
-	dir := func(p string) index.Entry {
-		return index.Entry{Path: p, Type: index.TypeDir, Mode: 0o755, Kind: index.KindNone, ModTime: Scan1}
+	dir := func(p string) auditor.Entry {
+		return auditor.Entry{Path: p, Type: auditor.TypeDir, Mode: 0o755, Kind: auditor.KindNone, ModTime: Scan1}
 	}
 	hex := func(c byte) string { return strings.Repeat(string(c), 64) }
-	amd64 := index.Platform{OS: "linux", Architecture: "amd64"}
-	image := func(digest string, layers ...string) *index.Image {
-		return &index.Image{Digest: digest, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500,
+	amd64 := auditor.Platform{OS: "linux", Architecture: "amd64"}
+	image := func(digest string, layers ...string) *auditor.Image {
+		return &auditor.Image{Digest: digest, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500,
 			ConfigDigest: Digest("cf", digest[7]), Platform: amd64, Created: Scan1, Layers: layers,
-			History: []index.History{{CreatedBy: "ADD rootfs.tar /"}, {CreatedBy: "RUN install", EmptyLayer: len(layers) < 2}}}
+			History: []auditor.History{{CreatedBy: "ADD rootfs.tar /"}, {CreatedBy: "RUN install", EmptyLayer: len(layers) < 2}}}
 	}
-	repoA := index.Repo{Registry: "a.test", Name: "app"}
-	repoB := index.Repo{Registry: "b.test", Name: "app"}
+	repoA := auditor.Repo{Registry: "a.test", Name: "app"}
+	repoB := auditor.Repo{Registry: "b.test", Name: "app"}
 
 	id, err := db.BeginScan(ctx, "a.test b.test", "test")
 	must(err)
-	must(db.PutLayer(ctx, &index.Layer{Digest: LayerBase, Compression: "gzip", Size: 100, UncompressedSize: 1000, Entries: []index.Entry{
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: LayerBase, Compression: "gzip", Size: 100, UncompressedSize: 1000, Entries: []auditor.Entry{
 		dir("/etc"), file("/etc/passwd", hex('a'), 10), file("/etc/motd", hex('b'), 20),
-		dir("/bin"), {Path: "/bin/sh", Type: index.TypeFile, Mode: 0o755, Size: 30, SHA256: hex('c'), Kind: index.KindELF, ModTime: Scan1},
+		dir("/bin"), {Path: "/bin/sh", Type: auditor.TypeFile, Mode: 0o755, Size: 30, SHA256: hex('c'), Kind: auditor.KindELF, ModTime: Scan1},
 	}}))
-	must(db.PutLayer(ctx, &index.Layer{Digest: LayerOther, Compression: "gzip", Size: 50, UncompressedSize: 500, Entries: []index.Entry{
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: LayerOther, Compression: "gzip", Size: 50, UncompressedSize: 500, Entries: []auditor.Entry{
 		dir("/opt"), file("/opt/tool", hex('d'), 40),
 	}}))
 	for _, tag := range []string{"1.0", "latest"} {
@@ -196,14 +197,14 @@ func SmallIndex(tb testing.TB) string {
 	must(db.PutImage(ctx, repoA, "", image(ImageA, LayerBase)))
 	must(db.PutTag(ctx, repoB, "1.0", ImageB))
 	must(db.PutImage(ctx, repoB, "", image(ImageB, LayerBase, LayerOther)))
-	must(db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{Images: 2}))
+	must(db.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{Images: 2}))
 
 	now = Scan2
 	id, err = db.BeginScan(ctx, "a.test", "test")
 	must(err)
-	must(db.PutLayer(ctx, &index.Layer{Digest: LayerNew, Compression: "zstd", Size: 70, UncompressedSize: 700, Entries: []index.Entry{
-		dir("/usr"), dir("/usr/bin"), {Path: "/usr/bin/miner", Type: index.TypeFile, Mode: 0o4755, Size: 50, SHA256: hex('e'), Kind: index.KindELF, ModTime: Scan2},
-		file("/etc/passwd", hex('f'), 12), {Path: "/etc/motd", Type: index.TypeWhiteout, Kind: index.KindNone},
+	must(db.PutLayer(ctx, &auditor.Layer{Digest: LayerNew, Compression: "zstd", Size: 70, UncompressedSize: 700, Entries: []auditor.Entry{
+		dir("/usr"), dir("/usr/bin"), {Path: "/usr/bin/miner", Type: auditor.TypeFile, Mode: 0o4755, Size: 50, SHA256: hex('e'), Kind: auditor.KindELF, ModTime: Scan2},
+		file("/etc/passwd", hex('f'), 12), {Path: "/etc/motd", Type: auditor.TypeWhiteout, Kind: auditor.KindNone},
 	}}))
 	for _, tag := range []string{"2.0", "latest"} {
 		must(db.PutTag(ctx, repoA, tag, ImageC))
@@ -213,7 +214,7 @@ func SmallIndex(tb testing.TB) string {
 	if ok, err := db.LinkImage(ctx, repoA, "", ImageA); err != nil || !ok {
 		tb.Fatalf("link %s: %v %v", ImageA, ok, err)
 	}
-	must(db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{Images: 2}))
+	must(db.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{Images: 2}))
 	return path
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
 )
 
@@ -51,7 +52,7 @@ func Synthetic(ctx context.Context, path string, entries, perLayer int) error {
 	for l := 0; l < layers; l++ {
 		isBase := l%syntheticBaseEvery == 0
 		gen := l / syntheticBaseEvery
-		layer := &index.Layer{Digest: digest("layer", l), Compression: "gzip", Size: int64(perLayer * 100), UncompressedSize: int64(perLayer * 400)}
+		layer := &auditor.Layer{Digest: digest("layer", l), Compression: "gzip", Size: int64(perLayer * 100), UncompressedSize: int64(perLayer * 400)}
 		for i := 0; i < perLayer; i++ {
 			var p, sum string
 			if isBase {
@@ -67,8 +68,8 @@ func Synthetic(ctx context.Context, path string, entries, perLayer int) error {
 					p = fmt.Sprintf("/opt/app-%d/bin/only-here", l)
 				}
 			}
-			layer.Entries = append(layer.Entries, index.Entry{Path: p, Type: index.TypeFile, Mode: 0o644, Size: 1000,
-				SHA256: sum, Kind: index.KindOther, ModTime: now})
+			layer.Entries = append(layer.Entries, auditor.Entry{Path: p, Type: auditor.TypeFile, Mode: 0o644, Size: 1000,
+				SHA256: sum, Kind: auditor.KindOther, ModTime: now})
 		}
 		if err := db.PutLayer(ctx, layer); err != nil {
 			return err
@@ -77,9 +78,9 @@ func Synthetic(ctx context.Context, path string, entries, perLayer int) error {
 			base = layer.Digest
 			continue
 		}
-		repo := index.Repo{Registry: "big.test", Name: fmt.Sprintf("team-%02d/app", l%50)}
-		img := &index.Image{Digest: digest("image", l), MediaType: "application/vnd.oci.image.manifest.v1+json",
-			ConfigDigest: digest("config", l), Platform: index.Platform{OS: "linux", Architecture: "amd64"},
+		repo := auditor.Repo{Registry: "big.test", Name: fmt.Sprintf("team-%02d/app", l%50)}
+		img := &auditor.Image{Digest: digest("image", l), MediaType: "application/vnd.oci.image.manifest.v1+json",
+			ConfigDigest: digest("config", l), Platform: auditor.Platform{OS: "linux", Architecture: "amd64"},
 			Created: now, Layers: []string{base, layer.Digest}}
 		if err := db.PutTag(ctx, repo, fmt.Sprintf("v%d", l), img.Digest); err != nil {
 			return err
@@ -88,5 +89,5 @@ func Synthetic(ctx context.Context, path string, entries, perLayer int) error {
 			return err
 		}
 	}
-	return db.FinishScan(ctx, id, index.ScanOK, index.ScanStats{})
+	return db.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{})
 }

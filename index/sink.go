@@ -1,0 +1,13 @@
+package index
+
+import "github.com/auditor-dev/auditor/crawl"
+
+// The SQLite index is a crawl sink: the crawler writes through these roles.
+var (
+	_ crawl.Sink          = (*DB)(nil)
+	_ crawl.ScannerSetter = (*DB)(nil)
+	_ crawl.LayerStore    = (*DB)(nil)
+	_ crawl.ManifestStore = (*DB)(nil)
+	_ crawl.TagStore      = (*DB)(nil)
+	_ crawl.LayerWriter   = (*LayerWriter)(nil)
+)
