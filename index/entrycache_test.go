@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 func TestEntryCacheBound(t *testing.T) {
@@ -48,7 +50,7 @@ func TestEntryCacheChargesNames(t *testing.T) {
 		for j := range l {
 			l[j] = OverlayEntry{ID: int64(j), Path: long, Type: TypeFile}
 		}
-		c.put(layerKey{int64(i), 1}, l, entriesCharge(l, overlayEntryBytes))
+		c.put(layerKey{int64(i), 1}, l, overlay.EntriesCharge(l, overlayEntryBytes))
 	}
 	var paths int
 	for _, el := range c.items {

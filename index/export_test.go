@@ -1,33 +1,14 @@
 package index
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"slices"
+
+	"github.com/auditor-dev/auditor/overlay"
 )
 
-// Visibility is what the visibility computation finds for one image.
-type Visibility struct {
-	Hidden []Hidden // sorted by position and entry id
-	Moved  []Moved  // sorted by position and entry id
-	Inodes []Inode  // sorted by position and entry id
-}
-
-// Equal reports whether v and w are the same.
-func (v Visibility) Equal(w Visibility) bool {
-	return slices.Equal(v.Hidden, w.Hidden) && slices.Equal(v.Moved, w.Moved) && slices.Equal(v.Inodes, w.Inodes)
-}
-
-func sortInodes(is []Inode) []Inode {
-	slices.SortFunc(is, func(a, b Inode) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.ID, b.ID)) })
-	return is
-}
-
-func sortMoved(ms []Moved) []Moved {
-	slices.SortFunc(ms, func(a, b Moved) int { return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.ID, b.ID)) })
-	return ms
-}
+// Visibility is overlay.Visibility.
+type Visibility = overlay.Visibility
 
 // VisibilityBothWays computes again, for every indexed image of db, the
 // entries it hides and those it moves, with Overlay in memory and in path
@@ -60,7 +41,7 @@ func VisibilityBothWays(ctx context.Context, db *DB) (inMemory, byPath, stored m
 		return nil, nil, nil, err
 	}
 	sorted := func(v visibilityLists) Visibility {
-		return Visibility{sortHidden(v.hidden), sortMoved(v.moved), sortInodes(v.inodes)}
+		return overlay.NewVisibility(v.hidden, v.moved, v.inodes)
 	}
 	for _, im := range images {
 		spans, err := manifestSpans(ctx, tx, im.id)

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 // Manifest returns what the index holds for a manifest digest; the zero
@@ -427,48 +429,49 @@ func (db *DB) overlayInMemory(ctx context.Context, tx *sql.Tx, spans []layerSpan
 	key := prefixKey(below)
 	tree, _, ok := db.prefixes.take(key)
 	if !ok {
-		tree = newOverlayTree()
+		tree = overlay.NewTree()
 		for pos, s := range below {
 			l, err := db.layerEntries(ctx, tx, s)
 			if err != nil {
 				return err
 			}
-			tree.apply(pos, l)
+			tree.Apply(pos, l)
 		}
 	}
 	l, err := db.layerEntries(ctx, tx, top)
 	if err != nil {
 		return err
 	}
-	m := tree.mark()
-	tree.apply(len(below), l)
-	for _, h := range tree.out {
+	m := tree.Mark()
+	tree.Apply(len(below), l)
+	hidden, moved, inodes := tree.Result()
+	for _, h := range hidden {
 		if err := out.add(h); err != nil {
 			return err // the tree, half emitted, is dropped
 		}
 	}
-	for _, mv := range tree.moved {
+	for _, mv := range moved {
 		if err := out.addMoved(mv); err != nil {
 			return err
 		}
 	}
-	for _, in := range tree.inodes {
+	for _, in := range inodes {
 		if err := out.addInode(in); err != nil {
 			return err
 		}
 	}
-	tree.rollback(m)
+	tree.Rollback(m)
 	// Kept for the next image with the same lower layers, unless the top
 	// layer, as large as them, grew its maps (Go maps do not shrink).
-	if len(below) > 0 && len(l) <= tree.entries {
-		db.prefixes.put(key, tree, tree.charge+treeCharge(l))
+	if len(below) > 0 && len(l) <= tree.Entries() {
+		db.prefixes.put(key, tree, tree.Charge()+overlay.TreeCharge(l))
 	}
 	return nil
 }
 
 // layerEntries returns a stored layer's overlay entries, from the entry
 // cache or SQLite.
-func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]OverlayEntry, error) {
+func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]overlay.Entry, error) {
 	key := layerKey{s.id, s.first}
 	if l, ok := db.entries.get(key); ok {
 		return l, nil
@@ -477,11 +480,11 @@ func (db *DB) layerEntries(ctx context.Context, tx *sql.Tx, s layerSpan) ([]Over
 	if err != nil {
 		return nil, err
 	}
-	db.entries.put(key, l, entriesCharge(l, overlayEntryBytes))
+	db.entries.put(key, l, overlay.EntriesCharge(l, overlayEntryBytes))
 	return l, nil
 }
 
-func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]OverlayEntry, error) {
+func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]overlay.Entry, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT e.id, p.path, e.type, CASE WHEN e.type IN (?, ?) THEN COALESCE(e.linkname, '') ELSE '' END
 		FROM entries e JOIN paths p ON p.id = e.path_id
 		WHERE e.id BETWEEN ? AND ? ORDER BY e.id`, TypeSymlink, TypeHardlink, first, last)
@@ -489,9 +492,9 @@ func overlayEntries(ctx context.Context, tx *sql.Tx, first, last int64) ([]Overl
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]OverlayEntry, 0, last-first+1)
+	out := make([]overlay.Entry, 0, last-first+1)
 	for rows.Next() {
-		var e OverlayEntry
+		var e overlay.Entry
 		if err := rows.Scan(&e.ID, &e.Path, &e.Type, &e.Link); err != nil {
 			return nil, err
 		}

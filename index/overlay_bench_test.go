@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/auditor-dev/auditor"
-	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 // BenchmarkOverlay measures the visibility computation for one image of
@@ -13,14 +13,14 @@ import (
 // scale, a stack of 12 such application and tag layers on the same base.
 func BenchmarkOverlay(b *testing.B) {
 	s := benchSpec
-	toOverlay := func(layers ...*auditor.Layer) [][]index.OverlayEntry {
-		var out [][]index.OverlayEntry
+	toOverlay := func(layers ...*auditor.Layer) [][]overlay.Entry {
+		var out [][]overlay.Entry
 		id := int64(0)
 		for _, l := range layers {
-			es := make([]index.OverlayEntry, len(l.Entries))
+			es := make([]overlay.Entry, len(l.Entries))
 			for i, e := range l.Entries {
 				id++
-				es[i] = index.OverlayEntry{ID: id, Path: e.Path, Type: e.Type}
+				es[i] = overlay.Entry{ID: id, Path: e.Path, Type: e.Type}
 			}
 			out = append(out, es)
 		}
@@ -32,7 +32,7 @@ func BenchmarkOverlay(b *testing.B) {
 	}
 	cases := []struct {
 		name   string
-		layers [][]index.OverlayEntry
+		layers [][]overlay.Entry
 	}{
 		{"image", toOverlay(s.BaseLayer(0), s.StackLayer(0), s.AppLayer(0), s.TagLayer(0, 1))},
 		{"12-layers", toOverlay(deep...)},
@@ -45,7 +45,7 @@ func BenchmarkOverlay(b *testing.B) {
 			}
 			var hidden int
 			for b.Loop() {
-				h, _, _ := index.Overlay(c.layers)
+				h, _, _ := overlay.Compute(c.layers)
 				hidden = len(h)
 			}
 			b.ReportMetric(float64(n), "entries/op")

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -10,10 +9,12 @@ import (
 	"strings"
 
 	"modernc.org/sqlite"
+
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 // DefaultOverlayInMemoryMax is the most entries (over all its layers) an
-// image may have for PutImage to compute its visibility with Overlay in
+// image may have for PutImage to compute its visibility with overlay.Compute in
 // memory: fast, but about 120 bytes an entry, so some 30 MB at most. Larger
 // images are computed in path order from SQLite's sorter, whose memory is
 // bounded (it spills to temporary files), so that a scan's memory does not
@@ -49,7 +50,7 @@ func (db *DB) overlayInMemoryMax() int64 {
 }
 
 // The writer's connections sort an image's entries by
-// overlay_path_key(path), a BLOB in the order pathKey gives.
+// overlay_path_key(path), a BLOB in the order overlay.PathKey gives.
 func init() {
 	err := sqlite.RegisterDeterministicScalarFunction("overlay_path_key", 1,
 		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
@@ -57,7 +58,7 @@ func init() {
 			if !ok {
 				return nil, fmt.Errorf("overlay_path_key: path is %T", args[0])
 			}
-			return pathKey(s), nil
+			return overlay.PathKey(s), nil
 		})
 	if err != nil {
 		panic(err) // only for a name registered twice: a programming error
@@ -71,14 +72,13 @@ func init() {
 // (8 MiB, see dsn) in memory before it spills to temporary files. Entries
 // beneath the image's symlinks (and those that decide the links' fate) are
 // read once more, in layer order, to resolve where they land, with the
-// hardlinks and what they link (linkSubset):
+// hardlinks and what they link (overlay.LinkSubset):
 // their memory grows with their number, which in real images is small.
 func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibilityOut) error {
 	moves, inodes, err := sortedLinks(ctx, tx, manifestID)
 	if err != nil {
 		return fmt.Errorf("visibility: %w", err)
 	}
-	moved, isMoved := movedByKey(moves)
 	// CROSS JOIN keeps the plan: each layer's entries by rowid range, then
 	// their paths by id; the sorter does the rest.
 	rows, err := tx.QueryContext(ctx, `SELECT overlay_path_key(p.path), ml.position, e.id, e.type
@@ -90,35 +90,19 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibi
 		return fmt.Errorf("visibility: %w", err)
 	}
 	defer rows.Close()
-	o := newPathOverlay(out.add)
-	for rows.Next() {
-		var e pathEntry
-		if err := rows.Scan(&e.key, &e.pos, &e.id, &e.typ); err != nil {
-			return fmt.Errorf("visibility: %w", err)
-		}
-		if isMoved[entryAt{e.pos, e.id}] {
-			continue
-		}
-		// The moved entries, merged in at the paths they land at.
-		for len(moved) > 0 && bytes.Compare(moved[0].key, e.key) <= 0 {
-			if err := o.add(moved[0]); err != nil {
-				return err
+	err = overlay.Sorted(moves, func(r *overlay.PathRow) (bool, error) {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return false, fmt.Errorf("visibility: %w", err)
 			}
-			moved = moved[1:]
+			return false, nil
 		}
-		if err := o.add(e); err != nil {
-			return err
+		if err := rows.Scan(&r.Key, &r.Pos, &r.ID, &r.Type); err != nil {
+			return false, fmt.Errorf("visibility: %w", err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("visibility: %w", err)
-	}
-	for _, e := range moved {
-		if err := o.add(e); err != nil {
-			return err
-		}
-	}
-	if err := o.finish(); err != nil {
+		return true, nil
+	}, out.add)
+	if err != nil {
 		return err
 	}
 	for _, m := range moves {
@@ -135,9 +119,9 @@ func overlaySorted(ctx context.Context, tx *sql.Tx, manifestID int64, out visibi
 }
 
 // sortedLinks returns the entries of image manifestID that land elsewhere
-// than their tar path and the files its hardlinks link (linkSubset),
-// reading only what linkSubset needs.
-func sortedLinks(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, []Inode, error) {
+// than their tar path and the files its hardlinks link (overlay.LinkSubset),
+// reading only what overlay.LinkSubset needs.
+func sortedLinks(ctx context.Context, tx *sql.Tx, manifestID int64) ([]overlay.Moved, []overlay.Inode, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT e.type, p.path, COALESCE(e.linkname, '')
 		FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
 		WHERE ml.manifest_id = ? AND l.id = ml.layer_id AND e.id BETWEEN l.first_entry AND l.last_entry
@@ -165,7 +149,7 @@ func sortedLinks(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, []
 	if len(links) == 0 && len(targets) == 0 {
 		return nil, nil, nil
 	}
-	return linkSubset(links, targets, func(keep func(string) bool) ([][]OverlayEntry, error) {
+	return overlay.LinkSubset(links, targets, func(keep func(string) bool) ([][]overlay.Entry, error) {
 		rows, err := tx.QueryContext(ctx, `SELECT ml.position, e.id, p.path, e.type,
 				CASE WHEN e.type IN (?, ?) THEN COALESCE(e.linkname, '') ELSE '' END
 			FROM manifest_layers ml CROSS JOIN layers l CROSS JOIN entries e CROSS JOIN paths p
@@ -175,10 +159,10 @@ func sortedLinks(ctx context.Context, tx *sql.Tx, manifestID int64) ([]Moved, []
 			return nil, err
 		}
 		defer rows.Close()
-		var layers [][]OverlayEntry
+		var layers [][]overlay.Entry
 		for rows.Next() {
 			var pos int
-			var e OverlayEntry
+			var e overlay.Entry
 			if err := rows.Scan(&pos, &e.ID, &e.Path, &e.Type, &e.Link); err != nil {
 				return nil, err
 			}
@@ -203,7 +187,7 @@ type hiddenWriter struct {
 	manifestID int64
 	full       *sql.Stmt // inserts hiddenBatch rows
 	args       []any
-	inodes     []Inode // written at close, after the moved rows
+	inodes     []overlay.Inode // written at close, after the moved rows
 }
 
 func newHiddenWriter(ctx context.Context, tx *sql.Tx, manifestID int64) (*hiddenWriter, error) {
@@ -221,7 +205,7 @@ func hiddenInsert(n int) string {
 		strings.Repeat(`, (?, ?, ?, ?, ?)`, n-1)
 }
 
-func (w *hiddenWriter) add(h Hidden) error {
+func (w *hiddenWriter) add(h overlay.Hidden) error {
 	w.args = append(w.args, w.manifestID, h.Pos, h.ID, h.By, int(h.How))
 	if len(w.args) < cap(w.args) {
 		return nil
@@ -233,7 +217,7 @@ func (w *hiddenWriter) add(h Hidden) error {
 
 // addMoved records that an entry lands at another path than its tar's
 // (rare: entries written through a symlinked directory).
-func (w *hiddenWriter) addMoved(m Moved) error {
+func (w *hiddenWriter) addMoved(m overlay.Moved) error {
 	if _, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO paths (path) VALUES (?)`, m.Path); err != nil {
 		return err
 	}
@@ -244,7 +228,7 @@ func (w *hiddenWriter) addMoved(m Moved) error {
 
 // addInode records which file a hardlink links; close stores those whose
 // own row does not already say what the file's does.
-func (w *hiddenWriter) addInode(in Inode) error {
+func (w *hiddenWriter) addInode(in overlay.Inode) error {
 	w.inodes = append(w.inodes, in)
 	return nil
 }

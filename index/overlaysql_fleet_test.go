@@ -48,7 +48,7 @@ func TestVisibilityByPathFleet(t *testing.T) {
 				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved), got, want)
 		}
 		// Stored are only the hardlinks whose own row says otherwise.
-		if got := stored[digest]; !(index.Visibility{got.Hidden, got.Moved, nil}).Equal(index.Visibility{want.Hidden, want.Moved, nil}) {
+		if got := stored[digest]; !(index.Visibility{Hidden: got.Hidden, Moved: got.Moved}).Equal(index.Visibility{Hidden: want.Hidden, Moved: want.Moved}) {
 			t.Errorf("image %s: %d hidden and %d moved rows stored, Overlay hides %d and moves %d", digest,
 				len(got.Hidden), len(got.Moved), len(want.Hidden), len(want.Moved))
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/auditor-dev/auditor/internal/indextest"
+	"github.com/auditor-dev/auditor/internal/overlaytest"
 )
 
 // TestVisibilityByPathSQLite stores random layer stacks (paths with bytes
@@ -37,7 +38,7 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 		for i := range buf {
 			buf[i] = byte(r.UintN(256))
 		}
-		stack := layersFromBytes(buf)
+		stack := overlaytest.LayersFromBytes(buf)
 		img := &Image{Digest: fmt.Sprintf("sha256:%064x", n), MediaType: "application/vnd.oci.image.manifest.v1+json"}
 		digests := map[*OverlayEntry]string{}
 		for pos, es := range stack {
@@ -73,7 +74,7 @@ func TestVisibilityByPathSQLite(t *testing.T) {
 				buf[i] = byte(r.UintN(256))
 			}
 			l := &Layer{Digest: fmt.Sprintf("sha256:%056x%04x%04x", n, sib, 0xfff), Compression: "none"}
-			for _, e := range layersFromBytes(buf)[0] {
+			for _, e := range overlaytest.LayersFromBytes(buf)[0] {
 				l.Entries = append(l.Entries, Entry{Path: e.Path, Type: e.Type, Linkname: e.Link, Mode: 0o644, Kind: KindNone})
 			}
 			for _, db := range []*DB{mem, byPath} {

@@ -1,6 +1,9 @@
 package index
 
-import "github.com/auditor-dev/auditor"
+import (
+	"github.com/auditor-dev/auditor"
+	"github.com/auditor-dev/auditor/overlay"
+)
 
 // The domain types moved to the root package (auditor), which the crawler
 // and every back end share. The names below stay only while the branches in
@@ -122,3 +125,35 @@ const ContentScanner = auditor.ContentScanner
 
 // Deprecated: moved to auditor.ConfigScanner; kept while in-flight branches land.
 const ConfigScanner = auditor.ConfigScanner
+
+// Deprecated: moved to overlay.Entry; kept while in-flight branches land.
+type OverlayEntry = overlay.Entry
+
+// Deprecated: moved to overlay.Hidden; kept while in-flight branches land.
+type Hidden = overlay.Hidden
+
+// Deprecated: moved to overlay.Moved; kept while in-flight branches land.
+type Moved = overlay.Moved
+
+// Deprecated: moved to overlay.Inode; kept while in-flight branches land.
+type Inode = overlay.Inode
+
+// Deprecated: moved to overlay.HiddenHow; kept while in-flight branches land.
+type HiddenHow = overlay.HiddenHow
+
+// Deprecated: moved to overlay.HiddenDeleted; kept while in-flight branches land.
+const HiddenDeleted = overlay.HiddenDeleted
+
+// Deprecated: moved to overlay.HiddenOpaque; kept while in-flight branches land.
+const HiddenOpaque = overlay.HiddenOpaque
+
+// Deprecated: moved to overlay.HiddenOverwritten; kept while in-flight branches land.
+const HiddenOverwritten = overlay.HiddenOverwritten
+
+// Deprecated: moved to overlay.HiddenMarker; kept while in-flight branches land.
+const HiddenMarker = overlay.HiddenMarker
+
+// Overlay is overlay.Compute.
+//
+// Deprecated: moved to overlay.Compute; kept while in-flight branches land.
+func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode) { return overlay.Compute(layers) }

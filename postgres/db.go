@@ -26,6 +26,7 @@ import (
 
 	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 //go:embed migrations/*.sql
@@ -55,7 +56,7 @@ type DB struct {
 	writeTime atomic.Int64
 
 	mu      sync.Mutex
-	entries map[int64][]index.OverlayEntry // overlay entries of recent layers, by layers.id
+	entries map[int64][]overlay.Entry // overlay entries of recent layers, by layers.id
 }
 
 // Open connects to the database dsn names and brings its schema up to
@@ -71,7 +72,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
-	db := &DB{pool: pool, dsn: dsn, Now: time.Now, entries: map[int64][]index.OverlayEntry{}}
+	db := &DB{pool: pool, dsn: dsn, Now: time.Now, entries: map[int64][]overlay.Entry{}}
 	if err := db.checkEncoding(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/overlay"
 )
 
 // Manifest returns what the index holds for a manifest digest.
@@ -312,10 +313,10 @@ func (db *DB) buildImage(ctx context.Context, tx pgx.Tx, id int64, img *auditor.
 	return err
 }
 
-// writeVisibility computes, with index.Overlay, what image id (of these
+// writeVisibility computes, with overlay.Compute, what image id (of these
 // layers) hides and where its entries land, and stores it.
 func (db *DB) writeVisibility(ctx context.Context, tx pgx.Tx, id int64, layerIDs []int64) error {
-	layers := make([][]index.OverlayEntry, len(layerIDs))
+	layers := make([][]overlay.Entry, len(layerIDs))
 	for pos, lid := range layerIDs {
 		l, err := db.overlayEntries(ctx, tx, lid)
 		if err != nil {
@@ -323,7 +324,7 @@ func (db *DB) writeVisibility(ctx context.Context, tx pgx.Tx, id int64, layerIDs
 		}
 		layers[pos] = l
 	}
-	hidden, moved, inodes := index.Overlay(layers)
+	hidden, moved, inodes := overlay.Compute(layers)
 	rows := make([][]any, len(hidden))
 	for i, h := range hidden {
 		rows[i] = []any{id, h.Pos, h.ID - 1, h.By, int16(h.How)}
@@ -376,7 +377,7 @@ func (db *DB) writeVisibility(ctx context.Context, tx pgx.Tx, id int64, layerIDs
 // overlayEntries returns what the overlay needs of a stored layer's
 // entries, in tar order; an entry's ID is its seq + 1 (0 is the overlay's
 // "no entry").
-func (db *DB) overlayEntries(ctx context.Context, tx pgx.Tx, layerID int64) ([]index.OverlayEntry, error) {
+func (db *DB) overlayEntries(ctx context.Context, tx pgx.Tx, layerID int64) ([]overlay.Entry, error) {
 	db.mu.Lock()
 	l, ok := db.entries[layerID]
 	db.mu.Unlock()
@@ -390,7 +391,7 @@ func (db *DB) overlayEntries(ctx context.Context, tx pgx.Tx, layerID int64) ([]i
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e index.OverlayEntry
+		var e overlay.Entry
 		var typ int16
 		if err := rows.Scan(&e.ID, &e.Path, &typ, &e.Link); err != nil {
 			return nil, err

@@ -1,9 +1,11 @@
-package index
+package overlay
 
 import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/auditor-dev/auditor"
 )
 
 // HiddenHow says why an image does not show a layer entry.
@@ -17,11 +19,11 @@ const (
 	HiddenMarker      HiddenHow = 4 // it is itself a whiteout or opaque marker
 )
 
-// OverlayEntry is what the visibility computation needs of a layer entry.
-type OverlayEntry struct {
+// Entry is what the visibility computation needs of a layer entry.
+type Entry struct {
 	ID   int64
 	Path string
-	Type EntryType
+	Type auditor.EntryType
 	Link string // a symlink's target or a hardlink's linkname; "" for other types
 }
 
@@ -43,7 +45,7 @@ type Moved struct {
 	ID   int64
 	Pos  int
 	Path string
-	Type EntryType // the entry's
+	Type auditor.EntryType // the entry's
 }
 
 // maxLinkHops bounds the symlinks one path resolution follows, as Linux's
@@ -63,14 +65,14 @@ type Hidden struct {
 }
 
 type ovNode struct {
-	id       int64     // the entry now at this path; 0 for a directory no layer has an entry for
-	pos      int32     // the position of its layer
-	typ      EntryType // of that entry; TypeDir when id is 0
-	link     string    // a symlink's target
+	id       int64             // the entry now at this path; 0 for a directory no layer has an entry for
+	pos      int32             // the position of its layer
+	typ      auditor.EntryType // of that entry; TypeDir when id is 0
+	link     string            // a symlink's target
 	children map[string]*ovNode
 }
 
-// Overlay applies layers (bottom first, each in tar order) the way a
+// Compute applies layers (bottom first, each in tar order) the way a
 // container runtime builds an image's root filesystem, and returns every
 // entry the final filesystem does not show, with the layer that hid it:
 //   - whiteouts and opaque markers of a layer apply to lower layers only,
@@ -90,36 +92,36 @@ type ovNode struct {
 //     (through a chain of hardlinks, the first file): on disk it is that
 //     file's inode, with its content, mode, owner and type (Inode).
 //
-// Entries never hidden are visible. Overlay trusts nothing about the input
+// Entries never hidden are visible. Compute trusts nothing about the input
 // beyond Path being absolute and clean.
-func Overlay(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode) {
-	t := newOverlayTree()
+func Compute(layers [][]Entry) ([]Hidden, []Moved, []Inode) {
+	t := NewTree()
 	for pos, entries := range layers {
-		t.apply(pos, entries)
+		t.Apply(pos, entries)
 	}
 	return t.out, t.moved, t.inodes
 }
 
-// overlayTree is the filesystem tree Overlay builds, layer by layer, and
-// the entries hidden so far. After mark, every change is logged, and
-// rollback undoes the changes since a mark: a tree built for the layers
+// Tree is the filesystem tree Compute builds, layer by layer, and
+// the entries hidden so far. After Mark, every change is logged, and
+// Rollback undoes the changes since a mark: a tree built for the layers
 // images share can then be reused for each image's own top layer.
-type overlayTree struct {
+type Tree struct {
 	root    *ovNode
 	out     []Hidden
 	moved   []Moved             // entries that land elsewhere than their tar path
 	inodes  []Inode             // hardlinks and the files they link
 	inodeOf map[entryAt]entryAt // inodes, by hardlink: for chains
 	// linkedVia: the paths hardlinks linked through a symlinked directory
-	// (where their linkname resolved to), for linkSubset.
+	// (where their linkname resolved to), for LinkSubset.
 	linkedVia []string
 	entries   int // applied for good (not since a mark)
-	charge    int // what they cost the tree (treeCharge)
+	charge    int // what they cost the tree (TreeCharge)
 	logging   bool
 	undo      []ovUndo
 }
 
-// ovUndo is one logged change to an overlayTree, with what it replaced.
+// ovUndo is one logged change to an Tree, with what it replaced.
 type ovUndo struct {
 	n     *ovNode
 	op    ovOp
@@ -128,7 +130,7 @@ type ovUndo struct {
 	m     map[string]*ovNode // ovChildren: the map replaced
 	id    int64              // ovSet: the id replaced
 	pos   int32              // ovSet: the position replaced
-	typ   EntryType          // ovSet: the type replaced
+	typ   auditor.EntryType  // ovSet: the type replaced
 	link  string             // ovSet: the link replaced
 }
 
@@ -141,21 +143,21 @@ const (
 	ovSet                  // id and type were changed
 )
 
-// overlayMark is a point to roll an overlayTree back to.
-type overlayMark struct{ undo, out, moved, inodes, linkedVia int }
+// overlayMark is a point to roll an Tree back to.
+type Mark struct{ undo, out, moved, inodes, linkedVia int }
 
-func newOverlayTree() *overlayTree {
-	return &overlayTree{root: &ovNode{typ: TypeDir}}
+func NewTree() *Tree {
+	return &Tree{root: &ovNode{typ: auditor.TypeDir}}
 }
 
-// mark starts logging changes and returns the current state, for rollback.
-func (t *overlayTree) mark() overlayMark {
+// Mark starts logging changes and returns the current state, for rollback.
+func (t *Tree) Mark() Mark {
 	t.logging = true
-	return overlayMark{len(t.undo), len(t.out), len(t.moved), len(t.inodes), len(t.linkedVia)}
+	return Mark{len(t.undo), len(t.out), len(t.moved), len(t.inodes), len(t.linkedVia)}
 }
 
-// rollback undoes every change since m and stops logging.
-func (t *overlayTree) rollback(m overlayMark) {
+// Rollback undoes every change since m and stops logging.
+func (t *Tree) Rollback(m Mark) {
 	for i := len(t.undo) - 1; i >= m.undo; i-- {
 		u := &t.undo[i]
 		switch u.op {
@@ -189,7 +191,7 @@ func (t *overlayTree) rollback(m overlayMark) {
 	}
 }
 
-func (t *overlayTree) addChild(n *ovNode, name string, c *ovNode) {
+func (t *Tree) addChild(n *ovNode, name string, c *ovNode) {
 	if n.children == nil {
 		t.setChildren(n, map[string]*ovNode{})
 	}
@@ -199,21 +201,21 @@ func (t *overlayTree) addChild(n *ovNode, name string, c *ovNode) {
 	n.children[name] = c
 }
 
-func (t *overlayTree) delChild(n *ovNode, name string) {
+func (t *Tree) delChild(n *ovNode, name string) {
 	if t.logging {
 		t.undo = append(t.undo, ovUndo{n: n, op: ovDel, name: name, child: n.children[name]})
 	}
 	delete(n.children, name)
 }
 
-func (t *overlayTree) setChildren(n *ovNode, m map[string]*ovNode) {
+func (t *Tree) setChildren(n *ovNode, m map[string]*ovNode) {
 	if t.logging {
 		t.undo = append(t.undo, ovUndo{n: n, op: ovChildren, m: n.children})
 	}
 	n.children = m
 }
 
-func (t *overlayTree) set(n *ovNode, id int64, pos int, typ EntryType, link string) {
+func (t *Tree) set(n *ovNode, id int64, pos int, typ auditor.EntryType, link string) {
 	if t.logging {
 		t.undo = append(t.undo, ovUndo{n: n, op: ovSet, id: n.id, pos: n.pos, typ: n.typ, link: n.link})
 	}
@@ -221,7 +223,7 @@ func (t *overlayTree) set(n *ovNode, id int64, pos int, typ EntryType, link stri
 }
 
 // hide records that layer by hides the entry at n, if any.
-func (t *overlayTree) hide(n *ovNode, by int, how HiddenHow) {
+func (t *Tree) hide(n *ovNode, by int, how HiddenHow) {
 	if n.id != 0 {
 		t.out = append(t.out, Hidden{ID: n.id, Pos: int(n.pos), By: by, How: how})
 	}
@@ -229,7 +231,7 @@ func (t *overlayTree) hide(n *ovNode, by int, how HiddenHow) {
 
 // hideTree records n (if self) and everything beneath it as hidden by
 // layer by.
-func (t *overlayTree) hideTree(n *ovNode, by int, how HiddenHow, self bool) {
+func (t *Tree) hideTree(n *ovNode, by int, how HiddenHow, self bool) {
 	if self {
 		t.hide(n, by, how)
 	}
@@ -239,7 +241,7 @@ func (t *overlayTree) hideTree(n *ovNode, by int, how HiddenHow, self bool) {
 }
 
 // lookup finds the node at p and its parent; n is nil if there is none.
-func (t *overlayTree) lookup(p string) (parent *ovNode, name string, n *ovNode) {
+func (t *Tree) lookup(p string) (parent *ovNode, name string, n *ovNode) {
 	parent = t.root
 	if p == "/" {
 		return nil, "", t.root
@@ -258,17 +260,17 @@ func (t *overlayTree) lookup(p string) (parent *ovNode, name string, n *ovNode) 
 	}
 }
 
-// apply lays the entries of the layer at position pos over the tree.
-func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
+// Apply lays the entries of the layer at position pos over the tree.
+func (t *Tree) Apply(pos int, entries []Entry) {
 	if !t.logging {
 		t.entries += len(entries)
-		t.charge += treeCharge(entries)
+		t.charge += TreeCharge(entries)
 	}
 	// Whiteouts first, against the lower layers only, through the links
 	// the lower layers left.
 	for _, e := range entries {
 		switch e.Type {
-		case TypeWhiteout:
+		case auditor.TypeWhiteout:
 			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
 			parent, name, n := t.lookup(t.landing(e, pos, false))
 			if n == nil || parent == nil {
@@ -276,7 +278,7 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 			}
 			t.hideTree(n, pos, HiddenDeleted, true)
 			t.delChild(parent, name)
-		case TypeOpaque:
+		case auditor.TypeOpaque:
 			t.out = append(t.out, Hidden{ID: e.ID, Pos: pos, By: pos, How: HiddenMarker})
 			// The marker is an entry inside the directory: a link to one
 			// makes its target opaque.
@@ -287,15 +289,15 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 		}
 	}
 	for _, e := range entries {
-		if e.Type == TypeWhiteout || e.Type == TypeOpaque {
+		if e.Type == auditor.TypeWhiteout || e.Type == auditor.TypeOpaque {
 			continue
 		}
-		if e.Type == TypeHardlink {
+		if e.Type == auditor.TypeHardlink {
 			t.link(e, pos)
 		}
 		n := t.place(t.landing(e, pos, false), pos)
 		t.hide(n, pos, HiddenOverwritten)
-		if e.Type != TypeDir {
+		if e.Type != auditor.TypeDir {
 			t.hideTree(n, pos, HiddenOverwritten, false)
 			if n.children != nil {
 				t.setChildren(n, nil)
@@ -309,18 +311,18 @@ func (t *overlayTree) apply(pos int, entries []OverlayEntry) {
 // linkname (resolved as a path is, but a final symlink is linked, not
 // followed) when it is laid, or the file that entry links. A link to
 // nothing, or to a directory, which extraction refuses, links nothing.
-func (t *overlayTree) link(e OverlayEntry, pos int) {
+func (t *Tree) link(e Entry, pos int) {
 	name := path.Clean("/" + e.Link)
 	at := t.resolve(name, false)
 	if at != name {
 		t.linkedVia = append(t.linkedVia, at)
 	}
 	_, _, n := t.lookup(at)
-	if n == nil || n.id == 0 || n.typ == TypeDir {
+	if n == nil || n.id == 0 || n.typ == auditor.TypeDir {
 		return
 	}
 	target := entryAt{int(n.pos), n.id}
-	if n.typ == TypeHardlink {
+	if n.typ == auditor.TypeHardlink {
 		var ok bool
 		if target, ok = t.inodeOf[target]; !ok {
 			return
@@ -335,7 +337,7 @@ func (t *overlayTree) link(e OverlayEntry, pos int) {
 
 // landing returns the path entry e of layer pos lands at, its tar path
 // resolved (resolve), and records it if it differs.
-func (t *overlayTree) landing(e OverlayEntry, pos int, last bool) string {
+func (t *Tree) landing(e Entry, pos int, last bool) string {
 	p := t.resolve(e.Path, last)
 	if p != e.Path {
 		t.moved = append(t.moved, Moved{ID: e.ID, Pos: pos, Path: p, Type: e.Type})
@@ -351,7 +353,7 @@ func (t *overlayTree) landing(e OverlayEntry, pos int, last bool) string {
 // (filepath-securejoin, containerd's fs.RootPath), over the tree instead of
 // a disk. A resolution needing more than maxLinkHops links returns p (as
 // does one through an empty link, which extraction cannot create).
-func (t *overlayTree) resolve(p string, last bool) string {
+func (t *Tree) resolve(p string, last bool) string {
 	if p == "/" {
 		return p
 	}
@@ -363,7 +365,7 @@ func (t *overlayTree) resolve(p string, last bool) string {
 		switch {
 		case c == nil:
 			return p // nothing beneath: no link either
-		case c.typ == TypeSymlink && c.link != "" && (notLast || last):
+		case c.typ == auditor.TypeSymlink && c.link != "" && (notLast || last):
 			return t.resolveLinks(p, last)
 		case !notLast:
 			return p
@@ -373,7 +375,7 @@ func (t *overlayTree) resolve(p string, last bool) string {
 }
 
 // resolveLinks is resolve's general case.
-func (t *overlayTree) resolveLinks(p string, last bool) string {
+func (t *Tree) resolveLinks(p string, last bool) string {
 	todo := strings.Split(p[1:], "/") // the components left, in order
 	var done []string                 // the components resolved
 	var nodes []*ovNode               // nodes[i]: the node at done[:i+1], nil if none
@@ -398,7 +400,7 @@ func (t *overlayTree) resolveLinks(p string, last bool) string {
 		if parent != nil {
 			n = parent.children[c]
 		}
-		if n != nil && n.typ == TypeSymlink && n.link != "" && (last || hasComponent(todo)) {
+		if n != nil && n.typ == auditor.TypeSymlink && n.link != "" && (last || hasComponent(todo)) {
 			if hops++; hops > maxLinkHops {
 				return p
 			}
@@ -427,7 +429,7 @@ func hasComponent(parts []string) bool {
 // place finds or creates the node for path p, making its ancestors
 // directories: an ancestor that is a lower non-directory (other than a
 // symlink) is hidden as overwritten by layer pos.
-func (t *overlayTree) place(p string, pos int) *ovNode {
+func (t *Tree) place(p string, pos int) *ovNode {
 	n := t.root
 	if p == "/" {
 		return n
@@ -437,11 +439,11 @@ func (t *overlayTree) place(p string, pos int) *ovNode {
 		part, more, notLast := strings.Cut(rest, "/")
 		c := n.children[part]
 		if c == nil {
-			c = &ovNode{typ: TypeDir}
+			c = &ovNode{typ: auditor.TypeDir}
 			t.addChild(n, part, c)
-		} else if notLast && c.typ != TypeDir && c.typ != TypeSymlink {
+		} else if notLast && c.typ != auditor.TypeDir && c.typ != auditor.TypeSymlink {
 			t.hide(c, pos, HiddenOverwritten)
-			t.set(c, 0, 0, TypeDir, "")
+			t.set(c, 0, 0, auditor.TypeDir, "")
 		}
 		n = c
 		if !notLast {
@@ -450,3 +452,14 @@ func (t *overlayTree) place(p string, pos int) *ovNode {
 		rest = more
 	}
 }
+
+// Result returns what the tree hid, moved and linked so far, in the order
+// it found them (the slices are the tree's: read them before the next
+// Apply or Rollback).
+func (t *Tree) Result() ([]Hidden, []Moved, []Inode) { return t.out, t.moved, t.inodes }
+
+// Entries returns how many entries were applied for good (before Mark).
+func (t *Tree) Entries() int { return t.entries }
+
+// Charge returns what those entries cost the tree, as TreeCharge counts.
+func (t *Tree) Charge() int { return t.charge }

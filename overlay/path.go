@@ -1,4 +1,4 @@
-package index
+package overlay
 
 import (
 	"bytes"
@@ -6,14 +6,16 @@ import (
 	"path"
 	"slices"
 	"sort"
+
+	"github.com/auditor-dev/auditor"
 )
 
-// This file computes what Overlay computes, in bounded memory: instead of
+// This file computes what Compute computes, in bounded memory: instead of
 // building an image's whole tree, it reads the image's entries sorted by
-// pathKey, so that a directory's subtree comes right after it, and keeps
+// PathKey, so that a directory's subtree comes right after it, and keeps
 // only the paths on the way from the root to the current one.
 //
-// It rests on what Overlay does to an entry e placed at path A at time t
+// It rests on what Compute does to an entry e placed at path A at time t
 // (a time is (layer position, phase, entry id): a layer's whiteout and
 // opaque markers come first, in tar order, then its other entries): e stays
 // in the tree until the first of these events after t hides it, and nothing
@@ -33,13 +35,13 @@ import (
 // the current one (a handful, in real images), whatever the image's size;
 // SQLite's sorter spills what it sorts to temporary files.
 
-// pathKey returns the sort key of a path: its bytes with '/' as 0x00, the
+// PathKey returns the sort key of a path: its bytes with '/' as 0x00, the
 // smallest byte, so that every path under a directory sorts right after it
 // and before any sibling that merely shares its prefix ("/a/b", "/a/b/c",
 // "/a/b-x"). Bytes 0x00 (which tar names cannot hold anyway) and 0x01 are
 // escaped as 0x01 0x01 and 0x01 0x02, so that the order of other paths is
 // the byte order and 0x00 only ever separates components.
-func pathKey(p string) []byte {
+func PathKey(p string) []byte {
 	k := make([]byte, 0, len(p)+2)
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; c {
@@ -54,7 +56,7 @@ func pathKey(p string) []byte {
 	return k
 }
 
-// rootKey is pathKey("/").
+// rootKey is PathKey("/").
 var rootKey = []byte{0}
 
 // isAncestorKey reports whether the path of key a is a strict ancestor of
@@ -67,13 +69,13 @@ func isAncestorKey(a, b []byte) bool {
 }
 
 // pathEntry is an entry of an image as the path-order merge reads it: the
-// sort key of its path (pathKey), the position of its layer in the image,
+// sort key of its path (PathKey), the position of its layer in the image,
 // its id and type.
 type pathEntry struct {
 	key []byte
 	pos int
 	id  int64
-	typ EntryType
+	typ auditor.EntryType
 }
 
 // ovEnt is an entry at a frame's path, in 16 bytes: a path may hold
@@ -81,12 +83,12 @@ type pathEntry struct {
 type ovEnt struct {
 	id  int64
 	pos int32
-	typ EntryType
+	typ auditor.EntryType
 }
 
-func (e ovEnt) marker() bool { return e.typ == TypeWhiteout || e.typ == TypeOpaque }
+func (e ovEnt) marker() bool { return e.typ == auditor.TypeWhiteout || e.typ == auditor.TypeOpaque }
 
-// ovTime orders the events of Overlay: by layer position, then markers
+// ovTime orders the events of Compute: by layer position, then markers
 // before other entries, then tar order (entry ids grow in tar order).
 type ovTime struct {
 	pos   int32
@@ -139,11 +141,11 @@ type ovFrame struct {
 // and how.
 func (f *ovFrame) hidesBelow(e ovEnt) (HiddenHow, bool) {
 	switch {
-	case e.typ == TypeOpaque:
+	case e.typ == auditor.TypeOpaque:
 		return HiddenOpaque, true
-	case e.typ == TypeWhiteout:
+	case e.typ == auditor.TypeWhiteout:
 		return HiddenDeleted, !f.root // a whiteout of "/" deletes nothing
-	case e.typ != TypeDir:
+	case e.typ != auditor.TypeDir:
 		return HiddenOverwritten, true
 	}
 	return 0, false
@@ -153,9 +155,9 @@ func (f *ovFrame) hidesBelow(e ovEnt) (HiddenHow, bool) {
 // before it, and how.
 func (f *ovFrame) hidesSelf(e ovEnt) (HiddenHow, bool) {
 	switch e.typ {
-	case TypeOpaque:
+	case auditor.TypeOpaque:
 		return 0, false
-	case TypeWhiteout:
+	case auditor.TypeWhiteout:
 		return HiddenDeleted, !f.root
 	}
 	return HiddenOverwritten, true
@@ -184,7 +186,7 @@ func (f *ovFrame) firstAfter(t ovTime) (ovEvent, bool) {
 // pathOverlay runs the path-order visibility computation: feed it an
 // image's entries with add, grouped by key in key order (the order of
 // entries with the same key does not matter), then call finish. emit
-// receives every hidden entry once, as Overlay would report it (an entry
+// receives every hidden entry once, as Compute would report it (an entry
 // of a layer the image lists twice, once for each position).
 type pathOverlay struct {
 	emit  func(Hidden) error
@@ -274,7 +276,7 @@ func (o *pathOverlay) placedBeneath(a *ovFrame, t ovTime) {
 		return
 	}
 	e := a.ents[j]
-	if a.root || e.typ == TypeWhiteout || e.typ == TypeDir || e.typ == TypeSymlink {
+	if a.root || e.typ == auditor.TypeWhiteout || e.typ == auditor.TypeDir || e.typ == auditor.TypeSymlink {
 		return // nothing there, or nothing that turns into a directory
 	}
 	if c, ok := a.conv[j]; ok && c.cmp(t) < 0 {
@@ -359,32 +361,14 @@ func (o *pathOverlay) pop() error {
 	return nil
 }
 
-// visibilityOut receives what the visibility computation finds.
-type visibilityOut interface {
-	add(Hidden) error
-	addMoved(Moved) error
-	addInode(Inode) error
-}
-
-// visibilityLists collects what the visibility computation finds.
-type visibilityLists struct {
-	hidden []Hidden
-	moved  []Moved
-	inodes []Inode
-}
-
-func (v *visibilityLists) add(h Hidden) error     { v.hidden = append(v.hidden, h); return nil }
-func (v *visibilityLists) addMoved(m Moved) error { v.moved = append(v.moved, m); return nil }
-func (v *visibilityLists) addInode(i Inode) error { v.inodes = append(v.inodes, i); return nil }
-
 // entryAt names an entry of an image: the position of its layer and its id.
 type entryAt struct {
 	pos int
 	id  int64
 }
 
-// linkSubset computes which entries of an image land elsewhere than their
-// tar path, and which file each hardlink links (Overlay's moved and inode
+// LinkSubset computes which entries of an image land elsewhere than their
+// tar path, and which file each hardlink links (Compute's moved and inode
 // lists), from the few entries that decide them, which load returns: the
 // image's entries (by layer position, in tar order) whose path keep
 // accepts. Where an entry lands depends only on the image's symlinks, and
@@ -394,7 +378,7 @@ type entryAt struct {
 // the entries at its linkname (targets), its ancestors and beneath it (which
 // turn a file into a directory). A symlink or a linkname that itself lands
 // elsewhere adds its landing path, and the entries are loaded again.
-func linkSubset(links, targets []string, load func(keep func(string) bool) ([][]OverlayEntry, error)) ([]Moved, []Inode, error) {
+func LinkSubset(links, targets []string, load func(keep func(string) bool) ([][]Entry, error)) ([]Moved, []Inode, error) {
 	at := map[string]bool{}     // paths whose entries, ancestors and descendants count
 	linkAt := map[string]bool{} // of those, the symlinks'
 	for _, l := range links {
@@ -427,13 +411,13 @@ func linkSubset(links, targets []string, load func(keep func(string) bool) ([][]
 		if err != nil {
 			return nil, nil, err
 		}
-		t := newOverlayTree()
+		t := NewTree()
 		for pos, l := range layers {
-			t.apply(pos, l)
+			t.Apply(pos, l)
 		}
 		grew := false
 		for _, m := range t.moved {
-			if m.Type == TypeSymlink && !linkAt[m.Path] {
+			if m.Type == auditor.TypeSymlink && !linkAt[m.Path] {
 				at[m.Path], linkAt[m.Path], grew = true, true, true
 			}
 		}
@@ -455,28 +439,28 @@ func movedByKey(moves []Moved) ([]pathEntry, map[entryAt]bool) {
 	set := make(map[entryAt]bool, len(moves))
 	for _, m := range moves {
 		set[entryAt{m.Pos, m.ID}] = true
-		out = append(out, pathEntry{key: pathKey(m.Path), pos: m.Pos, id: m.ID, typ: m.Type})
+		out = append(out, pathEntry{key: PathKey(m.Path), pos: m.Pos, id: m.ID, typ: m.Type})
 	}
 	slices.SortStableFunc(out, func(a, b pathEntry) int { return bytes.Compare(a.key, b.key) })
 	return out, set
 }
 
-// overlayByPath is Overlay computed by the path-order merge, over layers in
+// ByPath is Compute computed by the path-order merge, over layers in
 // memory; the tests compare the two.
-func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode, error) {
+func ByPath(layers [][]Entry) ([]Hidden, []Moved, []Inode, error) {
 	var links, targets []string
 	for _, l := range layers {
 		for _, e := range l {
 			switch e.Type {
-			case TypeSymlink:
+			case auditor.TypeSymlink:
 				links = append(links, e.Path)
-			case TypeHardlink:
+			case auditor.TypeHardlink:
 				targets = append(targets, e.Path, path.Clean("/"+e.Link))
 			}
 		}
 	}
-	moves, inodes, err := linkSubset(links, targets, func(keep func(string) bool) ([][]OverlayEntry, error) {
-		out := make([][]OverlayEntry, len(layers))
+	moves, inodes, err := LinkSubset(links, targets, func(keep func(string) bool) ([][]Entry, error) {
+		out := make([][]Entry, len(layers))
 		for pos, l := range layers {
 			for _, e := range l {
 				if keep(e.Path) {
@@ -494,7 +478,7 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode, error) 
 	for pos, l := range layers {
 		for _, e := range l {
 			if !isMoved[entryAt{pos, e.ID}] {
-				all = append(all, pathEntry{key: pathKey(e.Path), pos: pos, id: e.ID, typ: e.Type})
+				all = append(all, pathEntry{key: PathKey(e.Path), pos: pos, id: e.ID, typ: e.Type})
 			}
 		}
 	}
@@ -507,4 +491,55 @@ func overlayByPath(layers [][]OverlayEntry) ([]Hidden, []Moved, []Inode, error) 
 		}
 	}
 	return out, moves, inodes, o.finish()
+}
+
+// PathRow is an entry of an image as Sorted reads it: PathKey of its tar
+// path, the position of its layer in the image, its id and type.
+type PathRow struct {
+	Key  []byte
+	Pos  int
+	ID   int64
+	Type auditor.EntryType
+}
+
+// Sorted computes the entries an image hides, as Compute does, in memory
+// bounded by the depth of its paths rather than their number. moves are the
+// image's entries that land elsewhere than their tar path (LinkSubset's);
+// next fills in the image's next entry, every one of every layer position,
+// in PathKey order of the tar path (the order among equal keys does not
+// matter), and reports false after the last. emit receives every hidden
+// entry once; an error of next or emit ends the computation and is
+// returned. The key next fills in must not be reused.
+func Sorted(moves []Moved, next func(*PathRow) (bool, error), emit func(Hidden) error) error {
+	moved, isMoved := movedByKey(moves)
+	o := newPathOverlay(emit)
+	for {
+		var r PathRow
+		ok, err := next(&r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if isMoved[entryAt{r.Pos, r.ID}] {
+			continue
+		}
+		// The moved entries, merged in at the paths they land at.
+		for len(moved) > 0 && bytes.Compare(moved[0].key, r.Key) <= 0 {
+			if err := o.add(moved[0]); err != nil {
+				return err
+			}
+			moved = moved[1:]
+		}
+		if err := o.add(pathEntry{key: r.Key, pos: r.Pos, id: r.ID, typ: r.Type}); err != nil {
+			return err
+		}
+	}
+	for _, e := range moved {
+		if err := o.add(e); err != nil {
+			return err
+		}
+	}
+	return o.finish()
 }
