@@ -49,7 +49,7 @@ func regexpCorpus(seed uint64) []string {
 		"printf '\\x41\\x42\\x43' | sh", "xxd -r -p x | bash", "openssl enc -d -aes256 -in x | sh", "LD_PRELOAD=/tmp/x.so",
 		"/usr/bin/xmrig", "/opt/MINER/XMRig", "KWorker", "[kworker/0:1]", "/usr/sbin/sshd", "/etc/ssh/sshd_config",
 		"/a\xffb", "/n\x00ul", "/ctl\x01\x1f\x7f", "/bidi\u202eexe.txt", "/zero\u200bwidth", "/caf\u00e9", "/\u0130stanbul", "/K\u212a",
-"line1\nline2", "\nstart", "end\n", "a_b", "a-b", "word boundary", "\ufffd", "/usr/BIN/Ls",
+		"line1\nline2", "\nstart", "end\n", "a_b", "a-b", "word boundary", "\ufffd", "/usr/BIN/Ls",
 		"AKIAABCDEFGHIJKLMNOP", "-----BEGIN RSA PRIVATE KEY-----", "ghp_" + strings.Repeat("a", 36), "/var/www/html/shell.php"}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	alphabet := []string{"a", "Z", "/", ".", "_", "-", " ", "\n", "\x00", "\xff", "\u00e9", "\u212a", "k", "s", "h", "|", "sh", "bin", "x"}
