@@ -128,3 +128,30 @@ type TagStore interface {
 	// that have a tag not gone.
 	CurrentRepositories(ctx context.Context, registry string) ([]string, error)
 }
+
+// WriteLayer adds everything l holds in memory (its entries and what its
+// scanners found) to w and commits it: the whole-layer form of a back end's
+// PutLayer. The caller owns w and Aborts it after an error.
+func WriteLayer(ctx context.Context, w LayerWriter, l *auditor.Layer) error {
+	for i := range l.Entries {
+		if err := w.Add(ctx, l.Entries[i]); err != nil {
+			return err
+		}
+	}
+	for _, m := range l.ContentMatches {
+		w.AddMatch(m)
+	}
+	for _, d := range l.ContentDropped {
+		w.AddDropped(d)
+	}
+	for _, f := range l.Configs {
+		w.AddConfig(f)
+	}
+	for _, c := range l.Captures {
+		w.AddCapture(c.Seq, c.Data)
+	}
+	for _, d := range l.Digests {
+		w.AddDigests(d)
+	}
+	return w.Commit(ctx, l)
+}

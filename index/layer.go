@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/auditor-dev/auditor/crawl"
 )
 
 // HasLayer reports whether the layer blob with this digest is fully indexed
@@ -65,27 +67,7 @@ func (db *DB) PutLayer(ctx context.Context, l *Layer) error {
 	defer w.Abort(ctx)
 	w.chunk = len(l.Entries) + 1 // the memory is spent already: one transaction
 	w.buf = make([]Entry, 0, len(l.Entries))
-	for i := range l.Entries {
-		if err := w.Add(ctx, l.Entries[i]); err != nil {
-			return err
-		}
-	}
-	for _, m := range l.ContentMatches {
-		w.AddMatch(m)
-	}
-	for _, d := range l.ContentDropped {
-		w.AddDropped(d)
-	}
-	for _, f := range l.Configs {
-		w.AddConfig(f)
-	}
-	for _, c := range l.Captures {
-		w.AddCapture(c.Seq, c.Data)
-	}
-	for _, d := range l.Digests {
-		w.AddDigests(d)
-	}
-	return w.Commit(ctx, l)
+	return crawl.WriteLayer(ctx, w, l)
 }
 
 // dropLayer removes a layer indexed by an older reader, and marks the images

@@ -513,25 +513,5 @@ func (db *DB) PutLayer(ctx context.Context, l *auditor.Layer) error {
 		return err
 	}
 	defer w.Abort(ctx)
-	for i := range l.Entries {
-		if err := w.Add(ctx, l.Entries[i]); err != nil {
-			return err
-		}
-	}
-	for _, m := range l.ContentMatches {
-		w.AddMatch(m)
-	}
-	for _, d := range l.ContentDropped {
-		w.AddDropped(d)
-	}
-	for _, f := range l.Configs {
-		w.AddConfig(f)
-	}
-	for _, c := range l.Captures {
-		w.AddCapture(c.Seq, c.Data)
-	}
-	for _, d := range l.Digests {
-		w.AddDigests(d)
-	}
-	return w.Commit(ctx, l)
+	return crawl.WriteLayer(ctx, w, l)
 }
