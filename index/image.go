@@ -3,10 +3,8 @@ package index
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -190,15 +188,12 @@ func repoID(ctx context.Context, tx *sql.Tx, repo Repo) (int64, error) {
 	return id, err
 }
 
-func jsonOrNull(v any, empty bool) (any, error) {
-	if empty {
-		return nil, nil
+// jsonOrNull is JSON text as stored, or NULL.
+func jsonOrNull(s *string) any {
+	if s == nil {
+		return nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return *s
 }
 
 func timeOrNull(t time.Time) any {
@@ -209,20 +204,10 @@ func timeOrNull(t time.Time) any {
 }
 
 func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) {
-	entrypoint, err := jsonOrNull(img.Entrypoint, img.Entrypoint == nil)
+	c, err := img.ConfigJSON()
 	if err != nil {
 		return 0, err
 	}
-	cmd, _ := jsonOrNull(img.Cmd, img.Cmd == nil)
-	env, _ := jsonOrNull(img.Env, img.Env == nil)
-	labels, _ := jsonOrNull(img.Labels, img.Labels == nil)
-	ports := append([]string(nil), img.ExposedPorts...)
-	sort.Strings(ports)
-	exposed, _ := jsonOrNull(ports, len(ports) == 0)
-	vols := append([]string(nil), img.Volumes...)
-	sort.Strings(vols)
-	volumes, _ := jsonOrNull(vols, len(vols) == 0)
-	health, onbuild, shell := configJSON(img)
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO manifests
 		(digest, media_type, is_index, size, config_digest, created, os, architecture, variant, os_version,
@@ -231,18 +216,10 @@ func insertManifest(ctx context.Context, tx *sql.Tx, img *Image) (int64, error) 
 		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		img.Digest, img.MediaType, img.Size, img.ConfigDigest, timeOrNull(img.Created),
 		nullStr(img.Platform.OS), nullStr(img.Platform.Architecture), nullStr(img.Platform.Variant), nullStr(img.Platform.OSVersion),
-		nullStr(img.User), nullStr(img.WorkingDir), entrypoint, cmd, env, labels, exposed, volumes, nullStr(img.StopSignal),
-		ReaderVersion, health, onbuild, shell, ConfigVersion).Scan(&id)
+		nullStr(img.User), nullStr(img.WorkingDir), jsonOrNull(c.Entrypoint), jsonOrNull(c.Cmd), jsonOrNull(c.Env), jsonOrNull(c.Labels),
+		jsonOrNull(c.ExposedPorts), jsonOrNull(c.Volumes), nullStr(img.StopSignal),
+		ReaderVersion, jsonOrNull(c.Healthcheck), jsonOrNull(c.OnBuild), jsonOrNull(c.Shell), ConfigVersion).Scan(&id)
 	return id, err
-}
-
-// configJSON is the JSON of the healthcheck, onbuild and shell of img's
-// config (nil for each it does not set).
-func configJSON(img *Image) (health, onbuild, shell any) {
-	health, _ = jsonOrNull(img.Healthcheck, img.Healthcheck == nil)
-	onbuild, _ = jsonOrNull(img.OnBuild, img.OnBuild == nil)
-	shell, _ = jsonOrNull(img.Shell, img.Shell == nil)
-	return health, onbuild, shell
 }
 
 // ConfigVersion is what manifests.config_version says of a row holding
@@ -253,9 +230,13 @@ const ConfigVersion = 1
 // existing manifest row; one already indexed gets a new indexed_at, so that
 // rules judge it again.
 func (db *DB) updateConfig(ctx context.Context, tx *sql.Tx, id int64, img *Image, indexed bool) error {
-	health, onbuild, shell := configJSON(img)
-	_, err := tx.ExecContext(ctx, `UPDATE manifests SET healthcheck = ?, onbuild = ?, shell = ?, config_version = ?,
-		indexed_at = CASE WHEN ? THEN ? ELSE indexed_at END WHERE id = ?`, health, onbuild, shell, ConfigVersion, indexed, db.now(), id)
+	c, err := img.ConfigJSON()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE manifests SET healthcheck = ?, onbuild = ?, shell = ?, config_version = ?,
+		indexed_at = CASE WHEN ? THEN ? ELSE indexed_at END WHERE id = ?`,
+		jsonOrNull(c.Healthcheck), jsonOrNull(c.OnBuild), jsonOrNull(c.Shell), ConfigVersion, indexed, db.now(), id)
 	return err
 }
 

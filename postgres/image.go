@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -140,10 +138,13 @@ func (db *DB) PutImage(ctx context.Context, repo auditor.Repo, indexDigest strin
 		case err != nil:
 			return err
 		case configVersion == nil || *configVersion < index.ConfigVersion:
-			health, onbuild, shell := configJSON(img)
+			c, err := img.ConfigJSON()
+			if err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `UPDATE manifests SET healthcheck = $1, onbuild = $2, shell = $3, config_version = $4,
 				indexed_at = CASE WHEN indexed_at IS NOT NULL THEN $5 END WHERE id = $6`,
-				health, onbuild, shell, index.ConfigVersion, db.now(), id); err != nil {
+				jsonOrNull(c.Healthcheck), jsonOrNull(c.OnBuild), jsonOrNull(c.Shell), index.ConfigVersion, db.now(), id); err != nil {
 				return err
 			}
 		}
@@ -204,16 +205,12 @@ func repoID(ctx context.Context, tx pgx.Tx, repo auditor.Repo) (int64, error) {
 	return id, err
 }
 
-// jsonOrNull is v's JSON as stored text, or NULL when empty.
-func jsonOrNull(v any, empty bool) (any, error) {
-	if empty {
-		return nil, nil
+// jsonOrNull is JSON text as stored, or NULL.
+func jsonOrNull(s *string) any {
+	if s == nil {
+		return nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return Text(string(b)), nil
+	return Text(*s)
 }
 
 func timeOrNull(t time.Time) any {
@@ -223,28 +220,11 @@ func timeOrNull(t time.Time) any {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func configJSON(img *auditor.Image) (health, onbuild, shell any) {
-	health, _ = jsonOrNull(img.Healthcheck, img.Healthcheck == nil)
-	onbuild, _ = jsonOrNull(img.OnBuild, img.OnBuild == nil)
-	shell, _ = jsonOrNull(img.Shell, img.Shell == nil)
-	return health, onbuild, shell
-}
-
 func insertManifest(ctx context.Context, tx pgx.Tx, img *auditor.Image) (int64, error) {
-	entrypoint, err := jsonOrNull(img.Entrypoint, img.Entrypoint == nil)
+	c, err := img.ConfigJSON()
 	if err != nil {
 		return 0, err
 	}
-	cmd, _ := jsonOrNull(img.Cmd, img.Cmd == nil)
-	env, _ := jsonOrNull(img.Env, img.Env == nil)
-	labels, _ := jsonOrNull(img.Labels, img.Labels == nil)
-	ports := append([]string(nil), img.ExposedPorts...)
-	sort.Strings(ports)
-	exposed, _ := jsonOrNull(ports, len(ports) == 0)
-	vols := append([]string(nil), img.Volumes...)
-	sort.Strings(vols)
-	volumes, _ := jsonOrNull(vols, len(vols) == 0)
-	health, onbuild, shell := configJSON(img)
 	var id int64
 	err = tx.QueryRow(ctx, `INSERT INTO manifests
 		(digest, media_type, is_index, size, config_digest, created, os, architecture, variant, os_version,
@@ -254,8 +234,9 @@ func insertManifest(ctx context.Context, tx pgx.Tx, img *auditor.Image) (int64, 
 		RETURNING id`,
 		img.Digest, Text(img.MediaType), img.Size, Text(img.ConfigDigest), timeOrNull(img.Created),
 		nullStr(img.Platform.OS), nullStr(img.Platform.Architecture), nullStr(img.Platform.Variant), nullStr(img.Platform.OSVersion),
-		nullStr(img.User), nullStr(img.WorkingDir), entrypoint, cmd, env, labels, exposed, volumes, nullStr(img.StopSignal),
-		index.ReaderVersion, health, onbuild, shell, index.ConfigVersion).Scan(&id)
+		nullStr(img.User), nullStr(img.WorkingDir), jsonOrNull(c.Entrypoint), jsonOrNull(c.Cmd), jsonOrNull(c.Env), jsonOrNull(c.Labels),
+		jsonOrNull(c.ExposedPorts), jsonOrNull(c.Volumes), nullStr(img.StopSignal),
+		index.ReaderVersion, jsonOrNull(c.Healthcheck), jsonOrNull(c.OnBuild), jsonOrNull(c.Shell), index.ConfigVersion).Scan(&id)
 	return id, err
 }
 
