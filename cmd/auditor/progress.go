@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/scan"
 )
 
@@ -51,16 +52,17 @@ func isTerminal(w io.Writer) bool {
 }
 
 // logger returns where the crawler logs: plain lines unless bars are shown,
-// in which case only errors, printed above the bars.
+// in which case only errors, printed above the bars; every value escaped by
+// safetext, as every other line about an image is.
 func (p *progress) logger() *slog.Logger {
 	switch {
 	case p.quiet:
 		return slog.New(slog.DiscardHandler)
 	case p.tty:
 		p.p = mpb.NewWithContext(p.ctx, mpb.WithOutput(p.out), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
-		return slog.New(slog.NewTextHandler(p.p, &slog.HandlerOptions{Level: slog.LevelError}))
+		return slog.New(safetext.NewLogHandler(p.p, slog.LevelError))
 	}
-	return slog.New(slog.NewTextHandler(p.out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(safetext.NewLogHandler(p.out, slog.LevelInfo))
 }
 
 func (p *progress) Start(stats func() crawl.Stats) {
@@ -79,7 +81,7 @@ func (p *progress) Start(stats func() crawl.Stats) {
 					return
 				case <-t.C:
 					s := stats()
-					slog.New(slog.NewTextHandler(p.out, nil)).Info("progress",
+					slog.New(safetext.NewLogHandler(p.out, nil)).Info("progress",
 						"repositories", s.RepositoriesDone, "tags", s.TagsDone, "images", s.Images,
 						"layers_read", s.LayersRead, "bytes_read", s.BytesRead, "errors", s.Errors)
 				}

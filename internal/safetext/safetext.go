@@ -25,7 +25,7 @@ import (
 // newlines and tabs included. A backslash that would read as the start of
 // an escape (followed by x, u, U, n, t, r, a backslash or an escaped
 // character) is doubled, so the original bytes can always be recovered.
-func Escape(s string) string { return escape(s, false) }
+func Escape(s string) string { return escape(s, false, false) }
 
 // Lines is Escape for text of several lines: each line is escaped and the
 // lines after the first are indented by two spaces, so a line break in a
@@ -48,12 +48,13 @@ func Lines(s string) string {
 // content): newlines and tabs are kept, everything else the package names
 // is escaped, and backslashes are left as they are (a file's own "\n" reads
 // as written; the exact bytes are for a file or a pipe).
-func Text(s string) string { return escape(s, true) }
+func Text(s string) string { return escape(s, true, false) }
 
 // escape writes s escaped; keepLayout keeps newlines, tabs and backslashes
-// as they are (Text), otherwise they are escaped (Escape).
-func escape(s string, keepLayout bool) string {
-	if clean(s, keepLayout) {
+// as they are (Text), otherwise they are escaped (Escape); quote escapes
+// the double quote too, as \x22, for a value between double quotes.
+func escape(s string, keepLayout, quote bool) string {
+	if clean(s, keepLayout) && !(quote && strings.Contains(s, `"`)) {
 		return s
 	}
 	var b strings.Builder
@@ -62,13 +63,17 @@ func escape(s string, keepLayout bool) string {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == '\\' && !keepLayout {
 			b.WriteByte('\\')
-			if next, _ := utf8.DecodeRuneInString(s[i+1:]); i+1 < len(s) && (strings.ContainsRune(`xuUntr\`, next) || !Safe(next)) {
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); i+1 < len(s) && (strings.ContainsRune(`xuUntr\`, next) || !Safe(next) || quote && next == '"') {
 				b.WriteByte('\\')
 			}
 			i++
 			continue
 		}
-		write(&b, s[i:i+n], r, keepLayout)
+		if quote && r == '"' {
+			b.WriteString(`\x22`)
+		} else {
+			write(&b, s[i:i+n], r, keepLayout)
+		}
 		i += n
 	}
 	return b.String()
