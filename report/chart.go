@@ -8,13 +8,17 @@ import (
 
 // Chart is the trend chart, laid out for an inline SVG: lines of counts
 // (open findings, new, resolved, images) on the left axis and bars of the
-// bytes each scan read on the right one.
+// bytes each scan read on the right one. A scan that did not finish
+// cleanly is marked by a band; one whose rules did not run has no point on
+// the findings lines (a gap, never a fall to zero that reads as a clean
+// fleet).
 type Chart struct {
 	W, H           int
 	Left, Right    float64 // plot area
 	Top, Bottom    float64
 	Lines          []Line
 	Bars           []Bar
+	Marks          []Bar // bands over the scans that failed, were interrupted, had errors or no rules run
 	YTicks, XTicks []Tick
 	BytesMax       string
 }
@@ -22,9 +26,9 @@ type Chart struct {
 // Line is one series.
 type Line struct {
 	Name, Class string
-	Points      string // SVG polyline points
+	Path        string // SVG path data: M at the first point and after each gap, L between
 	Dots        []Point
-	Last        int64
+	Last        string // the last scan's value, or why it has none
 }
 
 // Point is a point of a series, with its value.
@@ -56,11 +60,12 @@ func trendChart(scans []Scan) Chart {
 	series := []struct {
 		name, class string
 		val         func(*Scan) int64
+		rules       bool // a count of the scan's rules run: none when they did not run
 	}{
-		{"findings", "s-open", func(s *Scan) int64 { return s.Findings }},
-		{"new", "s-new", func(s *Scan) int64 { return s.New }},
-		{"resolved", "s-resolved", func(s *Scan) int64 { return s.Resolved }},
-		{"images", "s-images", func(s *Scan) int64 { return s.Images }},
+		{"findings", "s-open", func(s *Scan) int64 { return s.Findings }, true},
+		{"new", "s-new", func(s *Scan) int64 { return s.New }, true},
+		{"resolved", "s-resolved", func(s *Scan) int64 { return s.Resolved }, true},
+		{"images", "s-images", func(s *Scan) int64 { return s.Images }, false},
 	}
 	var top, bytesTop int64
 	for i := range scans {
@@ -84,15 +89,35 @@ func trendChart(scans []Scan) Chart {
 				Title: fmt.Sprintf("scan %d: %s read", scans[i].ID, HumanBytes(scans[i].BytesRead))})
 		}
 	}
+	for i := range scans {
+		if !scans[i].Clean() {
+			c.Marks = append(c.Marks, Bar{X: x(i) - step/2, Y: c.Top, W: step, H: c.Bottom - c.Top,
+				Title: fmt.Sprintf("scan %d: %s", scans[i].ID, notClean(&scans[i]))})
+		}
+	}
 	for _, s := range series {
-		l := Line{Name: s.name, Class: s.class, Last: s.val(&scans[n-1])}
-		var pts []string
+		l := Line{Name: s.name, Class: s.class}
+		var path []string
+		gap := true
 		for i := range scans {
+			if s.rules && !scans[i].RulesRan {
+				gap = true
+				continue
+			}
 			v := s.val(&scans[i])
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+			cmd := "L"
+			if gap {
+				cmd, gap = "M", false
+			}
+			path = append(path, fmt.Sprintf("%s%.1f,%.1f", cmd, x(i), y(v)))
 			l.Dots = append(l.Dots, Point{x(i), y(v), fmt.Sprintf("scan %d: %d %s", scans[i].ID, v, s.name)})
 		}
-		l.Points = strings.Join(pts, " ")
+		l.Path = strings.Join(path, " ")
+		if last := &scans[n-1]; s.rules && !last.RulesRan {
+			l.Last = "rules not run"
+		} else {
+			l.Last = fmt.Sprintf("%d now", s.val(last))
+		}
 		c.Lines = append(c.Lines, l)
 	}
 	every := max(1, (n+9)/10)
@@ -102,6 +127,21 @@ func trendChart(scans []Scan) Chart {
 		}
 	}
 	return c
+}
+
+// notClean says why a scan is not one to take at its word.
+func notClean(s *Scan) string {
+	why := s.Status
+	switch s.Status {
+	case "errors":
+		why = fmt.Sprintf("partial (%d errors)", s.Errors)
+	case "ok":
+		why = "finished"
+	}
+	if !s.RulesRan {
+		why += ", rules not run: no findings counted"
+	}
+	return why
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten, at least 4 so

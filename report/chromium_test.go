@@ -1,7 +1,9 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
+	"image"
 	"image/png"
 	"os"
 	"os/exec"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditor-dev/auditor/report"
 )
 
 // chromium runs headless Chromium (Debian's chromium or
@@ -45,6 +49,11 @@ func chromium(t *testing.T, page string, args ...string) []byte {
 func writePage(t *testing.T) string {
 	t.Helper()
 	_, page, _ := hostileReport(t)
+	return writeHTML(t, page)
+}
+
+func writeHTML(t *testing.T, page []byte) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.html")
 	if err := os.WriteFile(path, page, 0o644); err != nil {
 		t.Fatal(err)
@@ -83,11 +92,11 @@ func TestChromiumDOM(t *testing.T) {
 	}
 }
 
-// TestChromiumScreenshot renders the report to a PNG: it must be produced,
-// be the size asked for, and show a page (many colours, not one).
-func TestChromiumScreenshot(t *testing.T) {
-	shot := filepath.Join(t.TempDir(), "report.png")
-	chromium(t, writePage(t), "--screenshot="+shot)
+// screenshot renders the file page in Chromium and decodes the PNG.
+func screenshot(t *testing.T, page string) image.Image {
+	t.Helper()
+	shot := filepath.Join(t.TempDir(), "shot.png")
+	chromium(t, page, "--screenshot="+shot)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -97,6 +106,13 @@ func TestChromiumScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
+	return img
+}
+
+// TestChromiumScreenshot renders the report to a PNG: it must be produced,
+// be the size asked for, and show a page (many colours, not one).
+func TestChromiumScreenshot(t *testing.T) {
+	img := screenshot(t, writePage(t))
 	b := img.Bounds()
 	if b.Dx() != 1280 || b.Dy() != 2000 {
 		t.Errorf("screenshot is %v, want 1280x2000", b)
@@ -110,5 +126,34 @@ func TestChromiumScreenshot(t *testing.T) {
 	}
 	if len(colours) < 50 {
 		t.Errorf("screenshot has %d colours: the page did not render", len(colours))
+	}
+}
+
+// TestChromiumTrendLines renders a trend of counts that rise and fall, and counts
+// the pixels of the findings line's colour: a line is a few thousand, the
+// area under it (the stylesheet's fill winning over fill="none", as it
+// once did) tens of thousands.
+func TestChromiumTrendLines(t *testing.T) {
+	d := &report.Data{Generated: time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC), Version: "test"}
+	for i, n := range []int64{390, 100, 380, 120, 390, 110} {
+		d.Trend = append(d.Trend, report.Scan{ID: int64(i + 1), Status: "ok", RulesRan: true, Findings: n, Started: "2026-12-01T02:00:00Z"})
+	}
+	d.Scan = d.Trend[len(d.Trend)-1]
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, d, report.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	img := screenshot(t, writeHTML(t, buf.Bytes()))
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r>>8 == 0x15 && g>>8 == 0x65 && bl>>8 == 0xc0 { // --open
+				n++
+			}
+		}
+	}
+	if n < 500 || n > 12000 {
+		t.Errorf("%d pixels of the findings line's colour: want a line (500 to 12,000), not an area nor nothing", n)
 	}
 }

@@ -86,15 +86,21 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 			t.Fatal(err)
 		}
 	}
+	return reopen(t, db, path), host
+}
+
+// reopen closes db, at path, and opens it read-only until the test ends.
+func reopen(t *testing.T, db *index.DB, path string) *index.DB {
+	t.Helper()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := index.OpenReadOnly(ctx, path)
+	ro, err := index.OpenReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ro.Close() })
-	return ro, host
+	return ro
 }
 
 // hostileReport loads and renders the hostile index's report.
@@ -211,5 +217,60 @@ func TestTop(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "1 of the 2 images with findings are detailed here") || !strings.Contains(buf.String(), `href="r.json"`) {
 		t.Errorf("the capped page does not say so:\n%.3000s", buf.String())
+	}
+}
+
+// TestTrendLast30: the trend covers the last 30 scans up to the one
+// reported on, oldest first, and the chart marks the failed one in them.
+func TestTrendLast30(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	db, err := index.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Now = frozen()
+	set, err := rules.NewSet(rules.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 34; i++ {
+		id, err := db.BeginScan(ctx, "registry.test", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := index.ScanOK
+		if i == 20 {
+			status = index.ScanFailed
+		}
+		if err := db.FinishScan(ctx, id, status, auditor.ScanStats{Images: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if status == index.ScanOK {
+			if _, err := rules.Run(ctx, db, set, rules.RunOptions{ScanID: id, Now: db.Now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ro := reopen(t, db, path)
+	d, err := report.Load(ctx, ro.Reader(), report.Options{ScanID: 33, Now: frozen(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Trend) != report.TrendScans || d.Trend[0].ID != 4 || d.Trend[len(d.Trend)-1].ID != 33 {
+		t.Fatalf("trend of %d scans from %d to %d, want the 30 scans 4 to 33", len(d.Trend), d.Trend[0].ID, d.Trend[len(d.Trend)-1].ID)
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, d, report.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{"Trend over the last 30 scans", "<title>scan 20: failed, rules not run: no findings counted</title>", "<title>scan 33: 33 images</title>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not hold %s", want)
+		}
+	}
+	if strings.Contains(page, "<title>scan 3: ") || strings.Contains(page, "<title>scan 34: ") {
+		t.Error("the trend shows a scan outside the last 30 up to scan 33")
 	}
 }
