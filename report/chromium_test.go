@@ -85,7 +85,7 @@ func TestChromiumDOM(t *testing.T) {
 			t.Errorf("injected element: %s", tag)
 		}
 	}
-	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(2)&gt;", `\x1b`, "&lt;U+202E&gt;"} {
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(2)&gt;", "javascript:alert(4)", `\x1b`, "&lt;U+202E&gt;"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM does not show %s as text", want)
 		}

@@ -3,6 +3,8 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"flag"
 	"os"
 	"path/filepath"
@@ -154,9 +156,22 @@ func TestHTMLHostile(t *testing.T) {
 			t.Errorf("finding %s (%s %q) is not in the HTML", f.Fingerprint, f.RuleID, f.Path)
 		}
 	}
-	csp := `<meta http-equiv="Content-Security-Policy" content="` + strings.ReplaceAll(report.CSP, "'", "&#39;") + `">`
-	if !strings.Contains(s, csp) || !strings.Contains(report.CSP, "default-src 'none'") {
+	csp := `<meta http-equiv="Content-Security-Policy" content="` + strings.NewReplacer("'", "&#39;", "+", "&#43;").Replace(report.CSP) + `">`
+	if !strings.Contains(s, csp) || !strings.Contains(report.CSP, "default-src 'none'") || strings.Contains(report.CSP, "unsafe") {
 		t.Errorf("no strict CSP meta tag %s", csp)
+	}
+	// The one style element is what the CSP's hash allows, and nothing
+	// else styles the page (a style attribute would need 'unsafe-inline').
+	styles := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(s, -1)
+	if len(styles) != 1 {
+		t.Fatalf("%d style elements, want 1", len(styles))
+	}
+	sum := sha256.Sum256([]byte(styles[0][1]))
+	if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(report.CSP, "style-src "+h+";") {
+		t.Errorf("CSP %q does not allow the page's style element (%s)", report.CSP, h)
+	}
+	if regexp.MustCompile(`(?i)<[^>]+\sstyle\s*=`).MatchString(s) {
+		t.Errorf("the page has a style attribute: %s", regexp.MustCompile(`(?i)<[^>]+\sstyle\s*=[^>]*>`).FindString(s))
 	}
 	for _, m := range regexp.MustCompile(`(?i)\b(?:src|href)\s*=\s*["']?([^"'\s>]*)`).FindAllStringSubmatch(s, -1) {
 		if u := strings.ToLower(m[1]); strings.HasPrefix(u, "http:") || strings.HasPrefix(u, "https:") || strings.HasPrefix(u, "//") || strings.HasPrefix(u, "javascript:") {
