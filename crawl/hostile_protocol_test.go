@@ -569,3 +569,97 @@ func TestAttestationInLayout(t *testing.T) {
 		t.Errorf("images %v, want %v", got, want)
 	}
 }
+
+// TestBadHeaderIsDigestMismatch serves layer blobs whose first bytes are
+// damaged (gzip flags with reserved bits, the gzip magic, the tar header of
+// an uncompressed layer), so that the decoder gives up at once: from a
+// registry and from an OCI layout, each is reported as the digest mismatch
+// it is, the whole blob hashed, with the decoder's error after it (it was
+// reported as "gzip: invalid header").
+func TestBadHeaderIsDigestMismatch(t *testing.T) {
+	t.Parallel()
+	at := func(b []byte, i int, v byte) []byte { c := bytes.Clone(b); c[i] = v; return c }
+	type damaged struct {
+		repo                string
+		plain, good, served []byte
+		decoder             string
+	}
+	var cases []damaged
+	for _, c := range []struct {
+		repo    string
+		gzip    bool
+		at      int
+		v       byte
+		decoder string
+	}{
+		{"bad/gzip-flags", true, 3, 0xe0, "gzip: invalid header"},
+		{"bad/gzip-magic", true, 0, 0, "reading tar after 0 entries"},
+		{"bad/tar-header", false, 100, 'x', "archive/tar: invalid tar header"},
+	} {
+		plain := tarOf(t, tar.FormatPAX, file("etc/os-release", "ID="+c.repo+"\n"+strings.Repeat("x", 5000)))
+		good := plain
+		if c.gzip {
+			good = gz(t, plain)
+		}
+		cases = append(cases, damaged{c.repo, plain, good, at(good, c.at, c.v), c.decoder})
+	}
+	served := map[string][]byte{}
+	for _, c := range cases {
+		served["/blobs/"+digestOf(c.good)] = c.served
+	}
+	m := newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		for suffix, b := range served {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, suffix) {
+				w.Write(b)
+				return true
+			}
+		}
+		return false
+	})
+	var children []v1.Descriptor
+	var blobs [][]byte
+	for _, c := range cases {
+		mt := types.OCILayer
+		if bytes.Equal(c.good, c.plain) {
+			mt = types.OCIUncompressedLayer
+		}
+		m.image(c.repo, "v1", []layer{{blob: c.good, tar: c.plain, mt: mt}}, nil)
+		cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": []string{digestOf(c.plain)}}})
+		man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1,
+			"config": v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: hashOf(cfg)},
+			"layers": []v1.Descriptor{{MediaType: mt, Size: int64(len(c.good)), Digest: hashOf(c.good)}}})
+		children = append(children, v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(man)), Digest: hashOf(man),
+			Annotations: map[string]string{"org.opencontainers.image.ref.name": strings.TrimPrefix(c.repo, "bad/")}})
+		blobs = append(blobs, man, cfg)
+	}
+	idx, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: children})
+	dir := t.TempDir()
+	writeLayout(t, dir, idx, blobs...)
+	for _, c := range cases { // the layout's blob files hold the damaged bytes under the good digest
+		if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(digestOf(c.good), "sha256:")), c.served, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.on.Store(true)
+	db, errs := scanErrors(t, crawl.Options{}, crawl.Target{Registry: m.host}, crawl.Target{Source: crawl.SourceOCI, Path: dir})
+	abs, _ := filepath.Abs(dir)
+	for _, c := range cases {
+		want := "layer " + digestOf(c.good) + ": digest mismatch: "
+		var fromLayout []auditor.ScanError
+		for _, e := range errs[abs] {
+			if e.Reference == strings.TrimPrefix(c.repo, "bad/") {
+				fromLayout = append(fromLayout, e)
+			}
+		}
+		for where, es := range map[string][]auditor.ScanError{"registry": errs[c.repo], "layout": fromLayout} {
+			got := messages(es)
+			if len(es) != 1 || !strings.HasPrefix(got, want) || !strings.Contains(got, digestOf(c.served)) || !strings.Contains(got, "(and decoding it failed: ") || !strings.Contains(got, c.decoder) {
+				t.Errorf("%s from the %s: errors %q, want one starting %q, naming the digest the blob hashes to (%s) and the decoder's %q", c.repo, where, got, want, digestOf(c.served), c.decoder)
+			}
+		}
+	}
+	var n int
+	if err := db.Reader().QueryRow(`SELECT count(*) FROM layers`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d layers indexed from damaged blobs, %v", n, err)
+	}
+}
