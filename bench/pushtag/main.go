@@ -5,9 +5,16 @@
 //
 // Usage: pushtag [-files N] SRC DST
 //
+//	pushtag -tags N SRC DST
+//
 // SRC and DST are image references (host/repo:tag). The new layer keeps the
 // media type of the layer it replaces; the config keeps everything but the
 // replaced layer's diff_id and history entry.
+//
+// With -tags N, nothing new is built: SRC's manifest is PUT as it is under N
+// tags of DST's repository, DST's tag followed by -0, -1, ... (the blobs are
+// copied there first if DST is another repository), for bench/run's warm
+// re-scan of many tags: N tags cost N manifest PUTs and no blob.
 package main
 
 import (
@@ -24,20 +31,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	files := flag.Int("files", 300, "files in the new top layer")
+	tags := flag.Int("tags", 0, "push SRC's manifest unchanged under this many tags DST-0, DST-1, ... instead")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pushtag [-files N] SRC DST")
+		fmt.Fprintln(os.Stderr, "usage: pushtag [-files N] SRC DST\n       pushtag -tags N SRC DST")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 2 || *files < 1 {
+	if flag.NArg() != 2 || *files < 1 || *tags < 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	run := run
+	if *tags > 0 {
+		run = func(ctx context.Context, src, dst string, _ int) error { return manyTags(ctx, src, dst, *tags) }
 	}
 	if err := run(ctx, flag.Arg(0), flag.Arg(1), *files); err != nil {
 		fmt.Fprintf(os.Stderr, "pushtag: %v\n", err)
@@ -45,12 +58,72 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, src, dst string, files int) error {
+// options are the remote options for the fleet's registry.
+func options(ctx context.Context) []remote.Option {
 	auth := authn.Anonymous
 	if u := os.Getenv("FLEET_USER"); u != "" {
 		auth = &authn.Basic{Username: u, Password: os.Getenv("FLEET_PASS")}
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth)}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth)}
+}
+
+// manyTags PUTs src's manifest under n tags of dst's repository, 8 at a
+// time.
+func manyTags(ctx context.Context, src, dst string, n int) error {
+	opts := options(ctx)
+	sref, err := name.ParseReference(src)
+	if err != nil {
+		return err
+	}
+	dref, err := name.NewTag(dst)
+	if err != nil {
+		return err
+	}
+	desc, err := remote.Get(sref, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	// The first tag through remote.Write or WriteIndex copies the blobs
+	// (mounted or not) when dst is another repository; the rest are
+	// manifest PUTs alone.
+	first := dref.Repository.Tag(dref.TagStr() + "-0")
+	if desc.MediaType.IsIndex() {
+		idx, ierr := desc.ImageIndex()
+		if ierr != nil {
+			return ierr
+		}
+		err = remote.WriteIndex(first, idx, opts...)
+	} else {
+		img, ierr := desc.Image()
+		if ierr != nil {
+			return ierr
+		}
+		err = remote.Write(first, img, opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("push %s: %w", first, err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	topts := options(gctx)
+	for i := 1; i < n; i++ {
+		t := dref.Repository.Tag(fmt.Sprintf("%s-%d", dref.TagStr(), i))
+		g.Go(func() error {
+			if err := remote.Tag(t, desc, topts...); err != nil {
+				return fmt.Errorf("push %s: %w", t, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "pushtag: pushed %s@%s as %d tags %s-0 .. %s-%d\n", dref.Repository, desc.Digest, n, dref.TagStr(), dref.TagStr(), n-1)
+	return nil
+}
+
+func run(ctx context.Context, src, dst string, files int) error {
+	opts := options(ctx)
 	sref, err := name.ParseReference(src)
 	if err != nil {
 		return err

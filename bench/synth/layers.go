@@ -207,3 +207,23 @@ func (s Spec) Image(a, t int) (tag string, img *auditor.Image) {
 	img.History = append(img.History, auditor.History{Created: created, CreatedBy: `/bin/sh -c #(nop)  ENTRYPOINT ["/app/bin/server"]`, EmptyLayer: true})
 	return fmt.Sprintf("v1.%d", t), img
 }
+
+// Release returns release n (n >= 1) of tag t of application a, as a night's
+// push of a new build would make it: the tag's layer rebuilt (a new digest,
+// new contents of the build output, the same paths) and the tag's image over
+// it, with new image and config digests; the tag's name is unchanged.
+func (s Spec) Release(a, t, n int) (l *auditor.Layer, tag string, img *auditor.Image) {
+	l = s.TagLayer(a, t)
+	l.Digest = digestOf("tag", s.Seed, a, t, "release", n)
+	l.DiffID = digestOf("diff", l.Digest)
+	for i := range l.Entries {
+		if e := &l.Entries[i]; e.SHA256 != "" && e.Kind != auditor.KindEmpty {
+			e.SHA256 = content(fmt.Sprint(e.SHA256, "release", n))
+		}
+	}
+	tag, img = s.Image(a, t)
+	img.Digest = digestOf("image", s.Seed, a, t, "release", n)
+	img.ConfigDigest = digestOf("config", s.Seed, a, t, "release", n)
+	img.Layers[len(img.Layers)-1] = l.Digest
+	return l, tag, img
+}

@@ -113,3 +113,34 @@ func TestGenerate(t *testing.T) {
 		t.Fatalf("setuid rule found %d rows; each image has at least 4 setuid or setgid files", n)
 	}
 }
+
+func TestRelease(t *testing.T) {
+	s := synth.Scaled(100_000)
+	old := s.TagLayer(3, 1)
+	oldTag, oldImg := s.Image(3, 1)
+	l, tag, img := s.Release(3, 1, 1)
+	if tag != oldTag || img.Digest == oldImg.Digest || l.Digest == old.Digest || img.Layers[len(img.Layers)-1] != l.Digest {
+		t.Fatalf("release 1: tag %q (was %q), image %s (was %s), top layer %s of %s", tag, oldTag, img.Digest, oldImg.Digest, img.Layers[len(img.Layers)-1], l.Digest)
+	}
+	if len(l.Entries) != len(old.Entries) {
+		t.Fatalf("release has %d entries, the tag's layer %d", len(l.Entries), len(old.Entries))
+	}
+	changed := 0
+	for i, e := range l.Entries {
+		if e.Path != old.Entries[i].Path {
+			t.Fatalf("entry %d: %s, was %s", i, e.Path, old.Entries[i].Path)
+		}
+		if e.SHA256 != old.Entries[i].SHA256 {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Fatal("no content changed")
+	}
+	if l2, _, _ := s.Release(3, 1, 2); l2.Digest == l.Digest {
+		t.Fatal("releases 1 and 2 have one digest")
+	}
+	if again, _, _ := s.Release(3, 1, 1); again.Digest != l.Digest || again.Entries[0].SHA256 != l.Entries[0].SHA256 {
+		t.Fatal("release 1 is not deterministic")
+	}
+}
