@@ -466,11 +466,22 @@ func TestHostileNames(t *testing.T) {
 
 // TestTagWork pushes the 10^8-visit tag (4 nested indexes, each listing
 // the one below 100 times) and a tag of 30 distinct images with
-// max_manifests_per_tag = 10: the first is indexed in 5 visits, the second
-// fails naming the tag, after a bounded number of requests.
+// max_manifests_per_tag = 10: the first is indexed from a handful of
+// manifest requests (each distinct manifest fetched once), and a re-scan
+// does not expand its indexes again; the second fails naming the tag,
+// after a bounded number of requests.
 func TestTagWork(t *testing.T) {
 	t.Parallel()
-	r := newHostileRegistry(t)
+	var nested, wideReqs atomic.Int64
+	r := newMisbehaving(t, func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/v2/work/nested/manifests/"):
+			nested.Add(1)
+		case strings.HasPrefix(r.URL.Path, "/v2/work/wide/manifests/"):
+			wideReqs.Add(1)
+		}
+		return false
+	})
 	plain := tarOf(t, tar.FormatPAX, file("etc/os-release", "ID=test\n"))
 	d := r.image("work/nested", "", []layer{{blob: gz(t, plain), tar: plain}}, nil)
 	for i := range 4 {
@@ -491,14 +502,23 @@ func TestTagWork(t *testing.T) {
 		wide = append(wide, r.image("work/wide", "", []layer{{blob: gz(t, tb), tar: tb}}, nil))
 	}
 	r.manifest("work/wide", "v1", types.OCIImageIndex, ociIndex(wide...))
+	r.on.Store(true)
 
 	opts := crawl.Options{Limits: crawl.Limits{MaxTagManifests: 10, MaxIndexDepth: 5}}
 	db, errs := scanErrors(t, opts, crawl.Target{Registry: r.host})
 	if len(errs["work/nested"]) != 0 {
 		t.Errorf("nested: %v", messages(errs["work/nested"]))
 	}
+	// 5 distinct manifests (4 indexes and the image), each once, and the
+	// tag's HEAD: not the 10^8 visits.
+	if n := nested.Load(); n > 8 {
+		t.Errorf("nested: %d manifest requests for 5 distinct manifests", n)
+	}
 	if got, want := messages(errs["work/wide"]), "tag v1: manifest exceeds limit: reaches more than 10 manifests (max_manifests_per_tag)"; !strings.Contains(got, want) {
 		t.Errorf("wide: errors %q, want %q", got, want)
+	}
+	if n := wideReqs.Load(); n > 15 {
+		t.Errorf("wide: %d manifest requests with max_manifests_per_tag 10", n)
 	}
 	var n int
 	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'work/nested'`).Scan(&n); err != nil || n != 1 {
@@ -507,6 +527,21 @@ func TestTagWork(t *testing.T) {
 	if err := db.Reader().QueryRow(`SELECT count(*) FROM images WHERE repository = 'work/wide'`).Scan(&n); err != nil || n > 9 {
 		t.Errorf("wide: %d images indexed with max_manifests_per_tag 10 (the index is one)", n)
 	}
+
+	// A re-scan into the same index: the nested tag's indexes are indexed,
+	// so the tag is resolved and nothing below it is fetched again.
+	first := nested.Load()
+	cr, err := crawl.New(db, crawl.Options{Limits: opts.Limits, Retry: crawl.Retry{Attempts: 2, Backoff: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cr.Scan(context.Background(), []crawl.Target{{Registry: r.host, Repository: "work/nested"}}); err != nil {
+		t.Fatal(err)
+	}
+	if again := nested.Load() - first; again > 2 {
+		t.Errorf("re-scan: %d manifest requests for the indexed nested tag (first scan %d), want at most 2", again, first)
+	}
+	t.Logf("nested: %d manifest requests, %d on re-scan; wide: %d", first, nested.Load()-first, wideReqs.Load())
 }
 
 // TestAttestationInLayout scans one multi-platform index with a BuildKit
