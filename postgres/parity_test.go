@@ -174,7 +174,7 @@ func TestViewsMatchSQLite(t *testing.T) {
 	views := viewdump.Public(t, lite.Reader())
 	viewdump.Compare(t, views, lite.Reader(), nil, pg.Reader(), postgres.Bytes)
 	// The corpus reaches the views that matter (not vacuous).
-	for _, v := range []string{"image_files", "content_matches", "image_config_lines", "accounts", "tags", "history", "package_db_files", "content_digests"} {
+	for _, v := range []string{"image_files", "content_matches", "image_config_lines", "accounts", "tags", "history", "package_db_files", "content_digests", "path_names", "image_sizes", "tag_changes"} {
 		rows, err := viewdump.Dump(ctx, pg.Reader(), v, views[v], postgres.Bytes)
 		if err != nil || len(rows) == 0 {
 			t.Errorf("view %s: %d rows, %v", v, len(rows), err)

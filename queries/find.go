@@ -43,10 +43,9 @@ type FindRow struct {
 // The kinds of lookup; each is a fixed condition for find.sql.
 const (
 	lookPath = "f.path = ?1"
-	// Globs match the distinct paths first (the index's private paths
-	// table): through the view, a GLOB without a literal prefix would
-	// scan every entry.
-	lookGlob      = "f.path IN (SELECT path FROM paths WHERE path GLOB ?1)"
+	// Globs match the distinct paths first (the path_names view): through
+	// image_files, a GLOB without a literal prefix would scan every entry.
+	lookGlob      = "f.path IN (SELECT path FROM path_names WHERE path GLOB ?1)"
 	lookHash      = "f.sha256 = ?1"
 	lookHashStart = "f.sha256 >= ?1 AND f.sha256 < ?1 || 'g'" // hex sorts below 'g'; GLOB would scan entries
 )

@@ -271,7 +271,7 @@ func readErrors(ctx context.Context, db *sql.DB, from, to int64) ([]ScanError, i
 		return nil, 0, fmt.Errorf("reading scan errors: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT scan_id, COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(reference, ''),
-		COALESCE(layer_digest, ''), message FROM scan_errors WHERE scan_id BETWEEN ? AND ? ORDER BY scan_id, rowid LIMIT ?`, from, to, maxErrors)
+		COALESCE(layer_digest, ''), message FROM scan_errors WHERE scan_id BETWEEN ? AND ? ORDER BY scan_id, id LIMIT ?`, from, to, maxErrors)
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading scan errors: %w", err)
 	}

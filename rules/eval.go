@@ -101,7 +101,7 @@ func Eval(ctx context.Context, db Querier, r *Rule, scanID int64) ([]Finding, er
 }
 
 // scoping says how eval restricts a rule to the images of its scope (the
-// images the rule_scope table holds for it). Either way the rule returns
+// images the rule_scopes view holds for it). Either way the rule returns
 // the same rows; only the work SQLite does differs.
 type scoping int
 
@@ -128,19 +128,19 @@ func scopingFor(inScope, images int) scoping {
 	return scopePushed
 }
 
-// eval is Eval, restricted to the images the rule_scope table holds for the
+// eval is Eval, restricted to the images the rule_scopes view holds for the
 // rule unless s is wholeIndex.
 func eval(ctx context.Context, db Querier, r *Rule, scanID int64, s scoping) ([]Finding, error) {
 	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
 	switch s {
 	case scopePushed:
-		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
+		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
 		a = append(a, sql.Named("auditor_rule_id", r.ID))
 	case scopeAfter:
 		// A LIMIT keeps SQLite from pushing the condition down into the
 		// rule's query (and "LIMIT -1" limits nothing).
 		q = "SELECT image_digest, path, layer_digest, detail FROM (SELECT * FROM (\n" + query(r) + "\n) LIMIT -1) AS rule_rows" +
-			"\nWHERE image_digest IN (SELECT image_digest FROM rule_scope WHERE rule_id = :auditor_rule_id)"
+			"\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
 		a = append(a, sql.Named("auditor_rule_id", r.ID))
 	}
 	rows, err := db.QueryContext(ctx, q, a...)

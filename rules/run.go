@@ -301,7 +301,7 @@ func imageNames(ctx context.Context, q Querier) (map[string][]string, error) {
 // anySuppressed reports whether an open finding is suppressed (errors count
 // as yes: the caller then reads them all).
 func anySuppressed(ctx context.Context, q Querier) bool {
-	rows, err := q.QueryContext(ctx, `SELECT 1 FROM finding_rows WHERE resolved_in IS NULL AND suppressed IS NOT NULL LIMIT 1`)
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM findings WHERE resolved_in IS NULL AND suppressed_reason IS NOT NULL LIMIT 1`)
 	if err != nil {
 		return true
 	}

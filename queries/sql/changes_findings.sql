@@ -3,7 +3,7 @@
 -- open and unsuppressed: what the nightly reports since then called new.
 SELECT f.registry, f.repository, f.image_digest, COALESCE(f.path, ''), f.severity, f.rule_id,
        COALESCE(f.title, ''), COALESCE(f.detail, '')
-FROM finding_rows r
+FROM open_findings r
 JOIN findings f ON f.fingerprint = r.fingerprint
-WHERE r.new_in > ?1 AND r.resolved_in IS NULL AND r.suppressed IS NULL
+WHERE r.new_in > ?1
 ORDER BY f.registry, f.repository, f.image_digest, f.path, f.rule_id;

@@ -2,4 +2,4 @@
 -- image: what needs looking at. Findings belong to the image digest,
 -- whichever repositories hold it (the findings view lists them all in one
 -- column). ?1 image digest.
-SELECT count(*) FROM finding_rows WHERE image_digest = ?1 AND resolved_in IS NULL AND suppressed IS NULL;
+SELECT count(*) FROM open_findings WHERE image_digest = ?1;
