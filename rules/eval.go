@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -131,18 +132,7 @@ func scopingFor(inScope, images int) scoping {
 // eval is Eval, restricted to the images the rule_scopes view holds for the
 // rule unless s is wholeIndex.
 func eval(ctx context.Context, db Querier, r *Rule, scanID int64, s scoping) ([]Finding, error) {
-	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
-	switch s {
-	case scopePushed:
-		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
-		a = append(a, sql.Named("auditor_rule_id", r.ID))
-	case scopeAfter:
-		// A LIMIT keeps SQLite from pushing the condition down into the
-		// rule's query (and "LIMIT -1" limits nothing).
-		q = "SELECT image_digest, path, layer_digest, detail FROM (SELECT * FROM (\n" + query(r) + "\n) LIMIT -1) AS rule_rows" +
-			"\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
-		a = append(a, sql.Named("auditor_rule_id", r.ID))
-	}
+	q, a := scopedQuery(r, scanID, s)
 	rows, err := db.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
@@ -174,6 +164,47 @@ func eval(ctx context.Context, db Querier, r *Rule, scanID int64, s scoping) ([]
 		return nil, fmt.Errorf("rule %s (%s): %w", r.ID, r.Source, err)
 	}
 	return out, nil
+}
+
+// scopedQuery is the query eval runs for rule r with scoping s, and its
+// arguments.
+func scopedQuery(r *Rule, scanID int64, s scoping) (string, []any) {
+	q, a := wrap(r, "image_digest, path, layer_digest, detail"), args(r, scanID)
+	switch s {
+	case scopePushed:
+		// SQLite does not push a condition into a DISTINCT subquery: it
+		// would evaluate the rule on the whole index and filter the rows
+		// afterwards. Without the DISTINCT the condition reaches the
+		// rule's image_layers, and the duplicate rows it let through are
+		// dropped below (the same finding twice), so the findings are
+		// the same.
+		if rest, ok := cutDistinct(query(r)); ok {
+			q = "SELECT image_digest, path, layer_digest, detail FROM (\nSELECT " + rest + "\n) AS rule_rows"
+		}
+		q += "\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
+		a = append(a, sql.Named("auditor_rule_id", r.ID))
+	case scopeAfter:
+		// A LIMIT keeps SQLite from pushing the condition down into the
+		// rule's query (and "LIMIT -1" limits nothing).
+		q = "SELECT image_digest, path, layer_digest, detail FROM (SELECT * FROM (\n" + query(r) + "\n) LIMIT -1) AS rule_rows" +
+			"\nWHERE image_digest IN (SELECT image_digest FROM rule_scopes WHERE rule_id = :auditor_rule_id)"
+		a = append(a, sql.Named("auditor_rule_id", r.ID))
+	}
+	return q, a
+}
+
+// selectDistinct is a query that starts with SELECT DISTINCT.
+var selectDistinct = regexp.MustCompile(`(?is)^SELECT\s+DISTINCT\s`)
+
+// cutDistinct returns query without the DISTINCT of its first SELECT, if
+// it starts with SELECT DISTINCT and has no LIMIT anywhere (a LIMIT would
+// count rows before the duplicates are dropped).
+func cutDistinct(query string) (rest string, ok bool) {
+	loc := selectDistinct.FindStringIndex(query)
+	if loc == nil || strings.Contains(strings.ToUpper(query), "LIMIT") {
+		return "", false
+	}
+	return query[loc[1]:], true
 }
 
 // TestRows runs a rule read-only and returns every column it returns, for
