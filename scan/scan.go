@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/imagepkg"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/rules"
 )
@@ -67,6 +68,8 @@ type Result struct {
 	// Writes is the time the index spent in write transactions, which
 	// bounds how much faster the scan could go by reading more at once.
 	Writes time.Duration
+	// PackageImages counts the images whose packages were resolved.
+	PackageImages int
 	// Rules is the rules' run; nil when none ran (no rules, or a status
 	// other than ok and errors).
 	Rules *rules.Result
@@ -154,6 +157,14 @@ func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
 	if db.Full() && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
 		res.Status = index.ScanFailed
 		res.Err = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", id)
+	}
+	if res.Status == index.ScanOK || res.Status == index.ScanErrors {
+		if err := resolvePackages(ctx, db, id, res, o.Crawl.OnError); err != nil {
+			res.Status, res.Err = index.ScanFailed, err
+			if ctx.Err() != nil {
+				res.Status = index.ScanInterrupted
+			}
+		}
 	}
 	st := res.Stats
 	stats := auditor.ScanStats{
@@ -244,4 +255,21 @@ func DescribeError(e auditor.ScanError) string {
 		return e.Message // the scan's, not one registry's
 	}
 	return where + ": " + e.Message
+}
+
+// resolvePackages resolves the packages of every image whose packages are
+// not resolved by the current imagepkg.Version (those the crawl indexed, and
+// those indexed before): a database that does not parse is one scan error
+// naming the image and the file, through onError, and the scan's status is
+// then errors.
+func resolvePackages(ctx context.Context, db *index.DB, id int64, res *Result, onError func(auditor.ScanError)) error {
+	n, err := imagepkg.Update(ctx, db, func(image string, err error) {
+		res.Stats.Errors++
+		if res.Status == index.ScanOK {
+			res.Status = index.ScanErrors
+		}
+		onError(auditor.ScanError{Reference: image, Message: "packages: " + err.Error()})
+	})
+	res.PackageImages = n
+	return err
 }

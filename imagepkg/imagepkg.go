@@ -1,0 +1,493 @@
+// Package imagepkg resolves each image's packages from what its layers
+// left visible: the package database files the packages scanner captured
+// (scanners.Packages) and the image's merged view. For every installed
+// package of the visible dpkg, apk and rpm databases it gives the package,
+// each of its file records judged by pkgdb.Verify against the visible file
+// at the record's path (parents resolved through the image's own visible
+// symlinks, as extraction does: on a merged-/usr image dpkg's /bin/ls is
+// /usr/bin/ls), the owning packages of each visible path, and the image's
+// os-release.
+//
+// It reads and writes through small interfaces (Source, Store) so that any
+// back end can use it: the SQLite index and the PostgreSQL store each
+// implement them. A result is computed once per image and kept with
+// Version: a back end recomputes images whose kept version differs.
+package imagepkg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/auditor-dev/auditor"
+	"github.com/auditor-dev/auditor/pkgdb"
+)
+
+// Version is the resolver's version, kept with each image's result: raise
+// it when what Resolve gives changes, so every image is resolved again.
+const Version = "1"
+
+// The types a Store keeps, named here for the resolver's callers.
+type (
+	File        = auditor.VisibleFile
+	DBFile      = auditor.CapturedFile
+	Package     = auditor.ImagePackage
+	PackageFile = auditor.PackageFile
+	Owner       = auditor.PathOwner
+	Result      = auditor.ImagePackages
+)
+
+// Source reads what Resolve needs of one image.
+type Source interface {
+	// VisibleFiles are the entries of the image's merged view.
+	VisibleFiles(ctx context.Context, image string) ([]File, error)
+	// DatabaseFiles are the captured entries of every layer of the image.
+	DatabaseFiles(ctx context.Context, image string) ([]DBFile, error)
+	// Capture returns a captured content by sha256, at most maxSize bytes.
+	Capture(ctx context.Context, sha256 string, maxSize int64) ([]byte, error)
+}
+
+// Store is a Source that keeps results.
+type Store interface {
+	Source
+	// PackagesPending lists the indexed images whose kept result is not of
+	// this version (none kept, or an older one).
+	PackagesPending(ctx context.Context, version string) ([]string, error)
+	// PutPackages replaces the image's result, kept with version.
+	PutPackages(ctx context.Context, image, version string, r *Result) error
+}
+
+// maxHops bounds the symlinks followed resolving one path (Linux's 40).
+const maxHops = 40
+
+// view is an image's merged view, by path.
+type view map[string]*File
+
+// resolve follows the symlinks of p's parents in the view (relative and
+// absolute targets, clamped at the root, as extraction does) and, when
+// final is set, of p itself.
+func (v view) resolve(p string, final bool) string {
+	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+	cur := "/"
+	for hops := 0; len(parts) > 0; {
+		name := parts[0]
+		parts = parts[1:]
+		if name == "" || name == "." {
+			continue
+		}
+		if name == ".." {
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, name)
+		f := v[next]
+		if f != nil && f.Type == auditor.TypeSymlink && (len(parts) > 0 || final) {
+			if hops++; hops > maxHops {
+				return next
+			}
+			t := f.LinkTarget
+			if !strings.HasPrefix(t, "/") {
+				t = cur + "/" + t
+			}
+			parts = append(strings.Split(strings.TrimPrefix(t, "/"), "/"), parts...)
+			cur = "/"
+			continue
+		}
+		cur = next
+	}
+	return cur
+}
+
+// kind is what pkgdb.Verify calls an entry type.
+func kind(t auditor.EntryType) pkgdb.Kind {
+	switch t {
+	case auditor.TypeFile, auditor.TypeHardlink:
+		return pkgdb.Regular
+	case auditor.TypeDir:
+		return pkgdb.Directory
+	case auditor.TypeSymlink:
+		return pkgdb.Link
+	}
+	return pkgdb.Other
+}
+
+// observe is what the view holds at p.
+func (v view) observe(p string) pkgdb.Observed {
+	f := v[p]
+	if f == nil {
+		return pkgdb.Observed{}
+	}
+	return pkgdb.Observed{Kind: kind(f.Type), LinkTarget: f.LinkTarget, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256}
+}
+
+// actual is the observed digest a record compares with.
+func actual(a pkgdb.Algorithm, o pkgdb.Observed) string {
+	switch o.Kind {
+	case pkgdb.Link:
+		if a == pkgdb.NoDigest {
+			return ""
+		}
+		d, _ := pkgdb.Digest(a, []byte(o.LinkTarget))
+		return d
+	case pkgdb.Regular:
+		switch a {
+		case pkgdb.MD5:
+			return o.MD5
+		case pkgdb.SHA1:
+			return o.SHA1
+		case pkgdb.SHA256:
+			return o.SHA256
+		case pkgdb.SHA256_160:
+			if len(o.SHA256) == 64 {
+				return o.SHA256[:40]
+			}
+		}
+	}
+	return ""
+}
+
+// databases are the package databases of one state of an image.
+type databases struct {
+	dpkg *pkgdb.DpkgDB
+	apk  *pkgdb.APKDB
+	rpm  []pkgdb.Package
+	errs []error
+}
+
+// packages lists every installed package.
+func (d *databases) packages() []pkgdb.Package {
+	var out []pkgdb.Package
+	if d.dpkg != nil {
+		out = append(out, d.dpkg.Packages...)
+	}
+	if d.apk != nil {
+		out = append(out, d.apk.Packages...)
+	}
+	out = append(out, d.rpm...)
+	return slices.DeleteFunc(out, func(p pkgdb.Package) bool { return !p.Installed })
+}
+
+// rpmPreference orders an image's rpm databases: the first present is the
+// one rpm reads (a converted system may keep the old file beside it).
+var rpmPreference = []string{
+	"/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite",
+	"/usr/lib/sysimage/rpm/Packages.db", "/var/lib/rpm/Packages.db",
+	"/usr/lib/sysimage/rpm/Packages", "/var/lib/rpm/Packages",
+}
+
+// resolver reads databases, each content once.
+type resolver struct {
+	src   Source
+	image string
+	bytes map[string][]byte   // by sha256
+	rpms  map[string]rpmParse // by sha256
+	ctx   context.Context
+}
+
+type rpmParse struct {
+	pkgs []pkgdb.Package
+	err  error
+}
+
+func (r *resolver) content(sha, name string) ([]byte, error) {
+	if b, ok := r.bytes[sha]; ok {
+		return b, nil
+	}
+	b, err := r.src.Capture(r.ctx, sha, pkgdb.DefaultLimits.MaxFileSize(name))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.bytes[sha] = b
+	return b, nil
+}
+
+// read parses the databases of one state: database path -> sha256.
+func (r *resolver) read(files map[string]string) *databases {
+	d := &databases{}
+	dpkg, apk := map[string][]byte{}, map[string][]byte{}
+	for name, sha := range files {
+		var to map[string][]byte
+		switch {
+		case pkgdb.IsDpkgPath(name):
+			to = dpkg
+		case pkgdb.IsAPKPath(name):
+			to = apk
+		default:
+			continue
+		}
+		b, err := r.content(sha, name)
+		if err != nil {
+			d.errs = append(d.errs, err)
+			continue
+		}
+		to[name] = b
+	}
+	if _, ok := dpkg[pkgdb.DpkgStatus]; ok || hasStatusD(dpkg) {
+		db, err := pkgdb.ReadDpkg(dpkg, pkgdb.DefaultLimits)
+		d.dpkg = db
+		if err != nil {
+			d.errs = append(d.errs, err)
+		}
+	}
+	if _, ok := apk[pkgdb.APKInstalled]; ok {
+		db, err := pkgdb.ReadAPK(apk, pkgdb.DefaultLimits)
+		d.apk = db
+		if err != nil {
+			d.errs = append(d.errs, err)
+		}
+	}
+	for _, name := range rpmPreference {
+		sha, ok := files[name]
+		if !ok {
+			continue
+		}
+		p, ok := r.rpms[sha]
+		if !ok {
+			b, err := r.content(sha, name)
+			if err == nil {
+				p.pkgs, p.err = pkgdb.ParseRPM(name, b, pkgdb.DefaultLimits)
+			} else {
+				p.err = err
+			}
+			r.rpms[sha] = p
+		}
+		d.rpm = p.pkgs
+		if p.err != nil {
+			d.errs = append(d.errs, p.err)
+		}
+		break
+	}
+	return d
+}
+
+func hasStatusD(files map[string][]byte) bool {
+	for n := range files {
+		if path.Dir(n) == pkgdb.DpkgStatusD {
+			return true
+		}
+	}
+	return false
+}
+
+// dbName is the database path an entry stands for: where it lands when
+// that is a database path, else the name its layer gave it.
+func dbName(f DBFile) string {
+	if pkgdb.IsDatabasePath(f.Path) || slices.Contains(pkgdb.OSReleasePaths, f.Path) {
+		return f.Path
+	}
+	return f.Name
+}
+
+// packageKey identifies a package across the states of an image.
+func packageKey(p pkgdb.Package) string {
+	return string(p.Manager) + "\x00" + p.Name + "\x00" + p.Architecture
+}
+
+// Resolve computes the packages of one image.
+func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
+	vis, err := src.VisibleFiles(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	dbf, err := src.DatabaseFiles(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	v := make(view, len(vis))
+	for i := range vis {
+		v[vis[i].Path] = &vis[i]
+	}
+	// The root, and the parents a layer implied without an entry of their
+	// own, are directories of the extracted image.
+	for i := range vis {
+		for d := path.Dir(vis[i].Path); v[d] == nil; d = path.Dir(d) {
+			v[d] = &File{Path: d, Type: auditor.TypeDir}
+			if d == "/" {
+				break
+			}
+		}
+	}
+	if v["/"] == nil {
+		v["/"] = &File{Path: "/", Type: auditor.TypeDir}
+	}
+	r := &resolver{src: src, image: image, bytes: map[string][]byte{}, rpms: map[string]rpmParse{}, ctx: ctx}
+	res := &Result{}
+
+	// The final state: the visible database files.
+	final := map[string]string{}
+	byPath := map[string]string{} // landing path -> sha256, for os-release through links
+	for _, f := range dbf {
+		if f.Visible {
+			final[dbName(f)] = f.SHA256
+			byPath[f.Path] = f.SHA256
+		}
+	}
+	dbs := r.read(final)
+	osr, err := r.osRelease(v, byPath)
+	res.OS = auditor.OSRelease(osr)
+	if err != nil {
+		dbs.errs = append(dbs.errs, err)
+	}
+	positions := r.lastChanged(dbf)
+	for _, p := range dbs.packages() {
+		res.Packages = append(res.Packages, Package{
+			Manager: string(p.Manager), Name: p.Name, Version: p.Version, Architecture: p.Architecture,
+			SourceName: p.SourceName, SourceVersion: p.SourceVersion,
+			LayerPosition: positions[packageKey(p)], RecordsDigest: p.RecordsDigest(),
+		})
+		res.Files = append(res.Files, judge(v, dbs, p)...)
+	}
+	owners := map[string][]string{}
+	for _, f := range res.Files {
+		switch pkgdb.Status(f.Status) {
+		case pkgdb.Diverted, pkgdb.Missing, pkgdb.Excluded:
+			continue
+		}
+		if v[f.Path] != nil && !slices.Contains(owners[f.Path], f.Package) {
+			owners[f.Path] = append(owners[f.Path], f.Package)
+		}
+	}
+	for p, pkgs := range owners {
+		sort.Strings(pkgs)
+		res.Owners = append(res.Owners, Owner{Path: p, Packages: strings.Join(pkgs, ", ")})
+	}
+	sort.Slice(res.Owners, func(i, j int) bool { return res.Owners[i].Path < res.Owners[j].Path })
+	if len(dbs.errs) > 0 {
+		res.Err = errors.Join(dbs.errs...)
+	}
+	return res, nil
+}
+
+// judge verifies every file record of p.
+func judge(v view, dbs *databases, p pkgdb.Package) []PackageFile {
+	out := make([]PackageFile, 0, len(p.Files))
+	add := func(f pkgdb.File, at string, o pkgdb.Observed) {
+		out = append(out, PackageFile{Package: p.Name, Path: at, RecordedPath: f.Path, Algorithm: string(f.Algorithm),
+			Expected: f.Digest, Actual: actual(f.Algorithm, o), Status: string(pkgdb.Verify(f, o))})
+	}
+	for _, f := range p.Files {
+		at := v.resolve(f.Path, false)
+		switch p.Manager {
+		case pkgdb.Dpkg:
+			// debsums follows a final symlink; dpkg's filters and
+			// diversions apply to the recorded path.
+			observe := func(rec string) pkgdb.Observed {
+				o := v.observe(v.resolve(rec, f.Digest != ""))
+				o.Excluded = dbs.dpkg.Filters.Excluded(rec, false)
+				return o
+			}
+			if to, ok := pkgdb.DivertedTo(dbs.dpkg.Diversions, f.Path, p.Name); ok {
+				o := observe(f.Path)
+				o.Diverted = true
+				add(f, at, o)
+				moved := f
+				moved.Path = to
+				add(moved, v.resolve(to, false), observe(to))
+				out[len(out)-1].RecordedPath = f.Path
+				continue
+			}
+			add(f, at, observe(f.Path))
+		default:
+			// rpm -V and apk audit do not follow a final symlink.
+			add(f, at, v.observe(at))
+		}
+	}
+	return out
+}
+
+// osRelease reads the image's os-release: the first of pkgdb.OSReleasePaths
+// the view holds, through its symlinks.
+func (r *resolver) osRelease(v view, byPath map[string]string) (pkgdb.OSRelease, error) {
+	for _, p := range pkgdb.OSReleasePaths {
+		at := v.resolve(p, true)
+		if v[at] == nil {
+			continue
+		}
+		sha, ok := byPath[at]
+		if !ok {
+			return pkgdb.OSRelease{}, nil // not captured (a link out of the captured paths)
+		}
+		b, err := r.content(sha, p)
+		if err != nil {
+			return pkgdb.OSRelease{}, err
+		}
+		return pkgdb.ParseOSRelease(p, b)
+	}
+	return pkgdb.OSRelease{}, nil
+}
+
+// lastChanged finds, for each package, the last layer whose database state
+// changed its records: the databases are read as they stood after each
+// layer that changed a database file.
+func (r *resolver) lastChanged(dbf []DBFile) map[string]int {
+	var steps []int
+	for _, f := range dbf {
+		steps = append(steps, f.Position)
+		if f.HiddenBy >= 0 {
+			steps = append(steps, f.HiddenBy)
+		}
+	}
+	sort.Ints(steps)
+	steps = slices.Compact(steps)
+	last := map[string]int{}
+	prev := map[string]string{}
+	for _, k := range steps {
+		state := map[string]string{}
+		at := map[string]int{}
+		for _, f := range dbf {
+			if f.Position > k || f.HiddenBy >= 0 && f.HiddenBy <= k {
+				continue
+			}
+			n := dbName(f)
+			if p, ok := at[n]; ok && p > f.Position {
+				continue
+			}
+			state[n], at[n] = f.SHA256, f.Position
+		}
+		cur := map[string]string{}
+		for _, p := range r.read(state).packages() {
+			cur[packageKey(p)] = p.RecordsDigest() + p.SourceName + "\x00" + p.SourceVersion
+		}
+		for key, d := range cur {
+			if prev[key] != d {
+				last[key] = k
+			}
+		}
+		prev = cur
+	}
+	return last
+}
+
+// Update resolves every image of the store whose kept result is not of
+// Version, and keeps each. A database that did not parse is reported to
+// onError (the image's result is kept with the rest); an error reading or
+// writing the store ends the update. It returns how many images it
+// resolved.
+func Update(ctx context.Context, st Store, onError func(image string, err error)) (int, error) {
+	images, err := st.PackagesPending(ctx, Version)
+	if err != nil {
+		return 0, fmt.Errorf("packages: %w", err)
+	}
+	n := 0
+	for _, im := range images {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		res, err := Resolve(ctx, st, im)
+		if err != nil {
+			return n, fmt.Errorf("packages of %s: %w", im, err)
+		}
+		if err := st.PutPackages(ctx, im, Version, res); err != nil {
+			return n, fmt.Errorf("packages of %s: %w", im, err)
+		}
+		if res.Err != nil && onError != nil {
+			onError(im, res.Err)
+		}
+		n++
+	}
+	return n, nil
+}
