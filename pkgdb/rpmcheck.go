@@ -258,3 +258,8 @@ func headerLinks(blob []byte) (string, []string, error) {
 	}
 	return name, links, nil
 }
+
+// NDBFile lays rpm headers out as an NDB database (SUSE's Packages.db), as
+// rpm's ndb backend does: for tests that need one, since Debian's rpm is
+// built without that backend.
+func NDBFile(headers [][]byte) []byte { return ndbFile(headers) }
