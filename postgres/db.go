@@ -57,7 +57,19 @@ type DB struct {
 
 	mu      sync.Mutex
 	entries map[int64][]overlay.Entry // overlay entries of recent layers, by layers.id
+
+	// layerSlots bounds the layer transactions open at once to half the
+	// pool: each holds a connection from its first chunk to its commit,
+	// and needs another meanwhile (interning), as do the crawl's other
+	// writes. With every connection held by a layer, they all waited for
+	// one another (a real crawl of the fleet hung in PutTag).
+	layerSlots chan struct{}
 }
+
+// defaultMaxConns is the pool size when the DSN sets no pool_max_conns
+// (pgxpool's default, 4 on a 2-core machine, gave a crawl 2 layers at
+// once).
+const defaultMaxConns = 16
 
 // Open connects to the database dsn names and brings its schema up to
 // date, under an advisory lock. It refuses a server whose encoding is not
@@ -68,11 +80,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["pool_max_conns"]; !set && !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
-	db := &DB{pool: pool, dsn: dsn, Now: time.Now, entries: map[int64][]overlay.Entry{}}
+	db := &DB{pool: pool, dsn: dsn, Now: time.Now, entries: map[int64][]overlay.Entry{},
+		layerSlots: make(chan struct{}, max(1, cfg.MaxConns/2))}
 	if err := db.checkEncoding(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)

@@ -128,6 +128,13 @@ func (db *DB) PutImage(ctx context.Context, repo auditor.Repo, indexDigest strin
 		var id int64
 		var indexedAt *string
 		var configVersion *int64
+		// Two tags of one image are stored at once by two crawl workers (or
+		// hosts): the lock on the digest makes the second wait for the
+		// first's commit and then find its row; FOR UPDATE alone locks no
+		// row that is not there yet, and both inserted (a unique violation).
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, img.Digest); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `SELECT id, indexed_at, config_version FROM manifests WHERE digest = $1 FOR UPDATE`, img.Digest).
 			Scan(&id, &indexedAt, &configVersion)
 		switch {

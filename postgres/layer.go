@@ -245,13 +245,20 @@ func (w *LayerWriter) begin(ctx context.Context) error {
 	if w.tx != nil {
 		return nil
 	}
+	select {
+	case w.db.layerSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	conn, err := w.db.pool.Acquire(ctx)
 	if err != nil {
+		<-w.db.layerSlots
 		return err
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		conn.Release()
+		<-w.db.layerSlots
 		return err
 	}
 	w.conn, w.tx = conn, tx
@@ -497,6 +504,7 @@ func (w *LayerWriter) Abort(ctx context.Context) error {
 func (w *LayerWriter) release() {
 	if w.conn != nil {
 		w.conn.Release()
+		<-w.db.layerSlots
 	}
 	w.conn, w.tx = nil, nil
 }

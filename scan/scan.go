@@ -6,6 +6,7 @@ package scan
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -75,6 +76,32 @@ type Result struct {
 	Rules *rules.Result
 }
 
+// Store is what a scan writes through and reads back: the crawl's sink,
+// the scan's record, and a read handle for validating rules. Both the
+// SQLite index (*index.DB) and the PostgreSQL back end (*postgres.DB) are
+// one. A store that can fill its disk says so with a Full() bool method;
+// the rules run after the crawl only on a *index.DB (the PostgreSQL back
+// end does not store findings yet: Run refuses rules there before
+// recording anything).
+type Store interface {
+	crawl.Sink
+	BeginScan(ctx context.Context, targets, version string) (int64, error)
+	AddScanError(ctx context.Context, id int64, e auditor.ScanError) error
+	FinishScan(ctx context.Context, id int64, status string, s auditor.ScanStats) error
+	Reader() *sql.DB
+	WriteTime() time.Duration
+}
+
+// ErrNoRulesStore is returned by Run when it is given rules and a store
+// that cannot run them.
+var ErrNoRulesStore = errors.New("scan: rules after a scan need the SQLite index (the PostgreSQL back end stores no findings yet: run without rules)")
+
+// full reports whether db filled its disk.
+func full(db Store) bool {
+	f, ok := db.(interface{ Full() bool })
+	return ok && f.Full()
+}
+
 // Run runs one scan into db and returns it.
 //
 // Before recording anything it checks o.Crawl and validates every rule of
@@ -95,12 +122,16 @@ type Result struct {
 // Then, for a status of ok or errors, the rules run for the scan (ctx
 // governs them); an error of the run as a whole is returned with the
 // Result, and the errors of single rules are in Result.Rules.Err().
-func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
+func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	if len(o.Targets) == 0 {
 		return nil, errors.New("scan: no targets")
 	}
 	if _, err := crawl.New(nil, o.Crawl); err != nil {
 		return nil, err
+	}
+	lite, _ := db.(*index.DB)
+	if o.Rules != nil && lite == nil {
+		return nil, ErrNoRulesStore
 	}
 	if o.Rules != nil {
 		for i := range o.Rules.Rules {
@@ -154,7 +185,7 @@ func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
 		o.Progress.Stop(res.Stats)
 	}
 	res.Status, res.Err = status(ctx, crawlErr, res.Stats)
-	if db.Full() && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
+	if full(db) && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
 		res.Status = index.ScanFailed
 		res.Err = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", id)
 	}
@@ -183,7 +214,7 @@ func Run(ctx context.Context, db *index.DB, o Options) (*Result, error) {
 	}
 	ro := o.RuleOptions
 	ro.ScanID = id
-	rr, err := rules.Run(ctx, db, o.Rules, ro)
+	rr, err := rules.Run(ctx, lite, o.Rules, ro)
 	if err != nil {
 		return res, err
 	}
@@ -218,7 +249,7 @@ var finishRetries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Secon
 // finish records the scan's end (and the errors a full disk kept from being
 // written), trying again for about 30 s while the disk is full, unless ctx
 // is done.
-func finish(ctx context.Context, db *index.DB, id int64, status string, stats auditor.ScanStats, notify func(string)) error {
+func finish(ctx context.Context, db Store, id int64, status string, stats auditor.ScanStats, notify func(string)) error {
 	for i := 0; ; i++ {
 		err := db.FinishScan(context.WithoutCancel(ctx), id, status, stats)
 		if err == nil || !index.IsFull(err) || i == len(finishRetries) || ctx.Err() != nil {
