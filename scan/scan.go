@@ -80,9 +80,9 @@ type Result struct {
 // the scan's record, and a read handle for validating rules. Both the
 // SQLite index (*index.DB) and the PostgreSQL back end (*postgres.DB) are
 // one. A store that can fill its disk says so with a Full() bool method;
-// the rules run after the crawl only on a *index.DB (the PostgreSQL back
-// end does not store findings yet: Run refuses rules there before
-// recording anything).
+// the per-image package resolution and the rules run after the crawl only
+// on a *index.DB (the PostgreSQL back end does not store findings yet: Run
+// refuses rules there before recording anything).
 type Store interface {
 	crawl.Sink
 	BeginScan(ctx context.Context, targets, version string) (int64, error)
@@ -189,8 +189,9 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 		res.Status = index.ScanFailed
 		res.Err = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", id)
 	}
-	if res.Status == index.ScanOK || res.Status == index.ScanErrors {
-		if err := resolvePackages(ctx, db, id, res, o.Crawl.OnError); err != nil {
+	// Per-image package resolution (imagepkg) is SQLite's only for now.
+	if lite != nil && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
+		if err := resolvePackages(ctx, lite, id, res, o.Crawl.OnError); err != nil {
 			res.Status, res.Err = index.ScanFailed, err
 			if ctx.Err() != nil {
 				res.Status = index.ScanInterrupted
