@@ -26,6 +26,9 @@ type Entry struct {
 	Visible      bool
 	HiddenBy     sql.Null[int64]
 	HiddenHow    sql.Null[string]
+	// Package names the packages owning a visible entry (image_files.package;
+	// NULL when none does).
+	Package sql.Null[string]
 }
 
 // marker reports whether e is a whiteout or opaque marker, not a file.
@@ -49,7 +52,7 @@ func Entries(ctx context.Context, db *sql.DB, im *Image, dir string, visibleOnly
 		var e Entry
 		if err := rows.Scan(&e.Layer, &e.LayerDigest, &e.Seq, &e.Path, &e.Type, &e.Mode, &e.UID, &e.GID,
 			&e.Uname, &e.Gname, &e.Size, &e.MTime, &e.SHA256, &e.Linkname, &e.Kind, &e.Capabilities,
-			&e.Visible, &e.HiddenBy, &e.HiddenHow); err != nil {
+			&e.Visible, &e.HiddenBy, &e.HiddenHow, &e.Package); err != nil {
 			return nil, fmt.Errorf("image %s: %w", im.Name(), err)
 		}
 		out = append(out, e)

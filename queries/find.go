@@ -38,6 +38,7 @@ type FindRow struct {
 	Visible              bool
 	HiddenBy             sql.Null[int64] // the layer that hides it
 	HiddenHow            sql.Null[string]
+	Package              sql.Null[string] // the owning packages of a visible file
 }
 
 // The kinds of lookup; each is a fixed condition for find.sql.
@@ -196,7 +197,7 @@ func Find(ctx context.Context, db *sql.DB, o FindOptions) ([]FindRow, error) {
 		var idx, os, arch, variant string
 		if err := rows.Scan(&r.Registry, &r.Repository, &r.ImageDigest, &idx, &os, &arch, &variant,
 			&r.Path, &r.Type, &r.LayerPosition, &r.LayerDigest, &r.Size, &r.Mode, &r.UID, &r.GID,
-			&r.SHA256, &r.Linkname, &r.Visible, &r.HiddenBy, &r.HiddenHow); err != nil {
+			&r.SHA256, &r.Linkname, &r.Visible, &r.HiddenBy, &r.HiddenHow, &r.Package); err != nil {
 			return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
 		}
 		if !p.matches(r.Path) {
@@ -349,13 +350,14 @@ func FindResult(rows []FindRow) *Result {
 		{Name: "hidden_by_position", NoTable: true},
 		{Name: "hidden_how", NoTable: true},
 		{Name: "status", Head: "STATUS", TableOnly: true},
+		{Name: "package", Head: "PACKAGE", Show: dashNull},
 	}}
 	for _, r := range rows {
 		res.Rows = append(res.Rows, []any{r.Registry, r.Repository, r.Registry + "/" + r.Repository, r.Tags,
 			r.ImageDigest, r.Platform, r.Path, ShownPath(r.Path, r.Type, r.Linkname.V), r.Type,
 			r.LayerPosition, r.LayerDigest, r.Size, r.Mode, r.UID, r.GID,
 			nullable(r.SHA256), nullable(r.Linkname), r.Visible, nullable(r.HiddenBy), nullable(r.HiddenHow),
-			Status(r.Visible, r.HiddenBy, r.HiddenHow)})
+			Status(r.Visible, r.HiddenBy, r.HiddenHow), nullable(r.Package)})
 	}
 	return res
 }

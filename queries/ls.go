@@ -117,6 +117,9 @@ func entryFields(layers bool) []field {
 			field{Column{Name: "hidden_how", NoTable: true}, func(e *Entry) any { return nullable(e.HiddenHow) }},
 		)
 	}
+	// The owning packages last, so that the columns before keep their
+	// places.
+	fs = append(fs, field{Column{Name: "package", Head: "PACKAGE", Show: dashNull}, func(e *Entry) any { return nullable(e.Package) }})
 	return fs
 }
 

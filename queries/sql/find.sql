@@ -8,7 +8,7 @@
 SELECT f.registry, f.repository, f.image_digest, COALESCE(i.index_digest, ''),
        COALESCE(i.os, ''), COALESCE(i.architecture, ''), COALESCE(i.variant, ''),
        f.path, f.type, f.layer_position, f.layer_digest, f.size, f.mode, f.uid, f.gid,
-       f.sha256, f.linkname, f.visible, f.hidden_by_position, f.hidden_how
+       f.sha256, f.linkname, f.visible, f.hidden_by_position, f.hidden_how, f.package
 FROM image_files f
 JOIN images i ON i.digest = f.image_digest AND i.registry = f.registry AND i.repository = f.repository
 WHERE {{filter}}

@@ -5,7 +5,7 @@
 -- '0' is the character after '/'.
 SELECT f.layer_position, f.layer_digest, f.seq, f.path, f.type, f.mode, f.uid, f.gid,
        COALESCE(f.uname, ''), COALESCE(f.gname, ''), f.size, f.mtime, f.sha256, f.linkname,
-       f.kind, f.capabilities, f.visible, f.hidden_by_position, f.hidden_how
+       f.kind, f.capabilities, f.visible, f.hidden_by_position, f.hidden_how, f.package
 FROM image_files f
 WHERE f.image_digest = ?1 AND f.registry = ?2 AND f.repository = ?3
   AND (?4 = '/' OR f.path = ?4 OR (f.path > ?4 || '/' AND f.path < ?4 || '0'))
