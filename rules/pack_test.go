@@ -118,6 +118,18 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "tar-duplicate-entry", path: "/opt/dup", layer: 1},
 		hit{rule: "tar-orphan-whiteout", path: "/opt/ghost", layer: 1})
 
+	// 6b. Whiteouts that delete something: a directory known only by the
+	// files under it, and a file that landed there through a link to a
+	// directory (its own entry is at the link's path).
+	add(img("test/whiteouts",
+		layerOf(t, ent{name: "srv/data/a", body: "a"},
+			ent{name: "srv/real/", typ: tar.TypeDir, mode: 0o755},
+			ent{name: "var/www", typ: tar.TypeSymlink, link: "/srv/real"}),
+		layerOf(t, ent{name: "var/www/index.html", body: "<p>"}),
+		layerOf(t, ent{name: "srv/.wh.data"}, ent{name: "srv/real/.wh.index.html"})),
+		hit{rule: "hidden-deleted-file", path: "/srv/data/a", layer: 1},
+		hit{rule: "hidden-deleted-file", path: "/srv/real/index.html", layer: 2})
+
 	// 7. /usr/bin/ls replaced without the package manager.
 	add(img("test/drift", layerOf(t, ent{name: "usr/bin/ls", mode: 0o755, body: elf("ls, but not")})),
 		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 1},
