@@ -15,11 +15,13 @@ import (
 // commonFlags are the flags every command that opens the index takes.
 type commonFlags struct {
 	db, config string
+	name       string // the command's, for messages
 }
 
 func (c *commonFlags) register(cmd *cobra.Command) {
+	c.name = cmd.Name()
 	fs := cmd.Flags()
-	fs.StringVar(&c.db, "db", "", "index database `FILE` (default: db in config, else auditor.db)")
+	fs.StringVar(&c.db, "db", "", "index database `FILE` or PostgreSQL `postgres://` DSN (scan only; default: db in config, else auditor.db)")
 	fs.StringVar(&c.config, "config", "", "config `FILE` (default: config.toml if present)")
 	cmd.MarkFlagFilename("db")
 	cmd.MarkFlagFilename("config", "toml")
@@ -56,7 +58,25 @@ func (c *commonFlags) load() (Config, error) {
 // checkDB checks that the database path can be a database file: not a
 // directory, in a directory that exists. A bad --db is a usage error, a bad
 // db in the config a config error.
+//
+// A PostgreSQL DSN is refused here (with its password masked): only scan
+// writes PostgreSQL, and it checks with checkScanDB.
 func (c *commonFlags) checkDB(path string) error {
+	if isPostgres(path) {
+		return errPostgresCommand(c.name, path)
+	}
+	return c.checkFileDB(path)
+}
+
+// checkScanDB is checkDB for auditor scan, which writes PostgreSQL too.
+func (c *commonFlags) checkScanDB(path string) error {
+	if isPostgres(path) {
+		return nil
+	}
+	return c.checkFileDB(path)
+}
+
+func (c *commonFlags) checkFileDB(path string) error {
 	var problem string
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		problem = "is a directory: name a file"

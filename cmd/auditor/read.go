@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/postgres"
 	"github.com/auditor-dev/auditor/queries"
 )
 
@@ -66,6 +67,9 @@ func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index
 // openIndex opens the index at path read-only, with the errors a user
 // needs: no database yet, or one from a newer auditor.
 func openIndex(ctx context.Context, path string) (*index.DB, error) {
+	if isPostgres(path) {
+		return nil, fmt.Errorf("%w: database %s: this command does not read PostgreSQL yet; only auditor scan writes it (docs/postgres.md)", errUsage, postgres.Redact(path))
+	}
 	if st, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist: run `auditor scan` first, or name one with --db", path)
 	} else if err != nil {

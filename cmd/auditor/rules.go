@@ -205,6 +205,9 @@ func rulesTest(ctx context.Context, f *testFlags, file string, stdout io.Writer)
 	if err != nil {
 		return 0, err
 	}
+	if isPostgres(cfg.DB) {
+		return 0, errPostgresCommand("rules", cfg.DB)
+	}
 	db, err := index.OpenReadOnly(ctx, cfg.DB)
 	if err != nil {
 		return 0, err

@@ -16,6 +16,7 @@ import (
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
+	"github.com/auditor-dev/auditor/postgres"
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scan"
 )
@@ -143,20 +144,34 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 		return 0, fmt.Errorf("config %s: %w", cf.configPath(), err)
 	}
 
-	if err := cf.checkDB(cfg.DB); err != nil {
+	if err := cf.checkScanDB(cfg.DB); err != nil {
 		return 0, err
 	}
-	// One scan at a time per database: a second one refuses (or waits).
-	lock, err := index.LockScan(ctx, cfg.DB, f.wait)
-	if err != nil {
-		return 0, err
+	// db is the SQLite index; nil when the scan writes PostgreSQL (store).
+	var db *index.DB
+	var store scan.Store
+	if isPostgres(cfg.DB) {
+		// Scans into one PostgreSQL database may run at once (every write
+		// is a transaction of its own; docs/postgres.md): no lock file.
+		pg, err := postgres.Open(ctx, cfg.DB) // its errors mask the password
+		if err != nil {
+			return 0, err
+		}
+		defer pg.Close()
+		store = pg
+	} else {
+		// One scan at a time per database: a second one refuses (or waits).
+		lock, err := index.LockScan(ctx, cfg.DB, f.wait)
+		if err != nil {
+			return 0, err
+		}
+		defer lock.Unlock()
+		if db, err = index.Open(ctx, cfg.DB); err != nil {
+			return 0, err
+		}
+		defer db.Close()
+		store = db
 	}
-	defer lock.Unlock()
-	db, err := index.Open(ctx, cfg.DB)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
 	if err := prepareReportDir(cfg, cf.configPath()); err != nil {
 		return 0, err
 	}
@@ -172,6 +187,10 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 	set, threshold, failing, err := scanRules(cfg, cf.configPath(), rf, &opts)
 	if err != nil {
 		return 0, err
+	}
+	if db == nil && set != nil {
+		fmt.Fprintln(stderr, "auditor scan: rules not run: the PostgreSQL back end stores no findings yet (docs/postgres.md)")
+		set = nil
 	}
 	prog := newProgress(ctx, stderr, f.quiet, f.noProgress)
 	opts.Log = prog.logger()
@@ -191,7 +210,7 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 		summary = stderr // stdout is the machine-readable report alone
 	}
 	crawled := false
-	res, err := scan.Run(ctx, db, scan.Options{
+	res, err := scan.Run(ctx, store, scan.Options{
 		Targets: targets, Label: strings.Join(targetArgs, " "), Version: version, Crawl: opts,
 		Rules: set, RuleOptions: ruleOptions(cfg, rules.RunOptions{}),
 		Progress: prog,
@@ -219,7 +238,7 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 			return code, err // exitFindings wins over exitScanErrors
 		}
 	}
-	if set == nil && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
+	if db != nil && set == nil && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
 		if err := writeReportDir(ctx, db, cfg, res.ID, nil); err != nil {
 			return 0, err
 		}
@@ -228,6 +247,9 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 	case index.ScanInterrupted:
 		return exitInterrupted, nil
 	case index.ScanFailed:
+		if db == nil {
+			return 0, res.Err
+		}
 		if err := writeReportDir(ctx, db, cfg, res.ID, nil); err != nil { // the night's report says it failed
 			fmt.Fprintf(stderr, "auditor scan: %v\n", err)
 		}
