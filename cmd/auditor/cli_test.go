@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -171,5 +174,46 @@ func TestCompletion(t *testing.T) {
 	out, _, _ = runCmd(t, "__complete", "s")
 	if !strings.Contains(out, "scan\t") || !strings.Contains(out, "sql\t") || strings.Contains(out, "images\t") {
 		t.Errorf("completing s:\n%s", out)
+	}
+}
+
+// TestVersionFromCheckout builds the binary as the README and
+// docs/nightly.md say (go build -buildvcs=auto, which wins over a
+// GOFLAGS=-buildvcs=false in the environment or go env) in a clean clone of
+// this checkout's HEAD, and wants git's own HEAD in auditor version. (Not
+// in this directory: Go stamps nothing in a linked git worktree, whose .git
+// is a file; golang/go#58218.) Built with -buildvcs=false, version says the
+// revision is unknown and how to get it, rather than printing nothing.
+func TestVersionFromCheckout(t *testing.T) {
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := strings.TrimSpace(string(head))
+	dir := t.TempDir()
+	clone := filepath.Join(dir, "clone")
+	for _, args := range [][]string{{"clone", "--quiet", "--no-checkout", strings.TrimSpace(string(top)), clone}, {"-C", clone, "checkout", "--quiet", rev}} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, c := range []struct{ dir, flag, want string }{
+		{filepath.Join(clone, "cmd", "auditor"), "-buildvcs=auto", "  revision   " + rev + "\n"},
+		{".", "-buildvcs=false", "  revision   " + noRevision + "\n"},
+	} {
+		bin := filepath.Join(dir, "auditor"+c.flag)
+		cmd := exec.Command("go", "build", c.flag, "-o", bin, ".")
+		cmd.Dir, cmd.Env = c.dir, append(os.Environ(), "GOFLAGS=-buildvcs=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", c.flag, err, out)
+		}
+		out, err := exec.Command(bin, "version").Output()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("go build %s in %s; auditor version: %v\n%s\nwant the line %q", c.flag, c.dir, err, out, c.want)
+		}
 	}
 }

@@ -35,6 +35,10 @@ type Config struct {
 	Packages   PackagesConfig            `toml:"packages"`
 	Files      ConfigFilesConfig         `toml:"config_files"`
 	Report     ReportConfig              `toml:"report"` // see nightly.go
+
+	// path is the file the config was read from ("" for the defaults), for
+	// errors found after loading (an unset credential variable).
+	path string
 }
 
 // LimitsConfig bounds what one layer may cost.
@@ -156,6 +160,7 @@ func LoadConfig(path string, required bool) (Config, error) {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.resolvePaths(md, filepath.Dir(path))
+	cfg.path = path
 	return cfg, nil
 }
 
@@ -181,6 +186,9 @@ func (c Config) CrawlOptions() (crawl.Options, error) {
 		}
 		auth, err := r.auth(host)
 		if err != nil {
+			if c.path != "" {
+				err = fmt.Errorf("config %s: %w", c.path, err)
+			}
 			return opts, err
 		}
 		cr.Auth = auth

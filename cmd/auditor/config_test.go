@@ -84,6 +84,19 @@ func TestCredentialsFromEnvironment(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AUD_TEST_UNSET") || strings.Contains(err.Error(), "alice") {
 		t.Errorf("unset password variable: %v", err)
 	}
+	// Read from a file, the error names it: which of the machine's config
+	// files holds the table is not always plain (a cron job, a unit).
+	path := filepath.Join(t.TempDir(), "nightly.toml")
+	if err := os.WriteFile(path, []byte("[registries.\"r.example.com\"]\ntoken_env = \"AUD_TEST_UNSET\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = LoadConfig(path, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.CrawlOptions()
+	if want := "config " + path + ": registry r.example.com: token_env names environment variable AUD_TEST_UNSET, which is not set"; err == nil || err.Error() != want {
+		t.Errorf("unset token variable: %v, want %s", err, want)
+	}
 }
 
 func TestExampleConfigRules(t *testing.T) {

@@ -38,6 +38,9 @@ func buildVersion(bi *debug.BuildInfo, ok bool) string {
 	return v
 }
 
+// noRevision is what version shows for a build without VCS information.
+const noRevision = "unknown: built without VCS information (-buildvcs=false in GOFLAGS or go env, or not from a git checkout); build with go build -buildvcs=auto"
+
 func buildSettings(bi *debug.BuildInfo) map[string]string {
 	m := map[string]string{}
 	for _, s := range bi.Settings {
@@ -71,6 +74,11 @@ binary was built from, when the build recorded them.`,
 				row("platform", runtime.GOOS+"/"+runtime.GOARCH)
 				if ok {
 					s := buildSettings(bi)
+					if s["vcs.revision"] == "" {
+						// GOFLAGS=-buildvcs=false (go env -w, CI images)
+						// drops it silently; say how to get it.
+						row("revision", noRevision)
+					}
 					row("revision", s["vcs.revision"])
 					row("time", s["vcs.time"])
 					row("modified", s["vcs.modified"])
