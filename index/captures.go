@@ -111,11 +111,13 @@ func (db *DB) Capture(ctx context.Context, sha string, maxSize int64) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("capture %s: %w", sha, err)
 	}
-	return decodeCapture(sha, size, compression, data, maxSize)
+	return DecodeCapture(sha, size, compression, data, maxSize)
 }
 
-// decodeCapture returns the bytes of a content_blobs row.
-func decodeCapture(sha string, size int64, compression string, data []byte, maxSize int64) ([]byte, error) {
+// DecodeCapture returns the bytes of a content_blobs row (its size,
+// compression and data) of the content sha, refusing one over maxSize
+// bytes. The PostgreSQL back end stores captures the same way.
+func DecodeCapture(sha string, size int64, compression string, data []byte, maxSize int64) ([]byte, error) {
 	var err error
 	if size > maxSize {
 		return nil, fmt.Errorf("capture %s: %d bytes, over the %d asked for", sha, size, maxSize)

@@ -32,10 +32,19 @@ func typeOf(typ string) (auditor.EntryType, bool) {
 // VisibleFiles are the visible entries of the image's merged view, with the
 // md5 and sha1 of their contents when the index has them.
 func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.VisibleFile, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT f.path, f.type, COALESCE(f.linkname, ''), COALESCE(f.sha256, ''),
+	return QueryVisibleFiles(ctx, db.r, `SELECT DISTINCT f.path, f.type, COALESCE(f.linkname, ''), COALESCE(f.sha256, ''),
 		COALESCE(c.md5, ''), COALESCE(c.sha1, '')
 		FROM image_files f LEFT JOIN contents c ON c.sha256 = f.sha256
-		WHERE f.image_digest = ? AND f.visible`, image)
+		WHERE f.image_digest = ? AND f.visible`, image, nil)
+}
+
+// QueryVisibleFiles runs query, which selects path, type, linkname, sha256,
+// md5 and sha1 of the visible entries of one image (its one argument), and
+// gives them as VisibleFiles, the names through decode when not nil (a back
+// end that stores names otherwise than as their bytes). Both back ends'
+// VisibleFiles use it.
+func QueryVisibleFiles(ctx context.Context, db *sql.DB, query, image string, decode func(string) string) ([]auditor.VisibleFile, error) {
+	rows, err := db.QueryContext(ctx, query, image)
 	if err != nil {
 		return nil, fmt.Errorf("visible files of %s: %w", image, err)
 	}
@@ -49,6 +58,9 @@ func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.Visible
 		}
 		var ok bool
 		if f.Type, ok = typeOf(typ); ok {
+			if decode != nil {
+				f.Path, f.LinkTarget = decode(f.Path), decode(f.LinkTarget)
+			}
 			out = append(out, f)
 		}
 	}
@@ -57,10 +69,19 @@ func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.Visible
 
 // DatabaseFiles are the captured entries of the image's layers.
 func (db *DB) DatabaseFiles(ctx context.Context, image string) ([]auditor.CapturedFile, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT f.path, d.path, f.layer_position,
+	return QueryDatabaseFiles(ctx, db.r, `SELECT DISTINCT f.path, d.path, f.layer_position,
 		CASE WHEN f.hidden_how IN ('deleted', 'opaque') THEN f.hidden_by_position ELSE -1 END, f.visible, d.sha256
 		FROM image_files f JOIN package_db_files d ON d.layer_digest = f.layer_digest AND d.seq = f.seq
-		WHERE f.image_digest = ?`, image)
+		WHERE f.image_digest = ?`, image, nil)
+}
+
+// QueryDatabaseFiles runs query, which selects the landing path, entry
+// name, layer position, deleting layer (-1 for none), visibility and sha256
+// of the captured entries of one image (its one argument), and gives them
+// as CapturedFiles, the names through decode when not nil. Both back ends'
+// DatabaseFiles use it.
+func QueryDatabaseFiles(ctx context.Context, db *sql.DB, query, image string, decode func(string) string) ([]auditor.CapturedFile, error) {
+	rows, err := db.QueryContext(ctx, query, image)
 	if err != nil {
 		return nil, fmt.Errorf("package database files of %s: %w", image, err)
 	}
@@ -70,6 +91,9 @@ func (db *DB) DatabaseFiles(ctx context.Context, image string) ([]auditor.Captur
 		var f auditor.CapturedFile
 		if err := rows.Scan(&f.Path, &f.Name, &f.Position, &f.HiddenBy, &f.Visible, &f.SHA256); err != nil {
 			return nil, fmt.Errorf("package database files of %s: %w", image, err)
+		}
+		if decode != nil {
+			f.Path, f.Name = decode(f.Path), decode(f.Name)
 		}
 		out = append(out, f)
 	}

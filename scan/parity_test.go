@@ -15,13 +15,17 @@ import (
 	"github.com/auditor-dev/auditor/postgres"
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scan"
+	"github.com/auditor-dev/auditor/scanners"
 )
 
 // TestFleetViewsMatchSQLite scans the real shared fleet with scan.Run into
 // the SQLite index and into PostgreSQL, both at one fixed time, and
 // compares every public view row for row, byte for byte: the same crawl
-// through either store gives the same index. A scan into PostgreSQL with
-// rules is refused before anything is recorded.
+// through either store gives the same index, and the same packages
+// resolved from it (the packages scanner on: packages, package_files,
+// image_files.package, images.os_*; the Debian image's dpkg packages with
+// their files on both). A scan into PostgreSQL with rules is refused before
+// anything is recorded.
 func TestFleetViewsMatchSQLite(t *testing.T) {
 	ctx := context.Background()
 	reg := fleettest.Registry(t)
@@ -54,12 +58,18 @@ func TestFleetViewsMatchSQLite(t *testing.T) {
 
 	var status [2]string
 	for i, db := range []scan.Store{lite, pg} {
-		res, err := scan.Run(ctx, db, scan.Options{Targets: []crawl.Target{tg}, Crawl: fleettest.Options(t), Version: "test"})
+		pkgs, err := scanners.NewPackages(scanners.PackagesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := fleettest.Options(t)
+		opts.Scanners = []crawl.LayerScanner{pkgs}
+		res, err := scan.Run(ctx, db, scan.Options{Targets: []crawl.Target{tg}, Crawl: opts, Version: "test"})
 		if err != nil {
 			t.Fatalf("scan %d: %v", i, err)
 		}
-		if res.Stats.Images == 0 || res.Stats.Files == 0 {
-			t.Fatalf("scan %d: %+v: nothing scanned", i, res.Stats)
+		if res.Stats.Images == 0 || res.Stats.Files == 0 || int64(res.PackageImages) != res.Stats.Images {
+			t.Fatalf("scan %d: %+v, packages of %d images: nothing scanned or resolved", i, res.Stats, res.PackageImages)
 		}
 		status[i] = res.Status
 	}
@@ -72,10 +82,26 @@ func TestFleetViewsMatchSQLite(t *testing.T) {
 	// the order of concurrent layer reads decides, not the store.
 	views["layers"] = slices.DeleteFunc(views["layers"], func(c string) bool { return c == "media_type" })
 	viewdump.Compare(t, views, lite.Reader(), nil, pg.Reader(), postgres.Bytes)
-	for _, v := range []string{"image_files", "image_sizes", "path_names", "tags", "images", "history"} {
+	for _, v := range []string{"image_files", "image_sizes", "path_names", "tags", "images", "history", "packages", "package_files", "package_db_files"} {
 		rows, err := viewdump.Dump(ctx, pg.Reader(), v, views[v], postgres.Bytes)
 		if err != nil || len(rows) == 0 {
 			t.Errorf("view %s: %d rows, %v", v, len(rows), err)
 		}
+	}
+	// The Debian image: its dpkg packages, each with its files, owners and
+	// os-release, on PostgreSQL (and so, compared above, on SQLite).
+	var pkgs, files, bare, owned int
+	var osID string
+	err = pg.Reader().QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM packages p WHERE p.image_digest = i.digest AND p.manager = 'dpkg'),
+		(SELECT count(*) FROM package_files f WHERE f.image_digest = i.digest AND f.status = 'ok'),
+		(SELECT count(*) FROM packages p WHERE p.image_digest = i.digest AND NOT EXISTS
+			(SELECT 1 FROM package_files f WHERE f.image_digest = p.image_digest AND f.package = p.name)),
+		(SELECT count(*) FROM image_files f WHERE f.image_digest = i.digest AND f.path = '/usr/bin/ls' AND f.package = 'coreutils'),
+		COALESCE(i.os_id, '')
+		FROM images i WHERE i.repository = 'library/debian' LIMIT 1`).Scan(&pkgs, &files, &bare, &owned, &osID)
+	if err != nil || pkgs < 80 || files < 2000 || bare != 0 || owned != 1 || osID != "debian" {
+		t.Errorf("library/debian on PostgreSQL: %d dpkg packages, %d files ok, %d packages without files, /usr/bin/ls owned by coreutils %d, os %q (%v)",
+			pkgs, files, bare, owned, osID, err)
 	}
 }

@@ -80,9 +80,10 @@ type Result struct {
 // the scan's record, and a read handle for validating rules. Both the
 // SQLite index (*index.DB) and the PostgreSQL back end (*postgres.DB) are
 // one. A store that can fill its disk says so with a Full() bool method;
-// the per-image package resolution and the rules run after the crawl only
-// on a *index.DB (the PostgreSQL back end does not store findings yet: Run
-// refuses rules there before recording anything).
+// one that keeps packages (an imagepkg.Store: both do) has them resolved
+// after the crawl. The rules run after the crawl only on a *index.DB (the
+// PostgreSQL back end does not store findings yet: Run refuses rules there
+// before recording anything).
 type Store interface {
 	crawl.Sink
 	BeginScan(ctx context.Context, targets, version string) (int64, error)
@@ -189,9 +190,10 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 		res.Status = index.ScanFailed
 		res.Err = fmt.Errorf("the disk filled up: what could not be stored is listed in scan_errors (scan %d); free space and scan again", id)
 	}
-	// Per-image package resolution (imagepkg) is SQLite's only for now.
-	if lite != nil && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
-		if err := resolvePackages(ctx, lite, id, res, o.Crawl.OnError); err != nil {
+	// Per-image package resolution, on any store that keeps packages
+	// (both the SQLite index and the PostgreSQL back end do).
+	if ps, ok := db.(imagepkg.Store); ok && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
+		if err := resolvePackages(ctx, ps, res, o.Crawl.OnError); err != nil {
 			res.Status, res.Err = index.ScanFailed, err
 			if ctx.Err() != nil {
 				res.Status = index.ScanInterrupted
@@ -294,7 +296,7 @@ func DescribeError(e auditor.ScanError) string {
 // those indexed before): a database that does not parse is one scan error
 // naming the image and the file, through onError, and the scan's status is
 // then errors.
-func resolvePackages(ctx context.Context, db *index.DB, id int64, res *Result, onError func(auditor.ScanError)) error {
+func resolvePackages(ctx context.Context, db imagepkg.Store, res *Result, onError func(auditor.ScanError)) error {
 	n, err := imagepkg.Update(ctx, db, func(image string, err error) {
 		res.Stats.Errors++
 		if res.Status == index.ScanOK {
