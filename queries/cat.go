@@ -37,7 +37,7 @@ const maxSymlinks = 40
 // root, absolute targets start there), or with layer >= 0 the entry at
 // exactly p in that layer, hidden or not. Errors wrap ErrNotInImage, or
 // say the path is not a regular file.
-func Locate(ctx context.Context, db *sql.DB, im *Image, p string, layer int) (*FileRef, error) {
+func Locate(ctx context.Context, db Querier, im *Image, p string, layer int) (*FileRef, error) {
 	p = CleanPath(p)
 	if layer >= 0 {
 		e, err := entryAt(ctx, db, im, p, layer)
@@ -69,9 +69,9 @@ type atEntry struct {
 	tarPath     string // its path in the layer tar
 }
 
-func entryAt(ctx context.Context, db *sql.DB, im *Image, p string, layer int) (*atEntry, error) {
+func entryAt(ctx context.Context, db Querier, im *Image, p string, layer int) (*atEntry, error) {
 	var e atEntry
-	err := db.QueryRowContext(ctx, query("file_at"), im.Digest, im.Registry, im.Repository, p, layer).
+	err := QueryRow(ctx, db, query("file_at"), im.Digest, im.Registry, im.Repository, p, layer).
 		Scan(&e.layer, &e.layerDigest, &e.seq, &e.typ, &e.size, &e.sha256, &e.link, &e.kind, &e.visible, &e.tarPath)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -84,7 +84,7 @@ func entryAt(ctx context.Context, db *sql.DB, im *Image, p string, layer int) (*
 
 // resolvePath follows symlinks in the image's final filesystem, component
 // by component, and returns the resolved path and its entry.
-func resolvePath(ctx context.Context, db *sql.DB, im *Image, p string) (string, *atEntry, error) {
+func resolvePath(ctx context.Context, db Querier, im *Image, p string) (string, *atEntry, error) {
 	todo := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	cur := "/"
 	hops := 0
@@ -107,7 +107,7 @@ func resolvePath(ctx context.Context, db *sql.DB, im *Image, p string) (string, 
 			// A directory no layer has an entry for, implied by what
 			// lies beneath it.
 			var implied bool
-			if err := db.QueryRowContext(ctx, query("dir_implied"), im.Digest, im.Registry, im.Repository, next).Scan(&implied); err != nil {
+			if err := QueryRow(ctx, db, query("dir_implied"), im.Digest, im.Registry, im.Repository, next).Scan(&implied); err != nil {
 				return "", nil, fmt.Errorf("%s in %s: %w", p, im.Name(), err)
 			}
 			if implied {
@@ -150,7 +150,7 @@ func resolvePath(ctx context.Context, db *sql.DB, im *Image, p string) (string, 
 	return cur, e, nil
 }
 
-func fileRef(ctx context.Context, db *sql.DB, im *Image, p string, e *atEntry) (*FileRef, error) {
+func fileRef(ctx context.Context, db Querier, im *Image, p string, e *atEntry) (*FileRef, error) {
 	switch e.typ {
 	case "file", "hardlink":
 	case "dir":
@@ -163,11 +163,11 @@ func fileRef(ctx context.Context, db *sql.DB, im *Image, p string, e *atEntry) (
 	if e.typ == "hardlink" {
 		target := CleanPath(e.link.V)
 		var sha sql.Null[string]
-		err := db.QueryRowContext(ctx, query("hardlink_target"), e.layerDigest, target, e.seq).Scan(&f.DataSeq, &f.Size, &sha)
+		err := QueryRow(ctx, db, query("hardlink_target"), e.layerDigest, target, e.seq).Scan(&f.DataSeq, &f.Size, &sha)
 		if errors.Is(err, sql.ErrNoRows) && f.SHA256 != "" {
 			// It links a file of another layer (the index knows its
 			// content): read it from there.
-			err = db.QueryRowContext(ctx, query("content_entry"), im.Digest, im.Registry, im.Repository, f.SHA256).
+			err = QueryRow(ctx, db, query("content_entry"), im.Digest, im.Registry, im.Repository, f.SHA256).
 				Scan(&f.Layer, &f.LayerDigest, &f.DataSeq, &target, &f.Size)
 		}
 		if errors.Is(err, sql.ErrNoRows) {

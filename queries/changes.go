@@ -21,10 +21,10 @@ type Since struct {
 
 // SinceScan is the point after scan n. Errors name a scan that does not
 // exist.
-func SinceScan(ctx context.Context, db *sql.DB, n int64) (Since, error) {
+func SinceScan(ctx context.Context, db Querier, n int64) (Since, error) {
 	var next sql.Null[string]
 	var exists int
-	if err := db.QueryRowContext(ctx, query("scan_after"), n).Scan(&next, &exists); err != nil {
+	if err := QueryRow(ctx, db, query("scan_after"), n).Scan(&next, &exists); err != nil {
 		return Since{}, fmt.Errorf("scans: %w", err)
 	}
 	if exists == 0 {
@@ -34,10 +34,10 @@ func SinceScan(ctx context.Context, db *sql.DB, n int64) (Since, error) {
 }
 
 // SinceTime is the point at t: the changes of scans that started after it.
-func SinceTime(ctx context.Context, db *sql.DB, t time.Time) (Since, error) {
+func SinceTime(ctx context.Context, db Querier, t time.Time) (Since, error) {
 	ts := t.UTC().Format(index.TimeFormat)
 	var n, after int64
-	if err := db.QueryRowContext(ctx, query("scan_before"), ts).Scan(&n, &after); err != nil {
+	if err := QueryRow(ctx, db, query("scan_before"), ts).Scan(&n, &after); err != nil {
 		return Since{}, fmt.Errorf("scans: %w", err)
 	}
 	return Since{Scan: n, Time: ts, None: after == 0}, nil
@@ -59,7 +59,7 @@ type ChangeRow struct {
 // first held, tags that appeared, moved or were deleted, paths no earlier
 // image had (visible, not directories), and, when rules have run, new
 // findings.
-func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error) {
+func FleetChanges(ctx context.Context, db Querier, s Since) ([]ChangeRow, error) {
 	if s.None {
 		return nil, nil
 	}
@@ -129,7 +129,7 @@ func FleetChanges(ctx context.Context, db *sql.DB, s Since) ([]ChangeRow, error)
 }
 
 // scanRows runs a canned query and calls fn for each row.
-func scanRows(ctx context.Context, db *sql.DB, name string, args []any, fn func(*sql.Rows) error) error {
+func scanRows(ctx context.Context, db Querier, name string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := db.QueryContext(ctx, query(name), args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -177,7 +177,7 @@ func ChangesResult(rows []ChangeRow) *Result {
 // newFiles lists the paths that images new since t show and no earlier
 // image did, one row per path: the first new image (by name) that has it,
 // how many new images do, and its content hash when they all agree.
-func newFiles(ctx context.Context, db *sql.DB, t string) ([]ChangeRow, error) {
+func newFiles(ctx context.Context, db Querier, t string) ([]ChangeRow, error) {
 	var digests []string
 	err := scanRows(ctx, db, "changes_new_images", []any{t}, func(rows *sql.Rows) error {
 		var d string

@@ -2,7 +2,6 @@ package queries
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,7 +19,7 @@ type DiffRow struct {
 // only in b are added, only in a removed, and in both changed when type,
 // content hash, mode, owner or link target differ (directory mtimes and
 // file mtimes alone are no change). Sorted by path.
-func Diff(ctx context.Context, db *sql.DB, a, b *Image, dir string) ([]DiffRow, error) {
+func Diff(ctx context.Context, db Querier, a, b *Image, dir string) ([]DiffRow, error) {
 	ea, err := Entries(ctx, db, a, dir, true)
 	if err != nil {
 		return nil, err

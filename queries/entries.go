@@ -40,7 +40,7 @@ func CleanPath(p string) string { return path.Clean("/" + p) }
 // Entries returns the entries of im at or under dir ("/" for all), sorted
 // by path, layer and tar order; visibleOnly keeps what the final
 // filesystem shows.
-func Entries(ctx context.Context, db *sql.DB, im *Image, dir string, visibleOnly bool) ([]Entry, error) {
+func Entries(ctx context.Context, db Querier, im *Image, dir string, visibleOnly bool) ([]Entry, error) {
 	dir = CleanPath(dir)
 	rows, err := db.QueryContext(ctx, query("image_entries"), im.Digest, im.Registry, im.Repository, dir, visibleOnly)
 	if err != nil {

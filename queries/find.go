@@ -176,7 +176,7 @@ func (p FindPlan) matches(s string) bool {
 
 // Find returns the files matching o.Pattern in every indexed image, sorted
 // by image, path and layer.
-func Find(ctx context.Context, db *sql.DB, o FindOptions) ([]FindRow, error) {
+func Find(ctx context.Context, db Querier, o FindOptions) ([]FindRow, error) {
 	if o.VisibleOnly && o.HiddenOnly {
 		return nil, fmt.Errorf("visible-only and hidden-only exclude each other")
 	}
@@ -228,7 +228,7 @@ func findSQL(filter string) string {
 // instead: a path present in thousands of images would otherwise cost a
 // query per image (4,000 images: 320 ms, against 17 ms for the files).
 type tagCache struct {
-	db      *sql.DB
+	db      Querier
 	stmt    *sql.Stmt
 	m       map[string][]string
 	lookups int

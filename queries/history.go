@@ -24,7 +24,7 @@ type HistoryRow struct {
 // carries the layer's digest, size, and counts of the files it added,
 // modified and deleted (see LayerChanges). Layers that no history entry
 // describes are listed too, without a position.
-func History(ctx context.Context, db *sql.DB, im *Image) ([]HistoryRow, error) {
+func History(ctx context.Context, db Querier, im *Image) ([]HistoryRow, error) {
 	rows, err := db.QueryContext(ctx, query("history"), im.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", im.Name(), err)

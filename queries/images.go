@@ -24,7 +24,7 @@ type ImageRow struct {
 
 // Images lists the indexed images whose repository, tag or digest matches
 // pattern (a glob where * matches anything, or a substring; "" for all).
-func Images(ctx context.Context, db *sql.DB, pattern string) ([]ImageRow, error) {
+func Images(ctx context.Context, db Querier, pattern string) ([]ImageRow, error) {
 	if pattern != "" && !strings.ContainsAny(pattern, "*?[") {
 		pattern = "*" + pattern + "*"
 	}
@@ -60,7 +60,7 @@ func Images(ctx context.Context, db *sql.DB, pattern string) ([]ImageRow, error)
 		}
 		if hasFindings {
 			r.Findings.Valid = true
-			if err := db.QueryRowContext(ctx, query("image_findings"), r.Digest).Scan(&r.Findings.V); err != nil {
+			if err := QueryRow(ctx, db, query("image_findings"), r.Digest).Scan(&r.Findings.V); err != nil {
 				return nil, fmt.Errorf("findings of %s/%s@%s: %w", r.Registry, r.Repository, r.Digest, err)
 			}
 		}
@@ -70,13 +70,9 @@ func Images(ctx context.Context, db *sql.DB, pattern string) ([]ImageRow, error)
 
 // hasRelation reports whether the index has a table or view of that name
 // (views added by later schema versions, such as findings).
-func hasRelation(ctx context.Context, db *sql.DB, name string) (bool, error) {
-	var n int
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')`, name).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("schema: %w", err)
-	}
-	return n > 0, nil
+func hasRelation(ctx context.Context, db Querier, name string) (bool, error) {
+	_, err := Columns(ctx, db, name)
+	return err == nil, nil
 }
 
 // ImagesResult is the output of Images.

@@ -21,7 +21,7 @@ type LsOptions struct {
 // and why it is hidden; with Layer N the changes layer N made (added,
 // modified, deleted). A path with nothing at or under it is an error
 // wrapping ErrNotInImage.
-func Ls(ctx context.Context, db *sql.DB, im *Image, o LsOptions) (*Result, error) {
+func Ls(ctx context.Context, db Querier, im *Image, o LsOptions) (*Result, error) {
 	dir := CleanPath(o.Path)
 	if o.Layer >= 0 {
 		n, err := layerCount(ctx, db, im.Digest)
@@ -59,9 +59,9 @@ func Ls(ctx context.Context, db *sql.DB, im *Image, o LsOptions) (*Result, error
 	return entriesResult(entries, false), nil
 }
 
-func layerCount(ctx context.Context, db *sql.DB, digest string) (int64, error) {
+func layerCount(ctx context.Context, db Querier, digest string) (int64, error) {
 	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM image_layers WHERE image_digest = ?`, digest).Scan(&n); err != nil {
+	if err := QueryRow(ctx, db, `SELECT count(*) FROM image_layers WHERE image_digest = ?`, digest).Scan(&n); err != nil {
 		return 0, fmt.Errorf("layers of %s: %w", digest, err)
 	}
 	return n, nil

@@ -2,7 +2,6 @@ package queries
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -24,7 +23,7 @@ const (
 
 // Packages lists an image's packages (the packages and package_files
 // views), changed package files, or unowned files (image_files.package).
-func Packages(ctx context.Context, db *sql.DB, im *Image, mode PackagesMode) (*Result, error) {
+func Packages(ctx context.Context, db Querier, im *Image, mode PackagesMode) (*Result, error) {
 	var q string
 	var cols []Column
 	switch mode {

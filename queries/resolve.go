@@ -137,7 +137,7 @@ func (r Ref) String() string {
 // ("os/arch[/variant]", or "") picks among the platforms of a multi-arch
 // tag or index. Errors wrap ErrUnknownImage or ErrAmbiguous and say what
 // would make the reference unique.
-func Resolve(ctx context.Context, db *sql.DB, ref, platform string) (*Image, error) {
+func Resolve(ctx context.Context, db Querier, ref, platform string) (*Image, error) {
 	r, err := ParseRef(ref)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func Resolve(ctx context.Context, db *sql.DB, ref, platform string) (*Image, err
 }
 
 // candidates lists the images a reference may mean.
-func candidates(ctx context.Context, db *sql.DB, r Ref) ([]Image, error) {
+func candidates(ctx context.Context, db Querier, r Ref) ([]Image, error) {
 	switch {
 	case r.Any:
 		return imageRows(ctx, db, "*", true, r.Registry, r.Repository)
@@ -234,7 +234,7 @@ func candidates(ctx context.Context, db *sql.DB, r Ref) ([]Image, error) {
 	return out, nil
 }
 
-func imageRows(ctx context.Context, db *sql.DB, digest string, prefix bool, registry, repo string) ([]Image, error) {
+func imageRows(ctx context.Context, db Querier, digest string, prefix bool, registry, repo string) ([]Image, error) {
 	rows, err := db.QueryContext(ctx, query("image_candidates"), digest, prefix, registry, repo)
 	if err != nil {
 		return nil, err
@@ -252,7 +252,7 @@ func imageRows(ctx context.Context, db *sql.DB, digest string, prefix bool, regi
 }
 
 // imageTags returns the tags of registry/repo on an image now.
-func imageTags(ctx context.Context, db *sql.DB, registry, repo, digest, indexDigest string) ([]string, error) {
+func imageTags(ctx context.Context, db Querier, registry, repo, digest, indexDigest string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, query("image_tags"), registry, repo, digest, indexDigest)
 	if err != nil {
 		return nil, err

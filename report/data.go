@@ -11,13 +11,13 @@ package report
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/auditor-dev/auditor/queries"
 	"github.com/auditor-dev/auditor/rules"
 )
 
@@ -170,7 +170,7 @@ type Data struct {
 }
 
 // Load reads the report for o from db, the index's read-only pool.
-func Load(ctx context.Context, db *sql.DB, o Options) (*Data, error) {
+func Load(ctx context.Context, db queries.Querier, o Options) (*Data, error) {
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
@@ -204,7 +204,7 @@ func Load(ctx context.Context, db *sql.DB, o Options) (*Data, error) {
 	for i := len(trend) - 1; i >= 0; i-- {
 		d.Trend = append(d.Trend, trend[i])
 	}
-	if err := db.QueryRowContext(ctx, `SELECT count(DISTINCT digest) FROM images`).Scan(&d.ImagesIndexed); err != nil {
+	if err := queries.QueryRow(ctx, db, `SELECT count(DISTINCT digest) FROM images`).Scan(&d.ImagesIndexed); err != nil {
 		return nil, fmt.Errorf("counting images: %w", err)
 	}
 	if err := loadFindings(ctx, db, d, from); err != nil {
@@ -222,7 +222,7 @@ const scanColumns = `s.id, s.started, COALESCE(s.finished, ''), s.status, COALES
 	r.scan_id IS NOT NULL, COALESCE(r.findings, 0), COALESCE(r.new, 0), COALESCE(r.resolved, 0)
 	FROM scans s LEFT JOIN rule_runs r ON r.scan_id = s.id `
 
-func readScans(ctx context.Context, db *sql.DB, where string, args ...any) ([]Scan, error) {
+func readScans(ctx context.Context, db queries.Querier, where string, args ...any) ([]Scan, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+scanColumns+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading scans: %w", err)
@@ -244,7 +244,7 @@ func readScans(ctx context.Context, db *sql.DB, where string, args ...any) ([]Sc
 }
 
 // readScan reads scan id, or the latest scan when id is 0.
-func readScan(ctx context.Context, db *sql.DB, id int64) (Scan, error) {
+func readScan(ctx context.Context, db queries.Querier, id int64) (Scan, error) {
 	where, args := `WHERE s.id = ?`, []any{id}
 	if id == 0 {
 		where, args = `ORDER BY s.id DESC LIMIT 1`, nil
@@ -265,9 +265,9 @@ func readScan(ctx context.Context, db *sql.DB, id int64) (Scan, error) {
 // maxErrors bounds the scan errors a report lists; the count is complete.
 const maxErrors = 50
 
-func readErrors(ctx context.Context, db *sql.DB, from, to int64) ([]ScanError, int64, error) {
+func readErrors(ctx context.Context, db queries.Querier, from, to int64) ([]ScanError, int64, error) {
 	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM scan_errors WHERE scan_id BETWEEN ? AND ?`, from, to).Scan(&n); err != nil {
+	if err := queries.QueryRow(ctx, db, `SELECT count(*) FROM scan_errors WHERE scan_id BETWEEN ? AND ?`, from, to).Scan(&n); err != nil {
 		return nil, 0, fmt.Errorf("reading scan errors: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT scan_id, COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(reference, ''),
@@ -314,13 +314,13 @@ func stateAt(f *rules.Finding, from, to int64, latest bool) string {
 	return "open"
 }
 
-func loadFindings(ctx context.Context, db *sql.DB, d *Data, from int64) error {
+func loadFindings(ctx context.Context, db queries.Querier, d *Data, from int64) error {
 	all, err := rules.ReadFindings(ctx, db, rules.Filter{Suppressed: true})
 	if err != nil {
 		return err
 	}
 	var latestRun int64
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(scan_id), 0) FROM rule_runs`).Scan(&latestRun); err != nil {
+	if err := queries.QueryRow(ctx, db, `SELECT COALESCE(MAX(scan_id), 0) FROM rule_runs`).Scan(&latestRun); err != nil {
 		return fmt.Errorf("reading rule runs: %w", err)
 	}
 	latest := d.Scan.ID >= latestRun

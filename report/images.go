@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/auditor-dev/auditor/queries"
 )
 
 // osColumns are the columns of the images view that may name an image's
@@ -15,34 +17,29 @@ var osColumns = []string{"os_pretty_name", "os_name", "os_release", "distributio
 
 // columns returns the column names of a view or table ("" set when it does
 // not exist).
-func columns(ctx context.Context, db *sql.DB, relation string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, relation)
-	if err != nil {
-		return nil, fmt.Errorf("columns of %s: %w", relation, err)
-	}
-	defer rows.Close()
+func columns(ctx context.Context, db queries.Querier, relation string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("columns of %s: %w", relation, err)
-		}
-		out[n] = true
+	cols, err := queries.Columns(ctx, db, relation)
+	if err != nil {
+		return out, nil // no such view
 	}
-	return out, rows.Err()
+	for _, c := range cols {
+		out[c] = true
+	}
+	return out, nil
 }
 
 // imageReader reads the details of images, with the optional columns the
 // index has.
 type imageReader struct {
-	db       *sql.DB
+	db       queries.Querier
 	osColumn string // "" when the index records no distribution
 	packages bool   // the package_files view exists
 	excerpts *sql.Stmt
 	owner    *sql.Stmt
 }
 
-func newImageReader(ctx context.Context, db *sql.DB) (*imageReader, error) {
+func newImageReader(ctx context.Context, db queries.Querier) (*imageReader, error) {
 	r := &imageReader{db: db}
 	cols, err := columns(ctx, db, "images")
 	if err != nil {
@@ -80,7 +77,7 @@ func (r *imageReader) close() {
 }
 
 // loadImages fills d.Images with the images detailed: see detailed.
-func loadImages(ctx context.Context, db *sql.DB, d *Data, top int) error {
+func loadImages(ctx context.Context, db queries.Querier, d *Data, top int) error {
 	r, err := newImageReader(ctx, db)
 	if err != nil {
 		return err

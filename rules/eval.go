@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/auditor-dev/auditor/index"
+	"github.com/auditor-dev/auditor/queries"
 )
 
-// Querier is the read-only connection rules run on (index.DB.Reader()).
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
+// Querier is the read-only handle rules run on: queries.Querier, SQLite's
+// reader or PostgreSQL's translating one.
+type Querier = queries.Querier
 
 // MaxRows bounds the rows one rule may return: past it the rule fails
 // (it is surely too broad to be read by anyone).
