@@ -27,6 +27,8 @@ type CapturedFile struct {
 	Position, HiddenBy int
 	Visible            bool
 	SHA256             string
+	// Layer is the digest of the entry's layer.
+	Layer string
 }
 
 // ImagePackage is one installed package of an image.

@@ -319,18 +319,21 @@ func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
 
 	// The final state: the visible database files.
 	final := map[string]string{}
-	byPath := map[string]string{} // landing path -> sha256, for os-release through links
+	byPath := map[string]string{}  // landing path -> sha256, for os-release through links
+	layerOf := map[string]string{} // database name or landing path -> layer digest, for errors
 	for _, f := range dbf {
 		if f.Visible {
 			final[dbName(f)] = f.SHA256
 			byPath[f.Path] = f.SHA256
+			layerOf[dbName(f)], layerOf[f.Path] = f.Layer, f.Layer
 		}
 	}
 	dbs := r.read(final)
-	osr, err := r.osRelease(v, byPath)
+	osr, at, err := r.osRelease(v, byPath)
 	res.OS = auditor.OSRelease(osr)
+	var errs []error
 	if err != nil {
-		dbs.errs = append(dbs.errs, err)
+		errs = append(errs, &DatabaseError{Layer: layerOf[at], Err: err})
 	}
 	positions := r.lastChanged(dbf)
 	for _, p := range dbs.packages() {
@@ -356,10 +359,61 @@ func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
 		res.Owners = append(res.Owners, Owner{Path: p, Packages: strings.Join(pkgs, ", ")})
 	}
 	sort.Slice(res.Owners, func(i, j int) bool { return res.Owners[i].Path < res.Owners[j].Path })
-	if len(dbs.errs) > 0 {
-		res.Err = errors.Join(dbs.errs...)
+	for _, e := range dbs.errs {
+		for _, leaf := range Errors(e) {
+			errs = append(errs, &DatabaseError{Layer: layerNamed(layerOf, leaf.Error()), Err: leaf})
+		}
 	}
+	res.Err = errors.Join(errs...)
 	return res, nil
+}
+
+// DatabaseError is a database file of an image that did not parse (or
+// could not be read): the layer it came from, and the error, which names
+// the file (and the line, when known). The image's other databases, and
+// whatever parsed of this one, are kept.
+type DatabaseError struct {
+	Layer string // the digest of the file's layer; "" when the error is of no one file
+	Err   error
+}
+
+func (e *DatabaseError) Error() string {
+	if e.Layer == "" {
+		return e.Err.Error()
+	}
+	return "layer " + e.Layer + ": " + e.Err.Error()
+}
+
+func (e *DatabaseError) Unwrap() error { return e.Err }
+
+// Errors lists the single errors err joins (errors.Join, recursively); err
+// itself when it joins none, nothing for nil.
+func Errors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, Errors(e)...)
+	}
+	return out
+}
+
+// layerNamed is the layer of the database file a parser's message begins
+// with (pkgdb names the file first: "NAME line N: ...", "NAME: ..."), the
+// longest name that matches; "" for none.
+func layerNamed(layerOf map[string]string, msg string) string {
+	best, layer := 0, ""
+	for name, l := range layerOf {
+		if len(name) > best && strings.HasPrefix(msg, name) && len(msg) > len(name) && (msg[len(name)] == ' ' || msg[len(name)] == ':') {
+			best, layer = len(name), l
+		}
+	}
+	return layer
 }
 
 // judge verifies every file record of p.
@@ -400,8 +454,8 @@ func judge(v view, dbs *databases, p pkgdb.Package) []PackageFile {
 }
 
 // osRelease reads the image's os-release: the first of pkgdb.OSReleasePaths
-// the view holds, through its symlinks.
-func (r *resolver) osRelease(v view, byPath map[string]string) (pkgdb.OSRelease, error) {
+// the view holds, through its symlinks; at is the path it was read at.
+func (r *resolver) osRelease(v view, byPath map[string]string) (osr pkgdb.OSRelease, at string, err error) {
 	for _, p := range pkgdb.OSReleasePaths {
 		at := v.resolve(p, true)
 		if v[at] == nil {
@@ -409,15 +463,16 @@ func (r *resolver) osRelease(v view, byPath map[string]string) (pkgdb.OSRelease,
 		}
 		sha, ok := byPath[at]
 		if !ok {
-			return pkgdb.OSRelease{}, nil // not captured (a link out of the captured paths)
+			return pkgdb.OSRelease{}, at, nil // not captured (a link out of the captured paths)
 		}
 		b, err := r.content(sha, p)
 		if err != nil {
-			return pkgdb.OSRelease{}, err
+			return pkgdb.OSRelease{}, at, err
 		}
-		return pkgdb.ParseOSRelease(p, b)
+		osr, err := pkgdb.ParseOSRelease(p, b)
+		return osr, at, err
 	}
-	return pkgdb.OSRelease{}, nil
+	return pkgdb.OSRelease{}, "", nil
 }
 
 // lastChanged finds, for each package, the last layer whose database state
@@ -464,7 +519,8 @@ func (r *resolver) lastChanged(dbf []DBFile) map[string]int {
 
 // Update resolves every image of the store whose kept result is not of
 // Version, and keeps each. A database that did not parse is reported to
-// onError (the image's result is kept with the rest); an error reading or
+// onError, each file's error a *DatabaseError (Errors lists them; the
+// image's result is kept with the rest); an error reading or
 // writing the store ends the update. It returns how many images it
 // resolved.
 func Update(ctx context.Context, st Store, onError func(image string, err error)) (int, error) {

@@ -70,14 +70,14 @@ func QueryVisibleFiles(ctx context.Context, db *sql.DB, query, image string, dec
 // DatabaseFiles are the captured entries of the image's layers.
 func (db *DB) DatabaseFiles(ctx context.Context, image string) ([]auditor.CapturedFile, error) {
 	return QueryDatabaseFiles(ctx, db.r, `SELECT DISTINCT f.path, d.path, f.layer_position,
-		CASE WHEN f.hidden_how IN ('deleted', 'opaque') THEN f.hidden_by_position ELSE -1 END, f.visible, d.sha256
+		CASE WHEN f.hidden_how IN ('deleted', 'opaque') THEN f.hidden_by_position ELSE -1 END, f.visible, d.sha256, f.layer_digest
 		FROM image_files f JOIN package_db_files d ON d.layer_digest = f.layer_digest AND d.seq = f.seq
 		WHERE f.image_digest = ?`, image, nil)
 }
 
 // QueryDatabaseFiles runs query, which selects the landing path, entry
-// name, layer position, deleting layer (-1 for none), visibility and sha256
-// of the captured entries of one image (its one argument), and gives them
+// name, layer position, deleting layer (-1 for none), visibility, sha256
+// and layer digest of the captured entries of one image (its one argument), and gives them
 // as CapturedFiles, the names through decode when not nil. Both back ends'
 // DatabaseFiles use it.
 func QueryDatabaseFiles(ctx context.Context, db *sql.DB, query, image string, decode func(string) string) ([]auditor.CapturedFile, error) {
@@ -89,7 +89,7 @@ func QueryDatabaseFiles(ctx context.Context, db *sql.DB, query, image string, de
 	var out []auditor.CapturedFile
 	for rows.Next() {
 		var f auditor.CapturedFile
-		if err := rows.Scan(&f.Path, &f.Name, &f.Position, &f.HiddenBy, &f.Visible, &f.SHA256); err != nil {
+		if err := rows.Scan(&f.Path, &f.Name, &f.Position, &f.HiddenBy, &f.Visible, &f.SHA256, &f.Layer); err != nil {
 			return nil, fmt.Errorf("package database files of %s: %w", image, err)
 		}
 		if decode != nil {

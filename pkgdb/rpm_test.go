@@ -276,59 +276,6 @@ func headerBlobs(t *testing.T, data []byte) [][]byte {
 	return out
 }
 
-// bdbFile lays rpm headers out as a BerkeleyDB hash database (Packages of
-// rpm < 4.16, which Debian's rpm cannot write): a metadata page, one hash
-// page of key/HOFFPAGE pairs, and each header in a chain of overflow
-// pages.
-func bdbFile(blobs [][]byte, ps int) []byte {
-	le := binary.LittleEndian
-	chunk := ps - bdbPageHeaderSize
-	pages := 2
-	for _, b := range blobs {
-		pages += (len(b) + chunk - 1) / chunk
-	}
-	buf := make([]byte, pages*ps)
-	meta := buf[:ps]
-	le.PutUint32(meta[12:], bdbHashMagic)
-	le.PutUint32(meta[16:], 9)
-	le.PutUint32(meta[20:], uint32(ps))
-	meta[25] = 8
-	le.PutUint32(meta[32:], uint32(pages-1))
-	hp := buf[ps : 2*ps]
-	le.PutUint32(hp[8:], 1)
-	hp[25] = bdbHashPage
-	le.PutUint16(hp[20:], uint16(2*len(blobs)))
-	top := ps
-	next := 2
-	for i, b := range blobs {
-		// key: H_KEYDATA with the package number
-		top -= 5
-		hp[top] = 1
-		le.PutUint32(hp[top+1:], uint32(i+1))
-		le.PutUint16(hp[bdbPageHeaderSize+4*i:], uint16(top))
-		// value: HOFFPAGE naming the first overflow page
-		top -= bdbHOffPageSize
-		hp[top] = bdbHOffPage
-		le.PutUint32(hp[top+4:], uint32(next))
-		le.PutUint32(hp[top+8:], uint32(len(b)))
-		le.PutUint16(hp[bdbPageHeaderSize+4*i+2:], uint16(top))
-		for rest := b; len(rest) > 0; next++ {
-			op := buf[next*ps : (next+1)*ps]
-			le.PutUint32(op[8:], uint32(next))
-			op[25] = bdbOverflow
-			n := copy(op[bdbPageHeaderSize:], rest)
-			rest = rest[n:]
-			if len(rest) > 0 {
-				le.PutUint32(op[16:], uint32(next+1))
-			} else {
-				le.PutUint16(op[22:], uint16(n))
-			}
-		}
-	}
-	le.PutUint16(hp[22:], uint16(top))
-	return buf
-}
-
 // TestRPMFormats: the same headers in NDB and BerkeleyDB files give the
 // packages the SQLite database gives.
 func TestRPMFormats(t *testing.T) {

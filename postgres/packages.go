@@ -28,7 +28,7 @@ func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.Visible
 // DatabaseFiles are the captured entries of the image's layers.
 func (db *DB) DatabaseFiles(ctx context.Context, image string) ([]auditor.CapturedFile, error) {
 	return index.QueryDatabaseFiles(ctx, db.r, `SELECT DISTINCT f.path, d.path, f.layer_position,
-		CASE WHEN f.hidden_how IN ('deleted', 'opaque') THEN f.hidden_by_position ELSE -1 END, f.visible, d.sha256
+		CASE WHEN f.hidden_how IN ('deleted', 'opaque') THEN f.hidden_by_position ELSE -1 END, f.visible, d.sha256, f.layer_digest
 		FROM image_files f JOIN package_db_files d ON d.layer_digest = f.layer_digest AND d.seq = f.seq
 		WHERE f.image_digest = $1`, image, Bytes)
 }

@@ -293,16 +293,26 @@ func DescribeError(e auditor.ScanError) string {
 
 // resolvePackages resolves the packages of every image whose packages are
 // not resolved by the current imagepkg.Version (those the crawl indexed, and
-// those indexed before): a database that does not parse is one scan error
-// naming the image and the file, through onError, and the scan's status is
-// then errors.
+// those indexed before): a database file that does not parse is one scan
+// error naming the image, the layer and the file, through onError, and the
+// scan's status is then errors.
 func resolvePackages(ctx context.Context, db imagepkg.Store, res *Result, onError func(auditor.ScanError)) error {
 	n, err := imagepkg.Update(ctx, db, func(image string, err error) {
-		res.Stats.Errors++
 		if res.Status == index.ScanOK {
 			res.Status = index.ScanErrors
 		}
-		onError(auditor.ScanError{Reference: image, Message: "packages: " + err.Error()})
+		// One error per database file, naming the image (Reference), the
+		// layer and the file, worded as a layer scanner's error is.
+		for _, e := range imagepkg.Errors(err) {
+			se := auditor.ScanError{Reference: image, Message: "packages: " + e.Error()}
+			var de *imagepkg.DatabaseError
+			if errors.As(e, &de) && de.Layer != "" {
+				se.LayerDigest = de.Layer
+				se.Message = "layer " + de.Layer + ": packages: " + de.Err.Error()
+			}
+			res.Stats.Errors++
+			onError(se)
+		}
 	})
 	res.PackageImages = n
 	return err
