@@ -1,8 +1,12 @@
 package rules
 
 import (
+	"archive/tar"
+	"fmt"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestNewToFleetBaselineAndStable: the first scan of an index sets the
@@ -72,6 +76,47 @@ func TestNewToFleetBaselineAndStable(t *testing.T) {
 	for _, r := range []*Result{res, res2} {
 		if r.Counts.New != 0 || r.Counts.Resolved != 0 {
 			t.Errorf("scan %d: %+v, want nothing new or resolved", r.ScanID, r.Counts)
+		}
+	}
+}
+
+// TestNewToFleetNoFlood: after the baseline, a scan of one target that
+// brings a new base (30 new system files) gives one image-level finding
+// counting them, not 30; a target bringing 25 gets one each; a rescan of
+// the same targets changes nothing.
+func TestNewToFleetNoFlood(t *testing.T) {
+	reg := testRegistry(t)
+	push(t, reg+"/flood/base:1", imageOf(t, nil, nil, baseLayer(t)))
+	files := func(prefix string, n int) v1.Layer {
+		ents := []ent{{name: "usr/lib/" + prefix + "/", typ: tar.TypeDir, mode: 0o755}}
+		for i := range n {
+			ents = append(ents, ent{name: fmt.Sprintf("usr/lib/%s/lib%d.so", prefix, i), mode: 0o644, body: elf(fmt.Sprintf("%s %d", prefix, i))})
+		}
+		return layerOf(t, ents...)
+	}
+	db := tempDB(t)
+	set := defaultSet(t)
+	scanInto(t, db, nil, reg+"/flood/base:1")
+	runRules(t, db, set, RunOptions{})
+
+	push(t, reg+"/flood/newbase:1", imageOf(t, nil, nil, files("alpine", 30)))
+	push(t, reg+"/flood/upgrade:1", imageOf(t, nil, nil, baseLayer(t), files("up", 25)))
+	for range 2 {
+		scanInto(t, db, nil, reg+"/flood/newbase:1", reg+"/flood/upgrade:1")
+		runRules(t, db, set, RunOptions{})
+		per := map[string]int{}
+		var summary []string
+		for _, f := range findings(t, db, Filter{}) {
+			if f.RuleID != "new-to-fleet" {
+				continue
+			}
+			per[f.Repository]++
+			if f.Path == "" {
+				summary = append(summary, f.Repository+": "+f.Detail)
+			}
+		}
+		if per["flood/newbase"] != 1 || per["flood/upgrade"] != 25 || len(summary) != 1 || !strings.HasPrefix(summary[0], "flood/newbase: 30 system files new") {
+			t.Errorf("new-to-fleet findings per image %v, image-level %q; want newbase 1 (30 counted), upgrade 25", per, summary)
 		}
 	}
 }
