@@ -58,6 +58,12 @@ type DB struct {
 	mu      sync.Mutex
 	entries map[int64][]overlay.Entry // overlay entries of recent layers, by layers.id
 
+	// The ids of paths and contents, per database: a process that opens
+	// two databases (or one dropped and made again) must not take one's
+	// ids for the other's (they were package-wide: a second database's
+	// layer then referred to contents it does not have).
+	paths, contents *interner
+
 	// layerSlots bounds the layer transactions open at once to half the
 	// pool: each holds a connection from its first chunk to its commit,
 	// and needs another meanwhile (interning), as do the crawl's other
@@ -88,6 +94,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
 	db := &DB{pool: pool, dsn: dsn, Now: time.Now, entries: map[int64][]overlay.Entry{},
+		paths: newInterner("paths", "path"), contents: newInterner("contents", "sha256"),
 		layerSlots: make(chan struct{}, max(1, cfg.MaxConns/2))}
 	if err := db.checkEncoding(ctx); err != nil {
 		pool.Close()

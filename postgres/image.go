@@ -326,7 +326,7 @@ func (db *DB) writeVisibility(ctx context.Context, tx pgx.Tx, id int64, layerIDs
 		for i, m := range moved {
 			keys[i] = m.Path // stored text already: the overlay ran on it
 		}
-		pids, err := paths.intern(ctx, db, keys)
+		pids, err := db.paths.intern(ctx, db, keys)
 		if err != nil {
 			return err
 		}

@@ -21,11 +21,6 @@ import (
 // them into the layer's transaction.
 const chunkEntries = 16384
 
-var (
-	paths    = newInterner("paths", "path")
-	contents = newInterner("contents", "sha256")
-)
-
 // Captured contents are compressed with zstd, as the SQLite index does.
 var captureEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 
@@ -290,7 +285,7 @@ func (w *LayerWriter) copyChunk(ctx context.Context) error {
 	for i := range w.buf {
 		keys = append(keys, Text(w.buf[i].Path))
 	}
-	pids, err := paths.intern(ctx, w.db, keys)
+	pids, err := w.db.paths.intern(ctx, w.db, keys)
 	if err != nil {
 		return err
 	}
@@ -300,7 +295,7 @@ func (w *LayerWriter) copyChunk(ctx context.Context) error {
 			keys = append(keys, w.buf[i].SHA256)
 		}
 	}
-	cids, err := contents.intern(ctx, w.db, keys)
+	cids, err := w.db.contents.intern(ctx, w.db, keys)
 	if err != nil {
 		return err
 	}

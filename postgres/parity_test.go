@@ -149,28 +149,37 @@ func fill(t *testing.T, s store, c *clock) {
 	}
 }
 
-// TestViewsMatchSQLite writes one corpus into the SQLite index and into
-// PostgreSQL and compares every public view, row for row and byte for
-// byte (text that is not valid UTF-8 included).
-func TestViewsMatchSQLite(t *testing.T) {
+// filledStores returns a SQLite index and a PostgreSQL database (closed
+// when the test ends), each filled with the corpus at the same times.
+func filledStores(t *testing.T) (*index.DB, *postgres.DB) {
+	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.Database(t)
 	lite, err := index.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lite.Close()
+	t.Cleanup(func() { lite.Close() })
 	lc := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	lite.Now = lc.now
 	pg, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pg.Close()
+	t.Cleanup(func() { pg.Close() })
 	pc := &clock{t: lc.t}
 	pg.Now = pc.now
 	fill(t, lite, lc)
 	fill(t, pg, pc)
+	return lite, pg
+}
+
+// TestViewsMatchSQLite writes one corpus into the SQLite index and into
+// PostgreSQL and compares every public view, row for row and byte for
+// byte (text that is not valid UTF-8 included).
+func TestViewsMatchSQLite(t *testing.T) {
+	ctx := context.Background()
+	lite, pg := filledStores(t)
 	views := viewdump.Public(t, lite.Reader())
 	viewdump.Compare(t, views, lite.Reader(), nil, pg.Reader(), postgres.Bytes)
 	// The corpus reaches the views that matter (not vacuous).
