@@ -157,3 +157,37 @@ func TestChromiumTrendLines(t *testing.T) {
 		t.Errorf("%d pixels of the findings line's colour: want a line (500 to 12,000), not an area nor nothing", n)
 	}
 }
+
+// pdfPages prints the file page to PDF in Chromium and counts its pages.
+func pdfPages(t *testing.T, page string) int {
+	t.Helper()
+	pdf := filepath.Join(t.TempDir(), "page.pdf")
+	chromium(t, page, "--no-pdf-header-footer", "--print-to-pdf="+pdf)
+	b, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatalf("no PDF: %v", err)
+	}
+	return len(regexp.MustCompile(`/Type\s*/Page\b`).FindAll(b, -1))
+}
+
+// TestChromiumCappedPage renders the many-findings fixture's capped report
+// (3,600 new findings over 60 images): the screenshot shows a page, and
+// printed it is a bounded read: at most 150 pages (measured: 132, and 726
+// without the caps).
+func TestChromiumCappedPage(t *testing.T) {
+	_, capped := bigPage(t, bigIndex(t), report.Options{})
+	img := screenshot(t, capped)
+	colours := map[[3]uint32]bool{}
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 7 {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+		}
+	}
+	if len(colours) < 50 {
+		t.Errorf("screenshot has %d colours: the page did not render", len(colours))
+	}
+	if n := pdfPages(t, capped); n < 10 || n > 150 {
+		t.Errorf("printed, the capped page is %d pages: want 10 to 150", n)
+	}
+}

@@ -22,8 +22,29 @@ import (
 )
 
 // DefaultTop is how many images with findings a report details when
-// Options.Top is 0. Images with new findings are detailed beyond it.
+// Options.Top is 0. Images with new findings are detailed beyond it, up to
+// DefaultMaxDetailed in all.
 const DefaultTop = 25
+
+// The other caps of a report for big fleets (Options' zero values): every
+// list of the page is bounded, and says how much it leaves out and that the
+// full data is in the JSON and CSV beside it.
+const (
+	// DefaultMaxDetailed bounds the images detailed, new ones included
+	// (the first night of a fleet has every finding new).
+	DefaultMaxDetailed = 40
+	// DefaultMaxNew bounds the rows of the new findings table.
+	DefaultMaxNew = 200
+	// DefaultMaxListed is the budget of findings listed under the images
+	// detailed when Options.MaxImageFindings is 0: each image lists it
+	// shared out, at least MinImageFindings and at most MaxImageFindings
+	// (a few images with findings list them all; 40 list 10 each).
+	DefaultMaxListed = 400
+	// MinImageFindings and MaxImageFindings bound that share.
+	MinImageFindings, MaxImageFindings = 10, 50
+	// DefaultMaxTopImages bounds the rows of the top images table.
+	DefaultMaxTopImages = 50
+)
 
 // TrendScans is how many scans the trend chart covers.
 const TrendScans = 30
@@ -42,8 +63,14 @@ type Options struct {
 	// it, up to ScanID (or the latest): new and resolved count over them.
 	Since time.Time
 	// Top bounds the images detailed (DefaultTop when 0); images with new
-	// findings are always detailed.
+	// findings are detailed too, up to MaxDetailed in all.
 	Top int
+	// MaxDetailed, MaxNew, MaxImageFindings and MaxTopImages bound the
+	// images detailed, the new findings table (also MaxImageFindings of a
+	// severity per image), each image's findings and the top images table;
+	// 0 means the Default of each (for MaxImageFindings, DefaultMaxListed
+	// shared out: see there).
+	MaxDetailed, MaxNew, MaxImageFindings, MaxTopImages int
 	// Now stamps the report; nil means time.Now.
 	Now func() time.Time
 	// Version is the auditor version that made the report.
@@ -97,6 +124,7 @@ type ImageCount struct {
 	Digest, Name string
 	New, Open    int
 	Worst        string // the most severe of its findings
+	Detailed     bool   // the page details it (an anchor #img-DIGEST)
 }
 
 // Layer is one layer of a detailed image.
@@ -119,6 +147,7 @@ type Evidence struct {
 	CreatedBy     string
 	Excerpts      []string // redacted content matches at the path
 	Package       string   // the package that owns the path, when known
+	Listed        bool     // the page lists it under its image (an anchor #f-FINGERPRINT)
 }
 
 // Finding is a finding with its state in the report and its evidence.
@@ -140,8 +169,30 @@ type Image struct {
 	Entrypoint   string
 	Cmd          string
 	Layers       []Layer
-	Findings     []Finding
+	Findings     []Finding // up to the cap (Data.PerImage): new, open, suppressed, resolved, each by severity
 	New, Open    int
+	// More counts the image's findings left out of Findings, by state.
+	More Left
+}
+
+// Left counts what a capped list leaves out, by state.
+type Left struct {
+	Total                           int
+	New, Open, Resolved, Suppressed int
+}
+
+func (l *Left) add(state string) {
+	l.Total++
+	switch state {
+	case "new":
+		l.New++
+	case "open":
+		l.Open++
+	case "resolved":
+		l.Resolved++
+	case "suppressed":
+		l.Suppressed++
+	}
 }
 
 // Data is everything a report shows.
@@ -153,9 +204,10 @@ type Data struct {
 	Errors     []ScanError
 	ErrorCount int64
 	Cards      []Card
-	Trend      []Scan // up to TrendScans scans up to Scan, oldest first
-	New        []Finding
-	TopImages  []ImageCount
+	Trend      []Scan       // up to TrendScans scans up to Scan, oldest first
+	New        []Finding    // the new findings, the first Options.MaxNew of them
+	NewTotal   int          // all new findings
+	TopImages  []ImageCount // images by unresolved findings, the first Options.MaxTopImages
 	Rules      []RuleCount
 	Images     []Image // the detailed images
 	// ImagesAffected is how many images have unresolved findings;
@@ -167,6 +219,13 @@ type Data struct {
 	// HasOS and HasPackages say whether the index records distributions
 	// and file owners; their columns are left out when it does not.
 	HasOS, HasPackages bool
+
+	top []ImageCount // every image with unresolved findings, TopImages uncapped
+	// newBySeverity counts all new findings per severity, newLeft those
+	// New leaves out per severity and image; perImage is the cap of an
+	// image's findings listed, and of New's per severity and image.
+	newBySeverity, newLeft map[string]int
+	perImage               int
 }
 
 // Load reads the report for o from db, the index's read-only pool.
@@ -175,10 +234,7 @@ func Load(ctx context.Context, db queries.Querier, o Options) (*Data, error) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	top := o.Top
-	if top <= 0 {
-		top = DefaultTop
-	}
+	o.defaults()
 	d := &Data{Generated: now().UTC(), Version: o.Version}
 	var err error
 	if d.Scan, err = readScan(ctx, db, o.ScanID); err != nil {
@@ -210,11 +266,87 @@ func Load(ctx context.Context, db queries.Querier, o Options) (*Data, error) {
 	if err := loadFindings(ctx, db, d, from); err != nil {
 		return nil, err
 	}
-	if err := loadImages(ctx, db, d, top); err != nil {
+	if err := loadImages(ctx, db, d, o); err != nil {
 		return nil, err
 	}
+	d.cap(o)
 	return d, nil
 }
+
+// defaults fills o's zero caps.
+func (o *Options) defaults() {
+	for _, c := range []struct {
+		v   *int
+		def int
+	}{{&o.Top, DefaultTop}, {&o.MaxDetailed, DefaultMaxDetailed}, {&o.MaxNew, DefaultMaxNew},
+		{&o.MaxTopImages, DefaultMaxTopImages}} {
+		if *c.v <= 0 {
+			*c.v = c.def
+		}
+	}
+	o.MaxDetailed = max(o.MaxDetailed, o.Top)
+}
+
+// cap bounds the new findings and top images tables, once the images are
+// detailed (which reads the whole lists), and marks what they link to.
+func (d *Data) cap(o Options) {
+	detailed := map[string]bool{}
+	for _, im := range d.Images {
+		detailed[im.Digest] = true
+	}
+	for i := range d.TopImages {
+		d.TopImages[i].Detailed = detailed[d.TopImages[i].Digest]
+	}
+	// New findings: at most d.PerImage of each severity per image
+	// (so that one image does not fill the table), o.MaxNew in all.
+	d.NewTotal = len(d.New)
+	d.newBySeverity, d.newLeft = map[string]int{}, map[string]int{}
+	seen := map[string]int{}
+	var kept []Finding
+	for _, f := range d.New {
+		sev := f.Severity.String()
+		k := sev + "\x00" + f.ImageDigest
+		seen[k]++
+		d.newBySeverity[sev]++
+		if seen[k] > d.perImage || len(kept) == o.MaxNew {
+			d.newLeft[k]++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	d.New = kept
+	d.top = d.TopImages
+	d.TopImages = d.TopImages[:min(len(d.TopImages), o.MaxTopImages)]
+}
+
+// Detailed reports whether the page details the image digest.
+func (d *Data) Detailed(digest string) bool {
+	for i := range d.Images {
+		if d.Images[i].Digest == digest {
+			return true
+		}
+	}
+	return false
+}
+
+// NewImagesLeft is how many images with new findings the page does not
+// detail (beyond Options.MaxDetailed).
+func (d *Data) NewImagesLeft() int {
+	n := 0
+	for _, ic := range d.top {
+		if ic.New > 0 && !d.Detailed(ic.Digest) {
+			n++
+		}
+	}
+	return n
+}
+
+// NewLeft is how many new findings the new findings table leaves out.
+func (d *Data) NewLeft() int { return d.NewTotal - len(d.New) }
+
+// TopImagesLeft is how many images with findings the top images table
+// leaves out.
+func (d *Data) TopImagesLeft() int { return d.ImagesAffected - len(d.TopImages) }
 
 const scanColumns = `s.id, s.started, COALESCE(s.finished, ''), s.status, COALESCE(s.targets, ''),
 	COALESCE(s.repositories, 0), COALESCE(s.tags, 0), COALESCE(s.images, 0), COALESCE(s.layers_read, 0),
@@ -400,13 +532,16 @@ func loadFindings(ctx context.Context, db queries.Querier, d *Data, from int64) 
 		}
 	}
 	d.ImagesAffected = len(d.TopImages)
+	// The worst first, then the most findings: on a big night, an image
+	// with one critical finding is detailed before a thousand with forty
+	// high ones.
 	sort.Slice(d.TopImages, func(i, j int) bool {
 		a, b := d.TopImages[i], d.TopImages[j]
-		if a.New+a.Open != b.New+b.Open {
-			return a.New+a.Open > b.New+b.Open
-		}
 		if sa, sb := severityRank(a.Worst), severityRank(b.Worst); sa != sb {
 			return sa > sb
+		}
+		if a.New+a.Open != b.New+b.Open {
+			return a.New+a.Open > b.New+b.Open
 		}
 		return a.Name < b.Name
 	})
@@ -440,10 +575,14 @@ func imageName(f *rules.Finding) string {
 }
 
 // detailed picks the images a report details: the top images by
-// unresolved findings, plus every image with new findings.
-func detailed(d *Data, top int) []ImageCount {
+// unresolved findings, plus the images with new findings, at most
+// maxDetailed in all (the top first, then new ones by their count).
+func detailed(d *Data, top, maxDetailed int) []ImageCount {
 	var out []ImageCount
 	for i, ic := range d.TopImages {
+		if len(out) == maxDetailed {
+			break
+		}
 		if i < top || ic.New > 0 {
 			out = append(out, ic)
 		}

@@ -61,7 +61,6 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"fp":       func(s string) string { return s[:min(12, len(s))] },
 	"add":      func(a, b int) int { return a + b },
 	"maxSize":  maxLayerSize,
-	"groups":   groupNew,
 	"chart":    trendChart,
 	"upper":    strings.ToUpper,
 	"plural": func(n any, one, many string) string {
@@ -149,34 +148,39 @@ func duration(from, to string) string {
 	return b.Sub(a).Round(time.Second).String()
 }
 
-// newGroup is the new findings of one severity, by image.
-type newGroup struct {
+// NewGroup is the new findings of one severity, by image.
+type NewGroup struct {
 	Severity string
-	Count    int
-	Images   []newImage
+	Count    int // all new findings of the severity, listed or not
+	Images   []NewImage
 }
 
-type newImage struct {
+// NewImage is the new findings of one severity in one image.
+type NewImage struct {
 	Digest, Name string
 	Findings     []Finding
+	More         int // of the severity in the image, not listed
 }
 
-// groupNew groups findings (in ReadFindings' order: severity, then image)
-// by severity, then image.
-func groupNew(fs []Finding) []newGroup {
-	var out []newGroup
-	for _, f := range fs {
+// NewGroups groups the new findings listed (in ReadFindings' order:
+// severity, then image) by severity, then image.
+func (d *Data) NewGroups() []NewGroup {
+	var out []NewGroup
+	for _, f := range d.New {
 		s := f.Severity.String()
 		if len(out) == 0 || out[len(out)-1].Severity != s {
-			out = append(out, newGroup{Severity: s})
+			out = append(out, NewGroup{Severity: s, Count: d.newBySeverity[s]})
 		}
 		g := &out[len(out)-1]
-		g.Count++
 		if len(g.Images) == 0 || g.Images[len(g.Images)-1].Digest != f.ImageDigest {
-			g.Images = append(g.Images, newImage{Digest: f.ImageDigest, Name: imageName(&f.Finding)})
+			g.Images = append(g.Images, NewImage{Digest: f.ImageDigest, Name: imageName(&f.Finding), More: d.newLeft[s+"\x00"+f.ImageDigest]})
 		}
 		im := &g.Images[len(g.Images)-1]
 		im.Findings = append(im.Findings, f)
 	}
 	return out
 }
+
+// PerImage is how many findings an image lists at most, and how many new
+// findings of one severity the new findings table lists per image.
+func (d *Data) PerImage() int { return d.perImage }

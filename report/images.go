@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/auditor-dev/auditor/queries"
@@ -34,7 +35,7 @@ func columns(ctx context.Context, db queries.Querier, relation string) (map[stri
 type imageReader struct {
 	db       queries.Querier
 	osColumn string // "" when the index records no distribution
-	packages bool   // the package_files view exists
+	packages bool   // image_files has the package column
 	excerpts *sql.Stmt
 	owner    *sql.Stmt
 }
@@ -51,18 +52,21 @@ func newImageReader(ctx context.Context, db queries.Querier) (*imageReader, erro
 			break
 		}
 	}
-	pf, err := columns(ctx, db, "package_files")
+	files, err := columns(ctx, db, "image_files")
 	if err != nil {
 		return nil, err
 	}
-	r.packages = pf["image_digest"] && pf["package"] && pf["path"]
+	r.packages = files["package"]
 	if r.excerpts, err = db.PrepareContext(ctx, `SELECT pattern_id || ': ' || excerpt FROM content_matches
 		WHERE layer_digest = ? AND path = ? ORDER BY "offset" LIMIT 3`); err != nil {
 		return nil, fmt.Errorf("preparing content matches: %w", err)
 	}
 	if r.packages {
-		if r.owner, err = db.PrepareContext(ctx, `SELECT group_concat(DISTINCT package) FROM package_files
-			WHERE image_digest = ? AND path = ?`); err != nil {
+		// The owners of the entry the image shows at the path, as dpkg -S
+		// names them (image_files repeats it per repository holding the
+		// image); a finding on a hidden file names no owner.
+		if r.owner, err = db.PrepareContext(ctx, `SELECT group_concat(DISTINCT package) FROM image_files
+			WHERE image_digest = ? AND path = ? AND visible AND package IS NOT NULL`); err != nil {
 			return nil, fmt.Errorf("preparing package owners: %w", err)
 		}
 	}
@@ -76,8 +80,12 @@ func (r *imageReader) close() {
 	}
 }
 
-// loadImages fills d.Images with the images detailed: see detailed.
-func loadImages(ctx context.Context, db queries.Querier, d *Data, top int) error {
+// stateRank orders an image's findings: what needs work first.
+var stateRank = map[string]int{"new": 0, "open": 1, "suppressed": 2, "resolved": 3}
+
+// loadImages fills d.Images with the images detailed (see detailed), each
+// with its first d.PerImage findings and their evidence.
+func loadImages(ctx context.Context, db queries.Querier, d *Data, o Options) error {
 	r, err := newImageReader(ctx, db)
 	if err != nil {
 		return err
@@ -91,7 +99,12 @@ func loadImages(ctx context.Context, db queries.Querier, d *Data, top int) error
 		f := d.Findings[i]
 		byImage[f.ImageDigest] = append(byImage[f.ImageDigest], f)
 	}
-	for _, ic := range detailed(d, top) {
+	list := detailed(d, o.Top, o.MaxDetailed)
+	d.perImage = o.MaxImageFindings
+	if d.perImage <= 0 {
+		d.perImage = min(max(DefaultMaxListed/max(len(list), 1), MinImageFindings), MaxImageFindings)
+	}
+	for _, ic := range list {
 		im, err := r.image(ctx, ic.Digest)
 		if err != nil {
 			return err
@@ -101,16 +114,24 @@ func loadImages(ctx context.Context, db queries.Querier, d *Data, top int) error
 		if len(fs) > 0 {
 			im.Tags = strings.Fields(fs[0].Tags)
 		}
-		for _, f := range fs {
+		sort.SliceStable(fs, func(i, j int) bool { return stateRank[fs[i].State] < stateRank[fs[j].State] }) // each by severity still
+		for i, f := range fs {
+			if i >= d.perImage {
+				im.More.add(f.State)
+				f.layer(im) // for the new findings table; the rest costs queries
+				withEvidence[f.Fingerprint] = f.Evidence
+				continue
+			}
 			if err := r.evidence(ctx, im, &f); err != nil {
 				return err
 			}
+			f.Listed = true
 			im.Findings = append(im.Findings, f)
 			withEvidence[f.Fingerprint] = f.Evidence
 		}
 		d.Images = append(d.Images, *im)
 	}
-	for _, fs := range [][]Finding{d.Findings, d.New} { // the images of new findings are all detailed
+	for _, fs := range [][]Finding{d.Findings, d.New} {
 		for i := range fs {
 			if e, ok := withEvidence[fs[i].Fingerprint]; ok {
 				fs[i].Evidence = e
@@ -225,9 +246,8 @@ func (r *imageReader) layers(ctx context.Context, digest, registry, repo string)
 	return out, nil
 }
 
-// evidence fills f's evidence from im's layers, content matches and
-// package owners.
-func (r *imageReader) evidence(ctx context.Context, im *Image, f *Finding) error {
+// layer fills f's layer position and history step from im's layers.
+func (f *Finding) layer(im *Image) {
 	f.LayerPosition = -1
 	for _, l := range im.Layers {
 		if l.Digest == f.LayerDigest {
@@ -235,6 +255,12 @@ func (r *imageReader) evidence(ctx context.Context, im *Image, f *Finding) error
 			break
 		}
 	}
+}
+
+// evidence fills f's evidence from im's layers, content matches and
+// package owners.
+func (r *imageReader) evidence(ctx context.Context, im *Image, f *Finding) error {
+	f.layer(im)
 	if f.Path == "" {
 		return nil
 	}

@@ -37,9 +37,22 @@ func frozen() func() time.Time {
 // host:port.
 func hostileIndex(t *testing.T) (*index.DB, string) {
 	t.Helper()
-	ctx := context.Background()
 	host := hostileimage.Registry(t)
 	ref := hostileimage.Push(t, host, "v1", hostileimage.Image(t))
+	// Scan 1 sees v1; scan 2 the repository, where v2 has been pushed.
+	return scanIndex(t, []string{ref, host + "/hostile/payloads"}, func(i int) {
+		if i == 1 {
+			hostileimage.Push(t, host, "v2", hostileimage.Next(t))
+		}
+	}), host
+}
+
+// scanIndex scans each of refs in turn into a new index, one scan and
+// rules run each (default rules and patterns, frozen clock), calling
+// before(i) first, and returns the index read-only.
+func scanIndex(t *testing.T, refs []string, before func(i int)) *index.DB {
+	t.Helper()
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "index.db")
 	db, err := index.Open(ctx, path)
 	if err != nil {
@@ -54,10 +67,9 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Scan 1 sees v1; scan 2 the repository, where v2 has been pushed.
-	for i, ref := range []string{ref, host + "/hostile/payloads"} {
-		if i == 1 {
-			hostileimage.Push(t, host, "v2", hostileimage.Next(t))
+	for i, ref := range refs {
+		if before != nil {
+			before(i)
 		}
 		target, err := crawl.ParseTarget(ref)
 		if err != nil {
@@ -88,7 +100,7 @@ func hostileIndex(t *testing.T) (*index.DB, string) {
 			t.Fatal(err)
 		}
 	}
-	return reopen(t, db, path), host
+	return reopen(t, db, path)
 }
 
 // reopen closes db, at path, and opens it read-only until the test ends.
@@ -109,6 +121,8 @@ func reopen(t *testing.T, db *index.DB, path string) *index.DB {
 func hostileReport(t *testing.T) (*report.Data, []byte, string) {
 	t.Helper()
 	db, host := hostileIndex(t)
+	// The default caps (TestCapsForBigFleets) leave this report whole: two
+	// images list up to report.MaxImageFindings each.
 	d, err := report.Load(context.Background(), db.Reader(), report.Options{Now: frozen(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
