@@ -192,6 +192,14 @@ const untaggedImages = `untagged AS (
 	                    AND NOT EXISTS (SELECT 1 FROM tag_history n
 	                                    WHERE n.repository_id = t.repository_id AND n.tag = t.tag AND n.last_seen > t.last_seen)))`
 
+// ImageStamps and UntaggedImages are the CTEs imageStamps and
+// untaggedImages, for the PostgreSQL back end's rules store (the same SQL
+// reads its tables).
+const (
+	ImageStamps    = imageStamps
+	UntaggedImages = untaggedImages
+)
+
 // fillUntagged makes the temporary table temp.untagged_images hold the
 // digests of untaggedImages, computed once per transaction.
 func fillUntagged(ctx context.Context, tx *sql.Tx) error {

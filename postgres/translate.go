@@ -52,6 +52,7 @@ func Translate(q string, args []any) (string, []any, error) {
 		return "", nil, err
 	}
 	root := group(toks)
+	root = nameColumns(q, root)
 	out, err := t.seq(root, false)
 	if err != nil {
 		return "", nil, err
@@ -62,6 +63,60 @@ func Translate(q string, args []any) (string, []any, error) {
 	var b strings.Builder
 	emit(&b, out)
 	return strings.TrimSpace(b.String()), t.out, nil
+}
+
+// nameColumns gives each result column of the statement's first SELECT
+// that is an expression, not a column, and has no alias the name SQLite
+// gives it, its text as written (PostgreSQL would name it after its
+// outermost function, or ?column?).
+func nameColumns(q string, ts []*tok) []*tok {
+	i := 0
+	for i < len(ts) && !ts[i].is("select") { // past WITH ... AS (...), ...
+		i++
+	}
+	if i == len(ts) {
+		return ts
+	}
+	i++
+	if i < len(ts) && (ts[i].is("distinct") || ts[i].is("all")) {
+		i++
+	}
+	end := i
+	for end < len(ts) && !(ts[end].is("from") || ts[end].is("where") || ts[end].is("group") || ts[end].is("order") ||
+		ts[end].is("limit") || ts[end].is("union") || ts[end].is("except") || ts[end].is("intersect") || ts[end].is("window")) {
+		end++
+	}
+	var out []*tok
+	item := i
+	flush := func(j int) {
+		it := ts[item:j]
+		out = append(out, it...)
+		if len(it) == 0 || it[len(it)-1].op("*") {
+			return
+		}
+		for _, k := range it {
+			if k.is("as") {
+				return
+			}
+		}
+		// a column (name, t.name) or an alias without AS keeps its name
+		last := it[len(it)-1]
+		if last.kind == tWord || last.kind == tQuoted {
+			if len(it) == 1 || len(it) == 3 && it[1].op(".") || len(it) >= 2 && it[len(it)-2].kind != tOp {
+				return
+			}
+		}
+		out = append(out, &tok{kind: tWord, text: "AS", space: true}, &tok{kind: tQuoted, text: q[it[0].start:last.end], space: true})
+	}
+	for j := i; j < end; j++ {
+		if ts[j].op(",") {
+			flush(j)
+			out = append(out, ts[j])
+			item = j + 1
+		}
+	}
+	flush(end)
+	return append(append(ts[:i:i], out...), ts[end:]...)
 }
 
 // tkind is the kind of a token.
@@ -84,6 +139,8 @@ type tok struct {
 	space bool   // whitespace or a comment came before it
 	kids  []*tok // tGroup
 	pos   int    // tParam: index of the output argument ($pos+1)
+
+	start, end int // where it is in the query (a group: its parentheses)
 }
 
 func (t *tok) is(kw string) bool { return t != nil && t.kind == tWord && strings.EqualFold(t.text, kw) }
@@ -98,6 +155,7 @@ func lex(s string) ([]*tok, error) {
 	space := false
 	for i := 0; i < len(s); {
 		c := s[i]
+		start, n := i, len(out)
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			space = true
@@ -185,15 +243,18 @@ func lex(s string) ([]*tok, error) {
 			out = append(out, &tok{kind: tNumber, text: s[i:j], space: space})
 			i = j
 		default:
-			n := 1
+			w := 1
 			if i+1 < len(s) {
 				switch s[i : i+2] {
 				case "||", "<=", ">=", "<>", "!=", "==", "<<", ">>":
-					n = 2
+					w = 2
 				}
 			}
-			out = append(out, &tok{kind: tOp, text: s[i : i+n], space: space})
-			i += n
+			out = append(out, &tok{kind: tOp, text: s[i : i+w], space: space})
+			i += w
+		}
+		if len(out) > n {
+			out[n].start, out[n].end = start, i
 		}
 		space = false
 	}
@@ -216,7 +277,7 @@ func group(toks []*tok) []*tok {
 			opens = append(opens, t)
 			cur = nil
 		case t.op(")") && len(stack) > 0:
-			g := &tok{kind: tGroup, kids: cur, space: opens[len(opens)-1].space}
+			g := &tok{kind: tGroup, kids: cur, space: opens[len(opens)-1].space, start: opens[len(opens)-1].start, end: t.end}
 			cur = append(stack[len(stack)-1], g)
 			stack, opens = stack[:len(stack)-1], opens[:len(opens)-1]
 		default:

@@ -247,3 +247,31 @@ func TestDefaultPackOnPostgres(t *testing.T) {
 		t.Error("the corpus gives no finding: the comparison tests nothing")
 	}
 }
+
+// TestTranslateNamesColumns: a result column that is an expression is
+// named as SQLite names it, after its text.
+func TestTranslateNamesColumns(t *testing.T) {
+	ctx := context.Background()
+	lite, pg := filledStores(t)
+	for _, q := range []string{
+		`SELECT path, f.size, printf('%04o', mode), basename(path) AS b, lower(path) low, count(*) OVER () FROM files f`,
+		`WITH x AS (SELECT path FROM files) SELECT DISTINCT path || '!', length(path) FROM x`,
+		`SELECT * FROM images`,
+	} {
+		var names [2][]string
+		for i, db := range []queries.Querier{lite.Reader(), pg.Querier()} {
+			rows, err := db.QueryContext(ctx, q)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			names[i], err = rows.Columns()
+			rows.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(names[0], names[1]) {
+			t.Errorf("%s: SQLite names %q, PostgreSQL %q", q, names[0], names[1])
+		}
+	}
+}

@@ -227,6 +227,22 @@ func RunSQL(ctx context.Context, db *sql.DB, q string, o SQLOptions, w io.Writer
 	return n, more, err
 }
 
+// RunSQLOn runs one statement through q, a handle read-only by itself (the
+// PostgreSQL back end's: a READ ONLY transaction as a role that may only
+// SELECT from the views, under a statement_timeout), after the lexical
+// check of RunSQL; there is no SQLite authorizer to ask.
+func RunSQLOn(ctx context.Context, q Querier, query string, o SQLOptions, w io.Writer) (n int, more bool, err error) {
+	if err := checkStatement(query); err != nil {
+		return 0, false, err
+	}
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	return writeSQLRows(rows, o, w)
+}
+
 // describeQuery names a query in an error: its start, on one line.
 func describeQuery(q string) string {
 	q = strings.Join(strings.Fields(q), " ")
@@ -273,9 +289,19 @@ func runAuthorized(ctx context.Context, db *sql.DB, q string, o SQLOptions, w io
 		return fail(err)
 	}
 	defer rows.Close()
-	names, err := rows.Columns()
+	n, more, err = writeSQLRows(rows, o, w)
 	if err != nil {
 		return fail(err)
+	}
+	return n, more, nil
+}
+
+// writeSQLRows writes rows to w as o says: how many it wrote, and whether
+// the limit cut them short.
+func writeSQLRows(rows *sql.Rows, o SQLOptions, w io.Writer) (n int, more bool, err error) {
+	names, err := rows.Columns()
+	if err != nil {
+		return 0, false, err
 	}
 	cols := make([]Column, len(names))
 	for i, name := range names {
@@ -296,7 +322,7 @@ func runAuthorized(ctx context.Context, db *sql.DB, q string, o SQLOptions, w io
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return fail(err)
+			return n, false, err
 		}
 		row := make([]any, len(vals))
 		for i, v := range vals {
@@ -308,7 +334,7 @@ func runAuthorized(ctx context.Context, db *sql.DB, q string, o SQLOptions, w io
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return fail(err)
+		return n, false, err
 	}
 	return n, more, rw.Close()
 }

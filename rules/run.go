@@ -73,12 +73,47 @@ func (r *Result) Err() error {
 	return errors.Join(errs...)
 }
 
-// Run evaluates every rule of set read-only over db and records the
+// Store is what a rules run reads and records its findings in: the SQLite
+// index (SQLite) or the PostgreSQL back end (*postgres.DB), whose
+// Querier translates the rules' SQLite dialect.
+type Store interface {
+	// LatestScan is the newest scan's id (0 for none).
+	LatestScan(ctx context.Context) (int64, error)
+	RecordFleetFiles(ctx context.Context, scanID int64, prefixes []string) error
+	PrepareScopes(ctx context.Context, rules []index.RuleEval, full bool) (map[string]int, error)
+	RecordFindings(ctx context.Context, scanID int64, run index.RulesRun) (index.FindingCounts, error)
+	// Querier reads the index (SQLite's dialect).
+	Querier() Querier
+	// RuleConn is a read handle for one worker evaluating rules, and
+	// its release.
+	RuleConn(ctx context.Context) (Querier, func(), error)
+	// MaxReaders bounds the workers (0: no bound).
+	MaxReaders() int
+}
+
+// SQLite is the SQLite index as a Store.
+func SQLite(db *index.DB) Store { return liteStore{db} }
+
+type liteStore struct{ *index.DB }
+
+func (s liteStore) Querier() Querier { return s.Reader() }
+func (s liteStore) MaxReaders() int  { return s.Reader().Stats().MaxOpenConnections }
+func (s liteStore) RuleConn(ctx context.Context) (Querier, func(), error) {
+	return ruleConn(ctx, s.Reader())
+}
+
+// Run evaluates every rule of set read-only over the SQLite index db and
+// records the findings (RunStore).
+func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, error) {
+	return RunStore(ctx, SQLite(db), set, o)
+}
+
+// RunStore evaluates every rule of set read-only over db and records the
 // findings for the scan: new, still open, resolved, suppressed. A rule that
 // fails is reported in the result and does not stop the others. ctx
 // governs the whole run; after it returns nil, the findings view shows
 // this run's states.
-func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, error) {
+func RunStore(ctx context.Context, db Store, set *Set, o RunOptions) (*Result, error) {
 	start := time.Now()
 	now := time.Now
 	if o.Now != nil {
@@ -134,7 +169,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		return nil, err
 	}
 
-	images, err := countImages(ctx, db.Reader())
+	images, err := countImages(ctx, db.Querier())
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +177,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	// Workers, each on its own connection with a small page cache, take
 	// the rules in turn; no more than the pool has connections.
 	workers := min(jobs, len(set.Rules))
-	if n := db.Reader().Stats().MaxOpenConnections; n > 0 {
+	if n := db.MaxReaders(); n > 0 {
 		workers = min(workers, n)
 	}
 	next := make(chan int, len(set.Rules))
@@ -157,7 +192,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, release, connErr := ruleConn(ctx, db.Reader())
+			conn, release, connErr := db.RuleConn(ctx)
 			if connErr == nil {
 				defer release()
 			}
@@ -200,7 +235,7 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	var names map[string][]string
 	if len(sups) > 0 {
 		var err error
-		if names, err = imageNames(ctx, db.Reader()); err != nil {
+		if names, err = imageNames(ctx, db.Querier()); err != nil {
 			return nil, err
 		}
 	}
@@ -227,8 +262,8 @@ func Run(ctx context.Context, db *index.DB, set *Set, o RunOptions) (*Result, er
 	// suppressions too: a suppression added, removed or expired since
 	// applies to them as to the rest.
 	var carried []Finding
-	if len(sups) > 0 || anySuppressed(ctx, db.Reader()) {
-		if carried, err = ReadFindings(ctx, db.Reader(), Filter{States: []string{"new", "open"}, Suppressed: true}); err != nil {
+	if len(sups) > 0 || anySuppressed(ctx, db.Querier()) {
+		if carried, err = ReadFindings(ctx, db.Querier(), Filter{States: []string{"new", "open"}, Suppressed: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -337,7 +372,7 @@ const ruleCacheKiB = 2048
 // ruleConn takes a connection from the read-only pool to evaluate rules on,
 // with a page cache of ruleCacheKiB; release gives it back to the pool with
 // the cache size it had.
-func ruleConn(ctx context.Context, pool *sql.DB) (conn *sql.Conn, release func(), err error) {
+func ruleConn(ctx context.Context, pool *sql.DB) (conn Querier, release func(), err error) {
 	c, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rules: read-only connection: %w", err)

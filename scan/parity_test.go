@@ -48,15 +48,15 @@ func TestFleetViewsMatchSQLite(t *testing.T) {
 	defer pg.Close()
 	pg.Now = now
 
-	if _, err := scan.Run(ctx, pg, scan.Options{Targets: []crawl.Target{tg}, Crawl: fleettest.Options(t), Rules: &rules.Set{}}); err != scan.ErrNoRulesStore {
-		t.Fatalf("a scan into PostgreSQL with rules: %v, want ErrNoRulesStore", err)
+	// The default pack runs after each scan: the same findings on both
+	// (compared with the findings, open_findings, rule_runs, rule_scopes,
+	// fleet_images and file_history views below).
+	set, err := rules.NewSet(rules.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var n int
-	if err := pg.Reader().QueryRowContext(ctx, `SELECT count(*) FROM scans`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("after the refused scan: %d scans recorded (%v), want 0", n, err)
-	}
-
 	var status [2]string
+	var findings [2]index.FindingCounts
 	for i, db := range []scan.Store{lite, pg} {
 		pkgs, err := scanners.NewPackages(scanners.PackagesOptions{})
 		if err != nil {
@@ -64,14 +64,22 @@ func TestFleetViewsMatchSQLite(t *testing.T) {
 		}
 		opts := fleettest.Options(t)
 		opts.Scanners = []crawl.LayerScanner{pkgs}
-		res, err := scan.Run(ctx, db, scan.Options{Targets: []crawl.Target{tg}, Crawl: opts, Version: "test"})
+		res, err := scan.Run(ctx, db, scan.Options{Targets: []crawl.Target{tg}, Crawl: opts, Version: "test",
+			Rules: set, RuleOptions: rules.RunOptions{Now: now}})
 		if err != nil {
 			t.Fatalf("scan %d: %v", i, err)
 		}
 		if res.Stats.Images == 0 || res.Stats.Files == 0 || int64(res.PackageImages) != res.Stats.Images {
 			t.Fatalf("scan %d: %+v, packages of %d images: nothing scanned or resolved", i, res.Stats, res.PackageImages)
 		}
+		if res.Rules == nil || res.Rules.Err() != nil || res.Rules.Counts.Findings == 0 {
+			t.Fatalf("scan %d: rules %+v: none ran, one failed, or no finding", i, res.Rules)
+		}
 		status[i] = res.Status
+		findings[i] = res.Rules.Counts
+	}
+	if findings[0] != findings[1] {
+		t.Errorf("findings: SQLite %+v, PostgreSQL %+v", findings[0], findings[1])
 	}
 	if status[0] != status[1] {
 		t.Errorf("status: SQLite %s, PostgreSQL %s", status[0], status[1])
@@ -82,7 +90,8 @@ func TestFleetViewsMatchSQLite(t *testing.T) {
 	// the order of concurrent layer reads decides, not the store.
 	views["layers"] = slices.DeleteFunc(views["layers"], func(c string) bool { return c == "media_type" })
 	viewdump.Compare(t, views, lite.Reader(), nil, pg.Reader(), postgres.Bytes)
-	for _, v := range []string{"image_files", "image_sizes", "path_names", "tags", "images", "history", "packages", "package_files", "package_db_files"} {
+	for _, v := range []string{"image_files", "image_sizes", "path_names", "tags", "images", "history", "packages", "package_files", "package_db_files",
+		"findings", "open_findings", "rule_runs", "rule_scopes", "fleet_images", "file_history"} {
 		rows, err := viewdump.Dump(ctx, pg.Reader(), v, views[v], postgres.Bytes)
 		if err != nil || len(rows) == 0 {
 			t.Errorf("view %s: %d rows, %v", v, len(rows), err)

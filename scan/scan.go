@@ -81,9 +81,9 @@ type Result struct {
 // SQLite index (*index.DB) and the PostgreSQL back end (*postgres.DB) are
 // one. A store that can fill its disk says so with a Full() bool method;
 // one that keeps packages (an imagepkg.Store: both do) has them resolved
-// after the crawl. The rules run after the crawl only on a *index.DB (the
-// PostgreSQL back end does not store findings yet: Run refuses rules there
-// before recording anything).
+// after the crawl. The rules run after the crawl on a *index.DB or on a
+// store that is a rules.Store (the PostgreSQL back end); on another, Run
+// refuses rules before recording anything.
 type Store interface {
 	crawl.Sink
 	BeginScan(ctx context.Context, targets, version string) (int64, error)
@@ -95,7 +95,7 @@ type Store interface {
 
 // ErrNoRulesStore is returned by Run when it is given rules and a store
 // that cannot run them.
-var ErrNoRulesStore = errors.New("scan: rules after a scan need the SQLite index (the PostgreSQL back end stores no findings yet: run without rules)")
+var ErrNoRulesStore = errors.New("scan: this store cannot record findings (it is no rules.Store): run without rules")
 
 // full reports whether db filled its disk.
 func full(db Store) bool {
@@ -130,13 +130,19 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	if _, err := crawl.New(nil, o.Crawl); err != nil {
 		return nil, err
 	}
-	lite, _ := db.(*index.DB)
-	if o.Rules != nil && lite == nil {
+	var rs rules.Store
+	switch s := db.(type) {
+	case *index.DB:
+		rs = rules.SQLite(s)
+	case rules.Store:
+		rs = s
+	}
+	if o.Rules != nil && rs == nil {
 		return nil, ErrNoRulesStore
 	}
 	if o.Rules != nil {
 		for i := range o.Rules.Rules {
-			if err := rules.Validate(ctx, db.Reader(), &o.Rules.Rules[i]); err != nil {
+			if err := rules.Validate(ctx, rs.Querier(), &o.Rules.Rules[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -217,7 +223,7 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	}
 	ro := o.RuleOptions
 	ro.ScanID = id
-	rr, err := rules.Run(ctx, lite, o.Rules, ro)
+	rr, err := rules.RunStore(ctx, rs, o.Rules, ro)
 	if err != nil {
 		return res, err
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/auditor-dev/auditor/crawl"
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/localref"
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/queries"
@@ -149,7 +147,7 @@ func runCat(ctx context.Context, f *catFlags, pos []string, stdout io.Writer) (i
 // capturedContent returns the bytes of ref when the index keeps them and
 // they hash to what the index recorded for the file; nil otherwise (the
 // file is then read from its layer).
-func capturedContent(ctx context.Context, db *index.DB, ref *queries.FileRef) []byte {
+func capturedContent(ctx context.Context, db *indexDB, ref *queries.FileRef) []byte {
 	if ref.SHA256 == "" || ref.Type != "file" && ref.Type != "hardlink" {
 		return nil
 	}
@@ -166,7 +164,7 @@ func capturedContent(ctx context.Context, db *index.DB, ref *queries.FileRef) []
 // openBlob opens a layer blob from the first repository holding the image
 // that serves it: a registry, or the archive or layout a local input was
 // scanned from.
-func openBlob(ctx context.Context, cr *crawl.Crawler, db *sql.DB, im *queries.Image, digest string) (io.ReadCloser, error) {
+func openBlob(ctx context.Context, cr *crawl.Crawler, db queries.Querier, im *queries.Image, digest string) (io.ReadCloser, error) {
 	var errs []error
 	for _, r := range im.Repos {
 		registry, repo, _ := strings.Cut(r, "/")
@@ -174,7 +172,7 @@ func openBlob(ctx context.Context, cr *crawl.Crawler, db *sql.DB, im *queries.Im
 		var err error
 		if localref.IsSource(registry) {
 			var diffID string
-			if err = db.QueryRowContext(ctx, `SELECT COALESCE(diff_id, '') FROM layers WHERE digest = ?`, digest).Scan(&diffID); err == nil {
+			if err = queries.QueryRow(ctx, db, `SELECT COALESCE(diff_id, '') FROM layers WHERE digest = ?`, digest).Scan(&diffID); err == nil {
 				blob, err = crawl.OpenLocalLayer(registry, repo, digest, diffID)
 			}
 		} else {

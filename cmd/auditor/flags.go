@@ -59,22 +59,16 @@ func (c *commonFlags) load() (Config, error) {
 // directory, in a directory that exists. A bad --db is a usage error, a bad
 // db in the config a config error.
 //
-// A PostgreSQL DSN is refused here (with its password masked): only scan
-// writes PostgreSQL, and it checks with checkScanDB.
+// A PostgreSQL DSN is not a file: nothing to check before opening it.
 func (c *commonFlags) checkDB(path string) error {
-	if isPostgres(path) {
-		return errPostgresCommand(c.name, path)
-	}
-	return c.checkFileDB(path)
-}
-
-// checkScanDB is checkDB for auditor scan, which writes PostgreSQL too.
-func (c *commonFlags) checkScanDB(path string) error {
 	if isPostgres(path) {
 		return nil
 	}
 	return c.checkFileDB(path)
 }
+
+// checkScanDB is checkDB for auditor scan.
+func (c *commonFlags) checkScanDB(path string) error { return c.checkDB(path) }
 
 func (c *commonFlags) checkFileDB(path string) error {
 	var problem string

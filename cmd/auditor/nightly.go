@@ -11,7 +11,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
 )
@@ -81,7 +80,7 @@ var reportName = regexp.MustCompile(`^scan-(\d+)\.`)
 
 // writeReportDir writes scan id's report into [report] dir, points latest.*
 // at it, and removes the reports of scans beyond [report] keep.
-func writeReportDir(ctx context.Context, db *index.DB, cfg Config, id int64, set []rules.Rule) error {
+func writeReportDir(ctx context.Context, db *indexDB, cfg Config, id int64, set []rules.Rule) error {
 	dir := cfg.Report.Dir
 	if dir == "" {
 		return nil

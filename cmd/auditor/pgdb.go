@@ -1,10 +1,13 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"strings"
 
+	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/postgres"
+	"github.com/auditor-dev/auditor/queries"
+	"github.com/auditor-dev/auditor/rules"
 )
 
 // isPostgres reports whether db (--db, or db in config.toml) names a
@@ -14,10 +17,51 @@ func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// errPostgresCommand is the refusal of a command that does not use the
-// PostgreSQL back end yet. The DSN is shown with its password masked:
-// credentials never reach a message.
-func errPostgresCommand(command, dsn string) error {
-	return fmt.Errorf("%w: db %s: auditor %s does not read PostgreSQL yet; only auditor scan writes it (docs/postgres.md)",
-		errUsage, postgres.Redact(dsn), command)
+// indexDB is an open index as the commands read it: the SQLite file or the
+// PostgreSQL back end, one of them set.
+type indexDB struct {
+	lite *index.DB
+	pg   *postgres.DB
+}
+
+// Reader reads the public views in SQLite's dialect (queries.Querier): the
+// SQLite pool, or the PostgreSQL back end's translating querier.
+func (d *indexDB) Reader() queries.Querier {
+	if d.pg != nil {
+		return d.pg.Querier()
+	}
+	return d.lite.Reader()
+}
+
+// rules is the store the rules run in.
+func (d *indexDB) rules() rules.Store {
+	if d.pg != nil {
+		return d.pg
+	}
+	return rules.SQLite(d.lite)
+}
+
+// Capture returns a captured file's contents.
+func (d *indexDB) Capture(ctx context.Context, sha string, maxSize int64) ([]byte, error) {
+	if d.pg != nil {
+		return d.pg.Capture(ctx, sha, maxSize)
+	}
+	return d.lite.Capture(ctx, sha, maxSize)
+}
+
+func (d *indexDB) Close() error {
+	if d.pg != nil {
+		return d.pg.Close()
+	}
+	return d.lite.Close()
+}
+
+// openPostgres opens the PostgreSQL index dsn names (its errors mask the
+// password).
+func openPostgres(ctx context.Context, dsn string) (*indexDB, error) {
+	pg, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &indexDB{pg: pg}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/auditor-dev/auditor/index"
-	"github.com/auditor-dev/auditor/postgres"
 	"github.com/auditor-dev/auditor/queries"
 )
 
@@ -33,7 +32,7 @@ func (r *readFlags) register(cmd *cobra.Command) {
 }
 
 // open checks the flags, then opens the index read-only.
-func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error) {
+func (r *readFlags) open(ctx context.Context) (*indexDB, queries.Format, error) {
 	f, err := queries.ParseFormat(r.format)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: --format: %v", errUsage, err)
@@ -51,7 +50,7 @@ func (r *readFlags) open(ctx context.Context) (*index.DB, queries.Format, error)
 }
 
 // openImage opens the index and resolves ref (with platform) in it.
-func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index.DB, *queries.Image, queries.Format, error) {
+func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*indexDB, *queries.Image, queries.Format, error) {
 	db, f, err := r.open(ctx)
 	if err != nil {
 		return nil, nil, "", err
@@ -64,11 +63,12 @@ func (r *readFlags) openImage(ctx context.Context, ref, platform string) (*index
 	return db, im, f, nil
 }
 
-// openIndex opens the index at path read-only, with the errors a user
-// needs: no database yet, or one from a newer auditor.
-func openIndex(ctx context.Context, path string) (*index.DB, error) {
+// openIndex opens the index at path read-only (a PostgreSQL DSN: that
+// database), with the errors a user needs: no database yet, or one from a
+// newer auditor.
+func openIndex(ctx context.Context, path string) (*indexDB, error) {
 	if isPostgres(path) {
-		return nil, fmt.Errorf("%w: database %s: this command does not read PostgreSQL yet; only auditor scan writes it (docs/postgres.md)", errUsage, postgres.Redact(path))
+		return openPostgres(ctx, path)
 	}
 	if st, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist: run `auditor scan` first, or name one with --db", path)
@@ -81,7 +81,10 @@ func openIndex(ctx context.Context, path string) (*index.DB, error) {
 	if errors.Is(err, index.ErrNewerSchema) {
 		return nil, fmt.Errorf("%w: upgrade auditor to read it", err)
 	}
-	return db, err
+	if err != nil {
+		return nil, err
+	}
+	return &indexDB{lite: db}, nil
 }
 
 // tableOptions sizes tables for w: the terminal's width when w is one.

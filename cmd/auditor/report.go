@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/report"
 	"github.com/auditor-dev/auditor/rules"
 )
@@ -118,7 +117,7 @@ func checkOutputDir(output string) error {
 
 // writeFullReport loads the report o selects from db and writes it in
 // format to output (with the full data beside an HTML file), or to stdout.
-func writeFullReport(ctx context.Context, db *index.DB, o report.Options, format, output string, set []rules.Rule, stdout io.Writer) error {
+func writeFullReport(ctx context.Context, db *indexDB, o report.Options, format, output string, set []rules.Rule, stdout io.Writer) error {
 	d, err := report.Load(ctx, db.Reader(), o)
 	if errors.Is(err, report.ErrNoScan) && (o.ScanID != 0 || !o.Since.IsZero()) {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
+	"github.com/auditor-dev/auditor/queries"
 	"github.com/auditor-dev/auditor/rules"
 )
 
@@ -157,7 +158,14 @@ func rulesRun(ctx context.Context, f *runFlags, stdout, stderr io.Writer) (int, 
 	if err := cf.checkDB(cfg.DB); err != nil {
 		return 0, err
 	}
-	db, err := index.Open(ctx, cfg.DB)
+	var db *indexDB
+	if isPostgres(cfg.DB) {
+		db, err = openPostgres(ctx, cfg.DB)
+	} else {
+		var lite *index.DB
+		lite, err = index.Open(ctx, cfg.DB)
+		db = &indexDB{lite: lite}
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -205,16 +213,16 @@ func rulesTest(ctx context.Context, f *testFlags, file string, stdout io.Writer)
 	if err != nil {
 		return 0, err
 	}
-	if isPostgres(cfg.DB) {
-		return 0, errPostgresCommand("rules", cfg.DB)
+	if err := cf.checkDB(cfg.DB); err != nil {
+		return 0, err
 	}
-	db, err := index.OpenReadOnly(ctx, cfg.DB)
+	db, err := openIndex(ctx, cfg.DB)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	var scanID int64
-	if err := db.Reader().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM scans`).Scan(&scanID); err != nil {
+	if err := queries.QueryRow(ctx, db.Reader(), `SELECT COALESCE(MAX(id), 0) FROM scans`).Scan(&scanID); err != nil {
 		return 0, fmt.Errorf("%s: %w", cfg.DB, err)
 	}
 	for i := range rs {

@@ -126,9 +126,9 @@ func ruleOptions(cfg Config, o rules.RunOptions) rules.RunOptions {
 }
 
 // runAndReport runs the rules for o.ScanID, then reports them (reportRules).
-func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
+func runAndReport(ctx context.Context, db *indexDB, set *rules.Set, cfg Config, rf *reportFlags, o rules.RunOptions, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
-	res, err := rules.Run(ctx, db, set, ruleOptions(cfg, o))
+	res, err := rules.RunStore(ctx, db.rules(), set, ruleOptions(cfg, o))
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +139,7 @@ func runAndReport(ctx context.Context, db *index.DB, set *rules.Set, cfg Config,
 // res, and returns exitFindings when new unsuppressed findings at or above
 // threshold exist. With --quiet, stderr gets only the line that explains
 // exitFindings.
-func reportRules(ctx context.Context, db *index.DB, set *rules.Set, rf *reportFlags, res *rules.Result, states []string,
+func reportRules(ctx context.Context, db *indexDB, set *rules.Set, rf *reportFlags, res *rules.Result, states []string,
 	threshold rules.Severity, failing bool, stdout, stderr io.Writer) (int, error) {
 	notes := stderr
 	if rf.quiet() {

@@ -16,7 +16,6 @@ import (
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/safetext"
-	"github.com/auditor-dev/auditor/postgres"
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scan"
 )
@@ -147,18 +146,18 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 	if err := cf.checkScanDB(cfg.DB); err != nil {
 		return 0, err
 	}
-	// db is the SQLite index; nil when the scan writes PostgreSQL (store).
-	var db *index.DB
+	// db is the index, SQLite or PostgreSQL (store).
+	var db *indexDB
 	var store scan.Store
 	if isPostgres(cfg.DB) {
 		// Scans into one PostgreSQL database may run at once (every write
 		// is a transaction of its own; docs/postgres.md): no lock file.
-		pg, err := postgres.Open(ctx, cfg.DB) // its errors mask the password
-		if err != nil {
+		var err error
+		if db, err = openPostgres(ctx, cfg.DB); err != nil { // its errors mask the password
 			return 0, err
 		}
-		defer pg.Close()
-		store = pg
+		defer db.Close()
+		store = db.pg
 	} else {
 		// One scan at a time per database: a second one refuses (or waits).
 		lock, err := index.LockScan(ctx, cfg.DB, f.wait)
@@ -166,11 +165,13 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 			return 0, err
 		}
 		defer lock.Unlock()
-		if db, err = index.Open(ctx, cfg.DB); err != nil {
+		lite, err := index.Open(ctx, cfg.DB)
+		if err != nil {
 			return 0, err
 		}
+		db = &indexDB{lite: lite}
 		defer db.Close()
-		store = db
+		store = lite
 	}
 	if err := prepareReportDir(cfg, cf.configPath()); err != nil {
 		return 0, err
@@ -187,10 +188,6 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 	set, threshold, failing, err := scanRules(cfg, cf.configPath(), rf, &opts)
 	if err != nil {
 		return 0, err
-	}
-	if db == nil && set != nil {
-		fmt.Fprintln(stderr, "auditor scan: rules not run: the PostgreSQL back end stores no findings yet (docs/postgres.md)")
-		set = nil
 	}
 	prog := newProgress(ctx, stderr, f.quiet, f.noProgress)
 	opts.Log = prog.logger()

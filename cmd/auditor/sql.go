@@ -74,7 +74,20 @@ func runSQL(ctx context.Context, rf *readFlags, pos []string, file string, limit
 	}
 	defer db.Close()
 	o := queries.SQLOptions{Limit: limit, Format: f, Table: rf.tableOptions(stdout), Timeout: rf.cfg.SQL.Timeout}
-	n, more, err := queries.RunSQL(ctx, db.Reader(), q, o, stdout)
+	var n int
+	var more bool
+	if db.pg != nil {
+		// Read-only by privilege: a READ ONLY transaction as the reader
+		// role, under a statement_timeout.
+		ro, done, rerr := db.pg.ReadOnly(ctx, o.Timeout)
+		if rerr != nil {
+			return 0, rerr
+		}
+		defer done()
+		n, more, err = queries.RunSQLOn(ctx, ro, q, o, stdout)
+	} else {
+		n, more, err = queries.RunSQL(ctx, db.lite.Reader(), q, o, stdout)
+	}
 	if err != nil {
 		return 0, err
 	}
