@@ -114,6 +114,9 @@ type LayerWriter struct {
 	conn *pgxpool.Conn
 	tx   pgx.Tx
 	lid  int64
+	// fence, when set, is checked in the layer's transaction before it
+	// commits (BeginFencedLayer).
+	fence *fence
 
 	buf       []auditor.Entry
 	files     map[string]string // path -> sha256 of the regular files of buf, for hardlinks
@@ -426,6 +429,11 @@ func (w *LayerWriter) commit(ctx context.Context, l *auditor.Layer) error {
 	}
 	if err := putConfigs(ctx, tx, w.lid, w.n, w.configs); err != nil {
 		return err
+	}
+	if w.fence != nil {
+		if err := w.fence.check(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return err
