@@ -269,6 +269,7 @@ func migrationNames() ([]string, error) {
 // transaction, after its SQL.
 var afterMigration = map[string]func(context.Context, *sql.Tx) error{
 	"0017_history_users.sql": fillHistoryUsers,
+	"0023_package_sets.sql":  convertPackageSets,
 }
 
 // migrate applies, each in its own transaction, the embedded migrations not

@@ -3,7 +3,9 @@ package index
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/auditor-dev/auditor"
 )
@@ -128,10 +130,13 @@ func (db *DB) PutPackages(ctx context.Context, image, version string, r *auditor
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM manifests WHERE digest = ?`, image).Scan(&id); err != nil {
 			return fmt.Errorf("image %s: %w", image, err)
 		}
-		for _, t := range []string{"image_packages", "image_package_files", "image_file_owners"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE manifest_id = ?`, id); err != nil {
-				return err
-			}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM image_packages WHERE manifest_id = ?`, id); err != nil {
+			return err
+		}
+		var oldFiles, oldOwners sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT files_set, owners_set FROM image_package_state WHERE manifest_id = ?`, id).
+			Scan(&oldFiles, &oldOwners); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 		if err := insertEach(ctx, tx, `INSERT INTO image_packages (manifest_id, manager, name, version, architecture,
 			source_name, source_version, layer_position, records_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -141,16 +146,8 @@ func (db *DB) PutPackages(ctx context.Context, image, version string, r *auditor
 			}); err != nil {
 			return err
 		}
-		if err := insertEach(ctx, tx, `INSERT INTO image_package_files (manifest_id, package, path, recorded_path, algorithm,
-			expected, actual, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			len(r.Files), func(i int) []any {
-				f := r.Files[i]
-				return []any{id, f.Package, f.Path, f.RecordedPath, f.Algorithm, f.Expected, f.Actual, f.Status}
-			}); err != nil {
-			return err
-		}
-		if err := insertEach(ctx, tx, `INSERT INTO image_file_owners (manifest_id, path, packages) VALUES (?, ?, ?)`,
-			len(r.Owners), func(i int) []any { return []any{id, r.Owners[i].Path, r.Owners[i].Packages} }); err != nil {
+		filesSet, ownersSet, err := putPackageSets(ctx, tx, slices.Clone(r.Files), slices.Clone(r.Owners))
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET os_id = ?, os_version_id = ?, os_pretty_name = ? WHERE id = ?`,
@@ -161,10 +158,14 @@ func (db *DB) PutPackages(ctx context.Context, image, version string, r *auditor
 		if r.Err != nil {
 			msg = r.Err.Error()
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO image_package_state (manifest_id, version, computed_at, error) VALUES (?, ?, ?, ?)
-			ON CONFLICT (manifest_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at, error = excluded.error`,
-			id, version, db.now(), msg)
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_package_state (manifest_id, version, computed_at, error, files_set, owners_set)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (manifest_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at, error = excluded.error,
+				files_set = excluded.files_set, owners_set = excluded.owners_set`,
+			id, version, db.now(), msg, filesSet, ownersSet); err != nil {
+			return err
+		}
+		return dropUnusedSets(ctx, tx, oldFiles, oldOwners)
 	})
 }
 
