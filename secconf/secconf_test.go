@@ -38,6 +38,12 @@ func TestClassify(t *testing.T) {
 		"/etc/profile.d/z.sh":                              KindShellRC,
 		"/root/.bashrc":                                    KindShellRC,
 		"/home/bob/.npmrc":                                 KindNpm,
+		"/app/.npmrc":                                      KindNpm,
+		"/usr/local/etc/npmrc":                             KindNpm,
+		"/usr/local/lib/node_modules/npm/npmrc":            KindNpm,
+		"/usr/share/doc/npm/npmrc":                         KindNone,
+		"/usr/local/pip.conf":                              KindPip,
+		"/opt/venv/pip.conf":                               KindPip,
 		"/etc/modules-load.d/x.conf":                       KindModules,
 		"/etc/ld.so.preload":                               KindPreload,
 		"/etc/hosts":                                       KindHosts,
@@ -326,6 +332,15 @@ enabled=0
 	pip := ParsePip(lines(t, "[global]\nindex-url = http://pypi.internal:8080/simple\nextra-index-url =\n    https://other.example/simple\ntrusted-host = pypi.internal\n"))
 	if len(pip) != 2 || !pip[0].Trusted || pip[1].Trusted || pip[1].URI != "https://other.example/simple" {
 		t.Errorf("pip: %+v", pip)
+	}
+	// A trusted host no index of the file names is a source of its own
+	// (pip trusts it for the index it is given elsewhere).
+	pip = ParsePip(lines(t, "[install]\ntrusted-host = pypi.example.net\n    files.example.net\n"))
+	if len(pip) != 2 || !pip[0].Trusted || pip[0].URI != "pypi.example.net" || pip[1].URI != "files.example.net" || pip[1].Line != 3 {
+		t.Errorf("pip, trusted hosts alone: %+v", pip)
+	}
+	if npm := ParseNpmrc(lines(t, "fund=false\nstrict-ssl=false\n")); len(npm) != 1 || !npm[0].Trusted || npm[0].Line != 2 {
+		t.Errorf("npm, strict-ssl=false alone (the default registry): %+v", npm)
 	}
 	npm := ParseNpmrc(lines(t, "registry=http://npm.internal/\n@corp:registry=https://npm.corp/\nstrict-ssl=false\n"))
 	if len(npm) != 2 || !npm[0].Trusted || npm[0].Scheme != "http" {

