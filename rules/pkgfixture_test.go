@@ -224,6 +224,83 @@ func packageImages(t testing.TB, base v1.Layer) []plantedImage {
 		dpkgLayer(t, with(basePackages(), svc), []pkg{svc}),
 	},
 		hit{rule: "history-claims-package-install", layer: 1},
-		hit{rule: "history-claims-package-install", layer: 2})
+		hit{rule: "history-claims-package-install", layer: 2},
+		hit{rule: "unpackaged-system-executable", path: "/usr/bin/curl", layer: 1})
+
+	// Files that differ from what their packages record, with no package
+	// manager in sight: a trojaned ls, a PAM module, libc, the loader, a
+	// conffile edited; beside them a documentation file rewritten (not a
+	// program), a program and a library copied into /usr/sbin and /usr/lib
+	// that no package owns, while /usr/local and /opt are not system
+	// directories and a data file in /usr/lib is not a program.
+	add("test/pkg-tampered", []string{"/bin/sh -c #(nop) COPY dir:0123 in / "}, []v1.Layer{
+		layerOf(t,
+			ent{name: "usr/bin/ls", mode: 0o755, body: elf("ls, hiding /tmp/.x")},
+			ent{name: "usr/lib/x86_64-linux-gnu/security/pam_unix.so", body: elf("pam_unix with a master password")},
+			ent{name: "usr/lib/libc.so.6", mode: 0o755, body: elf("libc with a hook")},
+			ent{name: "usr/lib/ld-linux-x86-64.so.2", mode: 0o755, body: elf("ld.so, preloading")},
+			ent{name: "etc/login.defs", body: "UMASK 000\n"},
+			ent{name: "usr/share/doc/coreutils/README", body: "coreutils, edited\n"},
+			ent{name: "usr/sbin/netd", mode: 0o755, body: elf("netd")},
+			ent{name: "usr/lib/x86_64-linux-gnu/libnetd.so.1", mode: 0o644, body: elf("libnetd")},
+			ent{name: "usr/lib/x86_64-linux-gnu/netd.dat", mode: 0o644, body: "data\n"},
+			ent{name: "usr/local/bin/helper", mode: 0o755, body: elf("helper")},
+			ent{name: "opt/vendor/bin/agent", mode: 0o755, body: elf("agent")}),
+	},
+		hit{rule: "package-binary-modified", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "package-critical-file-modified", path: "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", layer: 1},
+		hit{rule: "system-binary-replaced", path: "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", layer: 1},
+		hit{rule: "package-critical-file-modified", path: "/usr/lib/libc.so.6", layer: 1},
+		hit{rule: "system-binary-replaced", path: "/usr/lib/libc.so.6", layer: 1},
+		hit{rule: "package-critical-file-modified", path: "/usr/lib/ld-linux-x86-64.so.2", layer: 1},
+		hit{rule: "system-binary-replaced", path: "/usr/lib/ld-linux-x86-64.so.2", layer: 1},
+		hit{rule: "package-conffile-modified", path: "/etc/login.defs", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/sbin/netd", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libnetd.so.1", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/lib/x86_64-linux-gnu/security/pam_unix.so", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/lib/libc.so.6", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/lib/ld-linux-x86-64.so.2", layer: 1})
+
+	// A base layer tampered before anything was built on it: the setuid su
+	// and dash differ from their md5sums. Nothing above the base to blame,
+	// yet the records show it.
+	tampered := dpkgBaseLayerWith(t, map[string]string{"usr/bin/su": elf("su, any password"), "usr/bin/sh": elf("sh, with a listener")})
+	out = append(out, plantedImage{testImage{repo: "test/pkg-base-tampered", layers: []v1.Layer{tampered}}, []hit{
+		{rule: "package-critical-file-modified", path: "/usr/bin/su", layer: 0},
+		{rule: "package-binary-modified", path: "/usr/bin/sh", layer: 0}}})
+
+	// A package upgraded the way dpkg does it (new files, new records, a
+	// new version): nothing replaced outside the package manager. It is the
+	// only image with that version, so there is no fleet to differ from.
+	cu2 := basePackages()[1]
+	cu2.version = "9.1-1+deb12u1"
+	cu2.files = []pkgFile{{path: "/bin/ls", tar: "usr/bin/ls", mode: 0o755, body: elf("ls 9.1-1+deb12u1")}, cu2.files[1]}
+	add("test/pkg-upgrade", []string{"/bin/sh -c apt-get update && apt-get install -y --only-upgrade coreutils"},
+		[]v1.Layer{dpkgLayer(t, with(basePackages(), cu2), []pkg{cu2})})
+
 	return out
+}
+
+// dpkgBaseLayerWith is dpkgBaseLayer with the bodies of some tar entries
+// replaced (the database still records the originals).
+func dpkgBaseLayerWith(t testing.TB, bodies map[string]string) v1.Layer {
+	pkgs := basePackages()
+	files := pkgEntries(pkgs...)
+	for i, e := range files {
+		if b, ok := bodies[e.name]; ok {
+			files[i].body = b
+		}
+	}
+	return dpkgLayer(t, pkgs, pkgs[:0],
+		append([]ent{
+			{name: "bin", typ: tar.TypeSymlink, link: "usr/bin"},
+			{name: "lib", typ: tar.TypeSymlink, link: "usr/lib"},
+			{name: "etc/", typ: tar.TypeDir},
+			{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/sh\n"},
+			{name: "etc/init.d/", typ: tar.TypeDir},
+			{name: "tmp/", typ: tar.TypeDir, mode: 0o1777},
+			{name: "usr/bin/", typ: tar.TypeDir},
+		}, append(files, dpkgInfos(pkgs...)...)...)...)
 }

@@ -66,7 +66,8 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 	add("test/t-sshd-ok", nil, nil, one(
 		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysCommand /usr/lib/keycheck/keycheck %u %k\n" +
 			"AuthorizedKeysCommandUser git\nPermitUserEnvironment no\n"},
-		ent{name: "usr/lib/keycheck/keycheck", mode: 0o755, body: elf("keycheck")}))
+		ent{name: "usr/lib/keycheck/keycheck", mode: 0o755, body: elf("keycheck")}),
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/keycheck/keycheck", layer: 1})
 
 	// PAM running programs at session start and on password changes (the
 	// password handed over); ordinary session modules are not.
@@ -226,7 +227,10 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "masquerade-content-kind", path: "/var/www/html/img/loader.gif", layer: 1},
 		hit{rule: "masquerade-confusable-name", path: "/usr/lib/systemd/systemd-journ\u0430ld", layer: 1},
 		hit{rule: "masquerade-confusable-name", path: "/opt/tools/ssh-agent ", layer: 1},
-		hit{rule: "masquerade-confusable-name", path: "/opt/app /run", layer: 1})
+		hit{rule: "masquerade-confusable-name", path: "/opt/app /run", layer: 1},
+		// No package of the image owns them.
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/systemd/systemd-journ\u0430ld", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libfoo.so.1", layer: 1})
 
 	// Web shells that call what the request names or run it from Python,
 	// Node.js and ASP.NET; code that only reads request input is not.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
+	"github.com/auditor-dev/auditor/imagepkg"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/testlayer"
 	"github.com/auditor-dev/auditor/scanners"
@@ -85,18 +86,7 @@ func baseLayer(t testing.TB) v1.Layer {
 // the dynamic loader, a PAM module, conffiles (one a shell start-up file
 // in /etc/skel), each owned by a package of its dpkg database
 // (basePackages), and an /etc/passwd no package owns (as in Debian).
-func dpkgBaseLayer(t testing.TB) v1.Layer {
-	pkgs := basePackages()
-	return dpkgLayer(t, pkgs, pkgs[:0],
-		append([]ent{
-			{name: "bin", typ: tar.TypeSymlink, link: "usr/bin"},
-			{name: "etc/", typ: tar.TypeDir},
-			{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/sh\n"},
-			{name: "etc/init.d/", typ: tar.TypeDir},
-			{name: "tmp/", typ: tar.TypeDir, mode: 0o1777},
-			{name: "usr/bin/", typ: tar.TypeDir},
-		}, append(pkgEntries(pkgs...), dpkgInfos(pkgs...)...)...)...)
-}
+func dpkgBaseLayer(t testing.TB) v1.Layer { return dpkgBaseLayerWith(t, nil) }
 
 // imageOf stacks layers and applies a config change.
 func imageOf(t testing.TB, cfg func(*v1.ConfigFile), history []string, layers ...v1.Layer) v1.Image {
@@ -206,6 +196,20 @@ func scanStats(t testing.TB, dbPath string, opts crawl.Options, targets ...strin
 		errs = append(errs, e.Repository+"@"+e.Reference+": "+e.Message)
 		mu.Unlock()
 	}
+	// The package databases are kept and each image's packages resolved,
+	// as auditor scan does (its default), so the package rules have
+	// packages, package_files and image_files.package to read.
+	hasPackages := false
+	for _, s := range opts.Scanners {
+		hasPackages = hasPackages || s.Name() == scanners.PackagesScanner
+	}
+	if !hasPackages {
+		ps, err := scanners.NewPackages(scanners.PackagesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Scanners = append(opts.Scanners, ps)
+	}
 	cr, err := crawl.New(db, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +223,11 @@ func scanStats(t testing.TB, dbPath string, opts crawl.Options, targets ...strin
 		ts = append(ts, tg)
 	}
 	if err := cr.Scan(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imagepkg.Update(ctx, db, func(image string, err error) {
+		errs = append(errs, image+": packages: "+err.Error())
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if len(errs) > 0 {

@@ -79,6 +79,7 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "etc/environment", body: "PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\"\nLD_PRELOAD=/usr/local/lib/libprocesshider.so\n"},
 		ent{name: "etc/profile.d/java.sh", body: "export LD_LIBRARY_PATH=/opt/java/lib\n# export LD_PRELOAD=/opt/x.so\n"}),
 		hit{rule: "preload-library", path: "/etc/ld.so.preload", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", layer: 1},
 		hit{rule: "preload-library", path: "/etc/environment", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/environment", layer: 1},
@@ -133,7 +134,8 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "kernel-module-outside-modules-dir", path: "/usr/lib/x86_64-linux-gnu/libudev.so.2", layer: 1},
 		hit{rule: "kernel-module-autoload", path: "/etc/modules-load.d/net.conf", layer: 1},
 		hit{rule: "kernel-module-loaded-at-start", path: "/etc/systemd/system/udev-helper.service", layer: 1},
-		hit{rule: "persistence-point", path: "/etc/systemd/system/udev-helper.service", layer: 1})
+		hit{rule: "persistence-point", path: "/etc/systemd/system/udev-helper.service", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libudev.so.2", layer: 1})
 
 	// sshd's configuration and an account written through symlinked
 	// parents (a lower layer links /etc/ssh to /opt/sshcfg, and passwd's
