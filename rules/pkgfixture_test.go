@@ -280,6 +280,15 @@ func packageImages(t testing.TB, base v1.Layer) []plantedImage {
 	add("test/pkg-upgrade", []string{"/bin/sh -c apt-get update && apt-get install -y --only-upgrade coreutils"},
 		[]v1.Layer{dpkgLayer(t, with(basePackages(), cu2), []pkg{cu2})})
 
+	// The same trojaned ls, its md5sums line rewritten to match: debsums
+	// inside this image says ok, the other images holding coreutils 9.1-1
+	// record another md5.
+	cu := basePackages()[1]
+	cu.files = []pkgFile{{path: "/bin/ls", tar: "usr/bin/ls", mode: 0o755, body: elf("ls, hiding /tmp/.y")}, cu.files[1]}
+	add("test/pkg-records-rewritten", []string{"/bin/sh -c #(nop) COPY dir:4567 in / "}, []v1.Layer{
+		layerOf(t, append(pkgEntries(cu)[:1], dpkgInfo(cu)[1])...)},
+		hit{rule: "package-records-differ-from-fleet", path: "/usr/bin/ls", layer: 1})
+
 	return out
 }
 
