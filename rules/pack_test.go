@@ -271,7 +271,6 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "etc/ld.so.preload", body: "/usr/lib/libprocesshider.so\n"},
 		ent{name: "etc/modprobe.d/local.conf", body: "blacklist pcspkr\ninstall usb-storage /bin/true\ninstall dummy /tmp/.m.sh\n"})),
 		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
-		hit{rule: "preload-library", path: "/etc/ld.so.preload", layer: 1},
 		hit{rule: "kernel-module-autoload", path: "/etc/modprobe.d/local.conf", layer: 1})
 
 	// Name resolution and package sources: a mirror and the image's own pip

@@ -78,7 +78,6 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", body: elf("hide")},
 		ent{name: "etc/environment", body: "PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\"\nLD_PRELOAD=/usr/local/lib/libprocesshider.so\n"},
 		ent{name: "etc/profile.d/java.sh", body: "export LD_LIBRARY_PATH=/opt/java/lib\n# export LD_PRELOAD=/opt/x.so\n"}),
-		hit{rule: "preload-library", path: "/etc/ld.so.preload", layer: 1},
 		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", layer: 1},
 		hit{rule: "preload-library", path: "/etc/environment", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
