@@ -227,6 +227,23 @@ func packageImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "history-claims-package-install", layer: 2},
 		hit{rule: "unpackaged-system-executable", path: "/usr/bin/curl", layer: 1})
 
+	// A step that says it installs a package and records it in the
+	// database (status, list, md5sums) without any of its files; an
+	// install of a package whose only files are its documentation, which
+	// the image trims, is not flagged.
+	sshd := pkg{name: "openssh-server", version: "1:9.2p1-2+deb12u3", arch: "amd64", files: []pkgFile{
+		{path: "/usr/sbin/sshd", mode: 0o755, body: elf("sshd")},
+		{path: "/usr/share/doc/openssh-server/README", body: "ssh\n"}}}
+	docs := pkg{name: "svc-doc", version: "1.0-1", arch: "all", files: []pkgFile{{path: "/usr/share/doc/svc-doc/README", body: "docs\n"}}}
+	add("test/pkg-claims-db", []string{
+		"/bin/sh -c apt-get install -y --no-install-recommends openssh-server",
+		"/bin/sh -c apt-get install -y svc-doc && rm -rf /usr/share/doc/*",
+	}, []v1.Layer{
+		layerOf(t, append(dpkgInfo(sshd), ent{name: "var/lib/dpkg/status", body: dpkgStatus(with(basePackages(), sshd))})...),
+		layerOf(t, append(dpkgInfo(docs), ent{name: "var/lib/dpkg/status", body: dpkgStatus(with(basePackages(), sshd, docs))})...),
+	},
+		hit{rule: "history-claims-package-install", layer: 1})
+
 	// Files that differ from what their packages record, with no package
 	// manager in sight: a trojaned ls, a PAM module, libc, the loader, a
 	// conffile edited; beside them a documentation file rewritten (not a
