@@ -49,6 +49,39 @@ func (c *Crawler) readConfig(ctx context.Context, d v1.Descriptor, open func(con
 	if d.Size > limit {
 		return nil, fmt.Errorf("%w: %d bytes, more than max_config_bytes %d", ErrConfigLimit, d.Size, limit)
 	}
+	if c.opts.Plan == nil {
+		return c.readConfigBlob(ctx, d, limit, open)
+	}
+	// A planning crawl reads each config blob once, however many
+	// manifests share it (an OCI and a Docker manifest of one image).
+	key := d.Digest.String()
+	v, err, _ := c.planSF.Do("config "+key, func() (any, error) {
+		c.mu.Lock()
+		cf := c.configs[key]
+		c.mu.Unlock()
+		if cf != nil {
+			return cf, nil
+		}
+		cf, err := c.readConfigBlob(ctx, d, limit, open)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.configs == nil {
+			c.configs = map[string]*v1.ConfigFile{}
+		}
+		c.configs[key] = cf
+		c.mu.Unlock()
+		return cf, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*v1.ConfigFile), nil
+}
+
+// readConfigBlob reads and parses a config blob (see readConfig).
+func (c *Crawler) readConfigBlob(ctx context.Context, d v1.Descriptor, limit int64, open func(context.Context, v1.Hash) (io.ReadCloser, error)) (*v1.ConfigFile, error) {
 	rc, err := open(ctx, d.Digest)
 	if err != nil {
 		return nil, err

@@ -94,6 +94,10 @@ type Options struct {
 	// OnError is called for every image or layer that failed (the crawl
 	// goes on). It must be safe for concurrent use.
 	OnError func(auditor.ScanError)
+	// Plan, when set, makes the crawl a planning crawl (plan.go): no layer
+	// is read and no image stored that is not stored already; each is
+	// handed to Plan. Registry targets only.
+	Plan Planner
 }
 
 // Stats are a crawl's counters; read them at any time with Crawler.Stats.
@@ -133,13 +137,16 @@ type Crawler struct {
 	opts    Options
 	log     *slog.Logger
 	layerSF singleflight.Group
-	secrets secrets // redacted from every message
+	planSF  singleflight.Group // a planning crawl's configs, by image digest
+	secrets secrets            // redacted from every message
 
 	mu       sync.Mutex
 	pullers  map[string]*registryClient
 	localSem *slots                           // layer reads from local sources
 	imaged   map[auditor.Repo]map[string]bool // images counted in Stats.Images, by repository and digest
 	closers  []io.Closer                      // what the running scan opened (local archives), closed when it returns
+	planned  map[string]*imageParts           // a planning crawl's images, by digest
+	configs  map[string]*v1.ConfigFile        // a planning crawl's configs, by digest
 
 	stats struct {
 		repos, reposDone, tags, tagsDone, images atomic.Int64

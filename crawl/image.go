@@ -58,25 +58,16 @@ type imageParts struct {
 	Sem *slots
 	// Redact hides secrets in error messages.
 	Redact func(error) string
+	// Sink, when set, is where the layers go instead of the crawler's
+	// sink (Crawler.ReadLayer).
+	Sink LayerStore
 }
 
 // indexImage reads every layer not yet indexed of one image, then stores the
 // image. A layer that fails leaves the image not indexed (the next scan tries
 // again); the other layers stay stored.
 func (c *Crawler) indexImage(ctx context.Context, repo auditor.Repo, ref string, parent via, p *imageParts) error {
-	rec := imageRecord(p)
-	// The config may leave out what the index says (often the variant).
-	for _, f := range []struct {
-		dst *string
-		src string
-	}{
-		{&rec.Platform.OS, parent.Platform.OS}, {&rec.Platform.Architecture, parent.Platform.Architecture},
-		{&rec.Platform.Variant, parent.Platform.Variant}, {&rec.Platform.OSVersion, parent.Platform.OSVersion},
-	} {
-		if *f.dst == "" {
-			*f.dst = f.src
-		}
-	}
+	rec := imageRecordVia(p, parent)
 
 	// No shared cancellation: when one layer fails, the others still finish
 	// and stay indexed for the next scan and for other images.
@@ -196,7 +187,11 @@ func (c *Crawler) readLayerOnce(ctx context.Context, p *imageParts, l layerRef) 
 	}
 	defer rc.Close()
 	lim := c.opts.Limits.withDefaults()
-	w, err := c.sink.BeginLayer(ctx, l.Digest, lim.MaxEntries)
+	var sink LayerStore = c.sink
+	if p.Sink != nil {
+		sink = p.Sink
+	}
+	w, err := sink.BeginLayer(ctx, l.Digest, lim.MaxEntries)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +250,24 @@ func manifestLayers(m *v1.Manifest, cf *v1.ConfigFile) ([]layerRef, error) {
 		}
 	}
 	return out, nil
+}
+
+// imageRecordVia is imageRecord with what the config leaves out of the
+// platform (often the variant) taken from the index that led to it.
+func imageRecordVia(p *imageParts, parent via) *auditor.Image {
+	rec := imageRecord(p)
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&rec.Platform.OS, parent.Platform.OS}, {&rec.Platform.Architecture, parent.Platform.Architecture},
+		{&rec.Platform.Variant, parent.Platform.Variant}, {&rec.Platform.OSVersion, parent.Platform.OSVersion},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+	return rec
 }
 
 // imageRecord maps an image's parts to what the index stores.

@@ -285,16 +285,22 @@ type registryImage struct {
 
 func (i *registryImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	return layerOfBlob(&blobLayer{digest: h, size: -1, open: func() (io.ReadCloser, error) {
-		rl, err := i.s.rc.puller.Layer(i.ctx, i.s.repo.Digest(h.String()))
-		if err != nil {
-			return nil, err
-		}
-		r, err := rl.Compressed()
-		if err != nil {
-			return nil, err
-		}
-		return verdictReader{r}, nil
+		return i.s.rc.openBlob(i.ctx, i.s.repo, h.String())
 	}})
+}
+
+// openBlob fetches a blob of repo, compressed, as remote.Layer fetches it
+// (the digest verified as it streams).
+func (rc *registryClient) openBlob(ctx context.Context, repo name.Repository, digest string) (io.ReadCloser, error) {
+	rl, err := rc.puller.Layer(ctx, repo.Digest(digest))
+	if err != nil {
+		return nil, err
+	}
+	r, err := rl.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	return verdictReader{r}, nil
 }
 
 // resolveError says why a tag could not be resolved: for a 404, which of

@@ -146,6 +146,10 @@ func (c *Crawler) walkManifest(ctx context.Context, w *walk, d v1.Descriptor, ra
 		c.expand(ctx, w, digest, rec.Children, depth, fail)
 		return
 	}
+	if c.opts.Plan != nil {
+		c.planImage(ctx, w, d, raw, mt, parent, fail)
+		return
+	}
 	img, err := w.src.image(ctx, d, raw, mt)
 	if err != nil {
 		fail("", fmt.Errorf("image %s: %w", digest, err))

@@ -347,8 +347,8 @@ func (db *DB) FailedLayers(ctx context.Context, scan int64, digests []string) (m
 
 // Finisher runs fn as the one finisher of scan once its work is drained:
 // under a session advisory lock on a connection of its own, only when the
-// scan is still open; when fn returns nil the scan is marked done (by
-// owner). It reports whether fn ran. A worker that does not get the lock,
+// scan is still open; once fn returned, unless ctx ended, the scan is
+// marked done (by owner), whatever fn returned. It reports whether fn ran. A worker that does not get the lock,
 // or finds the scan done, returns false.
 func (db *DB) Finisher(ctx context.Context, scan int64, owner string, fn func(context.Context) error) (bool, error) {
 	conn, err := db.pool.Acquire(ctx)
@@ -368,13 +368,16 @@ func (db *DB) Finisher(ctx context.Context, scan int64, owner string, fn func(co
 	if state != "open" {
 		return false, nil
 	}
-	if err := fn(ctx); err != nil {
-		return true, err
+	err = fn(ctx)
+	if ctx.Err() != nil {
+		return true, err // stopped: another worker ends the scan
 	}
-	if _, err := conn.Exec(ctx, `UPDATE work_scans SET state = 'done', finisher = $2 WHERE scan_id = $1`, scan, Text(owner)); err != nil {
-		return true, fmt.Errorf("scan %d: record done: %w", scan, err)
+	// Done even when fn failed (the rules, say): its error is the
+	// finisher's to report, and the others must not run it again.
+	if _, uerr := conn.Exec(ctx, `UPDATE work_scans SET state = 'done', finisher = $2 WHERE scan_id = $1`, scan, Text(owner)); uerr != nil {
+		return true, errors.Join(err, fmt.Errorf("scan %d: record done: %w", scan, uerr))
 	}
-	return true, nil
+	return true, err
 }
 
 // SharedScanDone reports whether scan's finisher has finished it.

@@ -51,3 +51,23 @@ func (db *DB) AddScanError(ctx context.Context, id int64, e auditor.ScanError) e
 	}
 	return nil
 }
+
+// ScanErrors returns the errors recorded for scan id, in the order they
+// were recorded.
+func (db *DB) ScanErrors(ctx context.Context, id int64) ([]auditor.ScanError, error) {
+	rows, err := db.pool.Query(ctx, `SELECT COALESCE(registry, ''), COALESCE(repository, ''), COALESCE(reference, ''),
+		COALESCE(layer_digest, ''), message FROM scan_errors WHERE scan_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("scan %d: errors: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auditor.ScanError, error) {
+		var e auditor.ScanError
+		err := r.Scan(&e.Registry, &e.Repository, &e.Reference, &e.LayerDigest, &e.Message)
+		e.Registry, e.Repository, e.Reference, e.LayerDigest, e.Message = Bytes(e.Registry), Bytes(e.Repository), Bytes(e.Reference), Bytes(e.LayerDigest), Bytes(e.Message)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan %d: errors: %w", id, err)
+	}
+	return out, nil
+}

@@ -127,58 +127,16 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	if len(o.Targets) == 0 {
 		return nil, errors.New("scan: no targets")
 	}
-	if _, err := crawl.New(nil, o.Crawl); err != nil {
+	if err := Check(ctx, db, o); err != nil {
 		return nil, err
 	}
-	var rs rules.Store
-	switch s := db.(type) {
-	case *index.DB:
-		rs = rules.SQLite(s)
-	case rules.Store:
-		rs = s
-	}
-	if o.Rules != nil && rs == nil {
-		return nil, ErrNoRulesStore
-	}
-	if o.Rules != nil {
-		for i := range o.Rules.Rules {
-			if err := rules.Validate(ctx, rs.Querier(), &o.Rules.Rules[i]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	notify := o.Notify
-	if notify == nil {
-		notify = func(string) {}
-	}
-	label := o.Label
-	if label == "" {
-		names := make([]string, len(o.Targets))
-		for i, t := range o.Targets {
-			names[i] = t.String()
-		}
-		label = strings.Join(names, " ")
-	}
-
 	started := time.Now()
-	id, err := db.BeginScan(ctx, label, o.Version)
+	id, err := db.BeginScan(ctx, Label(o), o.Version)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{ID: id}
-	var errMu sync.Mutex
-	onError := o.Crawl.OnError
-	o.Crawl.OnError = func(e auditor.ScanError) {
-		errMu.Lock()
-		res.Errors = append(res.Errors, e)
-		errMu.Unlock()
-		if err := db.AddScanError(context.WithoutCancel(ctx), id, e); err != nil {
-			notify(err.Error())
-		}
-		if onError != nil {
-			onError(e)
-		}
-	}
+	o.Crawl.OnError = Recorder(ctx, db, res, o.Crawl.OnError, o.Notify)
 	cr, err := crawl.New(db, o.Crawl)
 	if err != nil {
 		return nil, err // checked above
@@ -191,6 +149,85 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	if o.Progress != nil {
 		o.Progress.Stop(res.Stats)
 	}
+	return Finish(ctx, db, res, crawlErr, o, started)
+}
+
+// rulesStore returns the store the rules run in on db, or nil.
+func rulesStore(db Store) rules.Store {
+	switch s := db.(type) {
+	case *index.DB:
+		return rules.SQLite(s)
+	case rules.Store:
+		return s
+	}
+	return nil
+}
+
+// Check checks o.Crawl and validates every rule of o.Rules against db, as
+// Run does before recording anything.
+func Check(ctx context.Context, db Store, o Options) error {
+	if _, err := crawl.New(nil, o.Crawl); err != nil {
+		return err
+	}
+	rs := rulesStore(db)
+	if o.Rules != nil && rs == nil {
+		return ErrNoRulesStore
+	}
+	if o.Rules != nil {
+		for i := range o.Rules.Rules {
+			if err := rules.Validate(ctx, rs.Querier(), &o.Rules.Rules[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Label is what the scan's record says was scanned: o.Label, or the
+// targets joined.
+func Label(o Options) string {
+	if o.Label != "" {
+		return o.Label
+	}
+	names := make([]string, len(o.Targets))
+	for i, t := range o.Targets {
+		names[i] = t.String()
+	}
+	return strings.Join(names, " ")
+}
+
+// Recorder returns the OnError of a crawl of the scan res.ID: each error is
+// added to res.Errors and written to scan_errors as it happens (so that a
+// killed process keeps them), then next, if any, is called.
+func Recorder(ctx context.Context, db Store, res *Result, next func(auditor.ScanError), notify func(string)) func(auditor.ScanError) {
+	if notify == nil {
+		notify = func(string) {}
+	}
+	var mu sync.Mutex
+	return func(e auditor.ScanError) {
+		mu.Lock()
+		res.Errors = append(res.Errors, e)
+		mu.Unlock()
+		if err := db.AddScanError(context.WithoutCancel(ctx), res.ID, e); err != nil {
+			notify(err.Error())
+		}
+		if next != nil {
+			next(e)
+		}
+	}
+}
+
+// Finish ends the recorded scan res.ID whose crawl is over (crawlErr is
+// its error, res.Stats its counters, res.Errors its errors; o.Crawl.OnError
+// records an error, as Recorder's does): it decides the status, resolves
+// the packages, records the end, and runs the rules, as Run does after the
+// crawl. started is when the scan began.
+func Finish(ctx context.Context, db Store, res *Result, crawlErr error, o Options, started time.Time) (*Result, error) {
+	notify := o.Notify
+	if notify == nil {
+		notify = func(string) {}
+	}
+	id := res.ID
 	res.Status, res.Err = status(ctx, crawlErr, res.Stats)
 	if full(db) && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
 		res.Status = index.ScanFailed
@@ -199,7 +236,11 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	// Per-image package resolution, on any store that keeps packages
 	// (both the SQLite index and the PostgreSQL back end do).
 	if ps, ok := db.(imagepkg.Store); ok && (res.Status == index.ScanOK || res.Status == index.ScanErrors) {
-		if err := resolvePackages(ctx, ps, res, o.Crawl.OnError); err != nil {
+		onError := o.Crawl.OnError
+		if onError == nil {
+			onError = func(auditor.ScanError) {}
+		}
+		if err := resolvePackages(ctx, ps, res, onError); err != nil {
 			res.Status, res.Err = index.ScanFailed, err
 			if ctx.Err() != nil {
 				res.Status = index.ScanInterrupted
@@ -223,7 +264,7 @@ func Run(ctx context.Context, db Store, o Options) (*Result, error) {
 	}
 	ro := o.RuleOptions
 	ro.ScanID = id
-	rr, err := rules.RunStore(ctx, rs, o.Rules, ro)
+	rr, err := rules.RunStore(ctx, rulesStore(db), o.Rules, ro)
 	if err != nil {
 		return res, err
 	}
