@@ -3,11 +3,14 @@ package imagepkg_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/auditor-dev/auditor"
 	"github.com/auditor-dev/auditor/crawl"
 	"github.com/auditor-dev/auditor/imagepkg"
 	"github.com/auditor-dev/auditor/index"
@@ -70,4 +73,56 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(fleetDir)
 	}
 	os.Exit(code)
+}
+
+// TestCachedViewsMatch: while Update runs, the index reads each image's
+// merged view from its layers' entries kept in memory (CacheLayers); for
+// every image of the fleet (hardlinks, moved entries, whiteouts, opaque
+// directories, the same layer under many images) that gives the rows the
+// image_files view gives as visible.
+func TestCachedViewsMatch(t *testing.T) {
+	ctx := context.Background()
+	fleetIndex(t)
+	db, err := index.OpenReadOnly(ctx, filepath.Join(fleetDir, "fleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	images, err := db.PackagesPending(ctx, "no such version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) < 10 {
+		t.Fatalf("%d images in the fleet index", len(images))
+	}
+	rows := func(fs []auditor.VisibleFile) []string {
+		out := make([]string, len(fs))
+		for i, f := range fs {
+			out[i] = fmt.Sprintf("%q %d %q %s %s %s", f.Path, f.Type, f.LinkTarget, f.SHA256, f.MD5, f.SHA1)
+		}
+		slices.Sort(out)
+		return out
+	}
+	var plain [][]string
+	for _, im := range images {
+		fs, err := db.VisibleFiles(ctx, im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, rows(fs))
+	}
+	done := db.CacheLayers()
+	defer done()
+	for round := range 2 { // the second from the cache only
+		for i, im := range images {
+			fs, err := db.VisibleFiles(ctx, im)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rows(fs); !slices.Equal(got, plain[i]) {
+				t.Errorf("round %d, %s: %d rows cached, %d from the view; first cached %.200q, first viewed %.200q",
+					round, im, len(got), len(plain[i]), got[:min(1, len(got))], plain[i][:min(1, len(plain[i]))])
+			}
+		}
+	}
 }

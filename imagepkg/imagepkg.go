@@ -61,6 +61,14 @@ type Store interface {
 	PutPackages(ctx context.Context, image, version string, r *Result) error
 }
 
+// LayerCacher is a Store that can keep, while Update runs, what it reads of
+// each layer: the images of a fleet share their lower layers, so the
+// merged views Resolve reads hold the same layers' entries many times.
+type LayerCacher interface {
+	// CacheLayers starts keeping them, until done is called.
+	CacheLayers() (done func())
+}
+
 // maxHops bounds the symlinks followed resolving one path (Linux's 40).
 const maxHops = 40
 
@@ -183,9 +191,26 @@ var rpmPreference = []string{
 type resolver struct {
 	src   Source
 	image string
-	bytes map[string][]byte   // by sha256
-	rpms  map[string]rpmParse // by sha256
-	ctx   context.Context
+	*parsed
+	ctx context.Context
+}
+
+// parsed keeps the databases read, for the images that have the same: an
+// Update reads the base image's database once, not once per image built on
+// it. They are only read after parsing.
+type parsed struct {
+	bytes map[string][]byte     // by sha256
+	rpms  map[string]rpmParse   // by sha256
+	dbs   map[string]*databases // by state (name=sha256 of each file)
+	size  int64                 // of bytes
+}
+
+// maxParsedBytes bounds the database bytes an Update keeps: past it they
+// are dropped, with what was parsed of them.
+const maxParsedBytes = 256 << 20
+
+func newParsed() *parsed {
+	return &parsed{bytes: map[string][]byte{}, rpms: map[string]rpmParse{}, dbs: map[string]*databases{}}
 }
 
 type rpmParse struct {
@@ -201,12 +226,36 @@ func (r *resolver) content(sha, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if r.size += int64(len(b)); r.size > maxParsedBytes {
+		*r.parsed = *newParsed()
+		r.size = int64(len(b))
+	}
 	r.bytes[sha] = b
 	return b, nil
 }
 
-// read parses the databases of one state: database path -> sha256.
+// read parses the databases of one state: database path -> sha256. The
+// result is shared: not to be changed.
 func (r *resolver) read(files map[string]string) *databases {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var key strings.Builder
+	for _, n := range names {
+		key.WriteString(n + "\x00" + files[n] + "\x00")
+	}
+	if d, ok := r.dbs[key.String()]; ok {
+		return d
+	}
+	d := r.parse(files)
+	r.dbs[key.String()] = d
+	return d
+}
+
+// parse parses the databases of one state.
+func (r *resolver) parse(files map[string]string) *databases {
 	d := &databases{}
 	dpkg, apk := map[string][]byte{}, map[string][]byte{}
 	for name, sha := range files {
@@ -289,11 +338,21 @@ func packageKey(p pkgdb.Package) string {
 
 // Resolve computes the packages of one image.
 func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
-	vis, err := src.VisibleFiles(ctx, image)
+	return resolve(ctx, src, image, newParsed())
+}
+
+// resolve is Resolve with the databases parsed so far.
+func resolve(ctx context.Context, src Source, image string, known *parsed) (*Result, error) {
+	dbf, err := src.DatabaseFiles(ctx, image)
 	if err != nil {
 		return nil, err
 	}
-	dbf, err := src.DatabaseFiles(ctx, image)
+	if len(dbf) == 0 {
+		// No database and no os-release: nothing to resolve, and the
+		// merged view (the costly read) is not needed.
+		return &Result{}, nil
+	}
+	vis, err := src.VisibleFiles(ctx, image)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +373,7 @@ func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
 	if v["/"] == nil {
 		v["/"] = &File{Path: "/", Type: auditor.TypeDir}
 	}
-	r := &resolver{src: src, image: image, bytes: map[string][]byte{}, rpms: map[string]rpmParse{}, ctx: ctx}
+	r := &resolver{src: src, image: image, parsed: known, ctx: ctx}
 	res := &Result{}
 
 	// The final state: the visible database files.
@@ -528,12 +587,16 @@ func Update(ctx context.Context, st Store, onError func(image string, err error)
 	if err != nil {
 		return 0, fmt.Errorf("packages: %w", err)
 	}
+	if c, ok := st.(LayerCacher); ok && len(images) > 0 {
+		defer c.CacheLayers()()
+	}
 	n := 0
+	known := newParsed()
 	for _, im := range images {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		res, err := Resolve(ctx, st, im)
+		res, err := resolve(ctx, st, im, known)
 		if err != nil {
 			return n, fmt.Errorf("packages of %s: %w", im, err)
 		}

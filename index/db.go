@@ -70,6 +70,9 @@ type DB struct {
 
 	scanners atomic.Pointer[[]ScannerVersion] // see SetScanners
 
+	visMu sync.Mutex // guards vis
+	vis   *layerRows // see CacheLayers; nil when no imagepkg.Update runs
+
 	writeTime atomic.Int64 // nanoseconds in write transactions; see WriteTime
 
 	full atomic.Bool // a write failed with SQLITE_FULL; see Full
