@@ -184,6 +184,20 @@ func Find(ctx context.Context, db Querier, o FindOptions) ([]FindRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.Filter == lookPath && sqliteIndex(db) {
+		out, ok, err := findPathSQLite(ctx, db, p.Arg, o)
+		if err != nil {
+			return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
+		}
+		if ok {
+			return out, nil
+		}
+	}
+	return findView(ctx, db, p, o)
+}
+
+// findView is Find through find.sql, on any back end.
+func findView(ctx context.Context, db Querier, p FindPlan, o FindOptions) ([]FindRow, error) {
 	rows, err := db.QueryContext(ctx, findSQL(p.Filter), p.Arg, o.VisibleOnly, o.HiddenOnly)
 	if err != nil {
 		return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
