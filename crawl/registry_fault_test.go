@@ -190,6 +190,31 @@ func TestRegistryDownFailsFast(t *testing.T) {
 	}
 }
 
+// TestBreakerIgnoresSchemeProbe scans a loopback registry whose manifests
+// all fail with 503, with a breaker that opens at the first failure. Before
+// the first HTTP request, go-containerregistry's ping tries HTTPS, which a
+// plain-HTTP registry fails: that is how the scheme is found, not a failure
+// of the registry, so the breaker opens on the 503 and every error names it
+// (it opened on the TLS handshake, naming that, and under load the default
+// breaker of 12 did so too when a repository's ping came twelfth).
+func TestBreakerIgnoresSchemeProbe(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t, 1)
+	p.SetRules(faultproxy.Rule{Kind: faultproxy.Manifest, Fault: faultproxy.Status503, Rate: 1})
+	r := fastRetry
+	r.BreakAfter = 1
+	err := fleettest.Scan(context.Background(), filepath.Join(t.TempDir(), "i.db"), crawl.Options{Retry: r}, p.Addr()+"/tools/busybox:1.35")
+	var se *fleettest.ScanErrors
+	if !errors.As(err, &se) || len(se.Messages) == 0 {
+		t.Fatalf("scan of a registry failing every manifest: %v, want its errors", err)
+	}
+	for _, m := range se.Messages {
+		if !strings.Contains(m, "503") || strings.Contains(m, "TLS") || strings.Contains(m, "tls") {
+			t.Errorf("error does not name the registry's 503: %s", m)
+		}
+	}
+}
+
 // fleetOpts limits a scan of the fleet through host to the fleet.list
 // repositories, with retry r.
 func fleetOpts(t *testing.T, host string, r crawl.Retry) crawl.Options {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -69,6 +70,10 @@ type fetchTransport struct {
 	maxRetryAfter time.Duration
 	maxManifest   int64
 	secrets       *secrets // learns every Authorization value sent
+	// httpAllowed: plain HTTP may be spoken to the host (insecure, or on
+	// loopback), so go-containerregistry's ping tries HTTPS first and
+	// falls back to HTTP (see probe).
+	httpAllowed bool
 	// breakAfter consecutive failed requests open the breaker for cooldown.
 	breakAfter int
 	cooldown   time.Duration
@@ -186,7 +191,13 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 		if !t.answered.Load() && errors.Is(err, syscall.ECONNREFUSED) {
 			err = fmt.Errorf("%w: %s refused the connection (nothing listens there: check the host and port, and that the registry runs)", ErrUnreachable, t.host)
 		}
-		t.outcome(false, err.Error())
+		// Neither the HTTPS probe of a registry that may speak plain HTTP
+		// nor a request its caller gave up on says the registry fails: fed
+		// to the breaker, they opened it on a registry that answers, or
+		// named them as its last failure instead of the registry's 503s.
+		if !t.probe(req) && ctx.Err() == nil {
+			t.outcome(false, err.Error())
+		}
 		return nil, err
 	}
 	t.answered.Store(true)
@@ -238,6 +249,16 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 	}
 	resp.Body = &watchedBody{rc: resp.Body, wd: wd, done: done, stall: t.stall}
 	return resp, nil
+}
+
+// probe reports whether req is the HTTPS half of go-containerregistry's
+// ping of a registry it may also reach in plain HTTP: that ping tries
+// https://HOST/v2/ and http://HOST/v2/ (the second 300 ms later, or at once
+// when the first fails), keeps whichever answers, and cancels the other.
+// Its failure (a plain-HTTP registry answering a TLS handshake) is how the
+// scheme is found, not a failure of the registry.
+func (t *fetchTransport) probe(req *http.Request) bool {
+	return t.httpAllowed && req.Method == http.MethodGet && req.URL.Scheme == "https" && req.URL.Path == "/v2/"
 }
 
 // admit waits out a Retry-After and refuses requests while the breaker is
@@ -412,6 +433,7 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 		next: next, host: host,
 		stall: r.StallTimeout, maxRetryAfter: r.MaxRetryAfter, maxManifest: c.opts.Limits.manifestSize(),
 		breakAfter: r.BreakAfter, cooldown: r.Cooldown, retry: r, secrets: &c.secrets,
+		httpAllowed: cfg.Insecure || isLoopback(hostname(host)),
 	}
 	if cfg.MaxRequests > 0 {
 		t.sem = semaphore.NewWeighted(int64(cfg.MaxRequests))
@@ -420,4 +442,12 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 		t.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), max(1, int(cfg.RequestsPerSecond)))
 	}
 	return t
+}
+
+// hostname is host without its port.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
 }
