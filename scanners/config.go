@@ -12,13 +12,16 @@ import (
 // configParserVersion changes whenever what secconf reads of a file could
 // (the path set, a parser): each layer is then read once more for its
 // configuration files.
-const configParserVersion = "4"
+const configParserVersion = "5"
 
 // Config is the security-configuration scanner (auditor.ConfigScanner): while
 // a layer streams it reads the files of secconf's path set (accounts,
 // authentication, autostart, name resolution, package sources) up to
 // MaxSize bytes each and stores their lines and structured rows, once per
-// content, for the config views that rules join.
+// content, for the config views that rules join. Any other file of up to
+// secconf.ShapeMaxSize with the shape of a key, sudoers, PAM or sshd file
+// is kept too, as a candidate kind (secconf.Shape), for what a
+// configuration may name from anywhere.
 type Config struct {
 	lim secconf.Limits
 	set *secconf.PathSet
@@ -79,20 +82,30 @@ func (c *Config) NewScan(out crawl.ScanSink) crawl.LayerScan { return &configSca
 const (
 	configLayerBytes = 32 << 20
 	configLayerFiles = 10000
+	// Of those, the files kept for their shape alone (secconf.Shape):
+	// any small file may be one, so a layer of many key-shaped files is
+	// bounded apart.
+	configShapeBytes = 8 << 20
+	configShapeFiles = 2000
 )
 
 type configScan struct {
-	c       *Config
-	out     crawl.ScanSink
-	kind    secconf.Kind
-	bytes   int64
-	files   int
-	skipped int
+	c                      *Config
+	out                    crawl.ScanSink
+	kind                   secconf.Kind
+	bytes                  int64
+	files                  int
+	shapeBytes, shapeFiles int
+	skipped                int
 }
 
 func (s *configScan) Wants(path string, size int64) bool {
 	s.kind = s.c.set.Classify(path)
-	if s.kind == secconf.KindNone || size > int64(s.c.lim.MaxSize) {
+	if s.kind == secconf.KindNone {
+		// Read for its shape: File keeps it only if it has one.
+		return secconf.ShapeCandidate(path, size)
+	}
+	if size > int64(s.c.lim.MaxSize) {
 		return false
 	}
 	if s.files >= configLayerFiles || s.bytes+size > configLayerBytes {
@@ -108,8 +121,23 @@ func (s *configScan) Wants(path string, size int64) bool {
 // recorded with its error (a rule can flag it), not failed: an attacker
 // must not blind the scanner to a whole layer with one long line.
 func (s *configScan) File(seq int, path string, content []byte) error {
-	cf := auditor.ConfigFile{Seq: seq, Kind: string(s.kind), Version: s.c.Version()}
-	f, err := secconf.Parse(s.kind, path, content, s.c.lim)
+	kind := s.kind
+	if kind == secconf.KindNone {
+		if kind = secconf.Shape(content); kind == secconf.KindNone {
+			return nil
+		}
+		if s.shapeFiles >= configShapeFiles || s.shapeBytes+len(content) > configShapeBytes ||
+			s.files >= configLayerFiles || s.bytes+int64(len(content)) > configLayerBytes {
+			s.skipped++
+			return nil
+		}
+		s.shapeFiles++
+		s.shapeBytes += len(content)
+		s.files++
+		s.bytes += int64(len(content))
+	}
+	cf := auditor.ConfigFile{Seq: seq, Kind: string(kind), Version: s.c.Version()}
+	f, err := secconf.Parse(kind, path, content, s.c.lim)
 	if err != nil {
 		cf.Error = err.Error()
 		s.out.AddConfig(cf)
@@ -120,6 +148,11 @@ func (s *configScan) File(seq int, path string, content []byte) error {
 		cf.Lines[i] = l.Text
 	}
 	cf.Rows = configRows(f)
+	if secconf.IsCandidate(kind) {
+		for i := range cf.Rows {
+			cf.Rows[i].Type = "candidate-" + cf.Rows[i].Type
+		}
+	}
 	// The exact bytes too, so that cat serves the file from the index.
 	cf.Data = append([]byte(nil), content...)
 	s.out.AddConfig(cf)
@@ -128,7 +161,8 @@ func (s *configScan) File(seq int, path string, content []byte) error {
 
 func (s *configScan) Done() error {
 	if s.skipped > 0 {
-		return fmt.Errorf("%d configuration files not read: the layer holds more than %d of them or %d MiB", s.skipped, configLayerFiles, configLayerBytes>>20)
+		return fmt.Errorf("%d configuration files not read: the layer holds more than %d of them or %d MiB (or more than %d files or %d MiB kept for their shape)",
+			s.skipped, configLayerFiles, configLayerBytes>>20, configShapeFiles, configShapeBytes>>20)
 	}
 	return nil
 }

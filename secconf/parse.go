@@ -28,7 +28,7 @@ func Parse(k Kind, name string, data []byte, lim Limits) (*File, error) {
 		return nil, err
 	}
 	f := &File{Kind: k, Lines: ls}
-	switch k {
+	switch BaseKind(k) {
 	case KindPasswd:
 		f.Passwd = ParsePasswd(ls)
 	case KindShadow, KindGShadow:
