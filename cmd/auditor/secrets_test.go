@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,7 @@ func secureFleet(t *testing.T) map[string]string {
 	fleettest.Registry(t) // the fleet tests are on
 	shared := fleettest.Dir(t)
 	dir := t.TempDir()
-	env := append(os.Environ(), "FLEET_DIR="+dir, "FLEET_AUTH=1", "FLEET_TLS=1", "FLEET_PORT=")
+	env := append(os.Environ(), "FLEET_DIR="+dir, "FLEET_AUTH=1", "FLEET_TLS=1", "FLEET_PORT="+freePort(t))
 	up := exec.Command(filepath.Join(shared, "registry-up"))
 	up.Env = env
 	var stderr bytes.Buffer
@@ -73,6 +75,22 @@ func secureFleet(t *testing.T) map[string]string {
 		t.Fatalf("push: %v\n%s", err, out)
 	}
 	return vars
+}
+
+// freePort returns a loopback port the kernel just handed out, for a
+// registry of a test's own. registry-up's own choice, the first port from
+// 5000 that nothing listens on, races every other registry-up of the machine
+// (with-fleet of other runs): two find the same port free, and one registry
+// then fails to bind it. The kernel gives ports of its ephemeral range
+// (32768 and up on Linux), which no registry-up counts up to.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // TestCredentialsAndTLS scans a fleet registry that wants a password and
