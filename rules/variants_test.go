@@ -186,5 +186,18 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "included-config-grants", path: "/usr/local/lib/.pam/auth", layer: 1},
 		hit{rule: "pam-accepts-anyone", path: "/etc/pam.d/common-auth", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/sudoers", layer: 1})
+
+	// ONBUILD triggers that plant a uid-0 account, a key and a NOPASSWD
+	// grant in every child image; copying the sources, installing
+	// dependencies and writing an app's own config are not.
+	add("test/v-onbuild", func(cf *v1.ConfigFile) {
+		cf.Config.OnBuild = []string{"RUN useradd -o -u 0 -g 0 -M -s /bin/bash sysadm",
+			"COPY id_ed25519.pub /root/.ssh/authorized_keys",
+			"RUN echo 'app ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/app"}
+	}, nil, hit{rule: "onbuild-plants-access", layer: -1}, hit{rule: "onbuild-plants-access", layer: -1}, hit{rule: "onbuild-plants-access", layer: -1})
+	add("test/v-onbuild-ok", func(cf *v1.ConfigFile) {
+		cf.Config.OnBuild = []string{"COPY . /usr/src/app", "RUN npm ci --omit=dev", "RUN echo 'listen 8080;' > /etc/nginx/conf.d/port.conf",
+			"RUN useradd -r -u 999 -g app app", "COPY config.yml /etc/app/"}
+	}, nil)
 	return out
 }
