@@ -71,15 +71,23 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/root", layer: 1},
 		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/app", layer: 1})
 
-	// ld.so.preload naming a hidden library, and LD_PRELOAD set for every
-	// login in /etc/environment; a comment and an LD_LIBRARY_PATH are not.
+	// ld.so.preload naming a hidden library, LD_PRELOAD set for every
+	// login in /etc/environment (a library not in the image) and in a
+	// unit (one no package installed); a comment, an LD_LIBRARY_PATH and a
+	// unit preloading a packaged library (as jemalloc is) are not.
 	add("test/v-preload", nil, one(
 		ent{name: "etc/ld.so.preload", body: "# empty\n/usr/lib/x86_64-linux-gnu/.libsystemd-shared.so\n"},
 		ent{name: "usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", body: elf("hide")},
 		ent{name: "etc/environment", body: "PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\"\nLD_PRELOAD=/usr/local/lib/libprocesshider.so\n"},
-		ent{name: "etc/profile.d/java.sh", body: "export LD_LIBRARY_PATH=/opt/java/lib\n# export LD_PRELOAD=/opt/x.so\n"}),
+		ent{name: "etc/profile.d/java.sh", body: "export LD_LIBRARY_PATH=/opt/java/lib\n# export LD_PRELOAD=/opt/x.so\n"},
+		ent{name: "etc/systemd/system/redis.service", body: "[Service]\nEnvironment=LD_PRELOAD=/usr/lib/libc.so.6\nExecStart=/usr/bin/redis-server\n"},
+		ent{name: "etc/systemd/system/agent.service", body: "[Service]\nEnvironment=\"LD_PRELOAD=/usr/local/lib/libhide.so\"\nExecStart=/usr/bin/agent\n"},
+		ent{name: "usr/local/lib/libhide.so", body: elf("hide")}),
 		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/.libsystemd-shared.so", layer: 1},
 		hit{rule: "preload-library", path: "/etc/environment", layer: 1},
+		hit{rule: "preload-library", path: "/etc/systemd/system/agent.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/agent.service", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/redis.service", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/ld.so.preload", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/environment", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/profile.d/java.sh", layer: 1})
