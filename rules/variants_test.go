@@ -207,5 +207,16 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		cf.Config.OnBuild = []string{"COPY . /usr/src/app", "RUN npm ci --omit=dev", "RUN echo 'listen 8080;' > /etc/nginx/conf.d/port.conf",
 			"RUN useradd -r -u 999 -g app app", "COPY config.yml /etc/app/"}
 	}, nil)
+
+	// Programs run from the dot directories toolchains install to (an
+	// in-project virtual environment, node_modules/.bin, pip's --user
+	// bin) are not hidden files; a program under ~/.cache is.
+	add("test/v-toolchain-dirs", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/app/.venv/bin/gunicorn", "app:app"}
+	}, one(
+		ent{name: "etc/supervisor/conf.d/web.conf", body: "[program:web]\ncommand=/app/node_modules/.bin/pm2-runtime start ecosystem.config.js\n"},
+		ent{name: "etc/cron.d/renew", body: "0 3 * * * root /root/.local/bin/certbot renew -q\n17 * * * * root /root/.cache/.s/upd >/dev/null 2>&1\n"}),
+		hit{rule: "autostart-runs-hidden-file", path: "/etc/cron.d/renew", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.d/renew", layer: 1})
 	return out
 }
