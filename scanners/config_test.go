@@ -13,7 +13,8 @@ import (
 
 // TestConfigShapeCaps: files outside the path set are kept by their shape
 // (a key file anywhere, an sshd file under a hidden directory), ordinary
-// small files are not, and a layer of more key-shaped files than the shape
+// small files and a key-shaped file over the line bounds (a minified
+// bundle quoting a key) are not, and a layer of more key-shaped files than the shape
 // caps keeps the first 2,000 (the sshd file among them) and fails the scan naming the cap, while the
 // files of the documented set after them are still read.
 func TestConfigShapeCaps(t *testing.T) {
@@ -29,6 +30,7 @@ func TestConfigShapeCaps(t *testing.T) {
 	}
 	add("opt/app/readme.txt", "nothing to see\n")
 	add("usr/lib/.ssh/x.conf", "PermitRootLogin yes\n")
+	add("srv/www/app.min.js", "var k=1; // ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGw3b0x1cW5hcHBsZXNhdWNl "+strings.Repeat("x", 20<<10)+"\n")
 	for i := range 2100 {
 		add(fmt.Sprintf("srv/k/%04d", i), fmt.Sprintf("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%040d k%d\n", i, i))
 	}
@@ -44,6 +46,9 @@ func TestConfigShapeCaps(t *testing.T) {
 	kinds := map[string]int{}
 	for _, c := range l.Configs {
 		kinds[c.Kind]++
+		if c.Error != "" {
+			t.Errorf("configuration %d kept with an error: %s", c.Seq, c.Error)
+		}
 	}
 	if kinds["candidate-authorized_keys"] != configShapeFiles-1 || kinds["candidate-sshd_config"] != 1 || kinds["passwd"] != 1 || len(kinds) != 3 {
 		t.Errorf("configurations kept by kind: %v", kinds)
