@@ -102,13 +102,19 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1},
 		hit{rule: "hosts-redirects-package-source", path: "/etc/hosts", layer: 1})
 
-	// apt sources trusted in both formats; a signed-by source is not.
+	// apt sources trusted in both formats, dnf told in [main] to check no
+	// repository's signatures; a signed-by source and yum.conf's stock
+	// [main] are not.
 	add("test/v-apt", nil, one(
 		ent{name: "etc/apt/sources.list", body: "deb [ trusted=yes ] http://203.0.113.9/debian bookworm main\n"},
 		ent{name: "etc/apt/sources.list.d/extra.sources", body: "Types: deb\nURIs: http://203.0.113.9/repo\nSuites: stable\nComponents: main\nTrusted: yes\n"},
-		ent{name: "etc/apt/sources.list.d/docker.list", body: "deb [arch=amd64 signed-by=/usr/share/keyrings/docker.gpg] https://download.docker.com/linux/debian bookworm stable\n"}),
+		ent{name: "etc/apt/sources.list.d/docker.list", body: "deb [arch=amd64 signed-by=/usr/share/keyrings/docker.gpg] https://download.docker.com/linux/debian bookworm stable\n"},
+		ent{name: "etc/dnf/dnf.conf", body: "[main]\ngpgcheck=0\ninstallonly_limit=3\n"},
+		ent{name: "etc/yum.conf", body: "[main]\ngpgcheck=1\nsslverify=1\n"},
+		ent{name: "etc/yum.repos.d/app.repo", body: "[app]\nname=app\nbaseurl=https://repo.example/el9/\n"}),
 		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list", layer: 1},
-		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list.d/extra.sources", layer: 1})
+		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list.d/extra.sources", layer: 1},
+		hit{rule: "package-source-untrusted", path: "/etc/dnf/dnf.conf", layer: 1})
 
 	// pip's site configuration of the interpreter's prefix and a venv's,
 	// a user's pip.conf, a project's .npmrc and npm's global npmrc: over

@@ -329,6 +329,12 @@ enabled=0
 	if len(yum) != 3 || yum[0].Trusted || yum[0].Scheme != "http" || !yum[1].Trusted || yum[2].Enabled {
 		t.Errorf("yum: %+v", yum)
 	}
+	if m := ParseYumRepo(lines(t, "[main]\ngpgcheck=False\ninstallonly_limit=3\n")); len(m) != 1 || !m[0].Trusted || m[0].Line != 2 || m[0].URI != "[main]" {
+		t.Errorf("dnf.conf, gpgcheck off in [main]: %+v", m)
+	}
+	if m := ParseYumRepo(lines(t, "[main]\ngpgcheck=1\n")); len(m) != 0 {
+		t.Errorf("dnf.conf, stock: %+v", m)
+	}
 	pip := ParsePip(lines(t, "[global]\nindex-url = http://pypi.internal:8080/simple\nextra-index-url =\n    https://other.example/simple\ntrusted-host = pypi.internal\n"))
 	if len(pip) != 2 || !pip[0].Trusted || pip[1].Trusted || pip[1].URI != "https://other.example/simple" {
 		t.Errorf("pip: %+v", pip)

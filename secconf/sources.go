@@ -131,7 +131,8 @@ func ParseYumRepo(lines []Line) []Source {
 	}
 	var repos []*repo
 	var cur *repo
-	var mainGPG string
+	var mainGPG, mainSSL string
+	mainLine := 0
 	inMain := false
 	for _, l := range lines {
 		t := stripComment(l.Text)
@@ -156,8 +157,11 @@ func ParseYumRepo(lines []Line) []Source {
 		}
 		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
 		if inMain {
-			if k == "gpgcheck" {
-				mainGPG = v
+			switch k {
+			case "gpgcheck":
+				mainGPG, mainLine = v, l.N
+			case "sslverify":
+				mainSSL, mainLine = v, l.N
 			}
 			continue
 		}
@@ -175,15 +179,29 @@ func ParseYumRepo(lines []Line) []Source {
 			cur.sslver = v
 		}
 	}
+	off := func(v string) bool {
+		v = strings.ToLower(v)
+		return v == "0" || v == "no" || v == "false" || v == "off"
+	}
 	var out []Source
+	// [main] of yum.conf or dnf.conf sets the default of every repository
+	// of the system, those of yum.repos.d included: checks turned off
+	// there are a source of their own.
+	if off(mainGPG) || off(mainSSL) {
+		var detail []string
+		if off(mainGPG) {
+			detail = append(detail, "gpgcheck="+mainGPG)
+		}
+		if off(mainSSL) {
+			detail = append(detail, "sslverify="+mainSSL)
+		}
+		out = append(out, Source{Line: mainLine, Manager: "yum", URI: "[main]", Trusted: true, Enabled: true,
+			Detail: strings.Join(detail, " ") + " in [main]: every repository without its own setting"})
+	}
 	for _, r := range repos {
 		g := r.gpgcheck
 		if g == "" {
 			g = mainGPG
-		}
-		off := func(v string) bool {
-			v = strings.ToLower(v)
-			return v == "0" || v == "no" || v == "false" || v == "off"
 		}
 		var detail []string
 		if r.gpgcheck != "" {
