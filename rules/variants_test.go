@@ -224,5 +224,27 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "etc/cron.d/renew", body: "0 3 * * * root /root/.local/bin/certbot renew -q\n17 * * * * root /root/.cache/.s/upd >/dev/null 2>&1\n"}),
 		hit{rule: "autostart-runs-hidden-file", path: "/etc/cron.d/renew", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/cron.d/renew", layer: 1})
+
+	// sshd, sudo and a root key read through links at the documented
+	// places (/etc/ssh -> /opt/x/ssh, /etc/sudoers.d -> ../opt/x/sudo, a
+	// file link for root's authorized_keys), the files themselves written
+	// where the links point: no documented path holds them. Look-alike:
+	// /etc/ssh linked to a directory whose sshd_config keeps root out.
+	add("test/v-read-through-link", nil, []v1.Layer{
+		layerOf(t, ent{name: "opt/x/ssh/", typ: tar.TypeDir}, ent{name: "opt/x/sudo/", typ: tar.TypeDir},
+			ent{name: "etc/ssh", typ: tar.TypeSymlink, link: "/opt/x/ssh"},
+			ent{name: "etc/sudoers.d", typ: tar.TypeSymlink, link: "../opt/x/sudo"},
+			ent{name: "root/.ssh/", typ: tar.TypeDir},
+			ent{name: "root/.ssh/authorized_keys", typ: tar.TypeSymlink, link: "/var/lib/.k/keys.db"}),
+		layerOf(t, ent{name: "opt/x/ssh/sshd_config", body: "PermitRootLogin yes\n"},
+			ent{name: "opt/x/sudo/ops", body: "ops ALL=(ALL) NOPASSWD: ALL\n"},
+			ent{name: "var/lib/.k/keys.db", body: key}),
+	}, hit{rule: "config-read-through-link", path: "/opt/x/ssh/sshd_config", layer: 2},
+		hit{rule: "config-read-through-link", path: "/opt/x/sudo/ops", layer: 2},
+		hit{rule: "config-read-through-link", path: "/var/lib/.k/keys.db", layer: 2},
+		hit{rule: "persistence-point", path: "/root/.ssh/authorized_keys", layer: 1})
+	add("test/v-read-through-link-ok", nil, one(
+		ent{name: "opt/y/ssh/", typ: tar.TypeDir}, ent{name: "etc/ssh", typ: tar.TypeSymlink, link: "/opt/y/ssh"},
+		ent{name: "opt/y/ssh/sshd_config", body: "PermitRootLogin no\nPasswordAuthentication no\n"}))
 	return out
 }
