@@ -144,3 +144,18 @@ func TestScanNoTargetWithExampleConfig(t *testing.T) {
 		t.Error("scan with no target created the database")
 	}
 }
+
+// TestConfigPostgresDSN: db = "postgres://..." in a config file is a DSN,
+// kept as written, not a path made relative to the file's directory.
+func TestConfigPostgresDSN(t *testing.T) {
+	for _, dsn := range []string{"postgres://auditor@db.example/auditor?sslmode=verify-full", "postgresql:///auditor?host=/run/postgresql"} {
+		p := filepath.Join(t.TempDir(), "config.toml")
+		if err := os.WriteFile(p, []byte("db = \""+dsn+"\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadConfig(p, true)
+		if err != nil || cfg.DB != dsn {
+			t.Errorf("db %q read as %q (%v)", dsn, cfg.DB, err)
+		}
+	}
+}

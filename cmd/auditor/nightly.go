@@ -42,8 +42,8 @@ func (r ReportConfig) check() error {
 
 // resolvePaths makes the relative paths the config file gives (db, rules
 // files, ca_file, report dir) relative to the file's directory, base, not
-// to the working directory (cron's is /). A db from the default or --db
-// stays as it is.
+// to the working directory (cron's is /). A db from the default or --db,
+// or a PostgreSQL DSN, stays as it is.
 func (c *Config) resolvePaths(md toml.MetaData, base string) {
 	rel := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
@@ -51,7 +51,7 @@ func (c *Config) resolvePaths(md toml.MetaData, base string) {
 		}
 		return filepath.Join(base, p)
 	}
-	if md.IsDefined("db") {
+	if md.IsDefined("db") && !isPostgres(c.DB) { // a DSN is no path
 		c.DB = rel(c.DB)
 	}
 	for i, f := range c.Rules.Files {

@@ -18,6 +18,7 @@ import (
 	"github.com/auditor-dev/auditor/internal/safetext"
 	"github.com/auditor-dev/auditor/rules"
 	"github.com/auditor-dev/auditor/scan"
+	"github.com/auditor-dev/auditor/worker"
 )
 
 // targetForms says what scan's TARGET may be.
@@ -46,6 +47,9 @@ type scanFlags struct {
 	noProgress bool
 	cpuProfile string
 	wait       bool
+	worker     bool
+	workerName string
+	lease      time.Duration
 }
 
 func init() {
@@ -77,6 +81,9 @@ enabled rules and report the new findings.
 		fs.BoolVar(&f.noProgress, "no-progress", false, "no progress bars or progress lines; log lines are kept")
 		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to `FILE` (for performance work)")
 		fs.BoolVar(&f.wait, "wait", false, "if another scan is writing to the database, wait for it instead of refusing")
+		fs.BoolVar(&f.worker, "worker", false, "be one of several workers (processes, hosts) sharing the scan of the same targets through a PostgreSQL --db (README: several workers)")
+		fs.StringVar(&f.workerName, "worker-name", "", "with --worker: this worker's `NAME` in the queue (default host:pid)")
+		fs.DurationVar(&f.lease, "lease", worker.DefaultLease, "with --worker: how long a claim on a layer or image holds unrenewed; a dead worker's work is taken over after it")
 		f.rf.register(cmd)
 		cmd.RegisterFlagCompletionFunc("platform", completeWords("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x", "windows/amd64"))
 		return cmd
@@ -146,6 +153,12 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 	if err := cf.checkScanDB(cfg.DB); err != nil {
 		return 0, err
 	}
+	if f.worker && !isPostgres(cfg.DB) {
+		return 0, fmt.Errorf("%w: --worker needs a PostgreSQL database (--db postgres://..., or db in config.toml): the workers share the scan through it; a SQLite file is one machine's (scan without --worker)", errUsage)
+	}
+	if f.worker && f.lease < 3*time.Second {
+		return 0, fmt.Errorf("%w: --lease %s: want 3s or more (a worker renews its claims every third of it)", errUsage, f.lease)
+	}
 	// db is the index, SQLite or PostgreSQL (store).
 	var db *indexDB
 	var store scan.Store
@@ -172,6 +185,10 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 		db = &indexDB{lite: lite}
 		defer db.Close()
 		store = lite
+	}
+	now := testNow()
+	if now != nil {
+		db.setNow(now)
 	}
 	if err := prepareReportDir(cfg, cf.configPath()); err != nil {
 		return 0, err
@@ -207,9 +224,9 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 		summary = stderr // stdout is the machine-readable report alone
 	}
 	crawled := false
-	res, err := scan.Run(ctx, store, scan.Options{
+	so := scan.Options{
 		Targets: targets, Label: strings.Join(targetArgs, " "), Version: version, Crawl: opts,
-		Rules: set, RuleOptions: ruleOptions(cfg, rules.RunOptions{}),
+		Rules: set, RuleOptions: ruleOptions(cfg, rules.RunOptions{Now: now}),
 		Progress: prog,
 		Crawled: func(r *scan.Result) {
 			crawled = true
@@ -217,7 +234,25 @@ func runScan(ctx context.Context, cmd *cobra.Command, targetArgs []string, f *sc
 			printErrors(stderr, r.Errors, r.ID)
 		},
 		Notify: func(msg string) { fmt.Fprintf(stderr, "auditor scan: %s\n", safetext.Escape(msg)) },
-	})
+	}
+	var res *scan.Result
+	if f.worker {
+		so.Progress = nil // the shared scan's progress is the queue's (README)
+		wr, err := worker.Run(ctx, db.pg, worker.Options{Options: so, Name: f.workerName, Lease: f.lease, Entry: testPauseMidLayer(stderr)})
+		if wr != nil && wr.Finished == nil {
+			fmt.Fprintf(summary, "worker %s: scan %d: %d layers and %d images done here; planned %s; the scan was ended by another worker\n",
+				safetext.Escape(wr.Name), wr.ScanID, wr.Layers, wr.Images, safetext.Escape(strings.Join(wr.Planned, " ")))
+		}
+		if err != nil {
+			return 0, err
+		}
+		if wr.Finished == nil {
+			return exitOK, nil
+		}
+		res = wr.Finished
+	} else {
+		res, err = scan.Run(ctx, store, so)
+	}
 	if err != nil {
 		if res != nil && !crawled {
 			printErrors(stderr, res.Errors, res.ID) // not in the index: shown at least
