@@ -94,6 +94,13 @@ type Options struct {
 	// OnError is called for every image or layer that failed (the crawl
 	// goes on). It must be safe for concurrent use.
 	OnError func(auditor.ScanError)
+	// Politeness, when set, is shared with the crawlers of other workers
+	// (politeness.go): a Retry-After or an open breaker one of them meets
+	// holds all of them.
+	Politeness Politeness
+	// RateShare, when set, says among how many workers each registry's
+	// requests_per_second is divided (the live workers of a shared scan).
+	RateShare func() int
 	// Plan, when set, makes the crawl a planning crawl (plan.go): no layer
 	// is read and no image stored that is not stored already; each is
 	// handed to Plan. Registry targets only.

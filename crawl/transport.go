@@ -90,6 +90,14 @@ type fetchTransport struct {
 	lastErr   string
 	tried     atomic.Bool // a request was sent
 	answered  atomic.Bool // the registry answered a request once
+
+	// shared is the politeness shared with other workers (nil: none),
+	// asked at sharedAt last; rateShare divides rps among workers.
+	shared    Politeness
+	sharedAt  time.Time
+	rateShare func() int
+	rps       float64
+	lastShare atomic.Int64
 }
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -160,9 +168,11 @@ func (t *fetchTransport) attempted(req *http.Request, resp *http.Response, err e
 
 // roundTrip makes one attempt of req.
 func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	t.refreshShared(ctx)
 	if err := t.admit(ctx); err != nil {
 		return nil, err
 	}
+	t.applyShare()
 	if t.limiter != nil {
 		if err := t.limiter.Wait(ctx); err != nil {
 			return nil, err
@@ -211,6 +221,7 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 				return nil, fmt.Errorf("%s: %w: Retry-After %s is more than max_retry_after %s", what, ErrRetryAfterTooLong, d.Round(time.Second), t.maxRetryAfter)
 			}
 			t.pause(d)
+			t.share(d, false, what+": "+resp.Status+", Retry-After "+resp.Header.Get("Retry-After"))
 		}
 	}
 	isManifest := strings.Contains(req.URL.Path, "/manifests/")
@@ -300,15 +311,21 @@ func (t *fetchTransport) pause(d time.Duration) {
 // row open it for cooldown.
 func (t *fetchTransport) outcome(ok bool, msg string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if ok {
 		t.fails = 0
+		t.mu.Unlock()
 		return
 	}
 	t.fails++
 	t.lastErr = msg
+	opened := false
 	if t.breakAfter > 0 && t.fails >= t.breakAfter {
+		opened = !time.Now().Before(t.openUntil)
 		t.openUntil = time.Now().Add(t.cooldown)
+	}
+	t.mu.Unlock()
+	if opened { // the other workers stop calling it too
+		t.share(t.cooldown, true, msg)
 	}
 }
 
@@ -440,7 +457,10 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 	}
 	if cfg.RequestsPerSecond > 0 {
 		t.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), max(1, int(cfg.RequestsPerSecond)))
+		t.rps, t.rateShare = cfg.RequestsPerSecond, c.opts.RateShare
+		t.lastShare.Store(1)
 	}
+	t.shared = c.opts.Politeness
 	return t
 }
 

@@ -429,3 +429,43 @@ func tryLock(ctx context.Context, conn *pgxpool.Conn, key string) (func(), error
 		conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key)
 	}, nil
 }
+
+// HoldRegistry holds every worker's requests to host for d from now (in
+// the server's time), by an open breaker or not, and why; a hold that ends
+// later is kept (crawl.Politeness).
+func (db *DB) HoldRegistry(ctx context.Context, host string, d time.Duration, breaker bool, why string) error {
+	failures := 0
+	if breaker {
+		failures = 1
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO registry_politeness (registry, not_before, failures, reason)
+		VALUES ($1, now() + make_interval(secs => $2), $3, $4)
+		ON CONFLICT (registry) DO UPDATE SET not_before = excluded.not_before, failures = excluded.failures, reason = excluded.reason
+		WHERE registry_politeness.not_before IS NULL OR registry_politeness.not_before < excluded.not_before`,
+		Text(host), d.Seconds(), failures, Text(why))
+	if err != nil {
+		return fmt.Errorf("registry %s: hold: %w", host, err)
+	}
+	return nil
+}
+
+// RegistryHeld returns how much longer host is held (<= 0: it is not),
+// whether by an open breaker, and why (crawl.Politeness).
+func (db *DB) RegistryHeld(ctx context.Context, host string) (time.Duration, bool, string, error) {
+	var secs float64
+	var failures int
+	var why *string
+	err := db.pool.QueryRow(ctx, `SELECT EXTRACT(EPOCH FROM not_before - now())::float8, failures, reason
+		FROM registry_politeness WHERE registry = $1 AND not_before > now()`, Text(host)).Scan(&secs, &failures, &why)
+	if noRows(err) {
+		return 0, false, "", nil
+	}
+	if err != nil {
+		return 0, false, "", fmt.Errorf("registry %s: held: %w", host, err)
+	}
+	reason := ""
+	if why != nil {
+		reason = Bytes(*why)
+	}
+	return time.Duration(secs * float64(time.Second)), failures > 0, reason, nil
+}

@@ -12,3 +12,7 @@ var (
 	_ crawl.TagStore      = (*DB)(nil)
 	_ crawl.LayerWriter   = (*LayerWriter)(nil)
 )
+
+// The PostgreSQL index keeps the politeness the workers of a shared scan
+// share (queue.go).
+var _ crawl.Politeness = (*DB)(nil)

@@ -84,8 +84,9 @@ type worker struct {
 	res     *Result
 	layers  atomic.Int64
 	images  atomic.Int64
-	planned sync.Map   // registry -> true while this worker plans it
-	mu      sync.Mutex // guards res.Planned
+	live    atomic.Int64 // workers of the scan seen alive lately, this one included
+	planned sync.Map     // registry -> true while this worker plans it
+	mu      sync.Mutex   // guards res.Planned
 }
 
 // Run runs one worker of the shared scan of o.Targets in db until the
@@ -141,6 +142,7 @@ func Run(ctx context.Context, db *postgres.DB, o Options) (*Result, error) {
 		return nil, err
 	}
 	w := &worker{db: db, o: o, scan: ss.ID, name: o.Name, res: &Result{Name: o.Name, ScanID: ss.ID, Created: ss.Created}}
+	w.live.Store(1)
 	w.log = o.Crawl.Log
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -149,6 +151,10 @@ func Run(ctx context.Context, db *postgres.DB, o Options) (*Result, error) {
 	w.record = scan.Recorder(ctx, db, sres, o.Crawl.OnError, o.Notify)
 	copts.OnError = w.record
 	copts.Plan = nil
+	// Politeness shared: a Retry-After or an open breaker one worker meets
+	// holds them all; requests_per_second is divided among the live ones.
+	copts.Politeness = db
+	copts.RateShare = func() int { return int(w.live.Load()) }
 	w.o.Crawl = copts
 	if w.reader, err = crawl.New(db, copts); err != nil {
 		return nil, err
@@ -540,11 +546,16 @@ func (w *worker) finish(ctx context.Context, res *scan.Result, started time.Time
 	return scan.Finish(ctx, w.db, res, crawlErr, o, started)
 }
 
-// heartbeat records this worker alive, every third of a lease.
+// heartbeat records this worker alive, every third of a lease, and learns
+// how many workers are (seen within a lease).
 func (w *worker) heartbeat(ctx context.Context) {
 	for {
-		if _, err := w.db.Heartbeat(ctx, w.scan, w.name, w.o.Lease); err != nil && ctx.Err() == nil {
+		n, err := w.db.Heartbeat(ctx, w.scan, w.name, w.o.Lease)
+		if err != nil && ctx.Err() == nil {
 			w.log.Warn("heartbeat", "error", err)
+		}
+		if n > 0 {
+			w.live.Store(int64(n))
 		}
 		if sleep(ctx, w.o.Lease/3) != nil {
 			return
