@@ -102,13 +102,14 @@ func TestWorkersKilledMidLayer(t *testing.T) {
 		cmd := exec.Command(bin, "scan", "--quiet", "--config", cfg, "--worker", "--worker-name", name, "--lease", "3s")
 		cmd.Env = append(slices.Clone(env), extraEnv...)
 		var out bytes.Buffer
-		cmd.Stdout = &out
+		cmd.Stdout, cmd.Stderr = &out, &out
 		return cmd, &out
 	}
 
 	// The first worker records the scan, plans the registry, and stops
 	// in the middle of its first layer of 1000 entries or more.
 	w1, _ := worker("w1", "AUDITOR_TEST_PAUSE_MID_LAYER=1000")
+	w1.Stderr = nil
 	stderr, err := w1.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -181,16 +182,22 @@ func TestWorkersKilledMidLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	w1.Wait()
-	for i, w := range []*exec.Cmd{w2, w3} {
-		done := make(chan error, 1)
-		go func() { done <- w.Wait() }()
+	ends := make(chan error, 2)
+	for _, w := range []*exec.Cmd{w2, w3} {
+		go func() { ends <- w.Wait() }()
+	}
+	timeout := time.After(8 * time.Minute)
+	for range 2 {
 		select {
-		case err := <-done:
+		case err := <-ends:
 			if err != nil {
-				t.Fatalf("worker w%d: %v\n%s", i+2, err, []*bytes.Buffer{out2, out3}[i])
+				t.Fatalf("a worker: %v\nw2:\n%s\nw3:\n%s", err, out2, out3)
 			}
-		case <-time.After(3 * time.Minute):
-			t.Fatalf("worker w%d did not end", i+2)
+		case <-timeout:
+			w2.Process.Signal(syscall.SIGQUIT) // their goroutines, on their stderr
+			w3.Process.Signal(syscall.SIGQUIT)
+			time.Sleep(time.Second)
+			t.Fatalf("the workers did not end:\nw2:\n%s\nw3:\n%s", out2, out3)
 		}
 	}
 	ended := 0
