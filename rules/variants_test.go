@@ -239,9 +239,9 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		layerOf(t, ent{name: "opt/x/ssh/sshd_config", body: "PermitRootLogin yes\n"},
 			ent{name: "opt/x/sudo/ops", body: "ops ALL=(ALL) NOPASSWD: ALL\n"},
 			ent{name: "var/lib/.k/keys.db", body: key}),
-	}, hit{rule: "config-read-through-link", path: "/opt/x/ssh/sshd_config", layer: 2},
-		hit{rule: "config-read-through-link", path: "/opt/x/sudo/ops", layer: 2},
-		hit{rule: "config-read-through-link", path: "/var/lib/.k/keys.db", layer: 2},
+	}, hit{rule: "auth-config-through-link", path: "/opt/x/ssh/sshd_config", layer: 2},
+		hit{rule: "auth-config-through-link", path: "/opt/x/sudo/ops", layer: 2},
+		hit{rule: "auth-config-through-link", path: "/var/lib/.k/keys.db", layer: 2},
 		hit{rule: "persistence-point", path: "/root/.ssh/authorized_keys", layer: 1})
 	add("test/v-read-through-link-ok", nil, one(
 		ent{name: "opt/y/ssh/", typ: tar.TypeDir}, ent{name: "etc/ssh", typ: tar.TypeSymlink, link: "/opt/y/ssh"},
