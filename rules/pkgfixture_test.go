@@ -306,6 +306,40 @@ func packageImages(t testing.TB, base v1.Layer) []plantedImage {
 		layerOf(t, append(pkgEntries(cu)[:1], dpkgInfo(cu)[1])...)},
 		hit{rule: "package-records-differ-from-fleet", path: "/usr/bin/ls", layer: 1})
 
+	// One step installs sudo the way dpkg does (its binary, its conffile,
+	// its sudoers.d README, an init script with the rc.d link update-rc.d
+	// makes, a unit with its .wants link) and, in the same layer, adds a
+	// key for root, a NOPASSWD grant and wraps su: the package manager
+	// wrote none of those three, and each is flagged; what it did write is
+	// not.
+	sudo := pkg{name: "sudo", version: "1.9.13p3-1+deb12u1", arch: "amd64", files: []pkgFile{
+		{path: "/usr/bin/sudo", mode: 0o4755, body: elf("sudo")},
+		{path: "/etc/sudoers", body: "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n", conffile: true},
+		{path: "/etc/sudoers.d/README", body: "# files in this directory are read by sudo\n", conffile: true},
+		{path: "/etc/init.d/sudo", mode: 0o755, body: "#!/bin/sh\n# sudo: clear timestamps at boot\n", conffile: true},
+		{path: "/lib/systemd/system/sudo.service", tar: "usr/lib/systemd/system/sudo.service", body: "[Unit]\nDescription=sudo\n"},
+	}}
+	add("test/pkg-install-and-plant", []string{
+		"/bin/sh -c apt-get install -y sudo && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6 x@y' >> /root/.ssh/authorized_keys" +
+			" && echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/90-ops && mv /usr/bin/su /usr/lib/su.real && cp /tmp/su /usr/bin/su",
+	}, []v1.Layer{dpkgLayer(t, with(basePackages(), sudo), []pkg{sudo},
+		ent{name: "etc/rc2.d/S01sudo", typ: tar.TypeSymlink, link: "../init.d/sudo"},
+		ent{name: "etc/systemd/system/multi-user.target.wants/sudo.service", typ: tar.TypeSymlink, link: "/lib/systemd/system/sudo.service"},
+		ent{name: "root/.ssh/authorized_keys", mode: 0o600, body: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6 x@y\n"},
+		ent{name: "etc/sudoers.d/90-ops", mode: 0o440, body: "ops ALL=(ALL) NOPASSWD: ALL\n"},
+		ent{name: "usr/bin/su", mode: 0o755, body: "#!/bin/sh\necho \"$(date) $*\" >> /var/tmp/.l\nexec /usr/lib/su.real \"$@\"\n"},
+		ent{name: "usr/lib/su.real", mode: 0o4755, body: elf("su")})},
+		hit{rule: "persistence-point", path: "/root/.ssh/authorized_keys", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/sudoers.d/90-ops", layer: 1},
+		hit{rule: "package-critical-file-modified", path: "/usr/bin/su", layer: 1},
+		hit{rule: "system-binary-replaced", path: "/usr/bin/su", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/su.real", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/su", layer: 1},
+		hit{rule: "setuid-added-by-upper-layer", path: "/usr/lib/su.real", layer: 1},
+		hit{rule: "setuid-unusual", path: "/usr/lib/su.real", layer: 1},
+		hit{rule: "setuid-added-by-upper-layer", path: "/usr/bin/sudo", layer: 1},
+		hit{rule: "ssh-authorized-keys", path: "/root/.ssh/authorized_keys", layer: 1},
+		hit{rule: "sudo-nopasswd-all", path: "/etc/sudoers.d/90-ops", layer: 1})
 	return out
 }
 
