@@ -91,6 +91,13 @@ type Store interface {
 	MaxReaders() int
 }
 
+// analyzer is a Store whose planner needs statistics of what was written
+// since they were last gathered (PostgreSQL's): Analyze gathers them, before
+// the rules run and after their scopes are written.
+type analyzer interface {
+	Analyze(ctx context.Context) error
+}
+
 // SQLite is the SQLite index as a Store.
 func SQLite(db *index.DB) Store { return liteStore{db} }
 
@@ -167,6 +174,11 @@ func RunStore(ctx context.Context, db Store, set *Set, o RunOptions) (*Result, e
 	inScope, err := db.PrepareScopes(ctx, evals, o.Full)
 	if err != nil {
 		return nil, err
+	}
+	if a, ok := db.(analyzer); ok {
+		if err := a.Analyze(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	images, err := countImages(ctx, db.Querier())
