@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -68,7 +70,8 @@ func putCaptures(ctx context.Context, tx pgx.Tx, layerID, n int64, caps []captur
 			return fmt.Errorf("capture of entry %d: %w", c.seq, err)
 		}
 	}
-	for _, d := range digests {
+	for _, sum := range slices.Sorted(maps.Keys(digests)) {
+		d := digests[sum]
 		if _, err := tx.Exec(ctx, `UPDATE contents SET md5 = $1, sha1 = $2 WHERE sha256 = $3 AND md5 IS NULL`, d.MD5, d.SHA1, d.SHA256); err != nil {
 			return fmt.Errorf("digests of %s: %w", d.SHA256, err)
 		}
