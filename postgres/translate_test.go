@@ -136,6 +136,10 @@ var translateCases = []struct {
 	{q: `SELECT count(*) FROM files WHERE path IN (SELECT path FROM files WHERE size > 0) AND EXISTS (SELECT 1 FROM images)`},
 	{q: `SELECT path FROM files WHERE ?2 = 0 OR (CASE WHEN ?1 THEN path GLOB '/usr/*' ELSE path = '/etc/passwd' END)`, args: []any{true, 1}},
 	{q: `SELECT path FROM image_files WHERE hidden_how IS NOT 'marker' AND (? = 0 OR visible)`, args: []any{false}},
+	// Booleans against 0, 1, other numbers and NULL (migration 0008 inlines them).
+	{q: `SELECT path, visible = 1, visible = 0, visible = 2, visible <> 1, visible <> 0, visible <> 2, visible = NULL, (hidden_by_position > 0) = 1
+		FROM image_files WHERE visible = 1 OR visible = 0 AND hidden_how <> 'marker'`},
+	{q: `SELECT path FROM image_files WHERE visible <> 1 AND NOT visible = 1 AND (visible = 0) = 1`},
 }
 
 // TestTranslateMatchesSQLite runs each query on the SQLite index and its
