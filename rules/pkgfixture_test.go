@@ -304,7 +304,8 @@ func packageImages(t testing.TB, base v1.Layer) []plantedImage {
 	cu.files = []pkgFile{{path: "/bin/ls", tar: "usr/bin/ls", mode: 0o755, body: elf("ls, hiding /tmp/.y")}, cu.files[1]}
 	add("test/pkg-records-rewritten", []string{"/bin/sh -c #(nop) COPY dir:4567 in / "}, []v1.Layer{
 		layerOf(t, append(pkgEntries(cu)[:1], dpkgInfo(cu)[1])...)},
-		hit{rule: "package-records-differ-from-fleet", path: "/usr/bin/ls", layer: 1})
+		hit{rule: "package-records-differ-from-fleet", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "package-record-rewritten-with-file", path: "/usr/bin/ls", layer: 1})
 
 	// One step installs sudo the way dpkg does (its binary, its conffile,
 	// its sudoers.d README, an init script with the rc.d link update-rc.d

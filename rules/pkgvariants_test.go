@@ -99,6 +99,23 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 		ent{name: "bin/su", mode: 0o4755, body: elf("su, root for anyone")})},
 		drift("/usr/bin/su", 1, critical...)...)
 
+	// sshd replaced through sbin/ and its md5sums line rewritten to match
+	// (debsums says ok), dpkg's status untouched; the same package
+	// reinstalled as dpkg does it (same version, same files, the status
+	// rewritten as it was) is not flagged.
+	ssh := pkgs[len(pkgs)-1]
+	if ssh.name != "openssh-server" {
+		t.Fatalf("package %s, want openssh-server", ssh.name)
+	}
+	trojan := ssh
+	trojan.files = []pkgFile{{path: "/usr/sbin/sshd", tar: "sbin/sshd", mode: 0o755, body: elf("sshd, logging passwords")}}
+	add("test/pv-md5-rewritten", []string{"/bin/sh -c #(nop) COPY dir:af in / "}, []v1.Layer{
+		layerOf(t, append(pkgEntries(trojan), dpkgInfo(trojan)[1])...)},
+		hit{rule: "package-record-rewritten-with-file", path: "/usr/sbin/sshd", layer: 1},
+		hit{rule: "package-records-differ-from-fleet", path: "/usr/sbin/sshd", layer: 1})
+	add("test/pv-reinstall", []string{"/bin/sh -c apt-get install -y --reinstall openssh-server"},
+		[]v1.Layer{dpkgLayer(t, pkgs, []pkg{ssh})})
+
 	// Look-alike: login upgraded as dpkg does it, su written through bin/.
 	login := pkgs[len(pkgs)-2]
 	if login.name != "login" {
@@ -220,5 +237,30 @@ func TestPackageTechniqueVariants(t *testing.T) {
 	got := gotHits(t, findings(t, db, Filter{}), imgs)
 	if g, w := strings.Join(sortedHits(got), "\n"), strings.Join(sortedHits(want), "\n"); g != w {
 		t.Errorf("findings:\n%s\nwant:\n%s", g, w)
+	}
+}
+
+// TestRecordRewrittenAlone: a file replaced with its md5sums line
+// rewritten, on an image alone in its fleet. No other image records
+// another digest (package-records-differ-from-fleet has nothing to
+// compare with) and debsums would say ok; the layer replaced a packaged
+// file and rewrote its record without dpkg's status changing, which only a
+// hand-made rewrite does. Rewritten in the base layer, nothing tells.
+func TestRecordRewrittenAlone(t *testing.T) {
+	pkgs, base := pkgVariantBase(t)
+	cu := pkgs[1]
+	if cu.name != "coreutils" {
+		t.Fatalf("package %s, want coreutils", cu.name)
+	}
+	cu.files = []pkgFile{{path: "/bin/ls", tar: "bin/ls", mode: 0o755, body: elf("ls, hiding /dev/shm/.z")}}
+	imgs := []testImage{{repo: "test/alone", layers: []v1.Layer{base, layerOf(t, append(pkgEntries(cu), dpkgInfo(cu)[1])...)}}}
+	reg := testRegistry(t)
+	pushAll(t, reg, imgs)
+	db := tempDB(t)
+	scanInto(t, db, testMatcher(t), reg)
+	runRules(t, db, defaultSet(t), RunOptions{})
+	got := strings.Join(sortedHits(gotHits(t, findings(t, db, Filter{}), imgs)), "\n")
+	if want := (hit{"package-record-rewritten-with-file", "test/alone", "/usr/bin/ls", 1}).String(); got != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", got, want)
 	}
 }
