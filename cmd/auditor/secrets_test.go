@@ -25,28 +25,7 @@ func secureFleet(t *testing.T) map[string]string {
 	fleettest.Registry(t) // the fleet tests are on
 	shared := fleettest.Dir(t)
 	dir := t.TempDir()
-	env := append(os.Environ(), "FLEET_DIR="+dir, "FLEET_AUTH=1", "FLEET_TLS=1", "FLEET_PORT="+freePort(t))
-	up := exec.Command(filepath.Join(shared, "registry-up"))
-	up.Env = env
-	var stderr bytes.Buffer
-	up.Stderr = &stderr
-	out, err := up.Output()
-	if err != nil {
-		t.Fatalf("registry-up: %v\n%s", err, stderr.String())
-	}
-	t.Cleanup(func() {
-		down := exec.Command(filepath.Join(shared, "registry-down"))
-		down.Env = env
-		down.Run()
-	})
-	vars := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
-			vars[k] = v
-			env = append(env, k+"="+v)
-		}
-	}
+	vars, env := registryUp(t, dir, "FLEET_AUTH=1", "FLEET_TLS=1")
 	if vars["FLEET_PASS"] == "" || vars["FLEET_CA"] == "" {
 		t.Fatalf("registry-up exports %v: want auth and TLS", vars)
 	}
@@ -75,6 +54,37 @@ func secureFleet(t *testing.T) map[string]string {
 		t.Fatalf("push: %v\n%s", err, out)
 	}
 	return vars
+}
+
+// registryUp starts a fleet registry of the test's own in dir (registry-up
+// with extra settings, on a port of its own), stopped when the test ends,
+// and returns its exports and the environment with them.
+func registryUp(t *testing.T, dir string, extra ...string) (map[string]string, []string) {
+	t.Helper()
+	shared := fleettest.Dir(t)
+	env := append(os.Environ(), append([]string{"FLEET_DIR=" + dir, "FLEET_PORT=" + freePort(t)}, extra...)...)
+	up := exec.Command(filepath.Join(shared, "registry-up"))
+	up.Env = env
+	var stderr bytes.Buffer
+	up.Stderr = &stderr
+	out, err := up.Output()
+	if err != nil {
+		t.Fatalf("registry-up: %v\n%s", err, stderr.String())
+	}
+	t.Cleanup(func() {
+		down := exec.Command(filepath.Join(shared, "registry-down"))
+		down.Env = env
+		down.Run()
+	})
+	vars := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
+			vars[k] = v
+			env = append(env, k+"="+v)
+		}
+	}
+	return vars, env
 }
 
 // freePort returns a loopback port the kernel just handed out, for a

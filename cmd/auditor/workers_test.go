@@ -26,6 +26,29 @@ import (
 	"github.com/auditor-dev/auditor/postgres"
 )
 
+// ownFleet starts this test's own fleet registry (registry-up in a
+// directory of its own, on a port of its own), pushes the fleet into it,
+// and returns its host:port and its log: the log then holds only this
+// test's requests, whatever other tests (other packages) do meanwhile to
+// the shared registry.
+func ownFleet(t *testing.T) (string, string) {
+	t.Helper()
+	fleettest.Registry(t) // the fleet tests are on
+	shared := fleettest.Dir(t)
+	dir := t.TempDir()
+	vars, env := registryUp(t, dir)
+	reg := strings.Trim(vars["FLEET_REGISTRY"], `"'`)
+	if reg == "" {
+		t.Fatalf("registry-up exported no FLEET_REGISTRY: %v", vars)
+	}
+	push := exec.Command(filepath.Join(shared, "push"))
+	push.Env = append(env, "FLEET_IMAGES="+filepath.Join(shared, "images"))
+	if out, err := push.CombinedOutput(); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	return reg, filepath.Join(dir, "registry.log")
+}
+
 // blobGET is a GET of a blob in the registry's access log.
 var blobGET = regexp.MustCompile(`"GET /v2/\S+/blobs/(sha256:[0-9a-f]{64}) HTTP`)
 
@@ -70,22 +93,25 @@ func fileSize(t *testing.T, p string) int64 {
 // first big layer, its lease still renewed until it dies): every public
 // view is the same, row for row (the findings of the default pack too);
 // the killed worker's layer was taken over (claimed twice) and stored
-// once; the rules ran once; the registry log shows every blob fetched once
-// by the workers, but the killed layer's, fetched again by the worker
-// that took it over.
+// once; the rules ran once; the log of the test's own registry shows every
+// blob fetched once by the workers, but the killed layer's, fetched again
+// by the worker that took it over.
 func TestWorkersKilledMidLayer(t *testing.T) {
-	fleettest.Registry(t)
-	fleetDir := os.Getenv("FLEET_DIR")
-	if fleetDir == "" {
-		t.Skip("FLEET_DIR not set: the registry log is needed")
-	}
-	registryLog := filepath.Join(fleetDir, "registry.log")
+	reg, registryLog := ownFleet(t)
 	bin := auditorBinary(t)
 	dir := t.TempDir()
 	env := append(os.Environ(), "HOME="+dir, "AUDITOR_TEST_NOW=2026-03-04T05:06:07Z")
+	scanConfig := func(dir, db string) string {
+		p := filepath.Join(dir, "config.toml")
+		body := fmt.Sprintf("db = %q\ntargets = [%q]\n[registries.%q]\n", db, reg, reg) + fleettest.IncludeTOML(t)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 
 	lite := filepath.Join(dir, "fleet.db")
-	cmd := exec.Command(bin, "scan", "--quiet", "--config", scanConfig(t, dir, lite, 0))
+	cmd := exec.Command(bin, "scan", "--quiet", "--config", scanConfig(dir, lite))
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("SQLite scan: %v\n%s", err, out)
@@ -96,7 +122,7 @@ func TestWorkersKilledMidLayer(t *testing.T) {
 	if err := os.Mkdir(pdir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := scanConfig(t, pdir, dsn, 0)
+	cfg := scanConfig(pdir, dsn)
 	offset := fileSize(t, registryLog)
 	worker := func(name string, extraEnv ...string) (*exec.Cmd, *bytes.Buffer) {
 		cmd := exec.Command(bin, "scan", "--quiet", "--config", cfg, "--worker", "--worker-name", name, "--lease", "3s")
