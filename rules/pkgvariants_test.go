@@ -168,17 +168,21 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 			ent{name: "etc/dpkg/dpkg.cfg.d/excludes", body: "path-exclude=/usr/share/doc/*\npath-exclude=/usr/share/man/*\n"})...)})
 
 	// Programs and libraries no package owns in system directories, two
-	// through the links; /usr/local and /opt are not judged.
+	// through the links, one in /usr/libexec; /usr/local, /opt and a
+	// module pip put in dist-packages are not judged.
 	add("test/pv-unowned", []string{"/bin/sh -c #(nop) COPY dir:ae in / "}, []v1.Layer{layerOf(t,
 		ent{name: "sbin/netmon", mode: 0o755, body: elf("netmon")},
 		ent{name: "lib/x86_64-linux-gnu/libnss_extra.so.2", mode: 0o644, body: elf("libnss_extra")},
 		ent{name: "usr/lib/x86_64-linux-gnu/libz.so.9", mode: 0o644, body: elf("libz, not")},
+		ent{name: "usr/libexec/netmon-helper", mode: 0o755, body: elf("netmon-helper")},
+		ent{name: "usr/lib/python3/dist-packages/fastjson/_speedups.cpython-311-x86_64-linux-gnu.so", mode: 0o755, body: elf("speedups")},
 		ent{name: "usr/local/lib/libfast.so.1", mode: 0o644, body: elf("libfast")},
 		ent{name: "usr/local/sbin/helper", mode: 0o755, body: elf("helper")},
 		ent{name: "opt/vendor/lib/libv.so", mode: 0o644, body: elf("libv")})},
 		hit{rule: "unpackaged-system-executable", path: "/usr/sbin/netmon", layer: 1},
 		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libnss_extra.so.2", layer: 1},
-		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libz.so.9", layer: 1})
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/libz.so.9", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/libexec/netmon-helper", layer: 1})
 
 	// Look-alike: an image with no package database at all (a static
 	// build on a hand-made root): nothing is anyone's to judge.
@@ -207,7 +211,10 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 		ent{name: "bin/busybox", mode: 0o755, body: elf("busybox with a listener")},
 		ent{name: "var/lib/.x/ls", mode: 0o755, body: elf("ls, hiding")},
 		ent{name: "bin/ls", typ: tar.TypeSymlink, link: "/var/lib/.x/ls"},
-		ent{name: "usr/sbin/crond2", mode: 0o755, body: elf("crond2")})}}, []hit{
+		ent{name: "usr/sbin/crond2", mode: 0o755, body: elf("crond2")},
+		// pip install on Alpine writes into /usr/lib/python3.11/site-packages
+		ent{name: "usr/lib/python3.11/site-packages/psycopg2/_psycopg.cpython-311-x86_64-linux-musl.so", mode: 0o755, body: elf("psycopg")},
+		ent{name: "usr/lib/ruby/gems/3.2.0/gems/nio4r-2.7.0/lib/nio4r_ext.so", mode: 0o755, body: elf("nio4r")})}}, []hit{
 		{rule: "package-binary-modified", path: "/bin/busybox", layer: 1},
 		{rule: "system-binary-replaced", path: "/bin/busybox", layer: 1},
 		{rule: "package-binary-modified", path: "/bin/ls", layer: 1},
