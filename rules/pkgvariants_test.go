@@ -116,6 +116,23 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 	add("test/pv-reinstall", []string{"/bin/sh -c apt-get install -y --reinstall openssh-server"},
 		[]v1.Layer{dpkgLayer(t, pkgs, []pkg{ssh})})
 
+	// A trojan written through bin/ by the step that runs apt-get
+	// install; another with the package's md5sums removed (no record
+	// left to compare with).
+	add("test/pv-install-and-trojan", []string{"/bin/sh -c apt-get install -y svc3 && cp /tmp/ls /bin/ls"},
+		[]v1.Layer{dpkgLayer(t, with(pkgs, pkg{name: "svc3", version: "1.0", arch: "amd64", files: []pkgFile{{path: "/usr/sbin/svc3d", mode: 0o755, body: elf("svc3d")}}}),
+			[]pkg{{name: "svc3", version: "1.0", arch: "amd64", files: []pkgFile{{path: "/usr/sbin/svc3d", mode: 0o755, body: elf("svc3d")}}}},
+			ent{name: "bin/ls", mode: 0o755, body: elf("ls, hiding /dev/shm/.i")})},
+		drift("/usr/bin/ls", 1, replaced...)...)
+	add("test/pv-md5-removed", []string{"/bin/sh -c #(nop) COPY dir:ag in / "}, []v1.Layer{layerOf(t,
+		ent{name: "bin/ls", mode: 0o755, body: elf("ls, hiding /dev/shm/.r")},
+		ent{name: "var/lib/dpkg/info/.wh.coreutils.md5sums"})},
+		hit{rule: "system-binary-replaced", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "system-binary-fleet-drift", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "package-records-differ-from-fleet", path: "/usr/bin/ls", layer: 1},
+		hit{rule: "package-records-differ-from-fleet", path: "/usr/share/doc/coreutils/README", layer: 1},
+		hit{rule: "hidden-deleted-file", path: "/var/lib/dpkg/info/coreutils.md5sums", layer: 0})
+
 	// Look-alike: login upgraded as dpkg does it, su written through bin/.
 	login := pkgs[len(pkgs)-2]
 	if login.name != "login" {
