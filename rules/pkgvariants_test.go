@@ -133,6 +133,19 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 		hit{rule: "package-records-differ-from-fleet", path: "/usr/share/doc/coreutils/README", layer: 1},
 		hit{rule: "hidden-deleted-file", path: "/var/lib/dpkg/info/coreutils.md5sums", layer: 0})
 
+	// A unit and a cron file written through links a lower layer made
+	// (opt/units -> /etc/systemd/system, opt/jobs -> /etc/cron.d).
+	add("test/pv-point-via-link", []string{"/bin/sh -c #(nop) COPY dir:ah in / ", "/bin/sh -c #(nop) COPY dir:ai in / "}, []v1.Layer{
+		layerOf(t, ent{name: "etc/systemd/system/", typ: tar.TypeDir}, ent{name: "etc/cron.d/", typ: tar.TypeDir},
+			ent{name: "opt/units", typ: tar.TypeSymlink, link: "/etc/systemd/system"},
+			ent{name: "opt/jobs", typ: tar.TypeSymlink, link: "../etc/cron.d"}),
+		layerOf(t, ent{name: "opt/units/sync.service", body: "[Service]\nExecStart=/usr/sbin/sshd -D -p 2222\n"},
+			ent{name: "opt/jobs/sync", body: "@reboot root /usr/sbin/sshd -p 2222\n"})},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/sync.service", layer: 2},
+		hit{rule: "persistence-point", path: "/etc/cron.d/sync", layer: 2},
+		hit{rule: "written-through-link-into-system-dir", path: "/etc/systemd/system/sync.service", layer: 2},
+		hit{rule: "written-through-link-into-system-dir", path: "/etc/cron.d/sync", layer: 2})
+
 	// Look-alike: login upgraded as dpkg does it, su written through bin/.
 	login := pkgs[len(pkgs)-2]
 	if login.name != "login" {
