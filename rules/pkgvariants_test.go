@@ -146,6 +146,20 @@ func pkgVariantImages(t testing.TB) []plantedImage {
 		hit{rule: "written-through-link-into-system-dir", path: "/etc/systemd/system/sync.service", layer: 2},
 		hit{rule: "written-through-link-into-system-dir", path: "/etc/cron.d/sync", layer: 2})
 
+	// dash's sh replaced through a link a lower layer made (opt/tools ->
+	// /usr/bin), the only image on the base whose sh differs.
+	add("test/pv-drift-via-link", []string{"/bin/sh -c #(nop) COPY dir:aj in / ", "/bin/sh -c #(nop) COPY dir:ak in / "}, []v1.Layer{
+		layerOf(t, ent{name: "opt/tools", typ: tar.TypeSymlink, link: "/usr/bin"}),
+		layerOf(t, ent{name: "opt/tools/sh", mode: 0o755, body: elf("sh, with a listener")})},
+		append(drift("/usr/bin/sh", 2, replaced...),
+			hit{rule: "written-through-link-into-system-dir", path: "/usr/bin/sh", layer: 2})...)
+
+	// The PAM module replaced through a link a lower layer made.
+	add("test/pv-critical-via-link", []string{"/bin/sh -c #(nop) COPY dir:al in / ", "/bin/sh -c #(nop) COPY dir:am in / "}, []v1.Layer{
+		layerOf(t, ent{name: "usr/local/pam", typ: tar.TypeSymlink, link: "/usr/lib/x86_64-linux-gnu/security"}),
+		layerOf(t, ent{name: "usr/local/pam/pam_unix.so", mode: 0o644, body: elf("pam_unix, logging passwords")})},
+		drift("/usr/lib/x86_64-linux-gnu/security/pam_unix.so", 2, critical...)...)
+
 	// Look-alike: login upgraded as dpkg does it, su written through bin/.
 	login := pkgs[len(pkgs)-2]
 	if login.name != "login" {
