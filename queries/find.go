@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/pathglob"
 )
 
@@ -184,8 +185,8 @@ func Find(ctx context.Context, db Querier, o FindOptions) ([]FindRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Filter == lookPath && sqliteIndex(db) {
-		out, ok, err := findPathSQLite(ctx, db, p.Arg, o)
+	if pool, isPool := db.(*sql.DB); p.Filter == lookPath && isPool && index.IsPool(pool) {
+		out, ok, err := findPathSQLite(ctx, pool, p.Arg, o)
 		if err != nil {
 			return nil, fmt.Errorf("find %s: %w", o.Pattern, err)
 		}
