@@ -99,7 +99,8 @@ type Options struct {
 	// holds all of them.
 	Politeness Politeness
 	// RateShare, when set, says among how many workers each registry's
-	// requests_per_second is divided (the live workers of a shared scan).
+	// requests_per_second and max_requests are divided (the live workers
+	// of a shared scan); each worker keeps at least one request in flight.
 	RateShare func() int
 	// Plan, when set, makes the crawl a planning crawl (plan.go): no layer
 	// is read and no image stored that is not stored already; each is

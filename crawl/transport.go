@@ -92,12 +92,14 @@ type fetchTransport struct {
 	answered  atomic.Bool // the registry answered a request once
 
 	// shared is the politeness shared with other workers (nil: none),
-	// asked at sharedAt last; rateShare divides rps among workers.
-	shared    Politeness
-	sharedAt  time.Time
-	rateShare func() int
-	rps       float64
-	lastShare atomic.Int64
+	// asked at sharedAt last; rateShare divides rps and max_requests
+	// (maxRequests, the size of sem) among workers.
+	shared      Politeness
+	sharedAt    time.Time
+	rateShare   func() int
+	rps         float64
+	maxRequests int64
+	lastShare   atomic.Int64
 }
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -180,11 +182,19 @@ func (t *fetchTransport) roundTrip(ctx context.Context, req *http.Request) (*htt
 	}
 	release := func() {}
 	if t.sem != nil {
-		if err := t.sem.Acquire(ctx, 1); err != nil {
+		// A request takes as many of max_requests' slots as there are
+		// live workers sharing the registry: each worker has at most
+		// max_requests / workers in flight (one at least), all of them
+		// together at most max_requests.
+		w := int64(1)
+		if t.rateShare != nil {
+			w = min(t.maxRequests, int64(max(1, t.rateShare())))
+		}
+		if err := t.sem.Acquire(ctx, w); err != nil {
 			return nil, err
 		}
 		var once sync.Once
-		release = func() { once.Do(func() { t.sem.Release(1) }) }
+		release = func() { once.Do(func() { t.sem.Release(w) }) }
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	wd := newWatchdog(t.stall, cancel)
@@ -452,12 +462,14 @@ func (c *Crawler) fetchTransport(host string, cfg Registry, next http.RoundTripp
 		breakAfter: r.BreakAfter, cooldown: r.Cooldown, retry: r, secrets: &c.secrets,
 		httpAllowed: cfg.Insecure || isLoopback(hostname(host)),
 	}
+	t.rateShare = c.opts.RateShare
 	if cfg.MaxRequests > 0 {
 		t.sem = semaphore.NewWeighted(int64(cfg.MaxRequests))
+		t.maxRequests = int64(cfg.MaxRequests)
 	}
 	if cfg.RequestsPerSecond > 0 {
 		t.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), max(1, int(cfg.RequestsPerSecond)))
-		t.rps, t.rateShare = cfg.RequestsPerSecond, c.opts.RateShare
+		t.rps = cfg.RequestsPerSecond
 		t.lastShare.Store(1)
 	}
 	t.shared = c.opts.Politeness

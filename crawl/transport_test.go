@@ -73,6 +73,62 @@ func TestMaxRequests(t *testing.T) {
 	}
 }
 
+// TestMaxRequestsShared: with max_requests 4 shared by two live workers,
+// one worker's transport has two requests in flight at most, and it takes
+// them all again when it is left alone.
+func TestMaxRequestsShared(t *testing.T) {
+	var cur, peak atomic.Int32
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 6)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		arrived <- struct{}{}
+		<-release
+		cur.Add(-1)
+	}))
+	defer srv.Close()
+	var workers atomic.Int32
+	workers.Store(2)
+	c := &Crawler{opts: Options{Retry: Retry{}.withDefaults(), RateShare: func() int { return int(workers.Load()) }}}
+	tr := c.fetchTransport("test", Registry{MaxRequests: 4}, http.DefaultTransport)
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := do(t, tr, fmt.Sprintf("%s/v2/r/blobs/sha256:%d", srv.URL, i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	<-arrived
+	<-arrived
+	select { // the other four wait for a slot (a wrong share lets them through at once)
+	case <-arrived:
+		t.Error("a third request reached the registry with max_requests 4 shared by 2 workers")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if tr.sem.TryAcquire(1) {
+		tr.sem.Release(1)
+		t.Error("a slot was free with two requests of two workers' share in flight")
+	}
+	if p := peak.Load(); p != 2 {
+		t.Errorf("%d requests at once before any finished, want 2 (max_requests 4, 2 workers)", p)
+	}
+	workers.Store(1) // the other worker is gone: the next requests take one slot each
+	close(release)
+	wg.Wait()
+	if p := peak.Load(); p > 4 {
+		t.Errorf("%d requests at once, max_requests is 4", p)
+	}
+	if _, err := do(t, tr, srv.URL+"/v2/"); err != nil {
+		t.Fatal(err)
+	}
+	if !tr.sem.TryAcquire(4) {
+		t.Error("slots still held after every request ended")
+	}
+}
+
 func TestRequestsPerSecond(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
