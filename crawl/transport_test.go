@@ -29,13 +29,14 @@ func do(t *testing.T, tr http.RoundTripper, url string) (*http.Response, error) 
 	return resp, err
 }
 
-// TestMaxRequests holds every response until released and counts how many
-// requests the registry sees at once.
-func TestMaxRequests(t *testing.T) {
-	var cur, peak atomic.Int32
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 6)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// holdingServer holds every response until release is closed, signals
+// each request's arrival, and counts the most requests it had at once. A
+// response is an 8 MiB body: a streamed blob holds its slot until read.
+func holdingServer(t *testing.T) (srv *httptest.Server, peak *atomic.Int32, release chan struct{}, arrived chan struct{}) {
+	var cur atomic.Int32
+	peak = new(atomic.Int32)
+	release, arrived = make(chan struct{}), make(chan struct{}, 8)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := cur.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
@@ -43,9 +44,16 @@ func TestMaxRequests(t *testing.T) {
 		<-release
 		cur.Add(-1)
 		w.Header().Set("Content-Length", "8388608")
-		w.Write(make([]byte, 8<<20)) // a streamed blob holds its slot until read
+		w.Write(make([]byte, 8<<20))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, peak, release, arrived
+}
+
+// TestMaxRequests holds every response until released and counts how many
+// requests the registry sees at once.
+func TestMaxRequests(t *testing.T) {
+	srv, peak, release, arrived := holdingServer(t)
 	tr := newTestTransport(Registry{MaxRequests: 2}, Retry{}, Limits{})
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -77,18 +85,7 @@ func TestMaxRequests(t *testing.T) {
 // one worker's transport has two requests in flight at most, and it takes
 // them all again when it is left alone.
 func TestMaxRequestsShared(t *testing.T) {
-	var cur, peak atomic.Int32
-	release := make(chan struct{})
-	arrived := make(chan struct{}, 6)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := cur.Add(1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-		arrived <- struct{}{}
-		<-release
-		cur.Add(-1)
-	}))
-	defer srv.Close()
+	srv, peak, release, arrived := holdingServer(t)
 	var workers atomic.Int32
 	workers.Store(2)
 	c := &Crawler{opts: Options{Retry: Retry{}.withDefaults(), RateShare: func() int { return int(workers.Load()) }}}

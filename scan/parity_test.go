@@ -24,8 +24,7 @@ import (
 // through either store gives the same index, and the same packages
 // resolved from it (the packages scanner on: packages, package_files,
 // image_files.package, images.os_*; the Debian image's dpkg packages with
-// their files on both). A scan into PostgreSQL with rules is refused before
-// anything is recorded.
+// their files on both), and the default pack's findings the same.
 func TestFleetViewsMatchSQLite(t *testing.T) {
 	ctx := context.Background()
 	reg := fleettest.Registry(t)
