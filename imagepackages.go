@@ -13,6 +13,13 @@ type VisibleFile struct {
 	// SHA256, MD5 and SHA1 of a regular file's content (MD5 and SHA1 empty
 	// when the store has none).
 	SHA256, MD5, SHA1 string
+	// Replaced are the digests of the regular files this path held in
+	// lower layers of the image (overwritten, or deleted and written
+	// again), those the store has an md5 or sha1 of: a package record that
+	// one of them met is not met by other content, though that content has
+	// no digest of its own (written through a link from a path the scan
+	// does not hash).
+	Replaced []ContentDigests
 }
 
 // CapturedFile is an entry of an image, visible or not, whose bytes a

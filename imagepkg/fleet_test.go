@@ -79,7 +79,8 @@ func TestMain(m *testing.M) {
 // merged view from its layers' entries kept in memory (CacheLayers); for
 // every image of the fleet (hardlinks, moved entries, whiteouts, opaque
 // directories, the same layer under many images) that gives the rows the
-// image_files view gives as visible.
+// image_files view gives as visible, with the digests of the files each
+// replaced.
 func TestCachedViewsMatch(t *testing.T) {
 	ctx := context.Background()
 	fleetIndex(t)
@@ -98,18 +99,27 @@ func TestCachedViewsMatch(t *testing.T) {
 	rows := func(fs []auditor.VisibleFile) []string {
 		out := make([]string, len(fs))
 		for i, f := range fs {
-			out[i] = fmt.Sprintf("%q %d %q %s %s %s", f.Path, f.Type, f.LinkTarget, f.SHA256, f.MD5, f.SHA1)
+			out[i] = fmt.Sprintf("%q %d %q %s %s %s %v", f.Path, f.Type, f.LinkTarget, f.SHA256, f.MD5, f.SHA1, f.Replaced)
 		}
 		slices.Sort(out)
 		return out
 	}
 	var plain [][]string
+	replacing := 0 // visible files that replaced files with digests
 	for _, im := range images {
 		fs, err := db.VisibleFiles(ctx, im)
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain = append(plain, rows(fs))
+		for _, f := range fs {
+			if len(f.Replaced) > 0 {
+				replacing++
+			}
+		}
+	}
+	if replacing == 0 {
+		t.Error("no visible file replaced one with digests: the fleet's upgrades are not seen")
 	}
 	done := db.CacheLayers()
 	defer done()

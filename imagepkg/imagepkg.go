@@ -28,8 +28,10 @@ import (
 )
 
 // Version is the resolver's version, kept with each image's result: raise
-// it when what Resolve gives changes, so every image is resolved again.
-const Version = "1"
+// it when what Resolve gives changes, so every image is resolved again
+// (from what the store holds: no layer is read again). 2: a file with no
+// digest of its own that replaced one its record met is modified.
+const Version = "2"
 
 // The types a Store keeps, named here for the resolver's callers.
 type (
@@ -129,7 +131,11 @@ func (v view) observe(p string) pkgdb.Observed {
 	if f == nil {
 		return pkgdb.Observed{}
 	}
-	return pkgdb.Observed{Kind: kind(f.Type), LinkTarget: f.LinkTarget, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256}
+	o := pkgdb.Observed{Kind: kind(f.Type), LinkTarget: f.LinkTarget, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256}
+	for _, r := range f.Replaced {
+		o.Replaced = append(o.Replaced, pkgdb.Digests(r))
+	}
+	return o
 }
 
 // actual is the observed digest a record compares with.

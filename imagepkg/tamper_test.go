@@ -1,12 +1,15 @@
 package imagepkg_test
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -50,15 +53,8 @@ func scanWithPackages(t *testing.T, target string) (*scan.Result, *index.DB) {
 // resolves the packages: ls modified, the new binary unowned, the corrupt
 // file one error naming the image and the file, the rest as before.
 func TestTamperedDebian(t *testing.T) {
-	base, err := name.NewTag(fleettest.Registry(t) + "/library/debian:bookworm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.AppendLayers(img, testlayer.Layer(t,
+	img := fleetDebian(t)
+	img, err := mutate.AppendLayers(img, testlayer.Layer(t,
 		testlayer.Entry{Name: "bin/ls", Mode: 0o755, Body: "#!/bin/sh\nexec /bin/busybox ls \"$@\"\n"},
 		testlayer.Entry{Name: "usr/sbin/sshd-helper", Mode: 0o755, Body: "\x7fELF planted"},
 		testlayer.Entry{Name: "var/lib/dpkg/info/hostname.md5sums", Body: "not a digest line\n"},
@@ -103,5 +99,85 @@ func TestTamperedDebian(t *testing.T) {
 	// Resolved once: a second pass has nothing to do.
 	if n, err := imagepkg.Update(context.Background(), db, nil); n != 0 || err != nil {
 		t.Errorf("second update: %d images, %v", n, err)
+	}
+}
+
+// TestTamperedThroughLink: files written through links a lower layer made
+// from paths the scan does not hash (opt/tools -> /usr/bin, usr/local/pam
+// -> the PAM modules' directory) land on the packages' files. dash and
+// pam_unix.so replaced by other content have no md5 of their own, but they
+// replaced the files their records met: modified. ls rewritten through the
+// link with its own bytes is ok.
+func TestTamperedThroughLink(t *testing.T) {
+	img := fleetDebian(t)
+	ls := fileOf(t, img, "usr/bin/ls")
+	img, err := mutate.AppendLayers(img,
+		testlayer.Layer(t,
+			testlayer.Entry{Name: "opt/tools", Type: tar.TypeSymlink, Link: "/usr/bin"},
+			testlayer.Entry{Name: "usr/local/pam", Type: tar.TypeSymlink, Link: "/usr/lib/x86_64-linux-gnu/security"}),
+		testlayer.Layer(t,
+			testlayer.Entry{Name: "opt/tools/dash", Mode: 0o755, Body: "\x7fELF dash, with a listener"},
+			testlayer.Entry{Name: "opt/tools/ls", Mode: 0o755, Body: ls},
+			testlayer.Entry{Name: "usr/local/pam/pam_unix.so", Body: "\x7fELF pam_unix, logging passwords"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := fleettest.Push(t, "through-link", img)
+	res, db := scanWithPackages(t, ref.String())
+	if res.Status != index.ScanOK || res.PackageImages != 1 {
+		t.Fatalf("status %s, %d images resolved, errors %v", res.Status, res.PackageImages, res.Errors)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := db.Reader()
+	q := `SELECT path || ' ' || package || ' ' || algorithm || ' ' || status || ' ' || (actual = expected) || ' ' || (actual = '')
+		FROM package_files WHERE image_digest = ? AND path IN (?, ?, ?) ORDER BY path`
+	got := strings.Join(rows(t, r, q, digest.String(),
+		"/usr/bin/dash", "/usr/bin/ls", "/usr/lib/x86_64-linux-gnu/security/pam_unix.so"), "\n")
+	want := "/usr/bin/dash dash md5 modified 0 1\n" +
+		"/usr/bin/ls coreutils md5 ok 1 0\n" +
+		"/usr/lib/x86_64-linux-gnu/security/pam_unix.so libpam-modules md5 modified 0 1"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if n := rows(t, r, `SELECT count(*) FROM package_files WHERE image_digest = ? AND status = 'modified'`, digest.String()); n[0] != "2" {
+		t.Errorf("%s files modified, want dash and pam_unix.so", n[0])
+	}
+}
+
+// fleetDebian is the fleet's Debian bookworm image.
+func fleetDebian(t *testing.T) v1.Image {
+	t.Helper()
+	base, err := name.NewTag(fleettest.Registry(t) + "/library/debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// fileOf is the content of the regular file name in img's filesystem.
+func fileOf(t *testing.T, img v1.Image, name string) string {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if h.Name == name && h.Typeflag == tar.TypeReg {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
 	}
 }

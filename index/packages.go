@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/auditor-dev/auditor"
 )
@@ -32,7 +33,8 @@ func typeOf(typ string) (auditor.EntryType, bool) {
 }
 
 // VisibleFiles are the visible entries of the image's merged view, with the
-// md5 and sha1 of their contents when the index has them. It reads the
+// md5 and sha1 of their contents when the index has them, and those of the
+// regular files they replaced (VisibleFile.Replaced). It reads the
 // tables under the image_files view for the one image (the rows the view
 // gives with visible set, and their contents), without the view's joins of
 // repositories, owners and hardlink sizes nor its DISTINCT: about 6x faster
@@ -48,7 +50,7 @@ func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.Visible
 		CASE COALESCE(t.type, e.type) WHEN 0 THEN 'file' WHEN 1 THEN 'dir' WHEN 2 THEN 'symlink' WHEN 3 THEN 'hardlink'
 			WHEN 7 THEN 'whiteout' WHEN 8 THEN 'opaque' ELSE 'other' END,
 		COALESCE(CASE WHEN t.id IS NULL OR t.type = 0 THEN e.linkname ELSE t.linkname END, ''),
-		COALESCE(c.sha256, ''), COALESCE(c.md5, ''), COALESCE(c.sha1, '')
+		COALESCE(c.sha256, ''), COALESCE(c.md5, ''), COALESCE(c.sha1, ''), h.entry_id IS NULL
 		FROM manifests m
 		JOIN manifest_layers ml ON ml.manifest_id = m.id
 		JOIN layers l ON l.id = ml.layer_id
@@ -59,7 +61,8 @@ func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.Visible
 		LEFT JOIN paths mp ON mp.id = mv.path_id
 		LEFT JOIN entries t ON t.id = mv.inode_entry_id
 		LEFT JOIN contents c ON c.id = COALESCE(t.content_id, e.content_id)
-		WHERE m.digest = ? AND m.indexed_at IS NOT NULL AND h.entry_id IS NULL
+		WHERE m.digest = ? AND m.indexed_at IS NOT NULL
+			AND (h.entry_id IS NULL OR COALESCE(t.type, e.type) IN (0, 3) AND (c.md5 IS NOT NULL OR c.sha1 IS NOT NULL))
 			AND EXISTS (SELECT 1 FROM repo_manifests rm WHERE rm.manifest_id = m.id)`, image, nil)
 }
 
@@ -194,6 +197,7 @@ func (db *DB) visibleCached(ctx context.Context, image string) ([]auditor.Visibl
 		return fail(err)
 	}
 	var out []auditor.VisibleFile
+	var replaced replacedFiles
 	for _, l := range lays {
 		kept, err := db.layerVisibleRows(ctx, l.id, l.first, l.last)
 		if err != nil {
@@ -201,18 +205,51 @@ func (db *DB) visibleCached(ctx context.Context, image string) ([]auditor.Visibl
 		}
 		for _, r := range kept {
 			k := at{l.pos, r.id}
-			if hidden[k] {
-				continue
-			}
 			if m, ok := moved[k]; ok {
 				r = m
 			}
-			if r.ok {
+			switch {
+			case !r.ok:
+			case hidden[k]:
+				replaced.add(r.f)
+			default:
 				out = append(out, r.f)
 			}
 		}
 	}
+	replaced.attach(out)
 	return out, nil
+}
+
+// replacedFiles are the digests of the hidden regular files of an image, by
+// the path they landed at, for VisibleFile.Replaced.
+type replacedFiles map[string][]auditor.ContentDigests
+
+// add keeps f's digests, when f is a hidden regular file with an md5 or sha1.
+func (r *replacedFiles) add(f auditor.VisibleFile) {
+	if f.Type != auditor.TypeFile || f.MD5 == "" && f.SHA1 == "" {
+		return
+	}
+	if *r == nil {
+		*r = replacedFiles{}
+	}
+	d := auditor.ContentDigests{SHA256: f.SHA256, MD5: f.MD5, SHA1: f.SHA1}
+	if !slices.Contains((*r)[f.Path], d) {
+		(*r)[f.Path] = append((*r)[f.Path], d)
+	}
+}
+
+// attach gives each visible file the digests of those it replaced.
+func (r replacedFiles) attach(visible []auditor.VisibleFile) {
+	if len(r) == 0 {
+		return
+	}
+	for _, ds := range r {
+		slices.SortFunc(ds, func(a, b auditor.ContentDigests) int { return strings.Compare(a.SHA256, b.SHA256) })
+	}
+	for i := range visible {
+		visible[i].Replaced = r[visible[i].Path]
+	}
 }
 
 // layerVisibleRows are the entries of one layer, from the cache or read (and
@@ -275,8 +312,10 @@ func queryEach(ctx context.Context, db *sql.DB, query string, args []any, each f
 }
 
 // QueryVisibleFiles runs query, which selects path, type, linkname, sha256,
-// md5 and sha1 of the visible entries of one image (its one argument), and
-// gives them as VisibleFiles, the names through decode when not nil (a back
+// md5, sha1 and visibility of the visible entries of one image (its one
+// argument) and of its hidden regular files with an md5 or sha1, and gives
+// the visible ones as VisibleFiles, with the hidden ones' digests at their
+// path in Replaced, the names through decode when not nil (a back
 // end that stores names otherwise than as their bytes). Both back ends'
 // VisibleFiles use it.
 func QueryVisibleFiles(ctx context.Context, db *sql.DB, query, image string, decode func(string) string) ([]auditor.VisibleFile, error) {
@@ -286,10 +325,12 @@ func QueryVisibleFiles(ctx context.Context, db *sql.DB, query, image string, dec
 	}
 	defer rows.Close()
 	var out []auditor.VisibleFile
+	var replaced replacedFiles
 	for rows.Next() {
 		var f auditor.VisibleFile
 		var typ string
-		if err := rows.Scan(&f.Path, &typ, &f.LinkTarget, &f.SHA256, &f.MD5, &f.SHA1); err != nil {
+		var visible bool
+		if err := rows.Scan(&f.Path, &typ, &f.LinkTarget, &f.SHA256, &f.MD5, &f.SHA1, &visible); err != nil {
 			return nil, fmt.Errorf("visible files of %s: %w", image, err)
 		}
 		var ok bool
@@ -297,10 +338,18 @@ func QueryVisibleFiles(ctx context.Context, db *sql.DB, query, image string, dec
 			if decode != nil {
 				f.Path, f.LinkTarget = decode(f.Path), decode(f.LinkTarget)
 			}
+			if !visible {
+				replaced.add(f)
+				continue
+			}
 			out = append(out, f)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("visible files of %s: %w", image, err)
+	}
+	replaced.attach(out)
+	return out, nil
 }
 
 // DatabaseFiles are the captured entries of the image's layers. Like

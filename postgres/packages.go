@@ -17,12 +17,14 @@ import (
 // as its bytes (Bytes), every name written stored through Text.
 
 // VisibleFiles are the visible entries of the image's merged view, with the
-// md5 and sha1 of their contents when the database has them.
+// md5 and sha1 of their contents when the database has them, and those of
+// the regular files they replaced (VisibleFile.Replaced).
 func (db *DB) VisibleFiles(ctx context.Context, image string) ([]auditor.VisibleFile, error) {
 	return index.QueryVisibleFiles(ctx, db.r, `SELECT DISTINCT f.path, f.type, COALESCE(f.linkname, ''), COALESCE(f.sha256, ''),
-		COALESCE(c.md5, ''), COALESCE(c.sha1, '')
+		COALESCE(c.md5, ''), COALESCE(c.sha1, ''), f.visible
 		FROM image_files f LEFT JOIN contents c ON c.sha256 = f.sha256
-		WHERE f.image_digest = $1 AND f.visible`, image, Bytes)
+		WHERE f.image_digest = $1
+			AND (f.visible OR f.type IN ('file', 'hardlink') AND (c.md5 IS NOT NULL OR c.sha1 IS NOT NULL))`, image, Bytes)
 }
 
 // DatabaseFiles are the captured entries of the image's layers.
