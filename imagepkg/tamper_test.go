@@ -3,6 +3,7 @@ package imagepkg_test
 import (
 	"archive/tar"
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,10 @@ import (
 	"github.com/auditor-dev/auditor/imagepkg"
 	"github.com/auditor-dev/auditor/index"
 	"github.com/auditor-dev/auditor/internal/fleettest"
+	"github.com/auditor-dev/auditor/internal/pgtest"
 	"github.com/auditor-dev/auditor/internal/testlayer"
+	"github.com/auditor-dev/auditor/postgres"
+	"github.com/auditor-dev/auditor/queries"
 	"github.com/auditor-dev/auditor/scan"
 	"github.com/auditor-dev/auditor/scanners"
 )
@@ -26,12 +30,18 @@ import (
 // packages scanner, and returns the result and the index.
 func scanWithPackages(t *testing.T, target string) (*scan.Result, *index.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := index.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	db, err := index.Open(context.Background(), filepath.Join(t.TempDir(), "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return scanInto(t, db, target), db
+}
+
+// scanInto runs scan.Run over target into db with the packages scanner.
+func scanInto(t *testing.T, db scan.Store, target string) *scan.Result {
+	t.Helper()
+	ctx := context.Background()
 	pkgs, err := scanners.NewPackages(scanners.PackagesOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +54,7 @@ func scanWithPackages(t *testing.T, target string) (*scan.Result, *index.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, db
+	return res
 }
 
 // TestTamperedDebian: the fleet's Debian image and one more layer that
@@ -107,8 +117,10 @@ func TestTamperedDebian(t *testing.T) {
 // -> the PAM modules' directory) land on the packages' files. dash and
 // pam_unix.so replaced by other content have no md5 of their own, but they
 // replaced the files their records met: modified. ls rewritten through the
-// link with its own bytes is ok.
+// link with its own bytes is ok. The same on SQLite and PostgreSQL (each
+// reads the replaced files its own way).
 func TestTamperedThroughLink(t *testing.T) {
+	ctx := context.Background()
 	img := fleetDebian(t)
 	ls := fileOf(t, img, "usr/bin/ls")
 	img, err := mutate.AppendLayers(img,
@@ -123,27 +135,52 @@ func TestTamperedThroughLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := fleettest.Push(t, "through-link", img)
-	res, db := scanWithPackages(t, ref.String())
-	if res.Status != index.ScanOK || res.PackageImages != 1 {
-		t.Fatalf("status %s, %d images resolved, errors %v", res.Status, res.PackageImages, res.Errors)
-	}
 	digest, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := db.Reader()
-	q := `SELECT path || ' ' || package || ' ' || algorithm || ' ' || status || ' ' || (actual = expected) || ' ' || (actual = '')
-		FROM package_files WHERE image_digest = ? AND path IN (?, ?, ?) ORDER BY path`
-	got := strings.Join(rows(t, r, q, digest.String(),
-		"/usr/bin/dash", "/usr/bin/ls", "/usr/lib/x86_64-linux-gnu/security/pam_unix.so"), "\n")
-	want := "/usr/bin/dash dash md5 modified 0 1\n" +
-		"/usr/bin/ls coreutils md5 ok 1 0\n" +
-		"/usr/lib/x86_64-linux-gnu/security/pam_unix.so libpam-modules md5 modified 0 1"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
+	lite, err := index.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := rows(t, r, `SELECT count(*) FROM package_files WHERE image_digest = ? AND status = 'modified'`, digest.String()); n[0] != "2" {
-		t.Errorf("%s files modified, want dash and pam_unix.so", n[0])
+	defer lite.Close()
+	pg, err := postgres.Open(ctx, pgtest.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	want := "/usr/bin/dash dash md5 modified actual=false empty=true\n" +
+		"/usr/bin/ls coreutils md5 ok actual=true empty=false\n" +
+		"/usr/lib/x86_64-linux-gnu/security/pam_unix.so libpam-modules md5 modified actual=false empty=true"
+	for _, st := range []struct {
+		name string
+		db   scan.Store
+		q    queries.Querier
+	}{{"SQLite", lite, lite.Reader()}, {"PostgreSQL", pg, pg.Querier()}} {
+		res := scanInto(t, st.db, ref.String())
+		if res.Status != index.ScanOK || res.PackageImages != 1 {
+			t.Fatalf("%s: status %s, %d images resolved, errors %v", st.name, res.Status, res.PackageImages, res.Errors)
+		}
+		rs, err := st.q.QueryContext(ctx, `SELECT path, package, algorithm, status, expected, actual FROM package_files
+			WHERE image_digest = ? AND (status = 'modified' OR path = '/usr/bin/ls') ORDER BY path`, digest.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rs.Next() {
+			var p, pkg, alg, status, expected, actual string
+			if err := rs.Scan(&p, &pkg, &alg, &status, &expected, &actual); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %s %s %s actual=%t empty=%t", p, pkg, alg, status, actual == expected, actual == ""))
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rs.Close()
+		if g := strings.Join(got, "\n"); g != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", st.name, g, want)
+		}
 	}
 }
 
