@@ -77,7 +77,8 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/usr/bin/ls", Type: auditor.TypeWhiteout, RawName: "usr/bin/.wh.ls"},
 				{Path: "/opt/app", Type: auditor.TypeOpaque, RawName: "opt/app/.wh..wh..opq"},
 				{Path: "/opt/app/b", Type: auditor.TypeFile, Mode: 0o644, Size: 3, SHA256: strings.Repeat("8", 64), Kind: auditor.KindOther},
-				{Path: "/etc/passwd", Type: auditor.TypeFile, Mode: 0o644, Size: 31, SHA256: strings.Repeat("9", 64), Kind: auditor.KindOther},
+				{Path: "/etc/passwd", Type: auditor.TypeFile, Mode: 0o666, Size: 31, SHA256: strings.Repeat("9", 64), Kind: auditor.KindOther}, // writable by all
+				{Path: "/usr/local/bin", Type: auditor.TypeDir, Mode: 0o755, UID: 1000},                                                        // owned by an account
 				{Path: "/etc/hard", Type: auditor.TypeHardlink, Linkname: "etc/passwd", Mode: 0o600},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},

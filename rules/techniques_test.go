@@ -254,6 +254,39 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "miner-configuration", path: "/opt/svc/gpu.json", layer: 1},
 		hit{rule: "miner-configuration", path: "/etc/default/svc", layer: 1})
 
+	// Permissions (T1222): /etc/passwd writable by every account, a cron
+	// job and the sudoers drop-in directory owned by the app's account,
+	// root's start-up file owned by it, /usr/local/bin world-writable and a
+	// systemd wants directory the app owns; /etc/shadow readable by its
+	// group, /etc/group writable by group 0 (images run under an arbitrary
+	// uid do that), the app's own start-up file and crontab, a world-writable
+	// application directory and the sticky /tmp are not.
+	add("test/t-perms", nil, nil, one(
+		ent{name: "etc/passwd", mode: 0o666, body: "root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/home/app:/bin/sh\n"},
+		ent{name: "etc/shadow", mode: 0o640, gid: 42, body: "root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n"},
+		ent{name: "etc/group", mode: 0o664, body: "root:x:0:\napp:x:1000:\n"},
+		ent{name: "etc/cron.d", typ: tar.TypeDir, mode: 0o755},
+		ent{name: "etc/cron.d/rotate", mode: 0o644, uid: 1000, gid: 1000, body: "0 * * * * root /usr/sbin/logrotate /etc/logrotate.conf\n"},
+		ent{name: "etc/sudoers.d", typ: tar.TypeDir, mode: 0o750, uid: 1000},
+		ent{name: "root/.bashrc", mode: 0o644, uid: 1000, body: "export PS1='# '\n"},
+		ent{name: "home/app/.bashrc", mode: 0o644, uid: 1000, gid: 1000, body: "export PATH=$HOME/bin:$PATH\n"},
+		ent{name: "var/spool/cron/crontabs/app", mode: 0o600, uid: 1000, gid: 1000, body: "*/5 * * * * /home/app/bin/sync\n"},
+		ent{name: "usr/local/bin", typ: tar.TypeDir, mode: 0o777},
+		ent{name: "etc/systemd/system/multi-user.target.wants", typ: tar.TypeDir, mode: 0o755, uid: 1000},
+		ent{name: "opt/app/cache", typ: tar.TypeDir, mode: 0o777},
+		ent{name: "tmp", typ: tar.TypeDir, mode: 0o1777}),
+		hit{rule: "security-file-writable", path: "/etc/passwd", layer: 1},
+		hit{rule: "security-file-writable", path: "/etc/cron.d/rotate", layer: 1},
+		hit{rule: "security-file-writable", path: "/root/.bashrc", layer: 1},
+		hit{rule: "system-directory-writable", path: "/etc/sudoers.d", layer: 1},
+		hit{rule: "system-directory-writable", path: "/usr/local/bin", layer: 1},
+		hit{rule: "system-directory-writable", path: "/etc/systemd/system/multi-user.target.wants", layer: 1},
+		// New start-up files and jobs, whoever owns them.
+		hit{rule: "persistence-point", path: "/etc/cron.d/rotate", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/home/app/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/app", layer: 1})
+
 	// Labels runlabel runs on the host: privileged with the host's root,
 	// and one fetching code; an ordinary RUN label and other labels naming
 	// the same flags are not.
