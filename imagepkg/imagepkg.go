@@ -74,13 +74,57 @@ type LayerCacher interface {
 // maxHops bounds the symlinks followed resolving one path (Linux's 40).
 const maxHops = 40
 
-// view is an image's merged view, by path.
-type view map[string]*File
+// view is an image's merged view, by path. Every lookup goes through get,
+// so that what a resolution looked at can be recorded (seen) and compared
+// with another image's view (see Update).
+type view struct {
+	files map[string]*File
+	seen  map[string]seenFile // nil when not recording
+}
+
+// seenFile is what a view held at a path a resolution looked up.
+type seenFile struct {
+	f  File
+	ok bool // there was an entry
+}
+
+// get is the view's entry at p, nil for none.
+func (v *view) get(p string) *File {
+	f := v.files[p]
+	if v.seen != nil {
+		if _, ok := v.seen[p]; !ok {
+			s := seenFile{ok: f != nil}
+			if f != nil {
+				s.f = *f
+			}
+			v.seen[p] = s
+		}
+	}
+	return f
+}
+
+// holds reports whether the view holds what seen records at each of its
+// paths: a resolution that looked only at them gives the same result.
+func (v *view) holds(seen map[string]seenFile) bool {
+	for p, s := range seen {
+		f := v.files[p]
+		if (f != nil) != s.ok || f != nil && !sameFile(f, &s.f) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameFile reports whether two entries are equal in every field.
+func sameFile(a, b *File) bool {
+	return a.Path == b.Path && a.Type == b.Type && a.LinkTarget == b.LinkTarget &&
+		a.SHA256 == b.SHA256 && a.MD5 == b.MD5 && a.SHA1 == b.SHA1 && slices.Equal(a.Replaced, b.Replaced)
+}
 
 // resolve follows the symlinks of p's parents in the view (relative and
 // absolute targets, clamped at the root, as extraction does) and, when
 // final is set, of p itself.
-func (v view) resolve(p string, final bool) string {
+func (v *view) resolve(p string, final bool) string {
 	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
 	cur := "/"
 	for hops := 0; len(parts) > 0; {
@@ -94,7 +138,7 @@ func (v view) resolve(p string, final bool) string {
 			continue
 		}
 		next := path.Join(cur, name)
-		f := v[next]
+		f := v.get(next)
 		if f != nil && f.Type == auditor.TypeSymlink && (len(parts) > 0 || final) {
 			if hops++; hops > maxHops {
 				return next
@@ -126,8 +170,8 @@ func kind(t auditor.EntryType) pkgdb.Kind {
 }
 
 // observe is what the view holds at p.
-func (v view) observe(p string) pkgdb.Observed {
-	f := v[p]
+func (v *view) observe(p string) pkgdb.Observed {
+	f := v.get(p)
 	if f == nil {
 		return pkgdb.Observed{}
 	}
@@ -349,20 +393,36 @@ func Resolve(ctx context.Context, src Source, image string) (*Result, error) {
 
 // resolve is Resolve with the databases parsed so far.
 func resolve(ctx context.Context, src Source, image string, known *parsed) (*Result, error) {
+	in, err := load(ctx, src, image)
+	if err != nil || in == nil {
+		return &Result{}, err
+	}
+	return compute(ctx, src, image, known, in.dbf, in.view), nil
+}
+
+// inputs are what an image's result is computed from: its captured
+// database files and its merged view.
+type inputs struct {
+	dbf  []DBFile
+	view *view
+}
+
+// load reads an image's inputs; nil when it has no captured file (no
+// database and no os-release: nothing to resolve, and the merged view, the
+// costly read, is not needed).
+func load(ctx context.Context, src Source, image string) (*inputs, error) {
 	dbf, err := src.DatabaseFiles(ctx, image)
 	if err != nil {
 		return nil, err
 	}
 	if len(dbf) == 0 {
-		// No database and no os-release: nothing to resolve, and the
-		// merged view (the costly read) is not needed.
-		return &Result{}, nil
+		return nil, nil
 	}
 	vis, err := src.VisibleFiles(ctx, image)
 	if err != nil {
 		return nil, err
 	}
-	v := make(view, len(vis))
+	v := make(map[string]*File, len(vis))
 	for i := range vis {
 		v[vis[i].Path] = &vis[i]
 	}
@@ -379,6 +439,11 @@ func resolve(ctx context.Context, src Source, image string, known *parsed) (*Res
 	if v["/"] == nil {
 		v["/"] = &File{Path: "/", Type: auditor.TypeDir}
 	}
+	return &inputs{dbf: dbf, view: &view{files: v}}, nil
+}
+
+// compute resolves an image from its inputs.
+func compute(ctx context.Context, src Source, image string, known *parsed, dbf []DBFile, v *view) *Result {
 	r := &resolver{src: src, image: image, parsed: known, ctx: ctx}
 	res := &Result{}
 
@@ -415,7 +480,7 @@ func resolve(ctx context.Context, src Source, image string, known *parsed) (*Res
 		case pkgdb.Diverted, pkgdb.Missing, pkgdb.Excluded:
 			continue
 		}
-		if v[f.Path] != nil && !slices.Contains(owners[f.Path], f.Package) {
+		if v.get(f.Path) != nil && !slices.Contains(owners[f.Path], f.Package) {
 			owners[f.Path] = append(owners[f.Path], f.Package)
 		}
 	}
@@ -430,7 +495,7 @@ func resolve(ctx context.Context, src Source, image string, known *parsed) (*Res
 		}
 	}
 	res.Err = errors.Join(errs...)
-	return res, nil
+	return res
 }
 
 // DatabaseError is a database file of an image that did not parse (or
@@ -482,7 +547,7 @@ func layerNamed(layerOf map[string]string, msg string) string {
 }
 
 // judge verifies every file record of p.
-func judge(v view, dbs *databases, p pkgdb.Package) []PackageFile {
+func judge(v *view, dbs *databases, p pkgdb.Package) []PackageFile {
 	out := make([]PackageFile, 0, len(p.Files))
 	add := func(f pkgdb.File, at string, o pkgdb.Observed) {
 		out = append(out, PackageFile{Package: p.Name, Path: at, RecordedPath: f.Path, Algorithm: string(f.Algorithm),
@@ -520,10 +585,10 @@ func judge(v view, dbs *databases, p pkgdb.Package) []PackageFile {
 
 // osRelease reads the image's os-release: the first of pkgdb.OSReleasePaths
 // the view holds, through its symlinks; at is the path it was read at.
-func (r *resolver) osRelease(v view, byPath map[string]string) (osr pkgdb.OSRelease, at string, err error) {
+func (r *resolver) osRelease(v *view, byPath map[string]string) (osr pkgdb.OSRelease, at string, err error) {
 	for _, p := range pkgdb.OSReleasePaths {
 		at := v.resolve(p, true)
-		if v[at] == nil {
+		if v.get(at) == nil {
 			continue
 		}
 		sha, ok := byPath[at]
@@ -582,6 +647,79 @@ func (r *resolver) lastChanged(dbf []DBFile) map[string]int {
 	return last
 }
 
+// Sharer is a Store that can keep for an image the result it keeps for
+// another image, of the same version (Update: images that resolve alike),
+// cheaper than PutPackages with an equal result.
+type Sharer interface {
+	SharePackages(ctx context.Context, image, like, version string) error
+}
+
+// A resolution sees an image only through its captured database files and
+// the entries of its view at the paths it looks up (each lookup goes
+// through view.get). The images of a fleet on one base mostly hold the
+// same there: an Update records, for each image it resolved, the paths its
+// resolution looked up and what they held, and an image with the same
+// database files whose view holds the same at each of those paths gets
+// that image's result, without its records judged again.
+type resolvedImage struct {
+	image string
+	seen  map[string]seenFile
+	res   *Result
+}
+
+// alike keeps the images an Update resolved, by their database files.
+type alike struct {
+	byFiles map[string][]*resolvedImage
+	paths   int // seen paths kept, at most maxAlikePaths
+}
+
+// The images' resolutions an Update keeps, to compare others with: at most
+// maxAlikePerFiles for one set of database files, and maxAlikePaths looked-up
+// paths in all (about 150 bytes each).
+const (
+	maxAlikePerFiles = 4
+	maxAlikePaths    = 1 << 20
+)
+
+// filesKey identifies an image's captured database files, whatever their
+// order.
+func filesKey(dbf []DBFile) string {
+	rows := make([]string, len(dbf))
+	for i, f := range dbf {
+		rows[i] = fmt.Sprintf("%q %q %d %d %t %s %s", f.Path, f.Name, f.Position, f.HiddenBy, f.Visible, f.SHA256, f.Layer)
+	}
+	slices.Sort(rows)
+	return strings.Join(rows, "\n")
+}
+
+// find returns an image resolved whose result the image with these inputs
+// has, nil for none.
+func (a *alike) find(key string, v *view) *resolvedImage {
+	for _, r := range a.byFiles[key] {
+		if v.holds(r.seen) {
+			return r
+		}
+	}
+	return nil
+}
+
+// add keeps an image resolved.
+func (a *alike) add(key string, r *resolvedImage) {
+	if a.paths+len(r.seen) > maxAlikePaths {
+		a.byFiles, a.paths = map[string][]*resolvedImage{}, 0
+	}
+	if len(r.seen) > maxAlikePaths {
+		return
+	}
+	kept := a.byFiles[key]
+	if len(kept) >= maxAlikePerFiles {
+		a.paths -= len(kept[0].seen)
+		kept = kept[1:]
+	}
+	a.byFiles[key] = append(kept, r)
+	a.paths += len(r.seen)
+}
+
 // Update resolves every image of the store whose kept result is not of
 // Version, and keeps each. A database that did not parse is reported to
 // onError, each file's error a *DatabaseError (Errors lists them; the
@@ -596,17 +734,36 @@ func Update(ctx context.Context, st Store, onError func(image string, err error)
 	if c, ok := st.(LayerCacher); ok && len(images) > 0 {
 		defer c.CacheLayers()()
 	}
+	sharer, _ := st.(Sharer)
 	n := 0
 	known := newParsed()
+	done := &alike{byFiles: map[string][]*resolvedImage{}}
 	for _, im := range images {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		res, err := resolve(ctx, st, im, known)
+		in, err := load(ctx, st, im)
 		if err != nil {
 			return n, fmt.Errorf("packages of %s: %w", im, err)
 		}
-		if err := st.PutPackages(ctx, im, Version, res); err != nil {
+		res := &Result{}
+		like := ""
+		if in != nil {
+			key := filesKey(in.dbf)
+			if r := done.find(key, in.view); r != nil {
+				res, like = r.res, r.image
+			} else {
+				in.view.seen = map[string]seenFile{}
+				res = compute(ctx, st, im, known, in.dbf, in.view)
+				done.add(key, &resolvedImage{image: im, seen: in.view.seen, res: res})
+			}
+		}
+		if like != "" && sharer != nil {
+			err = sharer.SharePackages(ctx, im, like, Version)
+		} else {
+			err = st.PutPackages(ctx, im, Version, res)
+		}
+		if err != nil {
 			return n, fmt.Errorf("packages of %s: %w", im, err)
 		}
 		if res.Err != nil && onError != nil {

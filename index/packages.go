@@ -466,6 +466,57 @@ func (db *DB) PutPackages(ctx context.Context, image, version string, r *auditor
 	})
 }
 
+// SharePackages keeps for image the packages kept for the image like,
+// resolved by version (imagepkg.Sharer: an update found that both images
+// resolve alike): its package rows copied, its sets, os-release and error
+// the same, without the sets' rows hashed or looked up again.
+func (db *DB) SharePackages(ctx context.Context, image, like, version string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var id, likeID int64
+		for _, m := range []struct {
+			digest string
+			id     *int64
+		}{{image, &id}, {like, &likeID}} {
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM manifests WHERE digest = ?`, m.digest).Scan(m.id); err != nil {
+				return fmt.Errorf("image %s: %w", m.digest, err)
+			}
+		}
+		var oldFiles, oldOwners sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT files_set, owners_set FROM image_package_state WHERE manifest_id = ?`, id).
+			Scan(&oldFiles, &oldOwners); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var kept string
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM image_package_state WHERE manifest_id = ?`, likeID).Scan(&kept); err != nil {
+			return fmt.Errorf("packages of %s: %w", like, err)
+		}
+		if kept != version {
+			return fmt.Errorf("packages of %s: kept by version %q, not %q", like, kept, version)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM image_packages WHERE manifest_id = ?`, []any{id}},
+			{
+				`INSERT INTO image_packages (manifest_id, manager, name, version, architecture, source_name, source_version, layer_position, records_digest)
+				SELECT ?1, manager, name, version, architecture, source_name, source_version, layer_position, records_digest
+				FROM image_packages WHERE manifest_id = ?2 ORDER BY rowid`, []any{id, likeID}},
+			{`UPDATE manifests SET (os_id, os_version_id, os_pretty_name) =
+				(SELECT os_id, os_version_id, os_pretty_name FROM manifests WHERE id = ?2) WHERE id = ?1`, []any{id, likeID}},
+			{`INSERT INTO image_package_state (manifest_id, version, computed_at, error, files_set, owners_set)
+				SELECT ?1, version, ?3, error, files_set, owners_set FROM image_package_state WHERE manifest_id = ?2
+				ON CONFLICT (manifest_id) DO UPDATE SET version = excluded.version, computed_at = excluded.computed_at, error = excluded.error,
+					files_set = excluded.files_set, owners_set = excluded.owners_set`, []any{id, likeID, db.now()}},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return fmt.Errorf("packages of %s like %s: %w", image, like, err)
+			}
+		}
+		return dropUnusedSets(ctx, tx, oldFiles, oldOwners)
+	})
+}
+
 // insertEach runs one prepared insert n times, with the arguments args(i).
 func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(int) []any) error {
 	if n == 0 {
