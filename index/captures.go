@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -51,11 +52,69 @@ func (w *LayerWriter) AddDigests(d ContentDigests) {
 }
 
 // HasDigests reports whether the index holds the md5 and sha1 of the
-// content with this sha256 (a scan need not compute them again).
+// content with this sha256 (a scan need not compute them again). On an
+// index that held no layer when first asked (a first scan), it answers
+// from the digests stored since, in memory, without a query per file.
 func (w *LayerWriter) HasDigests(sha string) bool {
+	if have, ok := w.db.digestsKept(sha); ok {
+		return have
+	}
 	var have int
 	err := w.db.r.QueryRow(`SELECT count(*) FROM contents WHERE sha256 = ? AND md5 IS NOT NULL`, sha).Scan(&have)
 	return err == nil && have > 0
+}
+
+// digestsStored is what a DB knows, in memory, of the contents it holds the
+// md5 and sha1 of: while exact, exactly those it stored itself (the index
+// held no layer when first asked, so none before). Past maxStoredDigests,
+// or when another writer may have stored some (a layer found stored
+// meanwhile), HasDigests queries the index.
+type digestsStored struct {
+	mu     sync.Mutex
+	asked  bool
+	exact  bool
+	sha256 map[string]struct{}
+}
+
+// maxStoredDigests bounds the contents digestsStored keeps (about 100
+// bytes each).
+const maxStoredDigests = 1 << 20
+
+// digestsKept answers HasDigests from memory when it can (ok).
+func (db *DB) digestsKept(sha string) (have, ok bool) {
+	d := &db.digests
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.asked {
+		d.asked = true
+		var layers int
+		err := db.r.QueryRow(`SELECT EXISTS (SELECT 1 FROM layers)`).Scan(&layers)
+		d.exact = err == nil && layers == 0
+		d.sha256 = map[string]struct{}{}
+	}
+	if !d.exact {
+		return false, false
+	}
+	_, have = d.sha256[sha]
+	return have, true
+}
+
+// storedDigests records digests a commit stored (all true: their layer is
+// indexed), or, with all false, that another writer stored some.
+func (db *DB) storedDigests(digests map[string]ContentDigests, all bool) {
+	d := &db.digests
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.asked || !d.exact {
+		return // not asked yet: the first question reads the index
+	}
+	if !all || len(d.sha256)+len(digests) > maxStoredDigests {
+		d.exact, d.sha256 = false, nil
+		return
+	}
+	for sha := range digests {
+		d.sha256[sha] = struct{}{}
+	}
 }
 
 // putCaptures stores, in tx, the captures and digests of the layer with

@@ -73,6 +73,8 @@ type DB struct {
 	visMu sync.Mutex // guards vis
 	vis   *layerRows // see CacheLayers; nil when no imagepkg.Update runs
 
+	digests digestsStored // see HasDigests
+
 	writeTime atomic.Int64 // nanoseconds in write transactions; see WriteTime
 
 	full atomic.Bool // a write failed with SQLITE_FULL; see Full

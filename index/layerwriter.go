@@ -414,7 +414,9 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	in := newInterner(db)
+	discarded := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		discarded = false
 		if w.rescan != nil {
 			return putRescan(ctx, tx, w.digest, w.n, l.Scans, w.matches, w.dropped, w.configs, w.captures, w.digests, db.now())
 		}
@@ -422,6 +424,7 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 		err := tx.QueryRowContext(ctx, `SELECT id, reader_version FROM layers WHERE digest = ?`, w.digest).Scan(&id, &version)
 		switch {
 		case err == nil && version >= ReaderVersion:
+			discarded = true
 			return w.discard(ctx, tx) // stored by another writer meanwhile
 		case err == nil:
 			if err := dropLayer(ctx, tx, id); err != nil {
@@ -467,6 +470,11 @@ func (w *LayerWriter) Commit(ctx context.Context, l *Layer) error {
 		return fmt.Errorf("layer %s: store: %w", w.digest, err)
 	}
 	in.commit()
+	if len(w.digests) > 0 || discarded {
+		// A layer read again for its scanners may have stored them or
+		// not: as one found stored by another writer, the index is asked.
+		db.storedDigests(w.digests, w.rescan == nil && !discarded)
+	}
 	w.finish()
 	return nil
 }
