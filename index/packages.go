@@ -196,14 +196,20 @@ func (db *DB) visibleCached(ctx context.Context, image string) ([]auditor.Visibl
 	if err != nil {
 		return fail(err)
 	}
-	var out []auditor.VisibleFile
-	var replaced replacedFiles
-	for _, l := range lays {
+	rows := make([][]keptRow, len(lays))
+	n := 0
+	for i, l := range lays {
 		kept, err := db.layerVisibleRows(ctx, l.id, l.first, l.last)
 		if err != nil {
 			return fail(err)
 		}
-		for _, r := range kept {
+		rows[i] = kept
+		n += len(kept)
+	}
+	out := make([]auditor.VisibleFile, 0, n)
+	var replaced replacedFiles
+	for i, l := range lays {
+		for _, r := range rows[i] {
 			k := at{l.pos, r.id}
 			if m, ok := moved[k]; ok {
 				r = m
