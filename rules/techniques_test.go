@@ -146,13 +146,18 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "history-package-trust-off", layer: 2},
 		hit{rule: "shell-history-disabled", path: "/root/.bash_history", layer: 3})
 
-	// apt told to accept unauthenticated repositories and any TLS peer;
-	// the usual docker-clean settings and a comment are not.
+	// apt told to accept unauthenticated repositories and any TLS peer, and
+	// a hook running a hidden program; the usual docker-clean settings and
+	// hook and a comment are not.
 	add("test/t-apt-conf", nil, nil, one(
 		ent{name: "etc/apt/apt.conf.d/99local", body: "APT::Get::AllowUnauthenticated \"true\";\nAcquire::https::Verify-Peer \"false\";\n"},
-		ent{name: "etc/apt/apt.conf.d/docker-clean", body: "// APT::Get::AllowUnauthenticated \"true\";\nAPT::Install-Recommends \"false\";\nAcquire::Check-Valid-Until \"false\";\n"}),
+		ent{name: "etc/apt/apt.conf.d/docker-clean", body: "// APT::Get::AllowUnauthenticated \"true\";\nAPT::Install-Recommends \"false\";\nAcquire::Check-Valid-Until \"false\";\n" +
+			"DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true\"; };\n"},
+		// A hook running a hidden program as root at every install.
+		ent{name: "etc/apt/apt.conf.d/20packagekit", body: "DPkg::Post-Invoke {\"/var/cache/.pk/refresh >/dev/null 2>&1 || true\";};\n"}),
 		hit{rule: "package-source-untrusted", path: "/etc/apt/apt.conf.d/99local", layer: 1},
-		hit{rule: "package-source-untrusted", path: "/etc/apt/apt.conf.d/99local", layer: 1})
+		hit{rule: "package-source-untrusted", path: "/etc/apt/apt.conf.d/99local", layer: 1},
+		hit{rule: "autostart-runs-hidden-file", path: "/etc/apt/apt.conf.d/20packagekit", layer: 1})
 
 	// Autostart files that source a download and pipe hex-decoded text to
 	// a shell; a backup job uploading with curl is not.
