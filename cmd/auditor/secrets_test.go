@@ -48,11 +48,7 @@ func secureFleet(t *testing.T) map[string]string {
 	if err := os.WriteFile(listFile, []byte(strings.Join(list, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	push := exec.Command(filepath.Join(shared, "push"))
-	push.Env = append(env, "FLEET_LIST="+listFile, "FLEET_IMAGES="+filepath.Join(shared, "images"))
-	if out, err := push.CombinedOutput(); err != nil {
-		t.Fatalf("push: %v\n%s", err, out)
-	}
+	fleettest.PushFleet(t, append(env, "FLEET_LIST="+listFile, "FLEET_IMAGES="+filepath.Join(shared, "images")))
 	return vars
 }
 

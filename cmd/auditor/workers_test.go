@@ -41,11 +41,7 @@ func ownFleet(t *testing.T) (string, string) {
 	if reg == "" {
 		t.Fatalf("registry-up exported no FLEET_REGISTRY: %v", vars)
 	}
-	push := exec.Command(filepath.Join(shared, "push"))
-	push.Env = append(env, "FLEET_IMAGES="+filepath.Join(shared, "images"))
-	if out, err := push.CombinedOutput(); err != nil {
-		t.Fatalf("push: %v\n%s", err, out)
-	}
+	fleettest.PushFleet(t, append(env, "FLEET_IMAGES="+filepath.Join(shared, "images")))
 	return reg, filepath.Join(dir, "registry.log")
 }
 

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -65,6 +66,31 @@ func Dir(tb testing.TB) string {
 		if filepath.Dir(d) == d {
 			tb.Fatal("no go.mod above " + wd)
 		}
+	}
+}
+
+// PushFleet runs the shared fleet's push script with env (which names the
+// registry, and may name FLEET_LIST and FLEET_IMAGES), pushing once more if the
+// first push fails, as scripts/with-fleet does: the script copies several tags
+// at once, and Distribution 2.8 can lose the race of two tags of one
+// repository uploading the same blob (a 500 on "trying to reuse blob", seen in
+// CI). A second push copies only what is missing and checks every digest
+// again, so a registry that stays broken still fails the test.
+func PushFleet(tb testing.TB, env []string) {
+	tb.Helper()
+	var first []byte
+	for try := 0; try < 2; try++ {
+		push := exec.Command(filepath.Join(Dir(tb), "push"))
+		push.Env = env
+		out, err := push.CombinedOutput()
+		if err == nil {
+			return
+		}
+		if try == 0 {
+			first = out
+			continue
+		}
+		tb.Fatalf("push failed twice: %v\nfirst push:\n%s\nsecond push:\n%s", err, first, out)
 	}
 }
 
