@@ -97,8 +97,8 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 7, Kind: "hosts", Version: "1", Lines: []string{"127.0.0.1 update.aegis.aliyun.com"},
 			Rows: []auditor.ConfigRow{{Type: "host", Line: 1, A: "127.0.0.1", B: "update.aegis.aliyun.com"}},
 			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
-		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG"},
-			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\n")}}
+		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e"},
+			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\n")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}
@@ -111,7 +111,7 @@ func fill(t *testing.T, s store, c *clock) {
 	repo := auditor.Repo{Registry: "reg.example:5000", Name: "team/app"}
 	img := func(c byte, ls ...string) *auditor.Image {
 		return &auditor.Image{Digest: digest(c), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500, ConfigDigest: digest(c + 1),
-			Platform: auditor.Platform{OS: "linux", Architecture: "amd64"}, Created: mt, User: "app", Env: []string{"A=\xff"},
+			Platform: auditor.Platform{OS: "linux", Architecture: "amd64"}, Created: mt, User: "app", Env: []string{"A=\xff", "NODE_OPTIONS=--require /tmp/.h.js", "JAVA_TOOL_OPTIONS=-javaagent:/opt/apm/a.jar"},
 			Labels: map[string]string{"k": "v\x00"}, Entrypoint: []string{"/bin/tool"}, ExposedPorts: []string{"80/tcp"},
 			Healthcheck: &auditor.Healthcheck{Test: []string{"CMD", "true"}, Retries: 3},
 			History:     []auditor.History{{Created: mt, CreatedBy: "/bin/sh -c #(nop) USER app"}, {CreatedBy: "RUN x", EmptyLayer: true}, {CreatedBy: "COPY ."}},

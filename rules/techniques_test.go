@@ -367,5 +367,32 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		cf.Config.Labels = map[string]string{"RUN": "podman run -d -p 8080:8080 -v /srv/data:/data IMAGE",
 			"io.example.docs": "never run with --privileged or -v /:/host"}
 	}, nil, nil)
+	// Interpreters told to load code first: Node.js from a hidden cache
+	// directory, a JVM debug agent serving the network, Perl from /dev/shm
+	// in /etc/environment, bash's BASH_ENV in a unit are high; an APM agent
+	// at an ordinary path and a debug agent dialling a local debugger are
+	// medium; heap sizes, warnings, source maps and a commented line are
+	// nothing.
+	add("test/t-interp", func(cf *v1.ConfigFile) {
+		cf.Config.Env = append(cf.Config.Env, "NODE_OPTIONS=--max-old-space-size=4096 --require /usr/lib/node/.cache/hook.js",
+			"JAVA_TOOL_OPTIONS=-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=*:5005")
+	}, nil, one(
+		ent{name: "etc/environment", body: "PATH=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\nPERL5OPT=-I/dev/shm/.p -Mstats\n"},
+		ent{name: "etc/systemd/system/app.service", body: "[Service]\nEnvironment=BASH_ENV=/var/tmp/.env.sh\nExecStart=/usr/local/bin/app\n"}),
+		hit{rule: "interpreter-preload-hidden", layer: -1},
+		hit{rule: "interpreter-preload-hidden", layer: -1},
+		hit{rule: "interpreter-preload-hidden", path: "/etc/environment", layer: 1},
+		hit{rule: "interpreter-preload-hidden", path: "/etc/systemd/system/app.service", layer: 1},
+		hit{rule: "autostart-runs-hidden-file", path: "/etc/environment", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/environment", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/system/app.service", layer: 1})
+	add("test/t-interp-apm", func(cf *v1.ConfigFile) {
+		cf.Config.Env = append(cf.Config.Env, "JAVA_TOOL_OPTIONS=-javaagent:/opt/apm/apm-agent.jar -Xmx512m",
+			"NODE_OPTIONS=--max-old-space-size=2048", "PERL5OPT=-w", "RUBYOPT=-W0", "_JAVA_OPTIONS=-agentlib:jdwp=transport=dt_socket,server=n,address=localhost:5005")
+	}, nil, one(
+		ent{name: "etc/profile.d/node.sh", body: "# export NODE_OPTIONS=\"--require /tmp/.x.js\"\nexport NODE_OPTIONS=\"--enable-source-maps\"\n"}),
+		hit{rule: "interpreter-preload", layer: -1},
+		hit{rule: "interpreter-preload", layer: -1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/node.sh", layer: 1})
 	return out
 }
