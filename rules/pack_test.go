@@ -227,6 +227,7 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 		ent{name: "root/.ssh/authorized_keys", body: "# keys\n" + key})),
 		hit{rule: "account-extra-uid0", path: "/etc/passwd", layer: 1},
 		hit{rule: "account-empty-password", path: "/etc/passwd", layer: 1},
+		hit{rule: "account-system-password-set", path: "/etc/passwd", layer: 1}, // toor: uid 0, a hash, a shell
 		hit{rule: "sudo-nopasswd-all", path: "/etc/sudoers.d/ci", layer: 1},
 		hit{rule: "ssh-authorized-keys", path: "/root/.ssh/authorized_keys", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/sudoers.d/ci", layer: 1},

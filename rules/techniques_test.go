@@ -54,6 +54,18 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "account-privileged-group", path: "/etc/group", layer: 1},
 		hit{rule: "account-privileged-group", path: "/etc/passwd", layer: 1})
 
+	// A password set on root and on a dormant service account given a
+	// shell; a service account with a hash but no shell, an ordinary user
+	// with a password and locked accounts are not.
+	add("test/t-svc-account", nil, nil, one(
+		ent{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/bash\ngames:x:5:60:games:/usr/games:/bin/bash\n" +
+			"www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\napp:x:1000:1000::/home/app:/bin/sh\n"},
+		ent{name: "etc/shadow", body: "root:$6$Qe0.Rn1b$9mKqk1oV0r0Fz3cQv4Jm0yq3bM2xg5x1qQ7H2t5m3Q0p4b6yQm1Qe0Rn1b9mKqk1oV0r0Fz3cQv4Jm0yq3bM2xg5x:19000:0:99999:7:::\n" +
+			"games:$y$j9T$Z3Jv1p0wq9k$Mk3e8o0x7jT1f8Q0Pq2v9m4Zc1r6b5n7s3d2a1y0u8:19000:0:99999:7:::\n" +
+			"www-data:$6$abc$def:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\napp:$6$xyz$uvw:19000:0:99999:7:::\n"}),
+		hit{rule: "account-system-password-set", path: "/etc/passwd", layer: 1},
+		hit{rule: "account-system-password-set", path: "/etc/passwd", layer: 1})
+
 	// sshd: keys from a program in a hidden temporary directory, an Include
 	// of a file outside sshd_config.d, user environments allowed; a key
 	// program the image ships, the stock Include and "no" are not.
