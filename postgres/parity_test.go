@@ -98,8 +98,8 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 7, Kind: "hosts", Version: "1", Lines: []string{"127.0.0.1 update.aegis.aliyun.com"},
 			Rows: []auditor.ConfigRow{{Type: "host", Line: 1, A: "127.0.0.1", B: "update.aegis.aliyun.com"}},
 			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
-		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e"},
-			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\n")}}
+		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e", `eval "$(echo aWQK | base64 -d)"`},
+			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\n")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -421,5 +421,21 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "interpreter-preload", layer: -1},
 		hit{rule: "interpreter-preload", layer: -1},
 		hit{rule: "persistence-point", path: "/etc/profile.d/node.sh", layer: 1})
+	// Autostart files that decode a payload and run it, with no download on
+	// the line and whatever the file is called: a Python start-up hook
+	// exec'ing base64, a login script eval'ing decoded text, a cron job
+	// handing printf-decoded hex to sh -c. Decoding into a file, or into a
+	// variable, is not running it.
+	add("test/t-autostart-decode", nil, nil, one(
+		ent{name: "usr/lib/python3/dist-packages/zope_compat.pth", body: "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgnaWQnKQ=='))\n"},
+		ent{name: "etc/profile.d/locale-fix.sh", body: "eval \"$(echo ZXhwb3J0IExBTkc9Qwo= | base64 -d)\"\n"},
+		ent{name: "etc/cron.d/logsync", body: "*/5 * * * * root sh -c \"$(printf '\\x69\\x64\\x0a' | xxd -r -p)\"\n"},
+		ent{name: "etc/profile.d/certs.sh", body: "echo \"$CA_B64\" | base64 -d > /usr/local/share/ca-certificates/corp.crt\nexport CA_PEM=\"$(echo \"$CA_B64\" | base64 -d)\"\n"}),
+		hit{rule: "autostart-fetches-code", path: "/usr/lib/python3/dist-packages/zope_compat.pth", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/profile.d/locale-fix.sh", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/cron.d/logsync", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.d/logsync", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/certs.sh", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/profile.d/locale-fix.sh", layer: 1})
 	return out
 }
