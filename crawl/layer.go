@@ -278,6 +278,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim 
 	md, sh := md5.New(), sha1.New() // for the scans that want them
 	all := io.MultiWriter(h, md, sh)
 	var cbuf []byte // whole files for the scans
+	var hbuf []byte // the first bytes of a file for the scans that want them
 	scans := startScans(scanners, out)
 	var n int64       // entries so far
 	var logical int64 // bytes of regular files so far, sparse holes included
@@ -301,6 +302,7 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim 
 		var whole []byte // the file's content, when scans want it
 		var digests bool // scans want its md5 and sha1
 		wanted := false  // scans want its content (whole: empty files too)
+		headed := false  // scans want its first bytes
 		if e.Type == auditor.TypeFile {
 			// A sparse file's holes cost no blob bytes but read as zeros:
 			// its declared (logical) size counts, so a few hundred bytes
@@ -327,7 +329,9 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim 
 			if wanted = scans.wants(e.Path, hdr.Size); wanted || later {
 				whole, sum, kind, err = readWhole(content, w, h, &cbuf, hdr.Size)
 			} else {
-				sum, kind, err = hashContent(content, w, h, buf, hdr.Size)
+				hn := scans.wantsHead(e.Path, hdr.Size)
+				headed = hn > 0
+				sum, kind, err = hashContent(content, w, h, buf, hdr.Size, &hbuf, hn)
 			}
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", hdr.Name, decompressErr(layer.Compression, err))
@@ -347,6 +351,9 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim 
 		}
 		if digests {
 			scans.digests(int(n), e.Path, auditor.ContentDigests{SHA256: e.SHA256, MD5: hex.EncodeToString(md.Sum(nil)), SHA1: hex.EncodeToString(sh.Sum(nil))})
+		}
+		if headed {
+			scans.giveHead(int(n), e.Path, hbuf)
 		}
 		if wanted {
 			scans.file(int(n), e.Path, whole)
@@ -404,15 +411,20 @@ func checkNames(hdr *tar.Header) error {
 
 // hashContent writes one file's content to w (its sha256 h, and more
 // hashes when scans want them), returns h's sum and classifies its first
-// bytes.
-func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64) (string, auditor.ContentKind, error) {
+// bytes; with headN > 0 it copies the first headN bytes (at most len(buf))
+// into *head.
+func hashContent(r io.Reader, w io.Writer, h hash.Hash, buf []byte, size int64, head *[]byte, headN int) (string, auditor.ContentKind, error) {
 	kind := auditor.KindEmpty
+	*head = (*head)[:0]
 	if size > 0 {
-		n, err := io.ReadAtLeast(r, buf, int(min(size, sniffSize)))
+		n, err := io.ReadAtLeast(r, buf, int(min(size, int64(min(len(buf), max(sniffSize, headN))))))
 		if err != nil {
 			return "", 0, err
 		}
 		kind = sniff(buf[:n])
+		if headN > 0 {
+			*head = append(*head, buf[:min(n, headN)]...)
+		}
 		w.Write(buf[:n])
 		if _, err := io.CopyBuffer(w, r, buf); err != nil {
 			return "", 0, err

@@ -65,6 +65,24 @@ type DigestScan interface {
 	Digests(seq int, path string, d auditor.ContentDigests) error
 }
 
+// HeadScan is a LayerScan that also reads the first bytes of the regular
+// files it does not want whole (too large for it, say): the reader hands
+// them over as the file streams, from its copy buffer, holding nothing more.
+type HeadScan interface {
+	LayerScan
+	// WantsHead returns how many leading bytes of the regular file at
+	// path, of size bytes, the scan wants (0: none); the reader gives at
+	// most MaxHead.
+	WantsHead(path string, size int64) int
+	// Head gets them (fewer when the file is shorter), for the file
+	// numbered seq; it must not keep head. An error is recorded like one
+	// of File.
+	Head(seq int, path string, head []byte) error
+}
+
+// MaxHead is the most leading bytes of a file a HeadScan gets.
+const MaxHead = 256 << 10
+
 // ScanSink receives what scans find in a layer. Every EntrySink (so every
 // LayerWriter) is one.
 type ScanSink interface {
@@ -91,14 +109,50 @@ type layerScans struct {
 	errs     []error
 	want     []int // the scans that want the current file
 	digest   []int // the scans that want its digests
+	head     []int // the scans that want its first bytes
+	headN    []int // how many each
+	heads    bool  // some scan is a HeadScan
 }
 
 func startScans(scanners []LayerScanner, out ScanSink) *layerScans {
 	ls := &layerScans{scanners: scanners, errs: make([]error, len(scanners))}
 	for _, s := range scanners {
-		ls.scans = append(ls.scans, s.NewScan(out))
+		sc := s.NewScan(out)
+		ls.scans = append(ls.scans, sc)
+		_, h := sc.(HeadScan)
+		ls.heads = ls.heads || h
 	}
 	return ls
+}
+
+// wantsHead returns how many leading bytes of the regular file at path the
+// scans not failed want (the most any wants, at most MaxHead), when none
+// wants it whole.
+func (ls *layerScans) wantsHead(path string, size int64) int {
+	ls.head, ls.headN = ls.head[:0], ls.headN[:0]
+	if !ls.heads {
+		return 0
+	}
+	n := 0
+	for i, s := range ls.scans {
+		if hs, ok := s.(HeadScan); ok && ls.errs[i] == nil {
+			if w := hs.WantsHead(path, size); w > 0 {
+				ls.head, ls.headN = append(ls.head, i), append(ls.headN, min(w, MaxHead))
+				n = max(n, w)
+			}
+		}
+	}
+	return min(n, MaxHead)
+}
+
+// giveHead hands the first bytes of the file wantsHead was last asked about
+// to the scans that wanted them, each as many as it asked for.
+func (ls *layerScans) giveHead(seq int, path string, head []byte) {
+	for j, i := range ls.head {
+		if err := ls.scans[i].(HeadScan).Head(seq, path, head[:min(len(head), ls.headN[j])]); err != nil && ls.errs[i] == nil {
+			ls.errs[i] = fmt.Errorf("%q: %w", path, err)
+		}
+	}
 }
 
 // wants reports whether any scan not failed wants the regular file at path.

@@ -52,7 +52,15 @@ type Pattern struct {
 	Literals []string `toml:"literals" json:"literals,omitempty"`
 	// Secret makes excerpts keep only the first 4 characters of the match.
 	Secret bool `toml:"secret" json:"secret"`
+	// Head also matches the pattern against the first HeadSize bytes of
+	// files larger than the matcher's max_file_size (a packer's marks, a
+	// format's header), which are otherwise not read.
+	Head bool `toml:"head" json:"head,omitempty"`
 }
+
+// HeadSize is how much of a file larger than max_file_size the patterns
+// with Head see: its first 64 KiB.
+const HeadSize = 64 << 10
 
 //go:embed patterns.toml
 var defaultPatternsTOML string
@@ -81,6 +89,7 @@ type Matcher struct {
 	perFile  int // matches recorded per file
 	perLayer int // matches recorded per layer
 	version  string
+	head     *Matcher // the patterns with Head, for the heads of larger files; nil without any
 }
 
 var _ crawl.LayerScanner = (*Matcher)(nil)
@@ -240,17 +249,41 @@ func NewMatcherWith(patterns []Pattern, o MatcherOptions) (*Matcher, error) {
 		}
 		m.groups[j].lits = append(m.groups[j].lits, i)
 	}
+	var heads []Pattern
+	for _, p := range patterns {
+		if p.Head {
+			heads = append(heads, p)
+		}
+	}
+	if len(heads) > 0 {
+		var err error
+		if m.head, err = NewMatcherWith(onlyWhole(heads), o); err != nil {
+			return nil, err
+		}
+	}
 	sorted := append([]Pattern(nil), patterns...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a].ID < sorted[b].ID })
 	b, _ := json.Marshal(struct {
 		Algorithm         string
 		MaxSize           int64
+		HeadSize          int
 		PerFile, PerLayer int
 		Patterns          []Pattern
-	}{matcherAlgorithm, maxSize, m.perFile, m.perLayer, sorted})
+	}{matcherAlgorithm, maxSize, HeadSize, m.perFile, m.perLayer, sorted})
 	sum := sha256.Sum256(b)
 	m.version = hex.EncodeToString(sum[:8])
 	return m, nil
+}
+
+// onlyWhole returns the patterns with Head cleared: the matcher of heads
+// matches them over the heads it is given.
+func onlyWhole(ps []Pattern) []Pattern {
+	out := make([]Pattern, len(ps))
+	for i, p := range ps {
+		p.Head = false
+		out[i] = p
+	}
+	return out
 }
 
 // Name is auditor.ContentScanner.
@@ -270,13 +303,36 @@ type contentScan struct {
 	kept int // matches recorded in the layer so far
 }
 
+var _ crawl.HeadScan = (*contentScan)(nil)
+
 func (s *contentScan) Wants(_ string, size int64) bool { return size > 0 && size <= s.m.maxSize }
+
+// WantsHead asks for the first HeadSize bytes of a file too large to be
+// matched whole, when some pattern has Head.
+func (s *contentScan) WantsHead(_ string, size int64) int {
+	if s.m.head == nil || size <= s.m.maxSize {
+		return 0
+	}
+	return HeadSize
+}
+
+// Head records the matches of the patterns with Head in the first bytes of
+// a larger file, as File does.
+func (s *contentScan) Head(seq int, _ string, head []byte) error {
+	return s.record(s.m.head, seq, head)
+}
 
 // File records the first matches of the file, within the caps, and counts
 // the others.
 func (s *contentScan) File(seq int, _ string, content []byte) error {
+	return s.record(s.m, seq, content)
+}
+
+// record adds the matches of m in content, within the caps, and counts the
+// others.
+func (s *contentScan) record(m *Matcher, seq int, content []byte) error {
 	limit := max(0, min(s.m.perFile, s.m.perLayer-s.kept))
-	ms, total := s.m.match(content, limit)
+	ms, total := m.match(content, limit)
 	for _, c := range ms {
 		c.Seq = seq
 		s.out.AddMatch(c)
