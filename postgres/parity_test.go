@@ -87,7 +87,8 @@ func fill(t *testing.T, s store, c *clock) {
 		},
 		{Digest: digest('c'), Compression: "zstd", Size: 1, UncompressedSize: 1024, Entries: nil},
 	}
-	layers[0].ContentMatches = []auditor.ContentMatch{{Seq: 11, PatternID: "aws-access-key-id", Offset: 4, Excerpt: "AKIA…\xff"},
+	layers[0].ContentMatches = []auditor.ContentMatch{{Seq: 3, PatternID: "packer-upx", Offset: 236, Excerpt: "UPX!"},
+		{Seq: 11, PatternID: "aws-access-key-id", Offset: 4, Excerpt: "AKIA…\xff"},
 		{Seq: 11, PatternID: "attack-container-escape", Offset: 40, Excerpt: "docker run --privileged -v /:/h"},
 		{Seq: 11, PatternID: "attack-container-escape", Offset: 20, Excerpt: "nsenter --target 1 --mount"},
 		{Seq: 11, PatternID: "attack-impair-defences", Offset: 60, Excerpt: "chattr +i /root/.ssh/authorized_keys"},

@@ -372,6 +372,20 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "script-impairs-defences", path: "/srv/init/prep", layer: 1},
 		hit{rule: "script-plants-access", path: "/opt/agent/clean.sh", layer: 1})
 
+	// Executables packed with UPX, as miners ship: the mark right after the
+	// program headers (byte 236 of an amd64 ELF, as upx 3.94 writes it), in
+	// a file too large to be matched whole (its head is) and in a small
+	// one; the upx tool itself (the mark and the stub's strings deep in
+	// it), a data file and a text file beginning with the mark are not.
+	add("test/t-packed", nil, nil, one(
+		ent{name: "opt/sync/agent", mode: 0o755, body: elfWithMark(236, 3<<19)},
+		ent{name: "opt/sync/helper", mode: 0o755, body: elfWithMark(236, 20<<10)},
+		ent{name: "opt/tools/upx", mode: 0o755, body: elfWithMark(40000, 60<<10) + "$Info: This file is packed with the UPX executable packer http://upx.sf.net $"},
+		ent{name: "opt/sync/blob.dat", body: "\x00\x01" + elfWithMark(236, 3<<19)[2:]},
+		ent{name: "usr/share/doc/upx/NEWS", body: "UPX! marks every packed file.\n"}),
+		hit{rule: "packed-executable", path: "/opt/sync/agent", layer: 1},
+		hit{rule: "packed-executable", path: "/opt/sync/helper", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
@@ -470,4 +484,12 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/etc/profile.d/certs.sh", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/profile.d/locale-fix.sh", layer: 1})
 	return out
+}
+
+// elfWithMark is a 64-bit ELF of size bytes holding UPX's mark at byte at.
+func elfWithMark(at, size int) string {
+	b := make([]byte, size)
+	copy(b, "\x7fELF\x02\x01\x01")
+	copy(b[at:], "UPX!")
+	return string(b)
 }

@@ -34,6 +34,7 @@ func TestLiteralsMissNoMatch(t *testing.T) {
 			`echo > /var/log/wtmp`, `cat /dev/null > /var/log/btmp`, `rm -f /var/log/lastlog`, `truncate -s 0 /var/run/utmp`,
 			`history -c`, `setenforce 0`, `ufw disable`, `auditctl -e 0`, `systemctl stop apparmor`, `service aegis stop`, `systemctl disable aliyun`,
 			`rm -rf /usr/local/aegis`, `bash /usr/local/qcloud/stargate/admin/uninstall.sh`},
+		"packer-upx": {"\x7fELF\x02\x01\x01\x00\x00UPX!"},
 		"attack-kill-rivals": {`ps aux | awk '{if($3>40.0) print $2}' | xargs -I % kill -9 %`,
 			`netstat -anp | grep ':3333\|:4444' | awk '{print $7}' | awk -F'[/]' '{print $1}' | xargs -I % kill -9 %`,
 			`ss -tnp | grep 203.0.113.7 | awk '{print $6}' | xargs kill -9`, `pkill -f xmrig`, `killall -9 minerd`,
