@@ -82,6 +82,7 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/etc/hard", Type: auditor.TypeHardlink, Linkname: "etc/passwd", Mode: 0o600},
 				{Path: "/etc/hosts", Type: auditor.TypeFile, Mode: 0o644, Size: 34, SHA256: strings.Repeat("a", 64), Kind: auditor.KindOther},
 				{Path: "/etc/profile.d/a.sh", Type: auditor.TypeFile, Mode: 0o644, Size: 49, SHA256: strings.Repeat("b", 64), Kind: auditor.KindScript},
+				{Path: "/usr/lib/python3/dist-packages/x.pth", Type: auditor.TypeFile, Mode: 0o644, Size: 27, SHA256: strings.Repeat("c", 64), Kind: auditor.KindOther},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -106,7 +107,8 @@ func fill(t *testing.T, s store, c *clock) {
 			Rows: []auditor.ConfigRow{{Type: "host", Line: 1, A: "127.0.0.1", B: "update.aegis.aliyun.com"}},
 			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
 		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e", `eval "$(echo aWQK | base64 -d)"`},
-			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\n")}}
+			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\n")},
+		{Seq: 9, Kind: "autostart", Version: "1", Lines: []string{"import os; os.system('id')"}, Data: []byte("import os; os.system('id')\n")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -415,6 +415,38 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "script-hides-process", path: "/opt/agent/hide.sh", layer: 1},
 		hit{rule: "script-runs-downloaded-code", path: "/var/lib/appdata/pyhooks/sitecustomize.py", layer: 1})
 
+	// Autostart points the persistence rule did not know, each running a
+	// program the layer dropped: a motd script, a udev rule, sshd's sshrc and
+	// root's ~/.ssh/rc, root's .bash_aliases, a systemd user unit and a
+	// generator, inittab; a .pth hook running a command; a bash completion
+	// file aliasing sudo. setuptools' distutils shim and a completion file
+	// that completes are not.
+	add("test/t-autostart-points", nil, nil, one(
+		ent{name: "etc/update-motd.d/50-sysinfo", mode: 0o755, body: "#!/bin/sh\n/usr/local/share/sysinfo/collector &\n"},
+		ent{name: "etc/udev/rules.d/75-net-tune.rules", body: "ACTION==\"add\", SUBSYSTEM==\"net\", RUN+=\"/usr/local/libexec/net-tune --daemon\"\n"},
+		ent{name: "etc/ssh/sshrc", body: "/usr/local/bin/session-audit \"$SSH_CONNECTION\" >/dev/null 2>&1 &\n"},
+		ent{name: "root/.ssh/rc", body: "nohup /usr/local/bin/session-audit --user root &\n"},
+		ent{name: "root/.bash_aliases", body: "alias su='/usr/local/share/kx/askpass-helper su'\n"},
+		ent{name: "etc/systemd/user/dbus-broker-helper.service", body: "[Service]\nExecStart=/usr/local/libexec/dbus-broker-helper\n"},
+		ent{name: "usr/lib/systemd/system-generators/zz-runtime-tune", mode: 0o755, body: "#!/bin/sh\necho '[Service]' > \"$1/tune.service\"\n"},
+		ent{name: "etc/inittab", body: "::respawn:/usr/local/bin/worker-tune\n"},
+		ent{name: "usr/lib/python3/dist-packages/zz-telemetry.pth", body: "import os; os.system(\"/usr/local/libexec/app-rotate-hook --once &\")\n"},
+		ent{name: "usr/lib/python3/dist-packages/distutils-precedence.pth", body: "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; enabled and __import__('_distutils_hack').add_shim(); \n"},
+		ent{name: "etc/bash_completion.d/kubectl-extra", body: "alias sudo='/usr/local/share/kx/askpass-helper'\n"},
+		ent{name: "etc/bash_completion.d/g", body: "complete -F _git g\n"}),
+		hit{rule: "persistence-point", path: "/etc/update-motd.d/50-sysinfo", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/udev/rules.d/75-net-tune.rules", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/ssh/sshrc", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.ssh/rc", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.bash_aliases", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/systemd/user/dbus-broker-helper.service", layer: 1},
+		hit{rule: "persistence-point", path: "/usr/lib/systemd/system-generators/zz-runtime-tune", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/lib/systemd/system-generators/zz-runtime-tune", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/inittab", layer: 1},
+		hit{rule: "python-startup-runs-command", path: "/usr/lib/python3/dist-packages/zz-telemetry.pth", layer: 1},
+		hit{rule: "shell-command-hijacked", path: "/root/.bash_aliases", layer: 1},
+		hit{rule: "shell-command-hijacked", path: "/etc/bash_completion.d/kubectl-extra", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by

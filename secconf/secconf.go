@@ -87,7 +87,9 @@ func Classify(p string) Kind {
 	case "/etc/supervisord.conf", "/etc/supervisor/supervisord.conf":
 		return KindAutostart
 	case "/etc/profile", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zshrc", "/etc/zsh/zshrc",
-		"/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/environment", "/etc/csh.cshrc", "/etc/csh.login":
+		"/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/environment", "/etc/csh.cshrc", "/etc/csh.login",
+		// run by sshd at every login, and by bash at logout
+		"/etc/ssh/sshrc", "/etc/bash.bash_logout":
 		return KindShellRC
 	case "/etc/modules":
 		return KindModules
@@ -147,12 +149,12 @@ func Classify(p string) Kind {
 			return KindAutostart
 		}
 		return KindNone
-	case "/etc/udev/rules.d":
+	case "/etc/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d":
 		if path.Ext(base) == ".rules" {
 			return KindAutostart
 		}
 		return KindNone
-	case "/etc/profile.d":
+	case "/etc/profile.d", "/etc/bash_completion.d": // both sourced by every interactive bash
 		return KindShellRC
 	case "/etc/modules-load.d", "/usr/lib/modules-load.d", "/run/modules-load.d":
 		return KindModules
@@ -198,7 +200,9 @@ func Classify(p string) Kind {
 	}
 	if home, rest, ok := homeFile(p); ok && home != "" {
 		switch rest {
-		case ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".bash_logout", ".cshrc", ".tcshrc":
+		case ".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".bash_logout", ".cshrc", ".tcshrc",
+			".bash_aliases", // sourced by Debian's .bashrc
+			".ssh/rc":       // run by sshd at the user's every login
 			return KindShellRC
 		case ".pip/pip.conf", ".config/pip/pip.conf":
 			return KindPip
