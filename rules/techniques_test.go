@@ -447,6 +447,24 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "shell-command-hijacked", path: "/root/.bash_aliases", layer: 1},
 		hit{rule: "shell-command-hijacked", path: "/etc/bash_completion.d/kubectl-extra", layer: 1})
 
+	// A miner with no stratum URL and no donate-level: a pool and a Monero
+	// wallet in the cmd with XMRig's cpu hint, the wallet in a pretty-printed
+	// pools entry and on a supervisor program's --user; a server's -o/-u
+	// options, a hex secret in the environment and a JSON user name are not.
+	add("test/t-miner-quiet", func(cf *v1.ConfigFile) {
+		cf.Config.Cmd = []string{"/usr/local/bin/metricsd", "-o", "gulf.moneroocean.stream:10128", "-u", "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A", "-p", "w1", "--cpu-max-threads-hint=75", "-B"}
+	}, nil, one(
+		ent{name: "opt/telemetry/agent.json", body: "{\n  \"pools\": [\n    {\n      \"url\": \"pool.supportxmr.com:443\",\n      \"user\": \"44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A\",\n      \"tls\": true\n    }\n  ]\n}\n"},
+		ent{name: "etc/supervisor/conf.d/metrics.conf", body: "[program:metricsd]\ncommand=/usr/local/bin/metricsd --url=pool.hashvault.pro:443 --user=44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A --tls\n"}),
+		hit{rule: "miner-in-config", layer: -1},
+		hit{rule: "miner-configuration", path: "/opt/telemetry/agent.json", layer: 1},
+		hit{rule: "miner-configuration", path: "/etc/supervisor/conf.d/metrics.conf", layer: 1})
+	add("test/t-miner-lookalike", func(cf *v1.ConfigFile) {
+		cf.Config.Cmd = []string{"/app/server", "-o", "json", "-u", "app", "--url=db.internal:5432"}
+		cf.Config.Env = append(cf.Config.Env, "SESSION_SECRET=4a9f0c2e7b1d5a8c3e6f9b2d4a7c0e3f5b8d1a4c7e0f3b6d9a2c5e8f1b4d7a0c3e6f9")
+	}, nil, one(
+		ent{name: "srv/app/config.json", body: "{\"user\": \"app\", \"wallet\": \"disabled\"}\n"}))
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by

