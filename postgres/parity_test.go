@@ -52,6 +52,7 @@ func fill(t *testing.T, s store, c *clock) {
 	scriptSum := hex.EncodeToString(sum[:])
 	bad := "/etc/\xff\xfename"        // not UTF-8
 	pua := "/srv/\uf701private\u00e9" // the escape range, and an accent
+	cfgData := func(ls ...string) []byte { return []byte(strings.Join(ls, "\n") + "\n") }
 	layers := []*auditor.Layer{
 		{Digest: digest('a'), DiffID: digest('1'), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Compression: "gzip", Size: 100, UncompressedSize: 1000,
 			Entries: []auditor.Entry{
@@ -83,6 +84,20 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/etc/hosts", Type: auditor.TypeFile, Mode: 0o644, Size: 34, SHA256: strings.Repeat("a", 64), Kind: auditor.KindOther},
 				{Path: "/etc/profile.d/a.sh", Type: auditor.TypeFile, Mode: 0o644, Size: 49, SHA256: strings.Repeat("b", 64), Kind: auditor.KindScript},
 				{Path: "/usr/lib/python3/dist-packages/x.pth", Type: auditor.TypeFile, Mode: 0o644, Size: 27, SHA256: strings.Repeat("c", 64), Kind: auditor.KindOther},
+				// Issue 16's authentication techniques: seq 10 to 20 (digests in
+				// ascending order, as those above, so both back ends number the
+				// contents alike).
+				{Path: "/etc/pam.d/su", Type: auditor.TypeFile, Mode: 0o644, Size: 44, SHA256: strings.Repeat("d0", 32), Kind: auditor.KindOther},
+				{Path: "/etc/sudoers.d/ops", Type: auditor.TypeFile, Mode: 0o440, Size: 90, SHA256: strings.Repeat("d1", 32), Kind: auditor.KindOther},
+				{Path: "/etc/sudo.conf", Type: auditor.TypeFile, Mode: 0o644, Size: 47, SHA256: strings.Repeat("d2", 32), Kind: auditor.KindOther},
+				{Path: "/etc/nsswitch.conf", Type: auditor.TypeFile, Mode: 0o644, Size: 20, SHA256: strings.Repeat("d3", 32), Kind: auditor.KindOther},
+				{Path: "/usr/lib/libnss_evil.so.2", Type: auditor.TypeFile, Mode: 0o644, Size: 5, SHA256: strings.Repeat("d4", 32), Kind: auditor.KindELF},
+				{Path: "/etc/ssh/sshd_config", Type: auditor.TypeFile, Mode: 0o644, Size: 34, SHA256: strings.Repeat("d5", 32), Kind: auditor.KindOther},
+				{Path: "/etc/security/pam_env.conf", Type: auditor.TypeFile, Mode: 0o644, Size: 41, SHA256: strings.Repeat("d6", 32), Kind: auditor.KindOther},
+				{Path: "/etc/ld.so.conf.d/00-x.conf", Type: auditor.TypeFile, Mode: 0o644, Size: 9, SHA256: strings.Repeat("d7", 32), Kind: auditor.KindOther},
+				{Path: "/opt/lib/libc.so.6", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("d8", 32), Kind: auditor.KindELF},
+				{Path: "/usr/lib/libc.so.6", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("d9", 32), Kind: auditor.KindELF},
+				{Path: "/root/.npmrc", Type: auditor.TypeFile, Mode: 0o600, Size: 21, SHA256: strings.Repeat("da", 32), Kind: auditor.KindOther},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -108,7 +123,20 @@ func fill(t *testing.T, s store, c *clock) {
 			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
 		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e", `eval "$(echo aWQK | base64 -d)"`},
 			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\n")},
-		{Seq: 9, Kind: "autostart", Version: "1", Lines: []string{"import os; os.system('id')"}, Data: []byte("import os; os.system('id')\n")}}
+		{Seq: 9, Kind: "autostart", Version: "1", Lines: []string{"import os; os.system('id')"}, Data: []byte("import os; os.system('id')\n")},
+		{Seq: 10, Kind: "pam", Version: "1", Lines: []string{"auth sufficient pam_wheel.so trust group=staff"}, Data: cfgData("auth sufficient pam_wheel.so trust group=staff"),
+			Rows: []auditor.ConfigRow{{Type: "pam", Line: 1, A: "auth", B: "sufficient", C: "pam_wheel.so", D: "trust group=staff"}}},
+		{Seq: 11, Kind: "sudoers", Version: "1", Lines: []string{`Defaults env_keep += "LD_PRELOAD"`, "Cmnd_Alias M = /usr/bin/less", "u ALL=(root) NOPASSWD: M", "d ALL=(root) NOPASSWD: /usr/local/bin/tool"}, Data: cfgData(`Defaults env_keep += "LD_PRELOAD"`, "Cmnd_Alias M = /usr/bin/less", "u ALL=(root) NOPASSWD: M", "d ALL=(root) NOPASSWD: /usr/local/bin/tool"),
+			Rows: []auditor.ConfigRow{{Type: "sudo-alias", Line: 2, A: "Cmnd_Alias", B: "M", D: "/usr/bin/less"},
+				{Type: "sudo", Line: 3, A: "u", B: "ALL", C: "(root)", D: "M", N1: 1},
+				{Type: "sudo", Line: 4, A: "d", B: "ALL", C: "(root)", D: "/usr/local/bin/tool", N1: 1}}},
+		{Seq: 12, Kind: "sudo.conf", Version: "1", Lines: []string{"Plugin sudoers_policy /usr/local/lib/x.so"}, Data: cfgData("Plugin sudoers_policy /usr/local/lib/x.so")},
+		{Seq: 13, Kind: "nsswitch.conf", Version: "1", Lines: []string{"passwd: files evil"}, Data: cfgData("passwd: files evil")},
+		{Seq: 15, Kind: "sshd_config", Version: "1", Lines: []string{"TrustedUserCAKeys /etc/ssh/ca.pub"}, Data: cfgData("TrustedUserCAKeys /etc/ssh/ca.pub"),
+			Rows: []auditor.ConfigRow{{Type: "ssh", Line: 1, A: "trustedusercakeys", B: "/etc/ssh/ca.pub"}}},
+		{Seq: 16, Kind: "pam_env", Version: "1", Lines: []string{"LD_PRELOAD DEFAULT=/opt/app/b"}, Data: cfgData("LD_PRELOAD DEFAULT=/opt/app/b")},
+		{Seq: 17, Kind: "ld.so.conf", Version: "1", Lines: []string{"/opt/lib"}, Data: cfgData("/opt/lib")},
+		{Seq: 20, Kind: "npm", Version: "1", Lines: []string{"registry=https://x/"}, Data: cfgData("registry=https://x/")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

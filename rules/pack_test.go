@@ -338,6 +338,9 @@ func classImages(t testing.TB) ([]testImage, []hit) {
 	for _, ti := range techniqueImages(t, base) {
 		add(ti.testImage, ti.hits...)
 	}
+	for _, ti := range authImages(t, base) {
+		add(ti.testImage, ti.hits...)
+	}
 	for _, ti := range variantImages(t, base) {
 		add(ti.testImage, ti.hits...)
 	}

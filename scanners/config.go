@@ -12,7 +12,7 @@ import (
 // configParserVersion changes whenever what secconf reads of a file could
 // (the path set, a parser): each layer is then read once more for its
 // configuration files.
-const configParserVersion = "7"
+const configParserVersion = "8"
 
 // Config is the security-configuration scanner (auditor.ConfigScanner): while
 // a layer streams it reads the files of secconf's path set (accounts,
@@ -202,6 +202,9 @@ func configRows(f *secconf.File) []auditor.ConfigRow {
 	}
 	for _, i := range f.SudoIncludes {
 		rows = append(rows, auditor.ConfigRow{Type: "sudo-include", Line: i.Line, A: i.Path, N1: b2i(i.Dir)})
+	}
+	for _, a := range f.SudoAliases {
+		rows = append(rows, auditor.ConfigRow{Type: "sudo-alias", Line: a.Line, A: a.Type, B: a.Name, D: a.Members})
 	}
 	for _, o := range f.SSH {
 		rows = append(rows, auditor.ConfigRow{Type: "ssh", Line: o.Line, A: o.Keyword, B: o.Value, C: o.Match})

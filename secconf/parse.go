@@ -11,6 +11,7 @@ type File struct {
 	Groups       []Group
 	Sudo         []SudoGrant
 	SudoIncludes []SudoInclude
+	SudoAliases  []SudoAlias
 	SSH          []SSHOption
 	PAM          []PAMLine
 	Cron         []CronEntry
@@ -37,6 +38,7 @@ func Parse(k Kind, name string, data []byte, lim Limits) (*File, error) {
 		f.Groups = ParseGroup(ls)
 	case KindSudoers:
 		f.Sudo, f.SudoIncludes = ParseSudoers(ls)
+		f.SudoAliases = ParseSudoAliases(ls)
 	case KindSSHD, KindSSH:
 		f.SSH = ParseSSHConfig(ls)
 	case KindPAM:

@@ -18,7 +18,7 @@ const KindLines Kind = "lines"
 // Kinds lists every kind a captured file can have (those an extra path may
 // name).
 func Kinds() []Kind {
-	return []Kind{KindPasswd, KindShadow, KindGroup, KindGShadow, KindSudoers, KindPAM, KindSSHD, KindSSH, KindAuthorized,
+	return []Kind{KindPasswd, KindShadow, KindGroup, KindGShadow, KindSudoers, KindSudoConf, KindPAM, KindPAMEnv, KindSSHD, KindSSH, KindAuthorized,
 		KindCron, KindUserCron, KindCronScript, KindSystemd, KindInit, KindAutostart, KindShellRC, KindModules, KindModprobe, KindPreload,
 		KindLdConf, KindHosts, KindResolv, KindNSSwitch, KindAptList, KindAptSources, KindAptConf, KindApkRepos, KindYumRepo,
 		KindPip, KindNpm, KindGem, KindLines}

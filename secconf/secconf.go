@@ -27,7 +27,9 @@ const (
 	KindGroup      Kind = "group"
 	KindGShadow    Kind = "gshadow"
 	KindSudoers    Kind = "sudoers"
+	KindSudoConf   Kind = "sudo.conf" // sudo's front end: plugins, lines only
 	KindPAM        Kind = "pam"
+	KindPAMEnv     Kind = "pam_env" // pam_env.conf, ~/.pam_environment: lines only
 	KindSSHD       Kind = "sshd_config"
 	KindSSH        Kind = "ssh_config"
 	KindAuthorized Kind = "authorized_keys"
@@ -76,6 +78,10 @@ func Classify(p string) Kind {
 		return KindGShadow
 	case "/etc/sudoers":
 		return KindSudoers
+	case "/etc/sudo.conf":
+		return KindSudoConf
+	case "/etc/security/pam_env.conf":
+		return KindPAMEnv
 	case "/etc/ssh/sshd_config":
 		return KindSSHD
 	case "/etc/ssh/ssh_config":
@@ -212,6 +218,8 @@ func Classify(p string) Kind {
 			return KindGem
 		case ".ssh/config":
 			return KindSSH
+		case ".pam_environment":
+			return KindPAMEnv
 		}
 		if strings.HasPrefix(rest, ".config/autostart/") && path.Ext(rest) == ".desktop" && path.Dir(rest) == ".config/autostart" {
 			return KindAutostart

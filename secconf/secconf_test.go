@@ -19,6 +19,10 @@ func lines(t *testing.T, s string) []Line {
 func TestClassify(t *testing.T) {
 	for p, want := range map[string]Kind{
 		"/etc/passwd":                                      KindPasswd,
+		"/etc/sudo.conf":                                   KindSudoConf,
+		"/etc/security/pam_env.conf":                       KindPAMEnv,
+		"/home/bob/.pam_environment":                       KindPAMEnv,
+		"/etc/security/limits.conf":                        KindNone,
 		"/etc/shadow":                                      KindShadow,
 		"/etc/sudoers.d/90-cloud":                          KindSudoers,
 		"/etc/pam.d/common-auth":                           KindPAM,
@@ -188,6 +192,27 @@ long ALL=(ALL) \
 	}
 	if len(incs) != 2 || !incs[0].Dir || incs[0].Path != "/etc/sudoers.d" || incs[1].Dir || incs[1].Path != "/etc/sudoers.local" {
 		t.Errorf("includes: %+v", incs)
+	}
+}
+
+// TestSudoAliases: alias definitions, several on a line and continued,
+// with Cmd_Alias read as Cmnd_Alias; grants and comments are not aliases.
+func TestSudoAliases(t *testing.T) {
+	got := ParseSudoAliases(lines(t, `Cmnd_Alias MAINT = /usr/bin/tar, /usr/bin/less
+User_Alias OPS = app, deploy : DEVS = bob
+Cmd_Alias SVC = /usr/bin/systemctl restart app:8080, \
+   /usr/bin/systemctl status app
+# Cmnd_Alias OLD = /bin/sh
+OPS ALL=(root) NOPASSWD: MAINT
+`))
+	want := []SudoAlias{
+		{Line: 1, Type: "Cmnd_Alias", Name: "MAINT", Members: "/usr/bin/tar, /usr/bin/less"},
+		{Line: 2, Type: "User_Alias", Name: "OPS", Members: "app, deploy"},
+		{Line: 2, Type: "User_Alias", Name: "DEVS", Members: "bob"},
+		{Line: 3, Type: "Cmnd_Alias", Name: "SVC", Members: "/usr/bin/systemctl restart app:8080,     /usr/bin/systemctl status app"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("aliases:\n got %+v\nwant %+v", got, want)
 	}
 }
 

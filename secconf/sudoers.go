@@ -182,3 +182,60 @@ func joinContinued(lines []Line) []Line {
 	}
 	return out
 }
+
+// SudoAlias is one alias definition of sudoers(5): "Cmnd_Alias MAINT =
+// /usr/bin/tar, /usr/bin/less" gives Type Cmnd_Alias, Name MAINT and the
+// members as written, comma-separated ("/usr/bin/tar, /usr/bin/less"). A
+// grant naming the alias grants its members; rules join the two.
+type SudoAlias struct {
+	Line    int
+	Type    string // User_Alias, Runas_Alias, Host_Alias, Cmnd_Alias (Cmd_Alias as Cmnd_Alias)
+	Name    string
+	Members string
+}
+
+// ParseSudoAliases parses the alias definitions of a sudoers file, several
+// on one line ("Cmnd_Alias A = x : B = y") included.
+func ParseSudoAliases(lines []Line) []SudoAlias {
+	var out []SudoAlias
+	for _, l := range joinContinued(lines) {
+		t := stripComment(strings.TrimSpace(l.Text))
+		if !isAlias(t) {
+			continue
+		}
+		typ, rest, ok := cutSpace(t)
+		if !ok {
+			continue
+		}
+		if typ == "Cmd_Alias" {
+			typ = "Cmnd_Alias"
+		}
+		for _, def := range splitAliasDefs(rest) {
+			name, members, ok := strings.Cut(def, "=")
+			name = strings.TrimSpace(name)
+			if !ok || name == "" {
+				continue
+			}
+			out = append(out, SudoAlias{Line: l.N, Type: typ, Name: name, Members: strings.TrimSpace(members)})
+		}
+	}
+	return out
+}
+
+// splitAliasDefs splits "A = x, y : B = z" at each ':' that a NAME = follows.
+func splitAliasDefs(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != ':' {
+			continue
+		}
+		name, _, ok := strings.Cut(s[i+1:], "=")
+		name = strings.TrimSpace(name)
+		if ok && name != "" && strings.Trim(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
