@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"archive/tar"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,15 +40,28 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "pam-auth-skipped", path: "/etc/pam.d/common-auth", layer: 1},
 		hit{rule: "pam-auth-skipped", path: "/etc/pam.d/su", layer: 1})
 
+	// The same module jumping its accounts over pam_unix and pam_deny to
+	// Debian's closing pam_permit; a jump over a second factor only is not
+	// a bypass.
+	add("test/a-pam-jump", nil, nil, one(
+		ent{name: "etc/pam.d/common-auth", body: "auth [success=2 default=ignore] pam_succeed_if.so user ingroup ops quiet\n" +
+			"auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n"},
+		ent{name: "etc/pam.d/sshd", body: "@include common-auth\nauth [success=1 default=ignore] pam_succeed_if.so user ingroup no2fa\n" +
+			"auth required pam_google_authenticator.so\n"}),
+		hit{rule: "pam-auth-skipped", path: "/etc/pam.d/common-auth", layer: 1})
+
 	// A module copied beside the packaged ones and put first in the auth
+	// stack, and a link there to a hidden library named in the session
 	// stack; pam_unix (libpam-modules owns it) and a module named but not
 	// in the image are not.
 	add("test/a-pam-module", nil, nil, one(
 		ent{name: "usr/lib/x86_64-linux-gnu/security/pam_sysauth.so", mode: 0o644, body: elf("pam_sysauth")},
 		ent{name: "etc/pam.d/common-auth", body: "auth sufficient pam_sysauth.so\nauth [success=1 default=ignore] pam_unix.so nullok\n" +
 			"auth requisite pam_deny.so\nauth required pam_permit.so\n"},
-		ent{name: "etc/pam.d/common-session", body: "session required pam_unix.so\nsession optional pam_systemd.so\n"}),
+		ent{name: "usr/lib/x86_64-linux-gnu/security/pam_tally3.so", typ: tar.TypeSymlink, link: "/var/lib/.cache/libt.so"},
+		ent{name: "etc/pam.d/common-session", body: "session required pam_unix.so\nsession optional pam_systemd.so\nsession optional pam_tally3.so\n"}),
 		hit{rule: "pam-module-unpackaged", path: "/etc/pam.d/common-auth", layer: 1},
+		hit{rule: "pam-module-unpackaged", path: "/etc/pam.d/common-session", layer: 1},
 		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/security/pam_sysauth.so", layer: 1})
 
 	// sudo grants through aliases: a Cmnd_Alias of tar and less for a
