@@ -153,7 +153,7 @@ func fill(t *testing.T, s store, c *clock) {
 	img := func(c byte, ls ...string) *auditor.Image {
 		return &auditor.Image{Digest: digest(c), MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500, ConfigDigest: digest(c + 1),
 			Platform: auditor.Platform{OS: "linux", Architecture: "amd64"}, Created: mt, User: "app", Env: []string{"A=\xff", "NODE_OPTIONS=--require /tmp/.h.js", "JAVA_TOOL_OPTIONS=-javaagent:/opt/apm/a.jar", "WALLET=44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"},
-			Labels: map[string]string{"k": "v\x00"}, Entrypoint: []string{"/bin/tool"}, ExposedPorts: []string{"80/tcp"},
+			Labels: map[string]string{"k": "v\x00"}, Entrypoint: []string{"/bin/tool"}, Cmd: []string{"perl", "/usr/share/locale/nb/x.mo"}, ExposedPorts: []string{"80/tcp"},
 			Healthcheck: &auditor.Healthcheck{Test: []string{"CMD", "true"}, Retries: 3},
 			History:     []auditor.History{{Created: mt, CreatedBy: "/bin/sh -c #(nop) USER app"}, {CreatedBy: "RUN x", EmptyLayer: true}, {CreatedBy: "COPY ."}},
 			Layers:      ls, LayerMediaTypes: []string{"application/vnd.oci.image.layer.v1.tar+gzip"}}

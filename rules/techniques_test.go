@@ -465,6 +465,37 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 	}, nil, one(
 		ent{name: "srv/app/config.json", body: "{\"user\": \"app\", \"wallet\": \"disabled\"}\n"}))
 
+	// Payloads hidden among data and under usual names: a shell copied in
+	// setuid as mount.cifs (a usual setuid name, but no package installed
+	// it), ELF files kept with debconf's templates, as a time zone and as a
+	// dpkg record, systemd-journald in /usr/local, and an entrypoint running
+	// a file named as a library. containerd in /usr/local/bin, a real time
+	// zone and a library nobody runs are not flagged.
+	add("test/t-masq-data", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/opt/app/lib/libssl.so.3", "--quiet"}
+	}, nil, one(
+		ent{name: "usr/sbin/mount.cifs", mode: 0o4755, body: elf("bash")},
+		ent{name: "var/cache/debconf/templates.dat", mode: 0o755, body: elf("w")},
+		ent{name: "usr/share/zoneinfo/Etc/GMT+15", mode: 0o755, body: elf("entry")},
+		ent{name: "var/lib/dpkg/info/libc6.triggers.bak", body: elf("x")},
+		ent{name: "usr/local/bin/systemd-journald", mode: 0o755, body: elf("j")},
+		ent{name: "opt/app/lib/libssl.so.3", mode: 0o755, body: elf("ssl")},
+		ent{name: "usr/local/bin/containerd", mode: 0o755, body: elf("c")},
+		ent{name: "usr/share/zoneinfo/Etc/UTC", body: "TZif2\x00\x00"},
+		ent{name: "opt/app/lib/libfoo.so.1", mode: 0o755, body: elf("foo")}),
+		hit{rule: "config-runs-disguised-file", layer: -1},
+		hit{rule: "setuid-unusual", path: "/usr/sbin/mount.cifs", layer: 1},
+		hit{rule: "setuid-added-by-upper-layer", path: "/usr/sbin/mount.cifs", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/sbin/mount.cifs", layer: 1},
+		hit{rule: "masquerade-content-kind", path: "/var/cache/debconf/templates.dat", layer: 1},
+		hit{rule: "masquerade-content-kind", path: "/usr/share/zoneinfo/Etc/GMT+15", layer: 1},
+		hit{rule: "masquerade-content-kind", path: "/var/lib/dpkg/info/libc6.triggers.bak", layer: 1},
+		hit{rule: "masquerade-daemon-name", path: "/usr/local/bin/systemd-journald", layer: 1})
+	add("test/t-masq-run", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/bin/sh", "-c"}
+		cf.Config.Cmd = []string{"perl /usr/share/locale/nb/LC_MESSAGES/libcups.mo & exec python3 /app/main.py --log /var/log/app.log"}
+	}, nil, nil, hit{rule: "config-runs-disguised-file", layer: -1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
