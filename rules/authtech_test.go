@@ -80,18 +80,22 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 	// LD_PRELOAD and PYTHONPATH kept for root, a grant that lets the
 	// caller set any variable; locale and editor variables kept, and a
 	// commented env_keep, are not. Grants of a script every account may
-	// write and of a program the app's account owns; a root-owned script in
-	// a root-owned directory is not.
+	// write, of a program the app's account owns and of one a group other
+	// than root may write; a root-owned script in a root-owned directory,
+	// writable by group 0, is not.
 	add("test/a-sudo-env", nil, nil, one(
 		ent{name: "etc/sudoers.d/env", body: "Defaults env_reset\nDefaults env_keep += \"LD_PRELOAD PYTHONPATH\"\n" +
 			"Defaults env_keep += \"LANG LC_* EDITOR\"\n# Defaults env_keep += \"LD_LIBRARY_PATH\"\nci ALL=(root) SETENV: /usr/local/sbin/build-run\n"},
 		ent{name: "etc/sudoers.d/deploy", body: "deploy ALL=(root) NOPASSWD: /opt/deploy/bin/rollout.sh\n" +
-			"app ALL=(root) NOPASSWD: /srv/app/bin/migrate --all\nbackup ALL=(root) /usr/local/sbin/backup.sh\n"},
+			"app ALL=(root) NOPASSWD: /srv/app/bin/migrate --all\nbackup ALL=(root) /usr/local/sbin/backup.sh\n" +
+			"ops ALL=(root) NOPASSWD: /usr/local/sbin/report.sh\n"},
+		ent{name: "usr/local/sbin/report.sh", mode: 0o775, gid: 1001, body: "#!/bin/sh\ndf -h\n"},
 		ent{name: "opt/deploy/bin/rollout.sh", mode: 0o777, body: "#!/bin/sh\nexec /opt/deploy/bin/roll \"$@\"\n"},
 		ent{name: "srv/app/bin/migrate", mode: 0o755, uid: 1000, gid: 1000, body: "#!/bin/sh\nexec python3 -m app.migrate \"$@\"\n"},
-		ent{name: "usr/local/sbin/backup.sh", mode: 0o755, body: "#!/bin/sh\ntar czf /backup/etc.tgz /etc\n"}),
+		ent{name: "usr/local/sbin/backup.sh", mode: 0o775, body: "#!/bin/sh\ntar czf /backup/etc.tgz /etc\n"}),
 		hit{rule: "sudo-keeps-preload-env", path: "/etc/sudoers.d/env", layer: 1},
 		hit{rule: "sudo-keeps-preload-env", path: "/etc/sudoers.d/env", layer: 1},
+		hit{rule: "sudo-runs-writable-program", path: "/etc/sudoers.d/deploy", layer: 1},
 		hit{rule: "sudo-runs-writable-program", path: "/etc/sudoers.d/deploy", layer: 1},
 		hit{rule: "sudo-runs-writable-program", path: "/etc/sudoers.d/deploy", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/sudoers.d/env", layer: 1},
@@ -136,12 +140,19 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "preload-library", path: "/etc/security/pam_env.conf", layer: 1})
 
 	// A search path read before the system's holding libraries named as
-	// libc's and libcrypt's; an application's own library directory and
-	// the stock multiarch list are not.
+	// libc's, libcrypt's and (a link) libpthread's; an application's own
+	// library directory, the stock multiarch list and libc-bin's own
+	// libc.conf (/usr/local/lib, with a libcrypt built there) are not.
 	crypt := pkg{name: "libcrypt1", version: "1:4.4.33-2", arch: "amd64", files: []pkgFile{
 		{path: "/usr/lib/x86_64-linux-gnu/libcrypt.so.1", mode: 0o644, body: elf("libcrypt")}}}
-	add("test/a-ld-hijack", nil, nil, []v1.Layer{dpkgLayer(t, with(basePackages(), crypt), []pkg{crypt},
+	libcBin := pkg{name: "libc-bin", version: "2.36-9+deb12u4", arch: "amd64", files: []pkgFile{
+		{path: "/etc/ld.so.conf.d/libc.conf", body: "# libc default configuration\n/usr/local/lib\n", conffile: true}}}
+	libc := basePackages()[3]
+	libc.files = append(libc.files, pkgFile{path: "/usr/lib/x86_64-linux-gnu/libpthread.so.0", mode: 0o644, body: elf("libpthread")})
+	add("test/a-ld-hijack", nil, nil, []v1.Layer{dpkgLayer(t, with(basePackages(), crypt, libcBin, libc), []pkg{crypt, libcBin, libc},
 		ent{name: "etc/ld.so.conf.d/00-accel.conf", body: "/usr/local/lib/accel\n"},
+		ent{name: "usr/local/lib/accel/libpthread.so.0", typ: tar.TypeSymlink, link: "libaccel.so.1"},
+		ent{name: "usr/local/lib/libcrypt.so.1", mode: 0o644, body: elf("libcrypt, built from source")},
 		ent{name: "usr/local/lib/accel/libcrypt.so.1", mode: 0o644, body: elf("libcrypt, hooked")},
 		ent{name: "usr/local/lib/accel/libc.so.6", mode: 0o755, body: elf("libc, hooked")},
 		ent{name: "usr/local/lib/accel/libaccel.so.1", mode: 0o644, body: elf("accel")},
