@@ -65,13 +65,16 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "unpackaged-system-executable", path: "/usr/lib/x86_64-linux-gnu/security/pam_sysauth.so", layer: 1})
 
 	// sudo grants through aliases: a Cmnd_Alias of tar and less for a
-	// User_Alias, one defined in another file; an alias of systemctl
-	// restarts is not an escape.
+	// User_Alias, one defined in another file, an alias naming an alias of
+	// vi; an alias of systemctl restarts, and MAINT with a password, are
+	// not.
 	add("test/a-sudo-alias", nil, nil, one(
-		ent{name: "etc/sudoers.d/aliases", body: "Cmnd_Alias PAGERS = /usr/bin/more\n"},
+		ent{name: "etc/sudoers.d/aliases", body: "Cmnd_Alias PAGERS = /usr/bin/more\nCmnd_Alias EDIT = /usr/bin/vi\nCmnd_Alias ADMIN = EDIT, /usr/bin/id\n"},
 		ent{name: "etc/sudoers.d/ops", body: "Cmnd_Alias MAINT = /usr/bin/tar, /usr/bin/less\n" +
 			"Cmnd_Alias SVC = /usr/bin/systemctl restart app, /usr/bin/systemctl status app\nUser_Alias OPS = app, deploy\n" +
-			"OPS ALL=(root) NOPASSWD: MAINT\nOPS ALL=(root) NOPASSWD: SVC\nweb ALL=(root) NOPASSWD: PAGERS\nOPS ALL=(root) MAINT\n"}),
+			"OPS ALL=(root) NOPASSWD: MAINT\nOPS ALL=(root) NOPASSWD: SVC\nweb ALL=(root) NOPASSWD: PAGERS\nOPS ALL=(root) MAINT\n" +
+			"admin ALL=(root) NOPASSWD: ADMIN\n"}),
+		hit{rule: "sudo-nopasswd-escape", path: "/etc/sudoers.d/ops", layer: 1},
 		hit{rule: "sudo-nopasswd-escape", path: "/etc/sudoers.d/ops", layer: 1},
 		hit{rule: "sudo-nopasswd-escape", path: "/etc/sudoers.d/ops", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/sudoers.d/aliases", layer: 1},
@@ -85,7 +88,8 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 	// writable by group 0, is not.
 	add("test/a-sudo-env", nil, nil, one(
 		ent{name: "etc/sudoers.d/env", body: "Defaults env_reset\nDefaults env_keep += \"LD_PRELOAD PYTHONPATH\"\n" +
-			"Defaults env_keep += \"LANG LC_* EDITOR\"\n# Defaults env_keep += \"LD_LIBRARY_PATH\"\nci ALL=(root) SETENV: /usr/local/sbin/build-run\n"},
+			"Defaults env_keep += \"LANG LC_* EDITOR\"\n# Defaults env_keep += \"LD_LIBRARY_PATH\"\nci ALL=(root) SETENV: /usr/local/sbin/build-run\n" +
+			"Defaults:ops env_delete -= \"PERL5LIB\"\nDefaults env_delete += \"LD_PRELOAD\"\n"},
 		ent{name: "etc/sudoers.d/deploy", body: "deploy ALL=(root) NOPASSWD: /opt/deploy/bin/rollout.sh\n" +
 			"app ALL=(root) NOPASSWD: /srv/app/bin/migrate --all\nbackup ALL=(root) /usr/local/sbin/backup.sh\n" +
 			"ops ALL=(root) NOPASSWD: /usr/local/sbin/report.sh\n"},
@@ -93,6 +97,7 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "opt/deploy/bin/rollout.sh", mode: 0o777, body: "#!/bin/sh\nexec /opt/deploy/bin/roll \"$@\"\n"},
 		ent{name: "srv/app/bin/migrate", mode: 0o755, uid: 1000, gid: 1000, body: "#!/bin/sh\nexec python3 -m app.migrate \"$@\"\n"},
 		ent{name: "usr/local/sbin/backup.sh", mode: 0o775, body: "#!/bin/sh\ntar czf /backup/etc.tgz /etc\n"}),
+		hit{rule: "sudo-keeps-preload-env", path: "/etc/sudoers.d/env", layer: 1},
 		hit{rule: "sudo-keeps-preload-env", path: "/etc/sudoers.d/env", layer: 1},
 		hit{rule: "sudo-keeps-preload-env", path: "/etc/sudoers.d/env", layer: 1},
 		hit{rule: "sudo-runs-writable-program", path: "/etc/sudoers.d/deploy", layer: 1},
