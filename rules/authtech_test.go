@@ -132,6 +132,13 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "etc/ssh/sshd_config.d/50-corp.conf", body: "TrustedUserCAKeys /etc/ssh/corp_user_ca.pub\nAuthorizedPrincipalsFile none\n"},
 		ent{name: "etc/ssh/corp_user_ca.pub", body: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNvcnAtdXNlci1jYS1mb3ItdGVzdHM ca@corp\n"}),
 		hit{rule: "sshd-trusts-user-ca", path: "/etc/ssh/sshd_config.d/50-corp.conf", layer: 1})
+	// The same from a file an Include reads outside sshd_config.d, kept
+	// by the config scanner for its shape.
+	add("test/a-sshd-ca-included", nil, nil, one(
+		ent{name: "etc/ssh/sshd_config", body: "Include /etc/ssh/sshd_config.d/*.conf\nInclude /usr/share/.ssh/ca.conf\n"},
+		ent{name: "usr/share/.ssh/ca.conf", body: "# login CA\nTrustedUserCAKeys /usr/share/.ssh/ca.pub\n"}),
+		hit{rule: "include-outside-config-dirs", path: "/etc/ssh/sshd_config", layer: 1},
+		hit{rule: "included-config-grants", path: "/usr/share/.ssh/ca.conf", layer: 1})
 	add("test/a-sshd-ca-ok", nil, nil, one(
 		ent{name: "etc/ssh/sshd_config", body: "#TrustedUserCAKeys /etc/ssh/ca.pub\nTrustedUserCAKeys none\n" +
 			"HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\n"}))

@@ -54,7 +54,7 @@ var (
 	keyShape  = regexp.MustCompile(`(^|\s)(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)(-cert-v01@openssh\.com)?\s+AAAA[A-Za-z0-9+/]{16,}`)
 	pamShape  = regexp.MustCompile(`^(-?(auth|account|password|session)\s+(required|requisite|sufficient|optional|include|substack|\[[^\]]*\])\s+\S|@include\s+\S)`)
 	sudoShape = regexp.MustCompile(`^((%|%:|\+)?[A-Za-z0-9_.@\\-]+|ALL|#[0-9]+)(\s*,\s*\S+)*\s+[A-Za-z0-9_.,!+-]+\s*=\s*(\([^)]*\)\s*(!?[A-Z_]+\s*:\s*)*(ALL\b|/|!|sudoedit\s)|(!?[A-Z_]+\s*:\s*)+(ALL\b|/|!|sudoedit\s)|ALL\b)|^(@|#)includedir\s+/|^(User|Runas|Host|Cmnd)_Alias\s+[A-Z0-9_]+\s*=`)
-	sshdShape = regexp.MustCompile(`(?i)^(PermitRootLogin|PermitEmptyPasswords|AuthorizedKeysFile|AuthorizedKeysCommand|PermitUserEnvironment|PasswordAuthentication|PubkeyAuthentication|UsePAM|KbdInteractiveAuthentication|ChallengeResponseAuthentication|AllowUsers|AllowGroups|ForceCommand|HostKey|Subsystem)[\s=]+\S`)
+	sshdShape = regexp.MustCompile(`(?i)^(PermitRootLogin|PermitEmptyPasswords|AuthorizedKeysFile|AuthorizedKeysCommand|PermitUserEnvironment|PasswordAuthentication|PubkeyAuthentication|UsePAM|KbdInteractiveAuthentication|ChallengeResponseAuthentication|AllowUsers|AllowGroups|ForceCommand|HostKey|Subsystem|TrustedUserCAKeys|AuthorizedPrincipalsFile|AuthorizedPrincipalsCommand)[\s=]+\S`)
 )
 
 // shapeLines is how many lines (not empty, not comments) decide a file's
@@ -69,6 +69,7 @@ var sshdKeywords = map[string]bool{
 	"permituserenvironment": true, "passwordauthentication": true, "pubkeyauthentication": true, "usepam": true,
 	"kbdinteractiveauthentication": true, "challengeresponseauthentication": true, "allowusers": true, "allowgroups": true,
 	"forcecommand": true, "hostkey": true, "subsystem": true,
+	"trustedusercakeys": true, "authorizedprincipalsfile": true, "authorizedprincipalscommand": true,
 }
 
 // Shape returns the candidate kind of data, a file outside the documented

@@ -18,6 +18,7 @@ func TestShape(t *testing.T) {
 		"#includedir /opt/.s\n":                                                               KindCandidateSudoers,
 		"PermitRootLogin yes\n":                                                               KindCandidateSSHD,
 		"authorizedkeysfile=/srv/k/%u\n":                                                      KindCandidateSSHD,
+		"# login CA\nTrustedUserCAKeys /usr/share/.ssh/ca.pub\n":                              KindCandidateSSHD,
 		"ENV_SUPATH PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\nUMASK 022\n":      KindNone, // login.defs
 		"Host *\n  Port 2222\n  User git\n":                                                   KindNone, // ssh_config
 		"[global]\nindex-url = https://pypi.org/simple\n":                                     KindNone,
