@@ -98,6 +98,7 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/opt/lib/libc.so.6", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("d8", 32), Kind: auditor.KindELF},
 				{Path: "/usr/lib/libc.so.6", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("d9", 32), Kind: auditor.KindELF},
 				{Path: "/root/.npmrc", Type: auditor.TypeFile, Mode: 0o600, Size: 21, SHA256: strings.Repeat("da", 32), Kind: auditor.KindOther},
+				{Path: "/etc/apt/sources.list", Type: auditor.TypeFile, Mode: 0o644, Size: 46, SHA256: strings.Repeat("db", 32), Kind: auditor.KindOther},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -140,7 +141,10 @@ func fill(t *testing.T, s store, c *clock) {
 			Rows: []auditor.ConfigRow{{Type: "ssh", Line: 1, A: "trustedusercakeys", B: "/etc/ssh/ca.pub"}}},
 		{Seq: 16, Kind: "pam_env", Version: "1", Lines: []string{"LD_PRELOAD DEFAULT=/opt/app/b"}, Data: cfgData("LD_PRELOAD DEFAULT=/opt/app/b")},
 		{Seq: 17, Kind: "ld.so.conf", Version: "1", Lines: []string{"/opt/lib"}, Data: cfgData("/opt/lib")},
-		{Seq: 20, Kind: "npm", Version: "1", Lines: []string{"registry=https://x/"}, Data: cfgData("registry=https://x/")}}
+		{Seq: 20, Kind: "npm", Version: "1", Lines: []string{"registry=https://x/"}, Data: cfgData("registry=https://x/")},
+		{Seq: 21, Kind: "apt-list", Version: "1", Lines: []string{"deb http://198.51.100.23/debian bookworm main"},
+			Rows: []auditor.ConfigRow{{Type: "source", Line: 1, A: "apt", B: "http://198.51.100.23/debian", C: "http", N2: 1}},
+			Data: cfgData("deb http://198.51.100.23/debian bookworm main")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -516,6 +516,19 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "tunnel-out-of-container", path: "/etc/tor/torrc", layer: 1},
 		hit{rule: "tunnel-out-of-container", path: "/usr/share/locale/nb/LC_MESSAGES/libcups.mo", layer: 1})
 
+	// A planted mirror: an apt source at a public address with its own
+	// keyring, apt's proxy at another, a root certificate for the proxy;
+	// an internal mirror and proxy at private addresses or by name are not.
+	add("test/t-mirror", nil, nil, one(
+		ent{name: "etc/apt/sources.list.d/mirror.list", body: "deb [signed-by=/etc/apt/keyrings/mirror.gpg] http://198.51.100.23/debian bookworm main\n"},
+		ent{name: "etc/apt/apt.conf.d/01proxy", body: "Acquire::http::Proxy \"http://203.0.113.9:3128\";\n"},
+		ent{name: "usr/local/share/ca-certificates/corp-proxy-root.crt", body: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+		ent{name: "etc/apt/sources.list.d/internal.list", body: "deb http://10.1.2.3/debian bookworm main\n"},
+		ent{name: "etc/apt/apt.conf.d/02proxy-internal", body: "Acquire::http::Proxy \"http://proxy.corp.example:3128\";\nAcquire::https::Proxy \"http://192.168.1.10:3128/\";\n"}),
+		hit{rule: "package-source-at-address", path: "/etc/apt/sources.list.d/mirror.list", layer: 1},
+		hit{rule: "package-source-at-address", path: "/etc/apt/apt.conf.d/01proxy", layer: 1},
+		hit{rule: "root-certificate-added", path: "/usr/local/share/ca-certificates/corp-proxy-root.crt", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by

@@ -114,7 +114,9 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "etc/yum.repos.d/app.repo", body: "[app]\nname=app\nbaseurl=https://repo.example/el9/\n"}),
 		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list", layer: 1},
 		hit{rule: "package-source-untrusted", path: "/etc/apt/sources.list.d/extra.sources", layer: 1},
-		hit{rule: "package-source-untrusted", path: "/etc/dnf/dnf.conf", layer: 1})
+		hit{rule: "package-source-untrusted", path: "/etc/dnf/dnf.conf", layer: 1},
+		hit{rule: "package-source-at-address", path: "/etc/apt/sources.list", layer: 1},
+		hit{rule: "package-source-at-address", path: "/etc/apt/sources.list.d/extra.sources", layer: 1})
 
 	// pip's site configuration of the interpreter's prefix and a venv's,
 	// a user's pip.conf, a project's .npmrc and npm's global npmrc: over
@@ -130,6 +132,8 @@ func variantImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "package-source-plain-http", path: "/root/.config/pip/pip.conf", layer: 1},
 		hit{rule: "package-source-untrusted", path: "/opt/venv/pip.conf", layer: 1},
 		hit{rule: "package-source-plain-http", path: "/app/.npmrc", layer: 1},
+		hit{rule: "package-source-at-address", path: "/app/.npmrc", layer: 1},
+		hit{rule: "package-source-at-address", path: "/usr/local/pip.conf", layer: 1},
 		// No secret-file-name: the .npmrc names a registry and holds no
 		// credential key (test/a-npmrc has those that do).
 		hit{rule: "package-source-untrusted", path: "/usr/local/etc/npmrc", layer: 1})
