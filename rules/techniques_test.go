@@ -530,18 +530,20 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "root-certificate-added", path: "/usr/local/share/ca-certificates/corp-proxy-root.crt", layer: 1})
 
 	// Commands hijacked on PATH and an apt hook running a dropped program:
-	// an ls in /usr/local/bin shadowing coreutils' own, apt's Pre-Invoke
-	// running /usr/local/sbin's telemetry; a python3 built into /usr/local,
-	// a ps wrapper with no packaged ps to shadow (the base has no procps)
-	// and a cleanup hook are not.
+	// an ls in /usr/local/bin shadowing coreutils' own, a ps wrapper script
+	// (the base has no procps), apt's Pre-Invoke running /usr/local/sbin's
+	// telemetry; a python3 and a top built into /usr/local (ELF, no packaged
+	// top) and a cleanup hook are not.
 	add("test/t-path-hook", nil, nil, one(
 		ent{name: "usr/local/bin/ps", mode: 0o755, body: "#!/bin/sh\n/bin/ps \"$@\" | grep -v wrk\n"},
 		ent{name: "usr/local/bin/ls", mode: 0o755, body: "#!/bin/sh\nexec /bin/ls \"$@\"\n"},
 		ent{name: "usr/local/bin/python3", mode: 0o755, body: elf("py")},
+		ent{name: "usr/local/bin/top", mode: 0o755, body: elf("top")},
 		ent{name: "usr/local/sbin/pkg-telemetry", mode: 0o755, body: "#!/bin/sh\ntrue\n"},
 		ent{name: "etc/apt/apt.conf.d/80-telemetry", body: "APT::Update::Pre-Invoke { \"/usr/local/sbin/pkg-telemetry --report || true\"; };\n"},
 		ent{name: "etc/apt/apt.conf.d/90-clean", body: "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };\n"}),
 		hit{rule: "path-shadows-system-command", path: "/usr/local/bin/ls", layer: 1},
+		hit{rule: "path-shadows-system-command", path: "/usr/local/bin/ps", layer: 1},
 		hit{rule: "apt-hook-runs-unpackaged-program", path: "/etc/apt/apt.conf.d/80-telemetry", layer: 1})
 
 	// Web shells that pass request input through a variable or read the raw
