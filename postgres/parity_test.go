@@ -99,6 +99,7 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/usr/lib/libc.so.6", Type: auditor.TypeFile, Mode: 0o755, Size: 5, SHA256: strings.Repeat("d9", 32), Kind: auditor.KindELF},
 				{Path: "/root/.npmrc", Type: auditor.TypeFile, Mode: 0o600, Size: 21, SHA256: strings.Repeat("da", 32), Kind: auditor.KindOther},
 				{Path: "/etc/apt/sources.list", Type: auditor.TypeFile, Mode: 0o644, Size: 46, SHA256: strings.Repeat("db", 32), Kind: auditor.KindOther},
+				{Path: "/etc/gitconfig", Type: auditor.TypeFile, Mode: 0o644, Size: 40, SHA256: strings.Repeat("dc", 32), Kind: auditor.KindOther},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -145,7 +146,8 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 20, Kind: "npm", Version: "1", Lines: []string{"registry=https://x/"}, Data: cfgData("registry=https://x/")},
 		{Seq: 21, Kind: "apt-list", Version: "1", Lines: []string{"deb http://198.51.100.23/debian bookworm main"},
 			Rows: []auditor.ConfigRow{{Type: "source", Line: 1, A: "apt", B: "http://198.51.100.23/debian", C: "http", N2: 1}},
-			Data: cfgData("deb http://198.51.100.23/debian bookworm main")}}
+			Data: cfgData("deb http://198.51.100.23/debian bookworm main")},
+		{Seq: 22, Kind: "gitconfig", Version: "1", Lines: []string{"[core]", "\tfsmonitor = /usr/local/libexec/h"}, Data: cfgData("[core]", "\tfsmonitor = /usr/local/libexec/h")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -560,6 +560,15 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "web-shell", path: "/var/www/html/wp-content/uploads/cache.php", layer: 1},
 		hit{rule: "web-shell-indirect", path: "/opt/api/debug_view.py", layer: 1})
 
+	// git told to run a program at every status and to hand its
+	// credentials to a shell command that keeps them; a user's ordinary
+	// gitconfig (the store helper, less as the pager, an alias) is not.
+	add("test/t-gitconfig", nil, nil, one(
+		ent{name: "etc/gitconfig", body: "[core]\n\tfsmonitor = \"/usr/local/libexec/git-core-helper\"\n[credential]\n\thelper = \"!f() { cat >> /var/cache/apt/.gc; }; f\"\n"},
+		ent{name: "root/.gitconfig", body: "[user]\n\tname = ci\n[credential]\n\thelper = store\n[core]\n\tpager = less -R\n\tfsmonitor = true\n[alias]\n\tst = status\n"}),
+		hit{rule: "git-config-runs-program", path: "/etc/gitconfig", layer: 1},
+		hit{rule: "git-config-runs-program", path: "/etc/gitconfig", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by

@@ -58,7 +58,10 @@ const (
 	KindPip        Kind = "pip"
 	KindNpm        Kind = "npm"
 	KindGem        Kind = "gem"
-	KindNone       Kind = ""
+	// git's system and global configuration: hooks, fsmonitor, credential
+	// helpers and pagers it runs (lines only).
+	KindGitConfig Kind = "gitconfig"
+	KindNone      Kind = ""
 )
 
 // Classify returns the kind of the file at the absolute, clean path p, or
@@ -119,6 +122,8 @@ func Classify(p string) Kind {
 		return KindNpm
 	case "/etc/gemrc":
 		return KindGem
+	case "/etc/gitconfig":
+		return KindGitConfig
 	case "/etc/yum.conf", "/etc/dnf/dnf.conf":
 		return KindYumRepo
 	}
@@ -216,6 +221,8 @@ func Classify(p string) Kind {
 			return KindNpm
 		case ".gemrc":
 			return KindGem
+		case ".gitconfig", ".config/git/config":
+			return KindGitConfig
 		case ".ssh/config":
 			return KindSSH
 		case ".pam_environment":
