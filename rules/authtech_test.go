@@ -16,15 +16,8 @@ import (
 // pam_env, and .npmrc files with and without credentials. Each beside
 // look-alikes that must give nothing, under names a review has not seen.
 func authImages(t testing.TB, base v1.Layer) []plantedImage {
-	var out []plantedImage
-	add := func(repo string, cfg func(*v1.ConfigFile), history []string, layers []v1.Layer, hits ...hit) {
-		ti := testImage{repo: repo, layers: append([]v1.Layer{base}, layers...), config: cfg}
-		if history != nil {
-			ti.history = append([]string{""}, history...)
-		}
-		out = append(out, plantedImage{ti, hits})
-	}
-	one := func(ents ...ent) []v1.Layer { return []v1.Layer{layerOf(t, ents...)} }
+	p := &planter{t: t, base: base}
+	add, one := p.add, p.one
 
 	// pam_succeed_if as a sufficient first auth rule, and su trusting a
 	// group; the same module as requisite (Fedora's uid >= 1000), with
@@ -181,5 +174,5 @@ func authImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "srv/app/.npmrc", body: "always-auth=true\n_auth=ZGVwbG95OmRlcGxveQ==\n"}),
 		hit{rule: "secret-file-name", path: "/home/app/.npmrc", layer: 1},
 		hit{rule: "secret-file-name", path: "/srv/app/.npmrc", layer: 1})
-	return out
+	return p.out
 }

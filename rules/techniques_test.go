@@ -15,15 +15,8 @@ import (
 // positives are written as attackers write them, under names a review has
 // never seen: the rules judge what the files and the config say.
 func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
-	var out []plantedImage
-	add := func(repo string, cfg func(*v1.ConfigFile), history []string, layers []v1.Layer, hits ...hit) {
-		ti := testImage{repo: repo, layers: append([]v1.Layer{base}, layers...), config: cfg}
-		if history != nil {
-			ti.history = append([]string{""}, history...)
-		}
-		out = append(out, plantedImage{ti, hits})
-	}
-	one := func(ents ...ent) []v1.Layer { return []v1.Layer{layerOf(t, ents...)} }
+	p := &planter{t: t, base: base}
+	add, one := p.add, p.one
 
 	// Account manipulation: NOPASSWD grants of an editor and of find (shell
 	// escapes), sudo told not to authenticate one user, an include of a
@@ -666,7 +659,7 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/etc/cron.d/logsync", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/profile.d/certs.sh", layer: 1},
 		hit{rule: "persistence-point", path: "/etc/profile.d/locale-fix.sh", layer: 1})
-	return out
+	return p.out
 }
 
 // elfWithMark is a 64-bit ELF of size bytes holding UPX's mark at byte at.

@@ -319,3 +319,24 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// planter collects images planted on a base layer, with the findings each
+// must give, for the technique tests.
+type planter struct {
+	t    testing.TB
+	base v1.Layer
+	out  []plantedImage
+}
+
+// add plants an image of the base and layers; cfg changes its config and
+// history names its steps after the base's (nil: no history).
+func (p *planter) add(repo string, cfg func(*v1.ConfigFile), history []string, layers []v1.Layer, hits ...hit) {
+	ti := testImage{repo: repo, layers: append([]v1.Layer{p.base}, layers...), config: cfg}
+	if history != nil {
+		ti.history = append([]string{""}, history...)
+	}
+	p.out = append(p.out, plantedImage{ti, hits})
+}
+
+// one is a single layer of ents.
+func (p *planter) one(ents ...ent) []v1.Layer { return []v1.Layer{layerOf(p.t, ents...)} }
