@@ -70,27 +70,30 @@ func Dir(tb testing.TB) string {
 }
 
 // PushFleet runs the shared fleet's push script with env (which names the
-// registry, and may name FLEET_LIST and FLEET_IMAGES), pushing once more if the
-// first push fails, as scripts/with-fleet does: the script copies several tags
+// registry, and may name FLEET_LIST and FLEET_IMAGES), up to three times a
+// second apart while a push fails, as scripts/with-fleet does: the script copies several tags
 // at once, and Distribution 2.8 can lose the race of two tags of one
 // repository uploading the same blob (a 500 on "trying to reuse blob", seen in
-// CI). A second push copies only what is missing and checks every digest
-// again, so a registry that stays broken still fails the test.
+// CI; under load it also answers 500 now and then). Another push copies only
+// what is missing and checks every digest again, so a registry that stays
+// broken still fails the test.
 func PushFleet(tb testing.TB, env []string) {
 	tb.Helper()
-	var first []byte
-	for try := 0; try < 2; try++ {
+	var outs [][]byte
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
 		push := exec.Command(filepath.Join(Dir(tb), "push"))
 		push.Env = env
 		out, err := push.CombinedOutput()
 		if err == nil {
 			return
 		}
-		if try == 0 {
-			first = out
-			continue
+		outs = append(outs, out)
+		if try == 2 {
+			tb.Fatalf("push failed three times: %v\nfirst push:\n%s\nlast push:\n%s", err, outs[0], out)
 		}
-		tb.Fatalf("push failed twice: %v\nfirst push:\n%s\nsecond push:\n%s", err, first, out)
 	}
 }
 
