@@ -541,12 +541,13 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 
 	// Web shells that pass request input through a variable or read the raw
 	// body, in PHP and in a Flask view; a PHP page that reads a parameter and
-	// runs a fixed command, and a Flask view that runs a fixed command, are
-	// not.
+	// runs a fixed command, one that builds its command with escapeshellarg,
+	// and a Flask view that runs a fixed command, are not.
 	add("test/t-webshell-indirect", nil, nil, one(
 		ent{name: "var/www/html/lib/health.php", body: "<?php\n$c = $_REQUEST['q'];\nif ($c) { echo shell_exec($c); }\n"},
 		ent{name: "var/www/html/wp-content/uploads/cache.php", body: "<?php @eval(file_get_contents('php://input')); ?>\n"},
 		ent{name: "opt/api/debug_view.py", body: "import subprocess\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route(\"/debug\")\ndef dbg():\n    cmd = request.args.get(\"c\", \"\")\n    return subprocess.check_output(cmd, shell=True)\n"},
+		ent{name: "var/www/html/thumb.php", body: "<?php\n$id = (int)($_GET['id'] ?? 0);\n$cmd = 'convert ' . escapeshellarg(\"/srv/img/$id.png\") . ' -resize 64x64 png:-';\nexec($cmd, $out);\n"},
 		ent{name: "var/www/html/status.php", body: "<?php\n$page = $_GET['page'];\n$out = shell_exec('uptime');\necho htmlspecialchars($page) . $out;\n"},
 		ent{name: "opt/api/ok_view.py", body: "from flask import request\nimport subprocess\nname = request.args.get('n')\nout = subprocess.check_output(['uptime'])\n"}),
 		hit{rule: "web-shell-indirect", path: "/var/www/html/lib/health.php", layer: 1},
@@ -561,6 +562,18 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		ent{name: "root/.gitconfig", body: "[user]\n\tname = ci\n[credential]\n\thelper = store\n[core]\n\tpager = less -R\n\tfsmonitor = true\n[alias]\n\tst = status\n"}),
 		hit{rule: "git-config-runs-program", path: "/etc/gitconfig", layer: 1},
 		hit{rule: "git-config-runs-program", path: "/etc/gitconfig", layer: 1})
+
+	// Programs in the hidden directories toolchains install into: a
+	// virtual environment, pip --user, cargo and pnpm's shims; a miner in a
+	// hidden directory beside them is still flagged.
+	add("test/t-toolchains", nil, nil, one(
+		ent{name: "app/.venv/bin/gunicorn", mode: 0o755, body: "#!/app/.venv/bin/python\nimport gunicorn\n"},
+		ent{name: "root/.local/bin/poetry", mode: 0o755, body: "#!/usr/bin/python3\nimport poetry\n"},
+		ent{name: "root/.cargo/bin/cargo", mode: 0o755, body: elf("cargo")},
+		ent{name: "app/node_modules/.bin/cross-spawn", mode: 0o755, body: "#!/bin/sh\nexec node \"$0/../cross-spawn/index.js\" \"$@\"\n"},
+		ent{name: "root/.local/share/.x/kworker", mode: 0o755, body: elf("m")}),
+		hit{rule: "executable-in-temp-or-hidden-dir", path: "/root/.local/share/.x/kworker", layer: 1},
+		hit{rule: "masquerade-kernel-thread-name", path: "/root/.local/share/.x/kworker", layer: 1})
 
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
