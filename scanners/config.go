@@ -12,7 +12,7 @@ import (
 // configParserVersion changes whenever what secconf reads of a file could
 // (the path set, a parser): each layer is then read once more for its
 // configuration files.
-const configParserVersion = "10"
+const configParserVersion = "11"
 
 // Config is the security-configuration scanner (auditor.ConfigScanner): while
 // a layer streams it reads the files of secconf's path set (accounts,

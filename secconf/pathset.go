@@ -21,7 +21,7 @@ func Kinds() []Kind {
 	return []Kind{KindPasswd, KindShadow, KindGroup, KindGShadow, KindSudoers, KindSudoConf, KindPAM, KindPAMEnv, KindSSHD, KindSSH, KindAuthorized,
 		KindCron, KindUserCron, KindCronScript, KindSystemd, KindInit, KindAutostart, KindShellRC, KindModules, KindModprobe, KindPreload,
 		KindLdConf, KindHosts, KindResolv, KindNSSwitch, KindAptList, KindAptSources, KindAptConf, KindApkRepos, KindYumRepo,
-		KindPip, KindNpm, KindGem, KindGitConfig, KindLines}
+		KindPip, KindNpm, KindGem, KindGitConfig, KindSysctl, KindLines}
 }
 
 // Extra is a pattern of files config.toml adds to the path set: Glob is an

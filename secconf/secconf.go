@@ -61,7 +61,9 @@ const (
 	// git's system and global configuration: hooks, fsmonitor, credential
 	// helpers and pagers it runs (lines only).
 	KindGitConfig Kind = "gitconfig"
-	KindNone      Kind = ""
+	// kernel parameters set at boot (sysctl.conf, sysctl.d; lines only).
+	KindSysctl Kind = "sysctl"
+	KindNone   Kind = ""
 )
 
 // Classify returns the kind of the file at the absolute, clean path p, or
@@ -124,6 +126,8 @@ func Classify(p string) Kind {
 		return KindGem
 	case "/etc/gitconfig":
 		return KindGitConfig
+	case "/etc/sysctl.conf":
+		return KindSysctl
 	case "/etc/yum.conf", "/etc/dnf/dnf.conf":
 		return KindYumRepo
 	}
@@ -173,6 +177,11 @@ func Classify(p string) Kind {
 		return KindModprobe
 	case "/etc/ld.so.conf.d":
 		return KindLdConf
+	case "/etc/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d":
+		if path.Ext(base) == ".conf" {
+			return KindSysctl
+		}
+		return KindNone
 	case "/etc/apt/sources.list.d":
 		switch path.Ext(base) {
 		case ".list":
