@@ -119,6 +119,7 @@ func fill(t *testing.T, s store, c *clock) {
 		{Seq: 11, PatternID: "attack-hide-process", Offset: 160, Excerpt: "mount --bind /var/lib/.e /proc/$pid"},
 		{Seq: 11, PatternID: "attack-exec-downloaded", Offset: 180, Excerpt: "exec(urlopen(u).read())"},
 		{Seq: 11, PatternID: "attack-tunnel", Offset: 200, Excerpt: "R:socks"},
+		{Seq: 11, PatternID: "attack-reverse-shell-lines", Offset: 210, Excerpt: "create_connection((h, 1)).os.dup2("},
 		{Seq: 11, PatternID: "indirect-webshell-php", Offset: 220, Excerpt: "$_REQUEST['q'];.if ($c) { echo shell_exec($c)"}}
 	layers[0].ContentDropped = []auditor.ContentDrop{{Seq: 11, Dropped: 3}}
 	layers[1].Configs = []auditor.ConfigFile{{Seq: 4, Kind: "passwd", Version: "1", Lines: []string{"root:x:0:0:root:/root:/bin/bash", "bad:\xff"},

