@@ -326,11 +326,18 @@ func readEntries(ctx context.Context, tr *tar.Reader, layer *auditor.Layer, lim 
 			}
 			var sum string
 			var kind auditor.ContentKind
-			if wanted = scans.wants(e.Path, hdr.Size); wanted || later {
+			hn := 0 // the first bytes scans want of a file none wants whole
+			if wanted = scans.wants(e.Path, hdr.Size); !wanted {
+				hn = scans.wantsHead(e.Path, hdr.Size)
+			}
+			headed = hn > 0
+			if wanted || later {
+				// read whole for the digests alone: its head is there too
 				whole, sum, kind, err = readWhole(content, w, h, &cbuf, hdr.Size)
+				if err == nil && headed {
+					hbuf = append(hbuf[:0], whole[:min(len(whole), hn)]...)
+				}
 			} else {
-				hn := scans.wantsHead(e.Path, hdr.Size)
-				headed = hn > 0
 				sum, kind, err = hashContent(content, w, h, buf, hdr.Size, &hbuf, hn)
 			}
 			if err != nil {

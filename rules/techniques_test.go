@@ -368,17 +368,21 @@ func techniqueImages(t testing.TB, base v1.Layer) []plantedImage {
 
 	// Executables packed with UPX, as miners ship: the mark right after the
 	// program headers (byte 236 of an amd64 ELF, as upx 3.94 writes it), in
-	// a file too large to be matched whole (its head is) and in a small
-	// one; the upx tool itself (the mark and the stub's strings deep in
+	// a file too large to be matched whole (its head is), in one under a
+	// package-managed directory that the package scanner reads whole for its
+	// digests (2.5 MiB in /usr/bin), and in a small one; the upx tool itself (the mark and the stub's strings deep in
 	// it), a data file and a text file beginning with the mark are not.
 	add("test/t-packed", nil, nil, one(
 		ent{name: "opt/sync/agent", mode: 0o755, body: elfWithMark(236, 3<<19)},
 		ent{name: "opt/sync/helper", mode: 0o755, body: elfWithMark(236, 20<<10)},
+		ent{name: "usr/bin/sync-agent", mode: 0o755, body: elfWithMark(236, 5<<19)},
 		ent{name: "opt/tools/upx", mode: 0o755, body: elfWithMark(40000, 60<<10) + "$Info: This file is packed with the UPX executable packer http://upx.sf.net $"},
 		ent{name: "opt/sync/blob.dat", body: "\x00\x01" + elfWithMark(236, 3<<19)[2:]},
 		ent{name: "usr/share/doc/upx/NEWS", body: "UPX! marks every packed file.\n"}),
 		hit{rule: "packed-executable", path: "/opt/sync/agent", layer: 1},
-		hit{rule: "packed-executable", path: "/opt/sync/helper", layer: 1})
+		hit{rule: "packed-executable", path: "/opt/sync/helper", layer: 1},
+		hit{rule: "packed-executable", path: "/usr/bin/sync-agent", layer: 1},
+		hit{rule: "unpackaged-system-executable", path: "/usr/bin/sync-agent", layer: 1})
 
 	// More of what intruders' scripts do, each in a form the first patterns
 	// missed: credentials piped into nc, the metadata service asked from
