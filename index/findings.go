@@ -91,13 +91,78 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet_layers (layer_id, first_scan) SELECT id, ? FROM temp.fleet_fresh`, first); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO fleet_manifests (manifest_id, first_scan)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet_manifests (manifest_id, first_scan)
 			SELECT id, ? FROM manifests WHERE indexed_at IS NOT NULL AND is_index = 0
-			  AND id NOT IN (SELECT manifest_id FROM fleet_manifests)`, first)
-		return err
+			  AND id NOT IN (SELECT manifest_id FROM fleet_manifests)`, first); err != nil {
+			return err
+		}
+		return recordDrift(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("scan %d: record fleet files: %w", scanID, err)
+	}
+	return nil
+}
+
+// DriftPaths is the condition on a path f.path of the system paths
+// system-binary-fleet-drift judges (rules/default/07-drift.toml), in
+// SQLite's dialect: what fleet_drift counts.
+const DriftPaths = `(f.path LIKE '/bin/%' OR f.path LIKE '/sbin/%' OR f.path LIKE '/usr/bin/%' OR f.path LIKE '/usr/sbin/%'
+	OR f.path LIKE '/lib%/%' OR f.path LIKE '/usr/lib%/%')`
+
+// DriftStale is a query: whether fleet_drift must be counted again from
+// scratch (nothing counted yet, or an image counted was indexed again, is
+// not indexed any more or is gone).
+const DriftStale = `SELECT NOT EXISTS (SELECT 1 FROM fleet_drift_manifests)
+	OR EXISTS (SELECT 1 FROM fleet_drift_manifests d LEFT JOIN manifests m ON m.id = d.manifest_id
+	           WHERE m.id IS NULL OR m.indexed_at IS NULL OR m.indexed_at != d.indexed_at)`
+
+// DriftFresh is a query: the image manifests fleet_drift has not counted
+// (indexed, held by a repository, as image_files shows them).
+const DriftFresh = `SELECT m.id, m.digest, m.indexed_at FROM manifests m
+	WHERE m.indexed_at IS NOT NULL AND m.is_index = 0
+	  AND EXISTS (SELECT 1 FROM repo_manifests rm WHERE rm.manifest_id = m.id)
+	  AND m.id NOT IN (SELECT manifest_id FROM fleet_drift_manifests)`
+
+// DriftVisible is a query over the public views: the visible system files
+// of the images whose digests the table drift_fresh (column digest) holds,
+// one row per image, path and sha256, as fleet_drift counts them.
+const DriftVisible = `SELECT DISTINCT f.image_digest, f.path, f.sha256 FROM image_files f
+	WHERE f.image_digest IN (SELECT digest FROM drift_fresh) AND f.visible = 1 AND f.type IN ('file', 'hardlink')
+	  AND ` + DriftPaths
+
+// recordDrift brings fleet_drift_counts up to date with the indexed images:
+// it adds the images not counted yet, or counts every image again when
+// DriftStale says so.
+func recordDrift(ctx context.Context, tx *sql.Tx) error {
+	var stale bool
+	if err := tx.QueryRowContext(ctx, DriftStale).Scan(&stale); err != nil {
+		return fmt.Errorf("fleet drift: %w", err)
+	}
+	var qs []string
+	if stale {
+		qs = append(qs, `DELETE FROM fleet_drift_counts`, `DELETE FROM fleet_drift_manifests`)
+	}
+	qs = append(qs, `CREATE TEMP TABLE IF NOT EXISTS drift_fresh (id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE, indexed_at TEXT NOT NULL)`,
+		`DELETE FROM temp.drift_fresh`,
+		`INSERT INTO temp.drift_fresh (id, digest, indexed_at) `+DriftFresh,
+		// The base layer and ids of each row; ON CONFLICT needs the WHERE
+		// of the SELECT (SQLite's parsing of an upsert).
+		`INSERT INTO fleet_drift_counts (base_id, path_id, content_id, images)
+		SELECT b.layer_id, p.id, COALESCE(c.id, 0), count(*)
+		FROM (`+DriftVisible+`) v
+		JOIN temp.drift_fresh n ON n.digest = v.image_digest
+		JOIN manifest_layers b ON b.manifest_id = n.id AND b.position = 0
+		JOIN paths p ON p.path = v.path
+		LEFT JOIN contents c ON c.sha256 = v.sha256
+		WHERE 1
+		GROUP BY b.layer_id, p.id, COALESCE(c.id, 0)
+		ON CONFLICT (base_id, path_id, content_id) DO UPDATE SET images = images + excluded.images`,
+		`INSERT INTO fleet_drift_manifests (manifest_id, indexed_at) SELECT id, indexed_at FROM temp.drift_fresh`)
+	for _, q := range qs {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("fleet drift: %w", err)
+		}
 	}
 	return nil
 }

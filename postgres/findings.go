@@ -91,10 +91,52 @@ func (db *DB) RecordFleetFiles(ctx context.Context, scanID int64, prefixes []str
 				return err
 			}
 		}
-		return nil
+		return recordDrift(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("scan %d: record fleet files: %w", scanID, err)
+	}
+	return nil
+}
+
+// recordDrift is index's: it brings fleet_drift_counts up to date with the
+// indexed images, adding those not counted yet, or counting every image
+// again when one counted was indexed again or is gone.
+func recordDrift(ctx context.Context, tx pgx.Tx) error {
+	visible, _, err := Translate(index.DriftVisible, nil)
+	if err != nil {
+		return fmt.Errorf("fleet drift: %w", err)
+	}
+	var stale bool
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM fleet_drift_manifests)
+		OR EXISTS (SELECT 1 FROM fleet_drift_manifests d LEFT JOIN manifests m ON m.id = d.manifest_id
+		           WHERE m.id IS NULL OR m.indexed_at IS NULL OR m.indexed_at <> d.indexed_at)`).Scan(&stale); err != nil {
+		return fmt.Errorf("fleet drift: %w", err)
+	}
+	var qs []string
+	if stale {
+		qs = append(qs, `DELETE FROM fleet_drift_counts`, `DELETE FROM fleet_drift_manifests`)
+	}
+	qs = append(qs, `CREATE TEMP TABLE drift_fresh ON COMMIT DROP AS
+		SELECT m.id, m.digest, m.indexed_at FROM manifests m
+		WHERE m.indexed_at IS NOT NULL AND NOT m.is_index
+		  AND EXISTS (SELECT 1 FROM repo_manifests rm WHERE rm.manifest_id = m.id)
+		  AND m.id NOT IN (SELECT manifest_id FROM fleet_drift_manifests)`,
+		`ANALYZE drift_fresh`,
+		`INSERT INTO fleet_drift_counts (base_id, path_id, content_id, images)
+		SELECT b.layer_id, p.id, COALESCE(c.id, 0), count(*)
+		FROM (`+visible+`) v
+		JOIN drift_fresh n ON n.digest = v.image_digest
+		JOIN manifest_layers b ON b.manifest_id = n.id AND b.position = 0
+		JOIN paths p ON p.path = v.path
+		LEFT JOIN contents c ON c.sha256 = v.sha256
+		GROUP BY b.layer_id, p.id, COALESCE(c.id, 0)
+		ON CONFLICT (base_id, path_id, content_id) DO UPDATE SET images = fleet_drift_counts.images + excluded.images`,
+		`INSERT INTO fleet_drift_manifests (manifest_id, indexed_at) SELECT id, indexed_at FROM drift_fresh`)
+	for _, q := range qs {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("fleet drift: %w", err)
+		}
 	}
 	return nil
 }
