@@ -79,6 +79,12 @@ type DB struct {
 
 	full atomic.Bool // a write failed with SQLITE_FULL; see Full
 
+	// findReady: find_images exists (migration 0026), and each write
+	// transaction rebuilds what it made stale (findimages.go) with
+	// findStmts, prepared once the migrations are applied.
+	findReady bool
+	findStmts []*sql.Stmt
+
 	unrecordedMu sync.Mutex
 	unrecorded   map[int64][]ScanError // errors AddScanError could not write, by scan
 }
@@ -144,6 +150,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetConnMaxIdleTime(0)
 	db := &DB{w: w, path: path, Now: time.Now, paths: newIDCache(), conts: newIDCache(), entries: newEntryCache(), prefixes: newPrefixCache()}
 	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// What SQL other than the writer's made stale in find_images is
+	// rebuilt now (else find reads the views until the next write).
+	err = db.prepareFindImages(ctx)
+	if err == nil {
+		err = db.inTx(ctx, func(*sql.Tx) error { return nil })
+	}
+	if err != nil {
+		db.closeFindImages()
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -245,6 +262,7 @@ func IsFull(err error) bool {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.closeFindImages()
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}
@@ -294,10 +312,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := checkKnown(applied, names); err != nil {
 		return err
 	}
+	db.findReady = applied[findImagesMigration]
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		if applied[base] {
 			continue
+		}
+		if base == findImagesMigration {
+			db.findReady = true // built at the end of its transaction
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
@@ -400,6 +422,11 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return db.noteFull(err)
+	}
+	if db.findReady {
+		if err := db.refreshFindImages(ctx, tx); err != nil {
+			return db.noteFull(err)
+		}
 	}
 	return db.noteFull(tx.Commit())
 }

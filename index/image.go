@@ -181,10 +181,15 @@ func (db *DB) link(ctx context.Context, tx *sql.Tx, repo Repo, manifestID int64,
 	return err
 }
 
+// repoID returns repo's id, adding it if new. (Looked up first: an upsert
+// updating the row would compile its UPDATE triggers, of migration 0026,
+// into every call.)
 func repoID(ctx context.Context, tx *sql.Tx, repo Repo) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO repositories (registry, name) VALUES (?, ?)
-		ON CONFLICT (registry, name) DO UPDATE SET name = excluded.name RETURNING id`, repo.Registry, repo.Name).Scan(&id)
+	err := tx.QueryRowContext(ctx, `SELECT id FROM repositories WHERE registry = ? AND name = ?`, repo.Registry, repo.Name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `INSERT INTO repositories (registry, name) VALUES (?, ?) RETURNING id`, repo.Registry, repo.Name).Scan(&id)
+	}
 	return id, err
 }
 

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +200,47 @@ func reopenAfter(t *testing.T, db *DB, stmts ...string) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestMigrateFindImages: an index from before 0026 gets find_images built
+// by the migration, as the writer keeps it.
+func TestMigrateFindImages(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.PutLayer(ctx, testLayer("sha256:base", "/bin/sh", "/etc/passwd")))
+	a, b := Repo{Registry: "r", Name: "a"}, Repo{Registry: "r", Name: "b"}
+	for i, repo := range []Repo{a, a, b} {
+		im := &Image{Digest: fmt.Sprintf("sha256:img%d", i%2), MediaType: "application/vnd.oci.image.manifest.v1+json",
+			Layers: []string{"sha256:base"}, Platform: Platform{OS: "linux", Architecture: "amd64"}}
+		must(db.PutImage(ctx, repo, map[bool]string{true: "sha256:idx"}[i == 1], im))
+		must(db.PutTag(ctx, repo, fmt.Sprintf("t%d", i), map[bool]string{true: "sha256:idx", false: im.Digest}[i == 1]))
+	}
+	const rows = `SELECT registry || ' ' || repository || ' ' || digest || ' ' || packed FROM find_images ORDER BY 1`
+	want := indextest.Strings(t, db.w, rows)
+	if len(want) != 3 {
+		t.Fatalf("find_images: %q", want)
+	}
+	drop := []string{`DELETE FROM migrations WHERE name = '` + findImagesMigration + `'`, `DROP INDEX repo_manifests_index`}
+	for _, tr := range indextest.Strings(t, db.w, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'find_images%'`) {
+		drop = append(drop, `DROP TRIGGER `+tr)
+	}
+	for _, tb := range []string{"find_images", "find_images_stale", "find_images_stale_tags"} {
+		drop = append(drop, `DROP TABLE `+tb)
+	}
+	db = reopenAfter(t, db, drop...)
+	if got := indextest.Strings(t, db.w, rows); !slices.Equal(got, want) {
+		t.Errorf("find_images after migrating:\n%q\nwant\n%q", got, want)
+	}
+	if n := count(t, db, `SELECT (SELECT count(*) FROM find_images_stale) + (SELECT count(*) FROM find_images_stale_tags)`); n != 0 {
+		t.Errorf("%d marks left", n)
+	}
 }

@@ -110,7 +110,13 @@ func normalizedCopy(ctx context.Context, src, dst string) error {
 			return fmt.Errorf("normalize %s: %s: %w", dst, q, err)
 		}
 	}
-	return nil
+	// Opened for writing, the index rebuilds what these made stale in its
+	// own tables (find_images).
+	w, err := index.Open(ctx, dst)
+	if err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // Digest makes a sha256 digest from a short hex prefix, padded with a
