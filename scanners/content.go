@@ -36,7 +36,7 @@ const (
 
 // matcherAlgorithm is part of every content version: raise it when the way
 // patterns are applied changes, so layers are matched again.
-const matcherAlgorithm = "2"
+const matcherAlgorithm = "3"
 
 // Pattern is a content pattern: a regular expression looked for in the
 // content of regular files as layers stream.
@@ -58,7 +58,8 @@ type Pattern struct {
 	Head bool `toml:"head" json:"head,omitempty"`
 	// Line says a match lies within one line: the regex runs only over
 	// the line around each literal hit (within the window), which is far
-	// cheaper than the whole window in files with few line breaks.
+	// cheaper than the whole window in files with few line breaks. A NUL
+	// ends a line too (the strings of a compiled program).
 	Line bool `toml:"line" json:"line,omitempty"`
 }
 
@@ -456,14 +457,38 @@ func (m *Matcher) match(content []byte, limit int) ([]auditor.ContentMatch, int)
 func window(content []byte, at int, line bool) (int, int) {
 	lo, hi := max(0, at-windowBefore), min(len(content), at+windowAfter)
 	if line {
-		if i := bytes.LastIndexByte(content[lo:at], '\n'); i >= 0 {
+		if i := lastLineEnd(content[lo:at]); i >= 0 {
 			lo += i + 1
 		}
-		if i := bytes.IndexByte(content[at:hi], '\n'); i >= 0 {
+		if i := lineEnd(content[at:hi]); i >= 0 {
 			hi = at + i
 		}
 	}
 	return lo, hi
+}
+
+// lineEnd returns where the first line of b ends, -1 if it does not: at a
+// newline, or at a NUL, which ends each string a compiled program keeps and
+// is in no line of a script. In a binary, the line of a literal hit is then
+// the string holding it, not kilobytes of code around it.
+func lineEnd(b []byte) int {
+	n := bytes.IndexByte(b, '\n')
+	if n < 0 {
+		n = len(b)
+	}
+	if z := bytes.IndexByte(b[:n], 0); z >= 0 {
+		return z
+	}
+	if n == len(b) {
+		return -1
+	}
+	return n
+}
+
+// lastLineEnd returns where the last line break of b is (a newline or a
+// NUL, as lineEnd), -1 for none.
+func lastLineEnd(b []byte) int {
+	return max(bytes.LastIndexByte(b, '\n'), bytes.LastIndexByte(b, 0))
 }
 
 // groups returns the submatch offsets of the match f of p: the regex run
