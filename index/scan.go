@@ -36,6 +36,7 @@ func (db *DB) BeginScan(ctx context.Context, targets, version string) (int64, er
 	if err != nil {
 		return 0, fmt.Errorf("begin scan: %w", err)
 	}
+	db.findDeferred.Store(true)
 	return id, nil
 }
 
@@ -52,6 +53,7 @@ func (db *DB) FinishScan(ctx context.Context, id int64, status string, s ScanSta
 	db.unrecordedMu.Unlock()
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	db.findDeferred.Store(false) // this transaction rebuilds what the scan made stale
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := dropAllPending(ctx, tx); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +248,24 @@ func TestFindPathFastFollows(t *testing.T) {
 			if !ok {
 				t.Fatal("LinkImage: not linked")
 			}
+		}, false},
+		{"tagged in a scan", func() {
+			// A scan's writes leave find_images to FinishScan: find.sql
+			// answers until then, and the tags are there.
+			id, err := w.BeginScan(ctx, "r.test", "test")
+			must(err)
+			for _, tag := range []string{"s1", "s2", "s3"} {
+				must(w.PutTag(ctx, a, tag, i1))
+			}
+			if fast := compareFind(t, db, paths); fast != 4 {
+				t.Errorf("during a scan, the fast path answered %d lookups with find_images stale", fast)
+			}
+			rows, err := Find(ctx, db, FindOptions{Pattern: "/usr/bin/a", Exact: true})
+			must(err)
+			if !slices.ContainsFunc(rows, func(r FindRow) bool { return slices.Contains(r.Tags, "s3") }) {
+				t.Errorf("during a scan, find does not show a tag the scan wrote:\n%s", show(rows))
+			}
+			must(w.FinishScan(ctx, id, index.ScanOK, auditor.ScanStats{}))
 		}, false},
 		{"unindexed (its layer dropped)", func() { exec(`UPDATE manifests SET indexed_at = NULL WHERE digest = ?`, i3) }, true},
 		{"re-indexed", func() {
