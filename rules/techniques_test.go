@@ -2,7 +2,6 @@ package rules
 
 import (
 	"archive/tar"
-
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
