@@ -53,7 +53,7 @@ func (w *LayerWriter) AddDigests(d ContentDigests) {
 
 // HasDigests reports whether the index holds the md5 and sha1 of the
 // content with this sha256 (a scan need not compute them again). On an
-// index that held no layer when first asked (a first scan), it answers
+// index that held no layer when the first layer was begun (a first scan), it answers
 // from the digests stored since, in memory, without a query per file.
 func (w *LayerWriter) HasDigests(sha string) bool {
 	if have, ok := w.db.digestsKept(sha); ok {
@@ -80,18 +80,35 @@ type digestsStored struct {
 // bytes each).
 const maxStoredDigests = 1 << 20
 
+// askDigests makes digestsStored exact when the index holds no layer yet.
+// It is asked before the first layer is begun, as a layer committed before
+// (one with no digest to store, say) would leave the index not empty when
+// its first file asks, and every file of the scan would query the index.
+func (db *DB) askDigests() {
+	d := &db.digests
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	db.askDigestsLocked()
+}
+
+func (db *DB) askDigestsLocked() {
+	d := &db.digests
+	if d.asked {
+		return
+	}
+	d.asked = true
+	var layers int
+	err := db.r.QueryRow(`SELECT EXISTS (SELECT 1 FROM layers)`).Scan(&layers)
+	d.exact = err == nil && layers == 0
+	d.sha256 = map[string]struct{}{}
+}
+
 // digestsKept answers HasDigests from memory when it can (ok).
 func (db *DB) digestsKept(sha string) (have, ok bool) {
 	d := &db.digests
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.asked {
-		d.asked = true
-		var layers int
-		err := db.r.QueryRow(`SELECT EXISTS (SELECT 1 FROM layers)`).Scan(&layers)
-		d.exact = err == nil && layers == 0
-		d.sha256 = map[string]struct{}{}
-	}
+	db.askDigestsLocked()
 	if !d.exact {
 		return false, false
 	}

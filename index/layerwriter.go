@@ -80,6 +80,7 @@ func (db *DB) beginLayer(ctx context.Context, digest string, maxEntries int64) (
 	if maxEntries <= 0 {
 		return nil, fmt.Errorf("layer %s: max entries must be positive, got %d", digest, maxEntries)
 	}
+	db.askDigests()
 	w := &LayerWriter{db: db, digest: digest, max: maxEntries, chunk: chunkEntries}
 	var id int64
 	var v int
